@@ -1,0 +1,5 @@
+"""``python -m service`` runs the ``vigil`` command."""
+
+from service.cli.main import main
+
+main()

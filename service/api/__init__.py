@@ -1,0 +1,1 @@
+"""HTTP edge: FastAPI routers that translate HTTP to domain calls and back, nothing else."""

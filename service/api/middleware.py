@@ -1,0 +1,126 @@
+"""ASGI middleware: request ids, access logs, Prometheus metrics and the body-size limit.
+
+The size limit is enforced twice: from ``Content-Length`` before the body is read, and by
+counting the bytes actually received (chunked uploads send no length).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.api.errors import error_body
+from service.logs import request_id
+
+log = logging.getLogger("service.access")
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "vigil_http_requests_total",
+            "HTTP requests served",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "vigil_http_request_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class EdgeMiddleware:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body: int, max_json: int) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body = max_body
+        self.max_json = max_json
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        rid = headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = {"code": 500, "sent": False}
+        limit = (
+            self.max_json if headers.get("content-type", "").startswith("application/json") else self.max_body
+        )
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                status["sent"] = True
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        received = 0
+
+        async def receive_wrapper() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            declared = headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                await self._too_large(send_wrapper, limit)
+            else:
+                await self.app(scope, receive_wrapper, send_wrapper)
+        except _TooLarge:
+            if not status["sent"]:
+                await self._too_large(send_wrapper, limit)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            self.metrics.requests.labels(scope["method"], path, str(status["code"])).inc()
+            self.metrics.latency.labels(scope["method"], path).observe(elapsed)
+            log.info(
+                "%s %s %s",
+                scope["method"],
+                path,
+                status["code"],
+                extra={"status": status["code"], "ms": round(elapsed * 1000, 2)},
+            )
+            request_id.reset(token)
+
+    @staticmethod
+    async def _too_large(send: Any, limit: int) -> None:
+        body = json.dumps(
+            error_body(
+                "payload_too_large", f"The request body is larger than the limit of {limit} bytes.", 413
+            )
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

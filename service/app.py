@@ -1,0 +1,48 @@
+"""``create_app(settings)``: the one place where stores, stages and routers are wired together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from service import __version__
+from service.api import errors as api_errors
+from service.api import health, keys, media
+from service.api.middleware import EdgeMiddleware, Metrics
+from service.services import Services
+from service.settings import Settings
+
+
+def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
+    """Build the ASGI app. Without ``services`` it opens (and on shutdown closes) its own."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = services is None
+        app.state.services = services if services is not None else Services.open(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.services.close()
+
+    app = FastAPI(
+        title="Vigil",
+        version=__version__,
+        description="Consent, disclosure and provenance gateway for generative media.",
+        lifespan=lifespan,
+    )
+    if services is not None:
+        app.state.services = services
+    metrics = Metrics()
+    app.state.metrics = metrics
+    api_errors.install(app)
+    app.add_middleware(
+        EdgeMiddleware, metrics=metrics, max_body=settings.max_upload_bytes, max_json=settings.max_json_bytes
+    )
+    app.include_router(health.router)
+    app.include_router(keys.router)
+    app.include_router(media.router)
+    return app

@@ -1,0 +1,4 @@
+"""Classifiers for the propaganda taxonomy:
+image (CLIP family) and text encoders, prompt ensembles, probes, lexicon, video aggregation, the
+model store.
+"""

@@ -1,0 +1,57 @@
+"""``vigil serve``: migrate, bootstrap an admin key on first start, then serve HTTP."""
+
+from __future__ import annotations
+
+import click
+
+from service import logs
+from service.auth import Role
+from service.auth import store as auth_store
+from service.cli.main import pass_settings
+from service.services import Services
+from service.settings import Settings
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Bind address (default VIGIL_HOST or 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default VIGIL_PORT or 8000).")
+@pass_settings
+def serve_cmd(settings: Settings, host: str | None, port: int | None) -> None:
+    """Serve the HTTP API and pages (embedded PostgreSQL unless DATABASE_URL is set)."""
+    import uvicorn
+
+    from service.app import create_app
+
+    logs.configure(level=settings.log_level, json_lines=settings.log_json)
+    services = Services.open(settings)
+    try:
+        if settings.bootstrap_admin:
+            _bootstrap_admin(services)
+        app = create_app(settings, services=services)
+        uvicorn.run(
+            app,
+            host=host or settings.host,
+            port=port or settings.port,
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,
+        )
+    finally:
+        services.close()
+
+
+def _bootstrap_admin(services: Services) -> None:
+    with services.db.system() as conn:
+        if auth_store.has_admin(conn):
+            return
+        issued = auth_store.create_key(conn, tenant_name="default", role=Role.ADMIN, label="bootstrap")
+    click.echo(
+        "\nVigil bootstrap admin key for tenant 'default' (shown once, only its hash is stored):\n"
+        f"    {issued.token}\n"
+        "Create more with 'vigil keys create --role ROLE --tenant NAME'.\n",
+        err=True,
+    )
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(serve_cmd)

@@ -1,0 +1,3 @@
+"""Consent for likeness and voice:
+subjects, grants, directives, grantor rules by jurisdiction, and evaluate -> ConsentDecision.
+"""

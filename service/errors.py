@@ -1,0 +1,103 @@
+"""The one exception tree of Vigil.
+
+Every error a user can meet is a ``VigilError`` with a stable ``code`` and a message that says
+what to do next. Domain code raises these; only the edges (``api/``, ``web/``, ``cli/``) turn
+them into HTTP statuses, exit codes and the JSON error shape.
+
+    VigilError
+    ├── InputError                 the request or file is wrong; fix it and retry
+    │   ├── MalformedRequest       bad JSON, missing or invalid fields
+    │   ├── UnsupportedMediaType   the bytes are of a type Vigil does not take
+    │   ├── MediaRejected          truncated, corrupt, hostile or over-limit media
+    │   ├── PayloadTooLarge        the upload is bigger than the configured limit
+    │   └── OutOfRange             an index or size outside what exists
+    ├── AuthError
+    │   ├── Unauthenticated        no token, or one Vigil does not know
+    │   └── Forbidden              a known token whose role may not do this
+    ├── NotFound                   no such record (or not one this tenant may see)
+    ├── Conflict                   the record is in a state that forbids the act
+    ├── Unavailable                Vigil cannot tell right now: fail closed
+    │   └── DatabaseUnavailable
+    └── ConfigError                the instance is set up wrongly; refuse to start
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+
+class VigilError(Exception):
+    """Base of every error Vigil raises on purpose."""
+
+    code: ClassVar[str] = "error"
+    hint: ClassVar[str] = ""
+
+    def __init__(self, message: str, *, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = dict(details or {})
+
+    def diagnostics(self) -> str:
+        """The message followed by what to do next, for people reading a terminal."""
+        return f"{self.message} {self.hint}".strip()
+
+
+class InputError(VigilError):
+    code = "invalid_input"
+
+
+class MalformedRequest(InputError):
+    code = "malformed_request"
+
+
+class UnsupportedMediaType(InputError):
+    code = "unsupported_media_type"
+    hint = "Supported: JPEG, PNG, WebP, GIF, TIFF, MP4/MOV, WebM, WAV, MP3, FLAC."
+
+
+class MediaRejected(InputError):
+    code = "media_rejected"
+
+
+class PayloadTooLarge(InputError):
+    code = "payload_too_large"
+
+
+class OutOfRange(InputError):
+    code = "out_of_range"
+
+
+class AuthError(VigilError):
+    code = "auth_error"
+
+
+class Unauthenticated(AuthError):
+    code = "unauthenticated"
+    hint = "Send 'Authorization: Bearer <token>' with a key from 'vigil keys create'."
+
+
+class Forbidden(AuthError):
+    code = "forbidden"
+
+
+class NotFound(VigilError):
+    code = "not_found"
+
+
+class Conflict(VigilError):
+    code = "conflict"
+
+
+class Unavailable(VigilError):
+    code = "unavailable"
+    hint = "Check GET /readyz for the component that is down."
+
+
+class DatabaseUnavailable(Unavailable):
+    code = "database_unavailable"
+    hint = "Check that PostgreSQL is running (or DATABASE_URL is right) and run 'vigil db migrate'."
+
+
+class ConfigError(VigilError):
+    code = "config_error"

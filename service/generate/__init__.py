@@ -1,0 +1,3 @@
+"""Generator backends:
+the built-in compositor, the HTTP backend and plugins from the 'vigil.generators' entry points.
+"""

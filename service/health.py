@@ -1,0 +1,43 @@
+"""Readiness of the components an instance is configured with.
+
+A component is ``ok``, ``not_configured`` (deliberately absent: reported, still ready) or
+``unavailable`` (configured but broken: not ready, and the flows that need it fail closed).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+class State(enum.StrEnum):
+    OK = "ok"
+    NOT_CONFIGURED = "not_configured"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentStatus:
+    state: State
+    detail: str = ""
+
+
+Check = Callable[[], ComponentStatus]
+
+
+class Readiness:
+    def __init__(self) -> None:
+        self._checks: dict[str, Check] = {}
+
+    def register(self, name: str, check: Check) -> None:
+        self._checks[name] = check
+
+    def report(self) -> dict[str, ComponentStatus]:
+        out: dict[str, ComponentStatus] = {}
+        for name, check in self._checks.items():
+            try:
+                out[name] = check()
+            except Exception as exc:  # a probe that raises is itself a broken component
+                out[name] = ComponentStatus(State.UNAVAILABLE, f"{exc.__class__.__name__}: {exc}")
+        return out

@@ -1,0 +1,1 @@
+"""Perceptual hashes (PDQ, pHash), hash banks, the match index, and bank import/export."""

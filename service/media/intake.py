@@ -1,0 +1,178 @@
+"""Accept or refuse a file: spool, sniff, check limits from headers, then decode.
+
+Order matters for hostile input: the type is read from the bytes, the declared dimensions and
+duration are checked against the limits, and only then is anything decoded. Pillow is told the
+one format the bytes claim, so a file cannot be parsed by a different decoder than the one that
+was checked (a polyglot that is both a JPEG and a ZIP is refused for its trailing data).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from PIL import Image, ImageOps
+
+from service.errors import MediaRejected, PayloadTooLarge, UnsupportedMediaType
+from service.media.model import DecodedImage, Frame, MediaInfo, MediaKind, MediaLimits, MediaType
+from service.media.sniff import HEAD_BYTES, sniff
+
+_CHUNK = 1024 * 1024
+_PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "tiff": "TIFF"}
+_MAX_IMAGE_FRAMES = 1000  # animated GIF/WebP/APNG: frames × pixels is what decoding costs
+
+# Pillow's own bomb check is a warning below 2× its limit; every check here is ours, done first.
+Image.MAX_IMAGE_PIXELS = None
+
+
+def spool(stream: BinaryIO, *, directory: Path, max_bytes: int) -> tuple[Path, int, str]:
+    """Copy ``stream`` to a new file under ``directory``, hashing as it goes.
+
+    Returns ``(path, size, sha256)``. Refuses (and removes the file) past ``max_bytes``.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=directory, suffix=".upload")
+    path = Path(name)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise PayloadTooLarge(f"The upload is larger than the limit of {max_bytes} bytes.")
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, size, digest.hexdigest()
+
+
+def detect(path: Path) -> MediaType:
+    with path.open("rb") as fh:
+        head = fh.read(HEAD_BYTES)
+    if not head:
+        raise MediaRejected("The file is empty.")
+    found = sniff(head)
+    if isinstance(found, str):
+        raise UnsupportedMediaType(
+            f"Vigil does not take {found} files (detected from the bytes).", details={"detected": found}
+        )
+    return found
+
+
+def inspect(
+    path: Path, limits: MediaLimits, *, size: int | None = None, sha256: str | None = None
+) -> MediaInfo:
+    """Type, size, hash and header facts of ``path``, refusing anything over ``limits``."""
+    size = path.stat().st_size if size is None else size
+    if size > limits.max_bytes:
+        raise PayloadTooLarge(f"The file is larger than the limit of {limits.max_bytes} bytes.")
+    media_type = detect(path)
+    if sha256 is None:
+        from service.blobs.store import sha256_file
+
+        sha256 = sha256_file(path)
+    base = MediaInfo(path=path, type=media_type, size=size, sha256=sha256)
+    if media_type.kind is MediaKind.IMAGE:
+        return _inspect_image(base, limits)
+    from service.media.av import inspect_av
+
+    return inspect_av(base, limits)
+
+
+def _open_image(info: MediaInfo) -> Image.Image:
+    fmt = _PIL_FORMATS[info.type.name]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(info.path, formats=[fmt])  # reads the header only
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Warning) as exc:
+        raise MediaRejected(f"The {info.type.name} file cannot be read: {exc}.") from exc
+
+
+def _inspect_image(info: MediaInfo, limits: MediaLimits) -> MediaInfo:
+    with _open_image(info) as img:
+        width, height = img.size
+        frames = getattr(img, "n_frames", 1)
+    limits.check_dimensions(width, height)
+    if frames > _MAX_IMAGE_FRAMES or frames * width * height > limits.max_pixels * 4:
+        raise MediaRejected(f"The animated image has {frames} frames of {width}×{height}; that is too many.")
+    _check_trailing_data(info)
+    return MediaInfo(
+        path=info.path,
+        type=info.type,
+        size=info.size,
+        sha256=info.sha256,
+        width=width,
+        height=height,
+        frame_count=frames,
+    )
+
+
+def _check_trailing_data(info: MediaInfo) -> None:
+    """Refuse bytes after the end of the image: the usual shape of a polyglot file."""
+    with info.path.open("rb") as fh:
+        fh.seek(max(0, info.size - 65536))
+        tail = fh.read()
+    if b"PK\x05\x06" in tail:  # a ZIP end-of-central-directory record
+        raise MediaRejected("The image carries a ZIP archive after its data (a polyglot file).")
+    name = info.type.name
+    trailing = 0
+    if name == "png":
+        end = tail.rfind(b"IEND")
+        trailing = len(tail) - (end + 8) if end >= 0 else 0
+    elif name == "jpeg":
+        end = tail.rfind(b"\xff\xd9")
+        trailing = len(tail.rstrip(b"\x00")) - (end + 2) if end >= 0 else 0
+    elif name == "gif":
+        trailing = len(tail.rstrip(b"\x00")) - (tail.rstrip(b"\x00").rfind(b"\x3b") + 1)
+    elif name == "webp":
+        with info.path.open("rb") as fh:
+            header = fh.read(8)
+        declared = int.from_bytes(header[4:8], "little") + 8
+        trailing = info.size - declared - (declared % 2)
+    if trailing > 0:
+        raise MediaRejected(f"The {name} file has {trailing} bytes after its end (possibly a polyglot file).")
+
+
+def decode_image(info: MediaInfo, *, mode: str = "RGB") -> DecodedImage:
+    """Fully decode an inspected image (EXIF orientation applied) into ``mode``."""
+    if info.kind is not MediaKind.IMAGE:
+        raise UnsupportedMediaType(f"Expected an image, got {info.type.name}.")
+    img = _open_image(info)
+    try:
+        img.load()
+        img = ImageOps.exif_transpose(img)
+        converted = img.convert(mode)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise MediaRejected(f"The {info.type.name} image is truncated or corrupt: {exc}.") from exc
+    finally:
+        img.close()
+    return DecodedImage(info=info, image=converted)
+
+
+def load_image(path: Path, limits: MediaLimits) -> DecodedImage:
+    """Inspect then decode: the one call for 'give me this untrusted image'."""
+    info = inspect(path, limits)
+    if info.kind is not MediaKind.IMAGE:
+        raise UnsupportedMediaType(
+            f"Expected an image, got {info.type.name}.", details={"detected": info.type.name}
+        )
+    return decode_image(info)
+
+
+def iter_frames(info: MediaInfo, *, fps: float = 1.0, limits: MediaLimits) -> Iterator[Frame]:
+    """Sampled frames of a video (about ``fps`` per second); an image yields itself once."""
+    if info.kind is MediaKind.IMAGE:
+        yield Frame(index=0, t=0.0, image=decode_image(info).image)
+        return
+    from service.media.av import sample_frames
+
+    yield from sample_frames(info, fps=fps, limits=limits)

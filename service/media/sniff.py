@@ -1,0 +1,87 @@
+"""Detect a file's type from its first bytes (magic numbers), never from its name."""
+
+from __future__ import annotations
+
+from service.media.model import MediaKind, MediaType
+
+JPEG = MediaType("jpeg", "image/jpeg", MediaKind.IMAGE, "jpg")
+PNG = MediaType("png", "image/png", MediaKind.IMAGE, "png")
+WEBP = MediaType("webp", "image/webp", MediaKind.IMAGE, "webp")
+GIF = MediaType("gif", "image/gif", MediaKind.IMAGE, "gif")
+TIFF = MediaType("tiff", "image/tiff", MediaKind.IMAGE, "tif")
+MP4 = MediaType("mp4", "video/mp4", MediaKind.VIDEO, "mp4")
+MOV = MediaType("mov", "video/quicktime", MediaKind.VIDEO, "mov")
+WEBM = MediaType("webm", "video/webm", MediaKind.VIDEO, "webm")
+WAV = MediaType("wav", "audio/wav", MediaKind.AUDIO, "wav")
+MP3 = MediaType("mp3", "audio/mpeg", MediaKind.AUDIO, "mp3")
+FLAC = MediaType("flac", "audio/flac", MediaKind.AUDIO, "flac")
+M4A = MediaType("m4a", "audio/mp4", MediaKind.AUDIO, "m4a")
+
+SUPPORTED: tuple[MediaType, ...] = (JPEG, PNG, WEBP, GIF, TIFF, MP4, MOV, WEBM, WAV, MP3, FLAC, M4A)
+BY_NAME = {t.name: t for t in SUPPORTED}
+BY_MIME = {t.mime: t for t in SUPPORTED}
+
+HEAD_BYTES = 64
+
+# Types we recognise only to name them in a 415, so the user learns what they actually sent.
+_KNOWN_OTHERS: tuple[tuple[bytes, int, str], ...] = (
+    (b"%PDF-", 0, "pdf"),
+    (b"PK\x03\x04", 0, "zip"),
+    (b"\x1f\x8b", 0, "gzip"),
+    (b"\x7fELF", 0, "elf"),
+    (b"MZ", 0, "exe"),
+    (b"BM", 0, "bmp"),
+    (b"8BPS", 0, "psd"),
+    (b"OggS", 0, "ogg"),
+    (b"\x00\x00\x01\x00", 0, "ico"),
+    (b"7z\xbc\xaf\x27\x1c", 0, "7z"),
+    (b"Rar!", 0, "rar"),
+)
+
+_MP4_BRANDS_AUDIO = {b"M4A ", b"M4B "}
+_MP4_BRANDS_QT = {b"qt  "}
+_HEIF_BRANDS = {b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis"}
+
+
+def sniff(head: bytes) -> MediaType | str:
+    """The supported type of ``head``, or the short name of an unsupported one ("pdf", "unknown")."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return WEBP
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return WAV
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return GIF
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return TIFF
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in _MP4_BRANDS_AUDIO:
+            return M4A
+        if brand in _MP4_BRANDS_QT:
+            return MOV
+        if brand in _HEIF_BRANDS:
+            return brand.decode("ascii").strip() or "heif"
+        return MP4
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return WEBM
+    if head[:4] == b"fLaC":
+        return FLAC
+    if head[:3] == b"ID3" or (
+        len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06
+    ):
+        return MP3
+    for magic, offset, name in _KNOWN_OTHERS:
+        if head[offset : offset + len(magic)] == magic:
+            return name
+    stripped = head.lstrip().lower()
+    if stripped.startswith((b"<!doctype html", b"<html", b"<svg", b"<?xml", b"<script")):
+        return "svg" if b"<svg" in stripped else "html/xml"
+    if stripped[:1] in (b"{", b"["):
+        return "json"
+    if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        return "text"
+    return "unknown"

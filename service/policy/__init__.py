@@ -1,0 +1,4 @@
+"""Policy:
+policies/*.yaml parsed into frozen objects, signals evaluated into a Verdict, the DSA statement
+of reasons.
+"""

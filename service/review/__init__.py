@@ -1,0 +1,1 @@
+"""Review: flags, leases, decisions, appeals and agreement metrics."""
