@@ -60,6 +60,33 @@ class Settings(BaseSettings):
         description="On a first start with no admin key, create one and print its token once.",
     )
 
+    # --- provenance ---------------------------------------------------------------
+    # (settings of this area go here)
+
+    # --- labels ---------------------------------------------------------------
+    # (settings of this area go here)
+
+    # --- consent ---------------------------------------------------------------
+    # (settings of this area go here)
+
+    # --- match ---------------------------------------------------------------
+    # (settings of this area go here)
+
+    # --- classify ---------------------------------------------------------------
+    # (settings of this area go here)
+
+    # --- policy ---------------------------------------------------------------
+    # (settings of this area go here)
+
+    # --- audit ---------------------------------------------------------------
+    # (settings of this area go here)
+
+    # --- review ---------------------------------------------------------------
+    # (settings of this area go here)
+
+    # --- jobs and generation ---------------------------------------------------------------
+    # (settings of this area go here)
+
     @model_validator(mode="after")
     def _pool_bounds(self) -> Settings:
         if self.db_pool_max < self.db_pool_min:

@@ -1,3 +1,7 @@
-"""Transparency log:
-typed events, RFC 8785 canonical bytes, an RFC 9162 Merkle tree, signed checkpoints and proofs.
-"""
+"""Transparency log: typed events, RFC 8785 canonical bytes, an RFC 9162 Merkle tree, signed
+checkpoints and proofs. Flows call ``append(conn, Event(...))`` inside their own transaction."""
+
+from service.audit.events import Event, EventName
+from service.audit.log import append
+
+__all__ = ["Event", "EventName", "append"]

@@ -1,0 +1,88 @@
+"""Perceptual hashes: PDQ (256 bit, with its 8 dihedral variants) and pHash (64 bit).
+
+Hex strings are most-significant bit first, as exchanged by ThreatExchange/HMA banks:
+bit 0 of pdqhash's vector is the top bit of the first hex digit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import imagehash
+import numpy as np
+import pdqhash
+from PIL import Image
+
+PDQ_BITS = 256
+PHASH_BITS = 64
+PDQ_MIN_QUALITY = 50  # below this PDQ is unreliable (flat or tiny images): report, do not match
+# Hashing cost grows with pixels while PDQ itself works on a 64×64 reduction: downscale first.
+_PDQ_MAX_SIDE = 512
+
+
+@dataclass(frozen=True, slots=True)
+class PdqHash:
+    value: bytes  # 32 bytes, MSB first
+    quality: int
+
+    @property
+    def hex(self) -> str:
+        return self.value.hex()
+
+    @classmethod
+    def from_hex(cls, text: str, quality: int = 100) -> PdqHash:
+        raw = bytes.fromhex(text)
+        if len(raw) != PDQ_BITS // 8:
+            raise ValueError(f"a PDQ hash has 64 hex digits, got {len(text)}")
+        return cls(raw, quality)
+
+    @property
+    def low_quality(self) -> bool:
+        return self.quality < PDQ_MIN_QUALITY
+
+
+@dataclass(frozen=True, slots=True)
+class ImageHashes:
+    """Every hash Vigil keeps for one image or video frame."""
+
+    pdq: PdqHash
+    pdq_dihedral: tuple[PdqHash, ...]  # the 8 rotations/flips, [0] is the original orientation
+    phash: bytes  # 8 bytes, MSB first
+
+    @property
+    def phash_hex(self) -> str:
+        return self.phash.hex()
+
+
+def _pack(vector: np.ndarray) -> bytes:  # type: ignore[type-arg]
+    return np.packbits(np.asarray(vector, dtype=np.uint8)).tobytes()
+
+
+def _prepared(image: Image.Image) -> Image.Image:
+    rgb = image.convert("RGB")
+    if max(rgb.size) > _PDQ_MAX_SIDE:
+        rgb = rgb.copy()
+        rgb.thumbnail((_PDQ_MAX_SIDE, _PDQ_MAX_SIDE), Image.Resampling.BILINEAR)
+    return rgb
+
+
+def pdq(image: Image.Image) -> PdqHash:
+    vector, quality = pdqhash.compute(np.asarray(_prepared(image)))
+    return PdqHash(_pack(vector), int(quality))
+
+
+def phash(image: Image.Image) -> bytes:
+    bits = imagehash.phash(image.convert("RGB")).hash.flatten()
+    return _pack(bits)
+
+
+def hash_image(image: Image.Image) -> ImageHashes:
+    """PDQ with its dihedral family and pHash of one image (one decode, one downscale)."""
+    prepared = _prepared(image)
+    vectors, quality = pdqhash.compute_dihedral(np.asarray(prepared))
+    family = tuple(PdqHash(_pack(v), int(quality)) for v in vectors)
+    return ImageHashes(pdq=family[0], pdq_dihedral=family, phash=phash(prepared))
+
+
+def hamming(a: bytes, b: bytes) -> int:
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()

@@ -1,0 +1,15 @@
+from uuid import uuid4
+
+import pytest
+
+from service.audit import Event, EventName, append
+
+
+def test_append_orders_entries_and_refuses_free_text(services):
+    tenant = uuid4()
+    with services.db.system() as conn:
+        first = append(conn, Event(EventName.KEY_CREATED, "vgl_1234abcd", tenant))
+        second = append(conn, Event(EventName.KEY_REVOKED, "vgl_1234abcd", tenant, {"sha256": "ab" * 32}))
+    assert (first, second) == (0, 1)
+    with pytest.raises(ValueError, match="free text"):
+        Event(EventName.CONSENT_GRANTED, str(uuid4()), tenant, {"grantor": "Yelena Kirghizova"})
