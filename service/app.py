@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from service import __version__
 from service.api import errors as api_errors
@@ -13,6 +14,7 @@ from service.api import health, keys, media
 from service.api.middleware import EdgeMiddleware, Metrics
 from service.services import Services
 from service.settings import Settings
+from service.web import STATIC_DIR
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
@@ -42,6 +44,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.add_middleware(
         EdgeMiddleware, metrics=metrics, max_body=settings.max_upload_bytes, max_json=settings.max_json_bytes
     )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
     app.include_router(keys.router)
     app.include_router(media.router)
