@@ -54,7 +54,7 @@ class ImageHashes:
         return self.phash.hex()
 
 
-def _pack(vector: np.ndarray) -> bytes:  # type: ignore[type-arg]
+def _pack(vector: np.ndarray) -> bytes:
     return np.packbits(np.asarray(vector, dtype=np.uint8)).tobytes()
 
 
