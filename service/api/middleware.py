@@ -39,10 +39,6 @@ class Metrics:
         )
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class EdgeMiddleware:
     def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body: int, max_json: int) -> None:
         self.app = app
@@ -63,7 +59,16 @@ class EdgeMiddleware:
             self.max_json if headers.get("content-type", "").startswith("application/json") else self.max_body
         )
 
+        over_limit = False
+
         async def send_wrapper(message: Message) -> None:
+            if over_limit:  # whatever the app answered to a cut-off body, the answer is 413
+                if message["type"] == "http.response.start" and not status["sent"]:
+                    await self._too_large(send_with_id, limit)
+                return
+            await send_with_id(message)
+
+        async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 status["sent"] = True
@@ -74,23 +79,28 @@ class EdgeMiddleware:
         received = 0
 
         async def receive_wrapper() -> Message:
-            nonlocal received
+            nonlocal received, over_limit
+            if over_limit:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _TooLarge
+                    over_limit = True  # stop reading; the app sees a disconnect
+                    return {"type": "http.disconnect"}
             return message
 
         try:
             declared = headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
-                await self._too_large(send_wrapper, limit)
+                await self._too_large(send_with_id, limit)
             else:
                 await self.app(scope, receive_wrapper, send_wrapper)
-        except _TooLarge:
+        except Exception:
+            if not over_limit:
+                raise
             if not status["sent"]:
-                await self._too_large(send_wrapper, limit)
+                await self._too_large(send_with_id, limit)
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
