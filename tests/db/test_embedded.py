@@ -1,0 +1,45 @@
+"""The embedded PostgreSQL starts, stops cleanly, and survives a crashed run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import psycopg
+import pytest
+
+from service.db.embedded import EmbeddedPostgres
+
+pytestmark = pytest.mark.slow
+
+
+def postmaster_pid(pgdata) -> int:
+    return int((pgdata / "postmaster.pid").read_text().splitlines()[0])
+
+
+def test_a_crashed_server_does_not_block_the_next_start(tmp_path):
+    pgdata = tmp_path / "pg"
+    first = EmbeddedPostgres(pgdata=pgdata, keep_running=True)
+    uri = first.start()
+    with psycopg.connect(uri) as conn:
+        conn.execute("CREATE TABLE kept (v int)")
+        conn.execute("INSERT INTO kept VALUES (42)")
+    pid = postmaster_pid(pgdata)
+    os.kill(pid, signal.SIGKILL)  # the machine "crashed": postmaster.pid is left behind
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    assert (pgdata / "postmaster.pid").exists()
+
+    second = EmbeddedPostgres(pgdata=pgdata)
+    uri = second.start()
+    try:
+        with psycopg.connect(uri) as conn:
+            assert conn.execute("SELECT v FROM kept").fetchone() == (42,)
+    finally:
+        second.stop()
+    assert not (pgdata / "postmaster.pid").exists(), "the last user stops the server cleanly"
