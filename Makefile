@@ -33,7 +33,7 @@ lint: install
 	$(BIN)/bandit -q -ll -c pyproject.toml -r service
 
 bench: install
-	@for b in bench/bench_*.py; do echo "== $$b" >&2; HF_HUB_OFFLINE=1 $(BIN)/python $$b || exit 1; done
+	@for b in bench/bench_*.py; do echo "== $$b" >&2; PYTHONPATH=. HF_HUB_OFFLINE=1 $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

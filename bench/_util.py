@@ -1,0 +1,91 @@
+"""Small helpers shared by the benchmarks (no third-party load generator needed)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summary_ms(values: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(percentile(values, 0.5) * 1000, 3),
+        "p90_ms": round(percentile(values, 0.9) * 1000, 3),
+        "p99_ms": round(percentile(values, 0.99) * 1000, 3),
+        "mean_ms": round(statistics.fmean(values) * 1000, 3),
+        "n": len(values),
+    }
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def vigil_process(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "service", *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+async def _worker(host: str, port: int, request: bytes, until: float, lat: list[float]) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        while time.perf_counter() < until:
+            t0 = time.perf_counter()
+            writer.write(request)
+            await writer.drain()
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            lat.append(time.perf_counter() - t0)
+    finally:
+        writer.close()
+
+
+def load(
+    host: str, port: int, path: str, headers: dict[str, str], *, seconds: float, connections: int
+) -> dict[str, float]:
+    """A keep-alive HTTP/1.1 load generator on loopback: latency percentiles and requests/s."""
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{head}\r\n".encode()
+    lat: list[float] = []
+
+    async def run() -> float:
+        start = time.perf_counter()
+        until = start + seconds
+        await asyncio.gather(*(_worker(host, port, request, until, lat) for _ in range(connections)))
+        return time.perf_counter() - start
+
+    elapsed = asyncio.run(run())
+    out = summary_ms(lat)
+    out["req_per_s"] = round(len(lat) / elapsed, 1)
+    out["connections"] = connections
+    return out
