@@ -14,6 +14,7 @@ from service.db import migrate as migrations
 from service.errors import DatabaseUnavailable, VigilError
 from service.health import ComponentStatus, Readiness, State
 from service.media import MediaLimits
+from service.policy.holder import PolicyHolder
 from service.settings import Settings
 
 
@@ -25,6 +26,7 @@ class Services:
     db: Database
     blobs: BlobStore
     limits: MediaLimits
+    policy: PolicyHolder
     readiness: Readiness = field(default_factory=Readiness)
 
     @classmethod
@@ -35,16 +37,18 @@ class Services:
             if migrate:
                 migrations.migrate(db.url)
             db.open()
+            services = cls(
+                settings=settings,
+                db=db,
+                blobs=BlobStore(root=settings.blob_dir),
+                limits=MediaLimits.from_settings(settings),
+                policy=PolicyHolder(root=settings.policy_root),
+            )
+            services.readiness.register("database", services._database_status)
+            services.readiness.register("policy", services.policy.status)
         except BaseException:
             db.close()
             raise
-        services = cls(
-            settings=settings,
-            db=db,
-            blobs=BlobStore(root=settings.blob_dir),
-            limits=MediaLimits.from_settings(settings),
-        )
-        services.readiness.register("database", services._database_status)
         return services
 
     def _database_status(self) -> ComponentStatus:

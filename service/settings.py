@@ -76,7 +76,15 @@ class Settings(BaseSettings):
     # (settings of this area go here)
 
     # --- policy ---------------------------------------------------------------
-    # (settings of this area go here)
+    policies_dir: Path | None = Field(
+        None,
+        description="Directory of policy data (`default.yaml`, `overlays/`, …). Unset: the `policies/` "
+        "folder shipped with Vigil.",
+    )
+
+    @property
+    def policy_root(self) -> Path:
+        return self.policies_dir or Path(__file__).resolve().parent.parent / "policies"
 
     # --- audit ---------------------------------------------------------------
     # (settings of this area go here)

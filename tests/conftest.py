@@ -87,6 +87,20 @@ def pg_server() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture
+def pg_tmp() -> Iterator[Path]:
+    """A directory the embedded server's system user can reach.
+
+    pytest makes ``tmp_path`` parents mode 0700 (and re-applies it at each session start), which
+    locks out the ``pgserver`` user that PostgreSQL runs as when tests run as root.
+    """
+    root = Path(tempfile.mkdtemp(prefix="vigil-test-"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 TEMPLATE = "vigil_template"
 
 

@@ -87,8 +87,8 @@ def wait_ready(port: int, proc: subprocess.Popen[str], limit: float = 30) -> flo
 
 
 @pytest.mark.slow
-def test_serve_on_an_empty_data_dir_bootstraps_an_admin_key_once(tmp_path):
-    data = tmp_path / "instance"
+def test_serve_on_an_empty_data_dir_bootstraps_an_admin_key_once(pg_tmp):
+    data = pg_tmp / "instance"
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
 
     def serve() -> tuple[subprocess.Popen[str], int]:

@@ -18,8 +18,8 @@ def postmaster_pid(pgdata) -> int:
     return int((pgdata / "postmaster.pid").read_text().splitlines()[0])
 
 
-def test_a_crashed_server_does_not_block_the_next_start(tmp_path):
-    pgdata = tmp_path / "pg"
+def test_a_crashed_server_does_not_block_the_next_start(pg_tmp):
+    pgdata = pg_tmp / "pg"
     first = EmbeddedPostgres(pgdata=pgdata, keep_running=True)
     uri = first.start()
     with psycopg.connect(uri) as conn:

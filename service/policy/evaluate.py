@@ -1,0 +1,233 @@
+"""Signals in, one Verdict out.
+
+Precedence (README "Policy precedence" is the same table, one test per row):
+1. block > review > label > allow: the verdict is the strongest decision any rule reached.
+2. Specific beats general: an allow-bank match on an item suppresses block-bank matches on the
+   same item; a market overlay's thresholds replace the default policy's.
+3. A signal that is unavailable reaches at least review: never allow.
+4. A signal that is not configured does what the policy says for the flow (the default: generation
+   outputs no image model screened go to review; platform checks are decided on the remaining
+   signals), and the verdict names it in ``missing_signals``.
+5. AI-generated content always carries the ``ai_generated`` label requirement, whatever the decision.
+6. Revoked consent and lexicon limits are not suppressible by allow banks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.policy.load import Policy, SignalPolicy
+from service.policy.model import (
+    Decision,
+    MatchSignal,
+    Reason,
+    RequiredLabel,
+    Signals,
+    SignalState,
+    Verdict,
+)
+from service.policy.sor import statement_of_reasons
+
+_DEFAULT_SIGNAL = SignalPolicy(name="unknown", when_unavailable=Decision.REVIEW, when_not_configured={})
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    decision: Decision
+    reason: Reason
+    category: str | None = None
+
+
+def _states(policy: Policy, signals: Signals) -> tuple[list[Finding], list[str]]:
+    findings: list[Finding] = []
+    missing: list[str] = []
+    for name, state in sorted(signals.states.items()):
+        rule = policy.signals.get(name, _DEFAULT_SIGNAL)
+        if state is SignalState.UNAVAILABLE:
+            findings.append(
+                Finding(
+                    rule.when_unavailable,
+                    Reason(
+                        f"signal.{name}.unavailable",
+                        name,
+                        f"{name} could not run; content is not read as clean",
+                    ),
+                )
+            )
+        elif state is SignalState.NOT_CONFIGURED:
+            missing.append(name)
+            action = rule.when_not_configured.get(signals.flow)
+            detail = f"{name} is not configured on this instance"
+            if action is None:
+                findings.append(
+                    Finding(
+                        Decision.ALLOW,
+                        Reason(
+                            f"signal.{name}.not_configured",
+                            name,
+                            f"{detail}; decided on the remaining signals",
+                        ),
+                    )
+                )
+            else:
+                findings.append(
+                    Finding(
+                        action,
+                        Reason(
+                            f"signal.{name}.not_configured",
+                            name,
+                            f"{detail}; {signals.flow.value} outputs need {action.value}",
+                        ),
+                    )
+                )
+    return findings, missing
+
+
+def _matches(policy: Policy, matches: tuple[MatchSignal, ...]) -> list[Finding]:
+    allowed_items = {m.item for m in matches if m.kind == "allow"}
+    findings = []
+    for m in matches:
+        where = f"item {m.item}, {m.hash_type} distance {m.distance}"
+        if m.kind == "allow":
+            findings.append(
+                Finding(
+                    Decision.ALLOW, Reason("match.allow_bank", f"bank:{m.bank}", f"allow-listed ({where})")
+                )
+            )
+        elif m.item in allowed_items:
+            findings.append(
+                Finding(
+                    Decision.ALLOW,
+                    Reason(
+                        "match.block_bank.suppressed",
+                        f"bank:{m.bank}",
+                        f"suppressed by an allow-bank match on the same item ({where})",
+                    ),
+                )
+            )
+        else:
+            findings.append(
+                Finding(
+                    policy.rules["block_bank"],
+                    Reason(
+                        "match.block_bank", f"bank:{m.bank}", f"{where}; labels {','.join(m.labels) or '-'}"
+                    ),
+                )
+            )
+    return findings
+
+
+def _scores(policy: Policy, signals: Signals) -> tuple[list[Finding], dict[str, float]]:
+    findings: list[Finding] = []
+    best: dict[str, float] = {}
+    for s in signals.scores:
+        best[s.category] = max(best.get(s.category, 0.0), round(s.score, 4))
+        cat = policy.categories.get(s.category)
+        if cat is None:
+            continue
+        evidence = f" ({s.evidence})" if s.evidence else ""
+        if cat.block_at is not None and s.score >= cat.block_at:
+            findings.append(
+                Finding(
+                    Decision.BLOCK,
+                    Reason(
+                        f"score.{s.category}.block", s.source, f"{s.score:.2f} ≥ {cat.block_at:.2f}{evidence}"
+                    ),
+                    s.category,
+                )
+            )
+        elif s.score >= cat.review_at:
+            findings.append(
+                Finding(
+                    Decision.REVIEW,
+                    Reason(
+                        f"score.{s.category}.review",
+                        s.source,
+                        f"{s.score:.2f} ≥ {cat.review_at:.2f}{evidence}",
+                    ),
+                    s.category,
+                )
+            )
+    return findings, best
+
+
+def evaluate(policy: Policy, signals: Signals) -> Verdict:
+    findings, missing = _states(policy, signals)
+    labels: list[RequiredLabel] = []
+    prov = signals.provenance
+    if prov is not None:
+        if prov.state == "invalid":
+            findings.append(
+                Finding(
+                    policy.rules["provenance_invalid"],
+                    Reason(
+                        "provenance.invalid",
+                        "provenance",
+                        "the C2PA manifest does not validate (tampered or bad signature)",
+                    ),
+                )
+            )
+        if prov.ai_generated:
+            how = " (recovered by fingerprint)" if prov.recovered_by else ""
+            findings.append(
+                Finding(
+                    policy.rules["provenance_ai_generated"],
+                    Reason(
+                        "provenance.ai_generated",
+                        "provenance",
+                        f"source type {prov.digital_source_type or 'AI'}{how}",
+                    ),
+                )
+            )
+            labels.append(RequiredLabel("ai_generated", "provenance.ai_generated"))
+    if signals.consent_status.value == "revoked":
+        findings.append(
+            Finding(
+                policy.rules["consent_revoked"],
+                Reason(
+                    "consent.revoked",
+                    "consent",
+                    f"consent for asset {prov.asset_id if prov else '?'} was revoked",
+                ),
+                "consent",
+            )
+        )
+    findings.extend(_matches(policy, signals.matches))
+    score_findings, best = _scores(policy, signals)
+    findings.extend(score_findings)
+    for hit in signals.lexicon:
+        action = policy.rules["lexicon_hit"]
+        if hit.blocks_alone:
+            action = Decision.BLOCK
+        findings.append(
+            Finding(
+                action, Reason(f"lexicon.{hit.term}", "lexicon", f"category {hit.category}"), hit.category
+            )
+        )
+
+    decision = max((f.decision for f in findings), key=lambda d: d.rank, default=Decision.ALLOW)
+    if decision is Decision.ALLOW and labels:
+        decision = Decision.LABEL
+    driving = [f for f in findings if f.decision is decision and f.category]
+    category = driving[0].category if driving else None
+    reasons = tuple(f.reason for f in sorted(findings, key=lambda f: -f.decision.rank))
+    verdict = Verdict(
+        decision=decision,
+        reasons=reasons,
+        required_labels=tuple(labels),
+        scores=best,
+        matches=signals.matches,
+        consent_status=signals.consent_status,
+        provenance=prov,
+        missing_signals=tuple(missing),
+        policy_version=policy.version,
+        statement_of_reasons=None,
+        category=category,
+    )
+    return _with_statement(policy, signals, verdict)
+
+
+def _with_statement(policy: Policy, signals: Signals, verdict: Verdict) -> Verdict:
+    from dataclasses import replace
+
+    return replace(verdict, statement_of_reasons=statement_of_reasons(policy, signals, verdict))

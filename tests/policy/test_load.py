@@ -1,0 +1,113 @@
+"""Policy files are parsed or refused with file, key path and problem; reloads keep the last good."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from service.policy.holder import PolicyHolder
+from service.policy.load import PolicyError, load_policies
+
+SHIPPED = Path(__file__).resolve().parents[2] / "policies"
+
+
+@pytest.fixture
+def policy_dir(tmp_path) -> Path:
+    root = tmp_path / "policies"
+    root.mkdir()
+    shutil.copy(SHIPPED / "default.yaml", root / "default.yaml")
+    shutil.copytree(SHIPPED / "overlays", root / "overlays")
+    return root
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "file", "key", "problem"),
+    [
+        (
+            "  war_glorification:\n",
+            "  war_glorificaton:\n",
+            "default.yaml",
+            "categories.war_glorificaton",
+            "unknown category",
+        ),
+        (
+            "    review_at: 0.50\n    block_at: 0.92",
+            "    review_at: 0.95\n    block_at: 0.92",
+            "default.yaml",
+            "categories.war_glorification.block_at",
+            "review band",
+        ),
+        (
+            "review_at: 0.40",
+            "review_at: 1.4",
+            "default.yaml",
+            "categories.extremist_symbols.review_at",
+            "between 0 and 1",
+        ),
+        (
+            "lexicon_hit: review",
+            "lexicon_hit: block",
+            "default.yaml",
+            "rules.lexicon_hit",
+            "never blocks alone",
+        ),
+        (
+            "  image_model:\n    when_unavailable: review",
+            "  image_model:\n    when_unavailable: allow",
+            "default.yaml",
+            "signals.image_model.when_unavailable",
+            "expected one of review, block",
+        ),
+        (
+            "STATEMENT_CATEGORY_PROTECTION_OF_MINORS",
+            "STATEMENT_CATEGORY_CHILDREN",
+            "default.yaml",
+            "categories.minors_militarised.dsa_category",
+            "not a valid DSA value",
+        ),
+    ],
+)
+def test_a_bad_policy_file_names_file_key_and_problem(policy_dir, old, new, file, key, problem):
+    edit(policy_dir / "default.yaml", old, new)
+    with pytest.raises(PolicyError) as caught:
+        load_policies(policy_dir)
+    assert (caught.value.file, caught.value.key) == (file, key)
+    assert problem in caught.value.problem
+
+
+def test_an_overlay_error_names_the_overlay(policy_dir):
+    (policy_dir / "overlays" / "cn.yaml").write_text(
+        "market: cn\ncategories:\n  minors_militarised:\n    review_at: x\n"
+    )
+    with pytest.raises(PolicyError) as caught:
+        load_policies(policy_dir)
+    assert caught.value.file == "overlays/cn.yaml"
+    assert caught.value.key == "categories.minors_militarised.review_at"
+
+
+def test_the_version_is_a_hash_of_the_normalised_policy(policy_dir):
+    before = load_policies(policy_dir).version
+    path = policy_dir / "default.yaml"
+    path.write_text("# a new comment changes nothing\n" + path.read_text())
+    assert load_policies(policy_dir).version == before
+    edit(path, "review_at: 0.40", "review_at: 0.41")
+    assert load_policies(policy_dir).version != before
+
+
+def test_a_reload_with_an_invalid_file_keeps_the_last_good_policy(policy_dir):
+    holder = PolicyHolder(root=policy_dir)
+    good = holder.current.version
+    edit(policy_dir / "default.yaml", "rules:", "rulez:")
+    with pytest.raises(PolicyError):
+        holder.reload()
+    assert holder.current.version == good
+    assert "rulez" in (holder.last_error or "")
+    assert "last reload failed" in holder.status().detail
