@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, field_validator
 from service.api.deps import CurrentStudio, ServicesDep
 from service.consent import store
 from service.consent.model import (
+    AppearsAs,
     Audience,
     ConsentRequest,
     Decision,
@@ -22,6 +23,7 @@ from service.consent.model import (
     Grantor,
     GrantStatus,
     Modality,
+    OutputKind,
     Purpose,
     Relationship,
     Scope,
@@ -178,6 +180,23 @@ class EvidenceOut(BaseModel):
     created_at: datetime
 
 
+class SpecSubject(BaseModel):
+    subject_id: UUID
+    appears_as: AppearsAs = AppearsAs.LIKENESS
+
+
+class GenerationSpecIn(BaseModel):
+    """The consent-relevant fields of a generation spec (DESIGN "generation spec")."""
+
+    subjects: list[SpecSubject] = Field(min_length=1, max_length=50)
+    market: str = Field("default", max_length=20, description="`default` (everywhere), `eu`, `cn`, `us-ca`…")
+    purpose: Purpose
+    audience: Audience
+    output: OutputKind
+    prompt: str | None = Field(None, max_length=20_000)
+    script: str | None = Field(None, max_length=20_000, description="compared by SHA-256 with a voice grant")
+
+
 class ReasonOut(BaseModel):
     rule: str
     source: str
@@ -330,9 +349,9 @@ def upload_evidence(
 
 
 @router.post("/consents/evaluate")
-def evaluate_spec(spec: dict[str, Any], who: CurrentStudio, services: ServicesDep) -> DecisionOut:
+def evaluate_spec(spec: GenerationSpecIn, who: CurrentStudio, services: ServicesDep) -> DecisionOut:
     """Preflight: would consent on file allow this generation spec now? (writes nothing)"""
-    request = ConsentRequest.from_spec(spec)
+    request = ConsentRequest.from_spec(spec.model_dump(mode="json"))
     with services.db.tenant(who.tenant_id) as conn:
         decision = store.check_request(conn, services.consent_rules, request, at=datetime.now(UTC))
     return DecisionOut(

@@ -129,7 +129,12 @@ def evaluate(
                 for g in disputed
             )
             continue
-        # 5. a covering grant
+        # 5. a covering grant, from the first class of relatives that granted at all (a later
+        #    class holds the right only where no earlier one does: RU CC 152.1, CN CC 994)
+        live = [g for g in candidates if g.status is GrantStatus.ACTIVE and not g.expired(at)]
+        ranks = {g.id: rules.rules[g.legal_basis].grant_rank(g.grantors) for g in live}
+        known = [r for r in ranks.values() if r is not None]
+        first_class = min(known) if known else None
         covering: Grant | None = None
         gaps: list[Reason] = []
         for grant in candidates:
@@ -139,6 +144,11 @@ def evaluate(
                 continue
             if grant.expired(at):
                 gaps.append(Reason(grant.legal_basis, src, f"grant {grant.id} expired"))
+                continue
+            rank = ranks.get(grant.id)
+            if rank is not None and first_class is not None and rank > first_class:
+                detail = f"grant {grant.id} comes from a later class of relatives than another grant on file"
+                gaps.append(Reason(grant.legal_basis, src, detail))
                 continue
             entitled = rule.check_grant(subject, grant.grantors, today=today)
             if entitled is not None:

@@ -72,6 +72,11 @@ class GrantorRule:
         """The class a relationship belongs to (0 = first), or None when it holds no right."""
         return next((i for i, cls in enumerate(self.classes) if relationship in cls), None)
 
+    def grant_rank(self, grantors: Iterable[Grantor]) -> int | None:
+        """The best class among a grant's grantors (0 = first), None if none holds a right."""
+        ranks = [r for g in grantors if (r := self.rank(g.relationship)) is not None]
+        return min(ranks) if ranks else None
+
     def check_grant(
         self,
         subject: Subject,

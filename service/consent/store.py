@@ -84,18 +84,20 @@ def get_subject(conn: Conn, subject_id: UUID) -> Subject:
 
 def record_evidence(conn: Conn, *, tenant_id: UUID, sha256: str, kind: EvidenceKind, size: int) -> Evidence:
     """Record a document already put in the blob store (idempotent per tenant and hash)."""
-    conn.execute(
+    inserted = conn.execute(
         "INSERT INTO consent_evidence (tenant_id, sha256, kind, size) VALUES (%s, %s, %s, %s) "
         "ON CONFLICT (tenant_id, sha256) DO NOTHING",
         (tenant_id, sha256, kind.value, size),
-    )
+    ).rowcount
     row = rows.one(
         conn,
         "SELECT to_jsonb(e) FROM consent_evidence e WHERE tenant_id = %s AND sha256 = %s",
         (tenant_id, sha256),
     )
     assert row is not None
-    append(conn, Event(EventName.EVIDENCE_STORED, sha256, tenant_id, {"kind": kind.value, "size": size}))
+    if inserted:
+        data = {"kind": kind.value, "size": size}
+        append(conn, Event(EventName.EVIDENCE_STORED, sha256, tenant_id, data))
     return Evidence(
         sha256=row["sha256"],
         tenant_id=UUID(row["tenant_id"]),

@@ -228,3 +228,18 @@ def test_unknown_subject_denies(services: Services) -> None:
     d = decide(services, t, spec((missing, "likeness")))
     assert d.decision is Decision.DENIED
     assert d.reasons[0].rule == "consent.unknown_subject"
+
+
+def test_parents_grant_only_where_no_spouse_or_child_has(services: Services, family: dict[str, UUID]) -> None:
+    t = family["tenant"]
+    parents = grant(
+        services, t, family["husband"], basis="RU-CC-152.1", grantors=[("Mother", Relationship.PARENT)]
+    )
+    alone = decide(services, t, spec((family["husband"], "likeness")))
+    assert alone.decision is Decision.GRANTED
+    assert alone.grant_ids == (parents.id,)
+    stills_only = scope(modalities=frozenset({Modality.LIKENESS_STILL}))
+    _husband_grant(services, family, grant_scope=stills_only)
+    video = decide(services, t, spec((family["husband"], "likeness")))
+    assert video.decision is Decision.DENIED
+    assert any("later class" in r.detail and str(parents.id) in r.detail for r in video.reasons)
