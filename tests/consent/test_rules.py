@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from service.consent.model import Grantor, Relationship, Subject, SubjectKind, VitalStatus
+from service.consent.model import Grantor, Relationship, Subject, SubjectKind, Verification, VitalStatus
 from service.consent.rules import RuleBook, parse_rule
 from service.errors import ConfigError
 
@@ -102,3 +102,14 @@ def test_all_co_holders_under_russian_law() -> None:
     refused = ru.check_grant(_deceased("RU"), widow, today=date(2026, 1, 1), co_holders=3)
     assert refused is not None
     assert "all 3 co-holders" in refused
+
+
+def test_eu_default_asks_for_a_verified_identity() -> None:
+    eu = RuleBook.load().rules["EU-DEFAULT"]
+    today = date(2026, 1, 1)
+    unverified = eu.check_grant(_deceased("DE"), [Grantor("w", Relationship.SPOUSE, True)], today=today)
+    assert unverified is not None
+    assert "document" in unverified
+    verified = Grantor("w", Relationship.SPOUSE, True, Verification.DOCUMENT)
+    assert eu.check_grant(_deceased("DE"), [verified], today=today) is None
+    assert eu.check_grant(_deceased("UA"), [verified], today=today) == "this rule does not apply in UA"
