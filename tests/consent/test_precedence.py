@@ -123,6 +123,18 @@ ROWS = [
         Decision.DENIED,
         "consent.missing.deceased",
     ),
+    (
+        "a later class of relatives does not count beside an earlier one",
+        [
+            _rec(
+                DEAD,
+                replace(OK_DEAD, scope=replace(EVERYTHING, modalities=frozenset({Modality.LIKENESS_STILL}))),
+                _grant(DEAD, "RU-CC-152.1", Relationship.PARENT),
+            )
+        ],
+        Decision.DENIED,
+        "RU-CC-152.1",
+    ),
     ("living adult without own grant", [_rec(ADULT)], Decision.DENIED, "consent.missing.self"),
     (
         "minor with guardian grant needs review",
