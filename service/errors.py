@@ -10,7 +10,8 @@ them into HTTP statuses, exit codes and the JSON error shape.
     │   ├── UnsupportedMediaType   the bytes are of a type Vigil does not take
     │   ├── MediaRejected          truncated, corrupt, hostile or over-limit media
     │   ├── PayloadTooLarge        the upload is bigger than the configured limit
-    │   └── OutOfRange             an index or size outside what exists
+    │   ├── OutOfRange             an index or size outside what exists
+    │   └── ConsentRejected        a grant its grantors may not give under the cited rule
     ├── AuthError
     │   ├── Unauthenticated        no token, or one Vigil does not know
     │   └── Forbidden              a known token whose role may not do this
@@ -66,6 +67,11 @@ class PayloadTooLarge(InputError):
 
 class OutOfRange(InputError):
     code = "out_of_range"
+
+
+class ConsentRejected(InputError):
+    code = "consent_rejected"
+    hint = "Check the rule in policies/consent/ named in the message (who may grant, expiry cap)."
 
 
 class AuthError(VigilError):

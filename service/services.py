@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from service.blobs import BlobStore
+from service.consent import RuleBook
 from service.db import Database
 from service.db import migrate as migrations
 from service.errors import DatabaseUnavailable, VigilError
@@ -27,11 +28,13 @@ class Services:
     blobs: BlobStore
     limits: MediaLimits
     policy: PolicyHolder
+    consent_rules: RuleBook
     readiness: Readiness = field(default_factory=Readiness)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Services:
         settings.ensure_dirs()
+        consent_rules = RuleBook.load(settings.consent_rules_dir)  # a bad rule file refuses to start
         db = Database.from_settings(settings)
         try:
             if migrate:
@@ -43,6 +46,7 @@ class Services:
                 blobs=BlobStore(root=settings.blob_dir),
                 limits=MediaLimits.from_settings(settings),
                 policy=PolicyHolder(root=settings.policy_root),
+                consent_rules=consent_rules,
             )
             services.readiness.register("database", services._database_status)
             services.readiness.register("policy", services.policy.status)

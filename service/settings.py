@@ -67,7 +67,17 @@ class Settings(BaseSettings):
     # (settings of this area go here)
 
     # --- consent ---------------------------------------------------------------
-    # (settings of this area go here)
+    consent_rules_dir: Path | None = Field(
+        None,
+        description="Folder of grantor rules (one YAML file per rule). Unset: the `policies/consent/` "
+        "shipped with Vigil.",
+    )
+    consent_deletion_sla_days: int = Field(
+        30,
+        ge=0,
+        le=90,
+        description="Days after a revocation until the grant's source media are deleted (at most 90).",
+    )
 
     # --- match ---------------------------------------------------------------
     # (settings of this area go here)
