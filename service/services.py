@@ -14,6 +14,9 @@ from service.db import migrate as migrations
 from service.errors import DatabaseUnavailable, VigilError
 from service.health import ComponentStatus, Readiness, State
 from service.media import MediaLimits
+from service.review import policy as review_policy
+from service.review.effects import Effects
+from service.review.model import ReviewPolicy
 from service.settings import Settings
 
 
@@ -25,11 +28,15 @@ class Services:
     db: Database
     blobs: BlobStore
     limits: MediaLimits
+    review_policy: ReviewPolicy
     readiness: Readiness = field(default_factory=Readiness)
+    # Handlers other stages register for settled flags (release, withhold, add to a bank).
+    review_effects: Effects = field(default_factory=Effects)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Services:
         settings.ensure_dirs()
+        review_rules = review_policy.load(settings.review_policy or review_policy.DEFAULT_PATH)
         db = Database.from_settings(settings)
         try:
             if migrate:
@@ -43,6 +50,7 @@ class Services:
             db=db,
             blobs=BlobStore(root=settings.blob_dir),
             limits=MediaLimits.from_settings(settings),
+            review_policy=review_rules,
         )
         services.readiness.register("database", services._database_status)
         return services
