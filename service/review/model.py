@@ -159,6 +159,21 @@ class ReviewPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class ReviewSession:
+    """A logged-in browser on the review pages: whose key, and the CSRF token of its forms."""
+
+    key_id: UUID
+    tenant_id: UUID
+    role: str
+    key_prefix: str
+    csrf: str
+    expires_at: datetime
+
+
+MEDIA_MODES = ("shielded", "grayscale", "revealed")
+
+
+@dataclass(frozen=True, slots=True)
 class Agreement:
     """Inter-reviewer agreement on the double-reviewed sample of one category."""
 

@@ -15,7 +15,7 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from service.db import Conn
-from service.review.model import Appeal, DecisionRecord, Flag
+from service.review.model import Appeal, DecisionRecord, Flag, ReviewSession
 
 _FLAG = (
     "id, tenant_id, source_kind, source_id, category, severity, status, outcome, reasons, context, "
@@ -257,14 +257,16 @@ def create_session(conn: Conn, *, token_hash: bytes, key_id: UUID, csrf: str, tt
     )
 
 
-def session_key(conn: Conn, token_hash: bytes) -> tuple[UUID, str] | None:
-    """(key id, CSRF token) of a live session whose key is not revoked."""
-    row = conn.execute(
-        "SELECT s.key_id, s.csrf FROM review_sessions s JOIN api_keys k ON k.id = s.key_id "
-        "WHERE s.token_hash = %s AND s.expires_at > now() AND k.revoked_at IS NULL",
-        (token_hash,),
-    ).fetchone()
-    return None if row is None else (row[0], str(row[1]))
+def session(conn: Conn, token_hash: bytes) -> ReviewSession | None:
+    """The live session with this cookie hash, whose key is not revoked."""
+    with conn.cursor(row_factory=class_row(ReviewSession)) as cur:
+        cur.execute(
+            "SELECT s.key_id, k.tenant_id, k.role, k.prefix AS key_prefix, s.csrf, s.expires_at "
+            "FROM review_sessions s JOIN api_keys k ON k.id = s.key_id "
+            "WHERE s.token_hash = %s AND s.expires_at > now() AND k.revoked_at IS NULL",
+            (token_hash,),
+        )
+        return cur.fetchone()
 
 
 def delete_session(conn: Conn, token_hash: bytes) -> None:

@@ -33,7 +33,8 @@ async def test_claim_returns_most_urgent_then_204(
     first = listed[0]
     assert first["source"] == {"kind": "generation", "id": high.source_id}
     assert first["reasons"][0]["rule"] == "propaganda.symbols"
-    assert first["priority"] >= 5.0 and first["due_at"]
+    assert first["priority"] >= 5.0
+    assert first["due_at"]
 
     r1 = await client.post("/v1/flags/claim", headers=bearer(token))
     r2 = await client.post("/v1/flags/claim", headers=bearer(token))
@@ -59,7 +60,8 @@ async def test_decide_requires_the_lease_and_only_once(
     assert (await client.post("/v1/flags/claim", headers=bearer(bob))).status_code == 204
     ok = await client.post(f"/v1/flags/{flag.id}/decision", json=DECIDE, headers=bearer(alice))
     assert ok.status_code == 200, ok.text
-    assert ok.json()["final"] is True and ok.json()["outcome"] == "approve"
+    assert ok.json()["final"] is True
+    assert ok.json()["outcome"] == "approve"
     again = await client.post(f"/v1/flags/{flag.id}/decision", json=DECIDE, headers=bearer(alice))
     assert again.status_code == 409
     listed = (await client.get("/v1/flags", headers=bearer(alice))).json()["flags"]
@@ -162,7 +164,9 @@ async def test_effects_run_once_in_the_decision_transaction(
             "SELECT count(*) FROM audit_entries WHERE event = 'generation.released'"
         ).fetchone()
         decided = conn.execute("SELECT count(*) FROM audit_entries WHERE event = 'flag.decided'").fetchone()
-    assert rows == (0,) and released == (1,) and decided == (1,)
+    assert rows == (0,)
+    assert released == (1,)
+    assert decided == (1,)
     assert (await client.get(f"/v1/flags/{b.id}", headers=bearer(token))).json()["status"] == "open"
 
 
@@ -175,9 +179,11 @@ async def test_escalate_and_needs_context(
     r = await client.post(
         f"/v1/flags/{flag.id}/decision", json={**DECIDE, "decision": "escalate"}, headers=bearer(token)
     )
-    assert r.json()["flag_status"] == "escalated" and r.json()["final"] is False
+    assert r.json()["flag_status"] == "escalated"
+    assert r.json()["final"] is False
     again = (await client.post("/v1/flags/claim", headers=bearer(token))).json()
-    assert again["status"] == "escalated" and again["priority"] >= 2 * before
+    assert again["status"] == "escalated"
+    assert again["priority"] >= 2 * before
     r = await client.post(
         f"/v1/flags/{flag.id}/decision", json={**DECIDE, "decision": "needs_context"}, headers=bearer(token)
     )
