@@ -37,7 +37,8 @@
         else hint.textContent = "Choose a decision: a approve, r reject, e escalate, n needs context (Esc leaves the field).";
       } else if (ev.key === "Escape") { rationale.blur(); }
     });
-    form.addEventListener("submit", () => form.querySelectorAll("button").forEach((b) => { b.disabled = true; }));
+    // Guard against a double submit, after the browser has read the pressed button's value.
+    form.addEventListener("submit", () => setTimeout(() => form.querySelectorAll("button").forEach((b) => { b.disabled = true; }), 0));
   }
 
   // --- the queue page: j/k to move, o to open ---
