@@ -79,9 +79,11 @@ def _context(services: Services, seed: int) -> dict[str, object]:
              "evidence": [{"frame_sha256": frame, "timestamp_s": 3.2, "score": 0.88}]},
             {"category": "glorification", "score": 0.64, "threshold": 0.6, "evidence": []},
         ],
-        "matches": [{"bank": "known-propaganda", "distance": 18, "hash_type": "pdq", "labels": ["propaganda"]}],
+        "matches": [{"bank": "known-propaganda", "distance": 18, "hash_type": "pdq",
+                     "labels": ["propaganda"]}],
         "consent": {"status": "active", "legal_basis": "RU-CC-152.1",
-                    "subjects": [{"kind": "human", "vital_status": "deceased", "modalities": ["likeness_animated"]}]},
+                    "subjects": [{"kind": "human", "vital_status": "deceased",
+                                  "modalities": ["likeness_animated"]}]},
         "provenance": {"state": "trusted", "ai_generated": True, "signer": "Vigil Test CA",
                        "digital_source_type": "trainedAlgorithmicMedia", "recovered_by": None},
     }  # fmt: skip
