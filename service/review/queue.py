@@ -127,6 +127,17 @@ def release(conn: Conn, *, flag_id: UUID, reviewer: UUID) -> None:
     store.set_lease(conn, flag_id, key_id=None, lease=None)
 
 
+def add_context(conn: Conn, *, flag_id: UUID, context: Mapping[str, Any]) -> Flag:
+    """Merge ``context`` into a flag's and put a flag parked as needs-context back in the queue."""
+    flag = store.get_flag(conn, flag_id, lock=True)
+    if flag is None:
+        raise NotFound(f"No flag {flag_id}.")
+    if flag.status == FlagStatus.DECIDED:
+        raise Conflict(f"Flag {flag_id} is already decided.")
+    status = FlagStatus.OPEN if flag.status == FlagStatus.NEEDS_CONTEXT else FlagStatus(flag.status)
+    return store.update_context(conn, flag_id, context={**flag.context, **context}, status=status.value)
+
+
 @dataclass(frozen=True, slots=True)
 class Decided:
     flag: Flag

@@ -149,6 +149,17 @@ def update_flag(
     return flag
 
 
+def update_context(conn: Conn, flag_id: UUID, *, context: dict[str, Any], status: str) -> Flag:
+    with conn.cursor(row_factory=class_row(Flag)) as cur:
+        cur.execute(
+            f"UPDATE review_flags SET context = %s, status = %s WHERE id = %s RETURNING {_FLAG}",  # noqa: S608  # nosec B608
+            (Jsonb(context), status, flag_id),
+        )
+        flag = cur.fetchone()
+    assert flag is not None
+    return flag
+
+
 def insert_decision(
     conn: Conn,
     *,

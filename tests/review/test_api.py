@@ -240,3 +240,23 @@ async def test_appeal_by_a_different_reviewer_overturns(
     assert events == [
         "flag.created", "flag.decided", "flag.created", "appeal.filed", "flag.decided", "appeal.decided",
     ]  # fmt: skip
+
+
+async def test_needs_context_returns_to_the_queue_with_more_context(
+    client: httpx.AsyncClient, services: Services, make_key: KeyMaker
+) -> None:
+    from service.review import queue
+
+    flag = enqueue(services, context={"caption": "first"})
+    token = make_key("reviewer")
+    await client.post("/v1/flags/claim", headers=bearer(token))
+    body = {**DECIDE, "decision": "needs_context"}
+    assert (
+        await client.post(f"/v1/flags/{flag.id}/decision", json=body, headers=bearer(token))
+    ).status_code == 200
+    assert (await client.post("/v1/flags/claim", headers=bearer(token))).status_code == 204
+    with services.db.tenant(flag.tenant_id) as conn:
+        updated = queue.add_context(conn, flag_id=flag.id, context={"consent": {"status": "active"}})
+    assert updated.status == "open"
+    assert updated.context == {"caption": "first", "consent": {"status": "active"}}
+    assert (await client.post("/v1/flags/claim", headers=bearer(token))).json()["id"] == str(flag.id)

@@ -154,6 +154,14 @@ def test_reviewer_walk(server: str, services: Services, make_key: KeyMaker) -> N
             shield.click()
             expect(shield).to_have_class("shield revealed")
 
+            # The reviewer's own default for media is kept across pages (saved through htmx).
+            with page.expect_response(lambda r: r.url.endswith("/review/prefs") and r.status == 204):
+                page.select_option("#media_mode", "grayscale")
+            page.reload()
+            expect(page.locator("#stage")).to_have_class("stage mode-grayscale")
+            assert "blur" not in image.evaluate("el => getComputedStyle(el).filter")
+            page.select_option("#media_mode", "shielded")
+
             # 4. Decide with the keyboard: r picks reject and asks for the rationale; Enter submits.
             page.keyboard.press("r")
             expect(page.locator("#rationale")).to_be_focused()
