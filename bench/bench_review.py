@@ -83,7 +83,7 @@ def run(services: Services, n_flags: int, n_reviewers: int) -> dict[str, object]
         while True:
             t0 = time.perf_counter()
             with services.db.tenant(tenant) as conn:
-                flag = queue.claim(conn, reviewer=key_id, lease=lease)
+                flag = queue.claim(conn, tenant_id=tenant, reviewer=key_id, lease=lease)
             mine_lat.append(time.perf_counter() - t0)
             if flag is None:
                 break

@@ -145,7 +145,9 @@ def get_flag(flag_id: UUID, reviewer: CurrentReviewer, services: ServicesDep) ->
 def claim(reviewer: CurrentReviewer, services: ServicesDep) -> FlagOut | Response:
     """Lease the most urgent flag to the caller (default 10 minutes), or 204 when none is waiting."""
     with services.db.tenant(reviewer.tenant_id) as conn:
-        flag = queue.claim(conn, reviewer=reviewer.key_id, lease=lease(services))
+        flag = queue.claim(
+            conn, tenant_id=reviewer.tenant_id, reviewer=reviewer.key_id, lease=lease(services)
+        )
     if flag is None:
         return Response(status_code=204)
     return flag_out(flag, services.review_policy, reviewer.key_id)

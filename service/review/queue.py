@@ -97,9 +97,9 @@ def create_flag(
     return flag
 
 
-def claim(conn: Conn, *, reviewer: UUID, lease: timedelta) -> Flag | None:
-    """Lease the most urgent flag this reviewer may take, or None when there is none."""
-    return store.claim(conn, key_id=reviewer, lease=lease)
+def claim(conn: Conn, *, tenant_id: UUID, reviewer: UUID, lease: timedelta) -> Flag | None:
+    """Lease the most urgent flag of ``tenant_id`` this reviewer may take, or None when there is none."""
+    return store.claim(conn, tenant_id=tenant_id, key_id=reviewer, lease=lease)
 
 
 def _held(conn: Conn, flag_id: UUID, reviewer: UUID) -> Flag:

@@ -77,7 +77,7 @@ def list_flags(conn: Conn, *, statuses: Sequence[str], limit: int) -> list[Flag]
         return cur.fetchall()
 
 
-def claim(conn: Conn, *, key_id: UUID, lease: timedelta) -> Flag | None:
+def claim(conn: Conn, *, tenant_id: UUID, key_id: UUID, lease: timedelta) -> Flag | None:
     """Lease the highest-ranked queued flag nobody holds, or an expired lease, to ``key_id``.
 
     Two candidates, each found by its own partial index and locked with SKIP LOCKED so
@@ -89,12 +89,12 @@ def claim(conn: Conn, *, key_id: UUID, lease: timedelta) -> Flag | None:
             f"""
             WITH unleased AS (
                 SELECT id, rank_at FROM review_flags
-                 WHERE status IN ('open', 'escalated') AND leased_by IS NULL
+                 WHERE tenant_id = %(tenant)s AND status IN ('open', 'escalated') AND leased_by IS NULL
                    AND NOT (%(key)s = ANY (excluded_reviewers))
                  ORDER BY rank_at LIMIT 1 FOR UPDATE SKIP LOCKED
             ), expired AS (
                 SELECT id, rank_at FROM review_flags
-                 WHERE status IN ('open', 'escalated') AND leased_by IS NOT NULL
+                 WHERE tenant_id = %(tenant)s AND status IN ('open', 'escalated') AND leased_by IS NOT NULL
                    AND lease_expires_at < now() AND NOT (%(key)s = ANY (excluded_reviewers))
                  ORDER BY lease_expires_at LIMIT 1 FOR UPDATE SKIP LOCKED
             ), cand AS (SELECT * FROM unleased UNION ALL SELECT * FROM expired)
@@ -103,7 +103,7 @@ def claim(conn: Conn, *, key_id: UUID, lease: timedelta) -> Flag | None:
              WHERE f.id = c.id
             RETURNING {", ".join("f." + c for c in _FLAG.split(", "))}
             """,  # noqa: S608  # nosec B608
-            {"key": key_id, "lease": lease},
+            {"tenant": tenant_id, "key": key_id, "lease": lease},
         )
         return cur.fetchone()
 

@@ -27,9 +27,9 @@ CREATE TABLE review_flags (
     CHECK ((leased_by IS NULL) = (lease_expires_at IS NULL))
 );
 SELECT vigil_scope_table('review_flags');
-CREATE INDEX review_flags_queue ON review_flags (rank_at)
+CREATE INDEX review_flags_queue ON review_flags (tenant_id, rank_at)
     WHERE status IN ('open', 'escalated') AND leased_by IS NULL;
-CREATE INDEX review_flags_leases ON review_flags (lease_expires_at)
+CREATE INDEX review_flags_leases ON review_flags (tenant_id, lease_expires_at)
     WHERE status IN ('open', 'escalated') AND leased_by IS NOT NULL;
 CREATE INDEX review_flags_tenant ON review_flags (tenant_id, status, due_at);
 CREATE INDEX review_flags_source ON review_flags (source_kind, source_id);
