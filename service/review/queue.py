@@ -168,10 +168,10 @@ def decide(
         )
     earlier = [d for d in store.decisions(conn, flag_id) if Decision(d.decision).verdict]
     final = False
-    if decision is Decision.ESCALATE:
+    if decision is Decision.ESCALATE:  # someone else looks next: the escalating reviewer steps aside
         flag = store.update_flag(
             conn, flag_id, status=FlagStatus.ESCALATED, escalations=flag.escalations + 1,
-            rank_at=flag.rank_at - policy.age_doubling,
+            rank_at=flag.rank_at - policy.age_doubling, exclude=reviewer,
         )  # fmt: skip
     elif decision is Decision.NEEDS_CONTEXT:
         flag = store.update_flag(conn, flag_id, status=FlagStatus.NEEDS_CONTEXT)

@@ -181,14 +181,17 @@ async def test_escalate_and_needs_context(
     )
     assert r.json()["flag_status"] == "escalated"
     assert r.json()["final"] is False
-    again = (await client.post("/v1/flags/claim", headers=bearer(token))).json()
+    # The escalating reviewer steps aside; the next reviewer sees it at twice the priority.
+    assert (await client.post("/v1/flags/claim", headers=bearer(token))).status_code == 204
+    senior = make_key("reviewer")
+    again = (await client.post("/v1/flags/claim", headers=bearer(senior))).json()
     assert again["status"] == "escalated"
     assert again["priority"] >= 2 * before
     r = await client.post(
-        f"/v1/flags/{flag.id}/decision", json={**DECIDE, "decision": "needs_context"}, headers=bearer(token)
+        f"/v1/flags/{flag.id}/decision", json={**DECIDE, "decision": "needs_context"}, headers=bearer(senior)
     )
     assert r.json()["flag_status"] == "needs_context"
-    assert (await client.post("/v1/flags/claim", headers=bearer(token))).status_code == 204
+    assert (await client.post("/v1/flags/claim", headers=bearer(senior))).status_code == 204
 
 
 async def test_appeal_by_a_different_reviewer_overturns(

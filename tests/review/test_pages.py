@@ -152,3 +152,21 @@ async def test_decision_advances_to_the_next_item(
     queue_page = (await client.get("/review?notice=done")).text
     assert str(first.id) not in queue_page
     assert "The queue is empty" in queue_page
+
+
+async def test_media_is_served_only_for_its_item_and_tenant(
+    client: httpx.AsyncClient, services: Services, make_key: KeyMaker
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    sha = services.blobs.put_bytes(png)
+    other = services.blobs.put_bytes(b"not part of any item")
+    mine = enqueue(services, context={"media": [{"sha256": sha, "mime": "image/png"}]})
+    theirs = enqueue(services, tenant="globex", context={"media": [{"sha256": sha, "mime": "image/png"}]})
+    assert (await client.get(f"/review/media/{mine.id}/{sha}")).status_code == 303  # not signed in
+    await login(client, make_key("reviewer"))
+    r = await client.get(f"/review/media/{mine.id}/{sha}")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "image/png"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert (await client.get(f"/review/media/{mine.id}/{other}")).status_code == 404
+    assert (await client.get(f"/review/media/{theirs.id}/{sha}")).status_code == 404
