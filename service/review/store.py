@@ -108,6 +108,17 @@ def claim(conn: Conn, *, tenant_id: UUID, key_id: UUID, lease: timedelta) -> Fla
         return cur.fetchone()
 
 
+def held(conn: Conn, *, tenant_id: UUID, key_id: UUID) -> Flag | None:
+    """The most urgent flag ``key_id`` holds a live lease on, if any."""
+    with conn.cursor(row_factory=class_row(Flag)) as cur:
+        cur.execute(
+            f"SELECT {_FLAG} FROM review_flags WHERE tenant_id = %s AND leased_by = %s "  # noqa: S608  # nosec B608
+            "AND lease_expires_at > now() AND status IN ('open', 'escalated') ORDER BY rank_at LIMIT 1",
+            (tenant_id, key_id),
+        )
+        return cur.fetchone()
+
+
 def set_lease(conn: Conn, flag_id: UUID, *, key_id: UUID | None, lease: timedelta | None) -> None:
     if key_id is None:
         conn.execute(

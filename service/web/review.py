@@ -165,7 +165,10 @@ def counts_fragment(request: Request, services: ServicesDep) -> Response:
 def _claim_next(services: Services, session: ReviewSession, notice: str, empty: str) -> RedirectResponse:
     lease = timedelta(minutes=services.settings.review_lease_minutes)
     with services.db.tenant(session.tenant_id) as conn:
-        flag = queue.claim(conn, tenant_id=session.tenant_id, reviewer=session.key_id, lease=lease)
+        # Resume an item still held (a reload, a second tab) before taking a new one.
+        flag = store.held(conn, tenant_id=session.tenant_id, key_id=session.key_id) or queue.claim(
+            conn, tenant_id=session.tenant_id, reviewer=session.key_id, lease=lease
+        )
     if flag is None:
         return _redirect(f"/review?notice={empty}")
     return _redirect(f"/review/{flag.id}" + (f"?notice={notice}" if notice else ""))

@@ -127,6 +127,7 @@ def test_reviewer_walk(server: str, services: Services, make_key: KeyMaker) -> N
             # 1. Log in with the API key.
             page.goto(f"{server}/review")
             expect(page).to_have_url(f"{server}/review/login")
+            page.screenshot(path=str(ARTIFACTS / "0-login.png"))
             page.fill("#token", token)
             page.click("button[type=submit]")
             expect(page).to_have_url(f"{server}/review")

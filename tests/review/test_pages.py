@@ -135,6 +135,9 @@ async def test_decision_advances_to_the_next_item(
     csrf = await login(client, make_key("reviewer"))
     r = await client.post("/review/claim", data={"csrf": csrf})
     assert r.headers["location"] == f"/review/{first.id}"
+    # Claiming again resumes the held item rather than hoarding a second one.
+    r = await client.post("/review/claim", data={"csrf": csrf})
+    assert r.headers["location"] == f"/review/{first.id}"
     page = await client.get(f"/review/{first.id}")
     assert 'id="decide"' in page.text
     body = {
