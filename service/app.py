@@ -9,12 +9,13 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from service import __version__
-from service.api import consent, health, keys, media
+from service.api import consent, health, keys, media, review
 from service.api import errors as api_errors
 from service.api.middleware import EdgeMiddleware, Metrics
 from service.services import Services
 from service.settings import Settings
 from service.web import STATIC_DIR
+from service.web import review as review_pages
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
@@ -49,4 +50,6 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(keys.router)
     app.include_router(media.router)
     app.include_router(consent.router)
+    app.include_router(review.router)
+    app.include_router(review_pages.router)
     return app

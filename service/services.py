@@ -16,6 +16,9 @@ from service.errors import DatabaseUnavailable, VigilError
 from service.health import ComponentStatus, Readiness, State
 from service.media import MediaLimits
 from service.policy.holder import PolicyHolder
+from service.review import policy as review_policy
+from service.review.effects import Effects
+from service.review.model import ReviewPolicy
 from service.settings import Settings
 
 
@@ -29,12 +32,16 @@ class Services:
     limits: MediaLimits
     policy: PolicyHolder
     consent_rules: RuleBook
+    review_policy: ReviewPolicy
     readiness: Readiness = field(default_factory=Readiness)
+    # Handlers other stages register for settled flags (release, withhold, add to a bank).
+    review_effects: Effects = field(default_factory=Effects)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Services:
         settings.ensure_dirs()
         consent_rules = RuleBook.load(settings.consent_rules_dir)  # a bad rule file refuses to start
+        review_rules = review_policy.load(settings.review_policy or review_policy.DEFAULT_PATH)
         db = Database.from_settings(settings)
         try:
             if migrate:
@@ -47,6 +54,7 @@ class Services:
                 limits=MediaLimits.from_settings(settings),
                 policy=PolicyHolder(root=settings.policy_root),
                 consent_rules=consent_rules,
+                review_policy=review_rules,
             )
             services.readiness.register("database", services._database_status)
             services.readiness.register("policy", services.policy.status)

@@ -100,7 +100,26 @@ class Settings(BaseSettings):
     # (settings of this area go here)
 
     # --- review ---------------------------------------------------------------
-    # (settings of this area go here)
+    review_policy: Path | None = Field(
+        None,
+        description="Review queue policy YAML (severity, SLA, QA sample per category). "
+        "Unset: the bundled `policies/review.yaml`.",
+    )
+    review_lease_minutes: float = Field(
+        10.0,
+        gt=0,
+        le=240,
+        description="How long a claimed flag stays with its reviewer before it "
+        "returns to the queue (renewable).",
+    )
+    review_appeal_window_days: int = Field(
+        183,
+        ge=183,
+        description="Days after a decision during which it may be appealed (at least six months).",
+    )
+    review_session_hours: float = Field(
+        12.0, gt=0, le=168, description="Lifetime of a review page login session."
+    )
 
     # --- jobs and generation ---------------------------------------------------------------
     # (settings of this area go here)

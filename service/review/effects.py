@@ -1,0 +1,49 @@
+"""What a settled flag does to the thing it is about, run in the decision's own transaction.
+
+Other stages register handlers per source kind and outcome at wiring time, e.g. generation:
+``effects.register("generation", "approve", release)`` and ``("generation", "reject", withhold)``;
+match may add ``("check", "reject", add_to_bank)``. A handler that raises rolls the whole
+decision back, so a decision is never recorded without its effect, nor the effect without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from service.db import Conn
+from service.review.model import Decision, Flag, SourceKind
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What a handler is told: the flag (of the original source, for an overturned appeal),
+    the outcome now in force, and the decision that put it in force."""
+
+    flag: Flag
+    outcome: Decision
+    decision_id: UUID
+    reviewer_key_id: UUID
+    overturned: bool = False
+
+
+Handler = Callable[[Conn, Settled], None]
+
+
+class Effects:
+    def __init__(self) -> None:
+        self._handlers: dict[tuple[SourceKind, Decision], list[Handler]] = {}
+
+    def register(self, source_kind: SourceKind | str, outcome: Decision | str, handler: Handler) -> None:
+        outcome = Decision(outcome)
+        if not outcome.verdict:
+            raise ValueError("effects run for approve and reject only")
+        self._handlers.setdefault((SourceKind(source_kind), outcome), []).append(handler)
+
+    def run(self, conn: Conn, settled: Settled) -> int:
+        """Call every handler for the flag's source kind and outcome; return how many ran."""
+        handlers = self._handlers.get((SourceKind(settled.flag.source_kind), settled.outcome), [])
+        for handler in handlers:
+            handler(conn, settled)
+        return len(handlers)

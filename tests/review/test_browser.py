@@ -1,0 +1,189 @@
+"""The reviewer's walk in a real browser: Debian's Chromium driven by Playwright, against the real
+app served by uvicorn on a loopback port. Screenshots land in ``test-artifacts/review/``."""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from PIL import Image, ImageDraw
+
+from service.app import create_app
+from service.services import Services
+from service.settings import Settings
+from tests.conftest import KeyMaker
+from tests.review.helpers import enqueue
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "review"
+SCRIPT = '<script>alert("x")</script>'
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)"),
+]
+
+
+@pytest.fixture
+def server(settings: Settings, services: Services) -> Iterator[str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(settings, services=services),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+def _picture(seed: int) -> bytes:
+    """A small, recognisable colour picture (so blur and grayscale are visible in screenshots)."""
+    image = Image.new("RGB", (640, 400), (40 + seed * 60, 90, 160))
+    draw = ImageDraw.Draw(image)
+    for i in range(8):
+        draw.rectangle((40 + i * 70, 60 + (i % 3) * 40, 90 + i * 70, 330), fill=(220, 40 + i * 25, 60))
+    draw.ellipse((420, 40, 600, 220), fill=(250, 210, 60))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def _context(services: Services, seed: int) -> dict[str, object]:
+    media = services.blobs.put_bytes(_picture(seed))
+    frame = services.blobs.put_bytes(_picture(seed + 1))
+    return {
+        "caption": f"Forever a hero — he rises to heaven in uniform {SCRIPT}",
+        "file_name": f"farewell_{seed}{SCRIPT}.png",
+        "media": [{"sha256": media, "mime": "image/png", "role": "output"}],
+        "scores": [
+            {"category": "propaganda", "score": 0.81, "threshold": 0.7,
+             "evidence": [{"frame_sha256": frame, "timestamp_s": 3.2, "score": 0.88}]},
+            {"category": "glorification", "score": 0.64, "threshold": 0.6, "evidence": []},
+        ],
+        "matches": [{"bank": "known-propaganda", "distance": 18, "hash_type": "pdq",
+                     "labels": ["propaganda"]}],
+        "consent": {"status": "active", "legal_basis": "RU-CC-152.1",
+                    "subjects": [{"kind": "human", "vital_status": "deceased",
+                                  "modalities": ["likeness_animated"]}]},
+        "provenance": {"state": "trusted", "ai_generated": True, "signer": "Vigil Test CA",
+                       "digital_source_type": "trainedAlgorithmicMedia", "recovered_by": None},
+    }  # fmt: skip
+
+
+def test_reviewer_walk(server: str, services: Services, make_key: KeyMaker) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    urgent = enqueue(services, category="minors", context=_context(services, 1))
+    second = enqueue(services, category="propaganda", context=_context(services, 2))
+    enqueue(services, category="disclosure", context={"caption": "Grandfather's birthday"})
+    token = make_key("reviewer")
+    errors: list[str] = []
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1360, "height": 900})
+            page.on(
+                "console",
+                lambda m: (
+                    errors.append(m.text)
+                    if m.type == "error" and not m.text.startswith("Failed to load resource")
+                    else None
+                ),
+            )
+            page.on(
+                "response",
+                lambda r: (
+                    errors.append(f"{r.status} {r.url}")
+                    if r.status >= 400 and not r.url.endswith("/favicon.ico")
+                    else None
+                ),
+            )
+            page.on("pageerror", lambda e: errors.append(str(e)))
+
+            # 1. Log in with the API key.
+            page.goto(f"{server}/review")
+            expect(page).to_have_url(f"{server}/review/login")
+            page.screenshot(path=str(ARTIFACTS / "0-login.png"))
+            page.fill("#token", token)
+            page.click("button[type=submit]")
+            expect(page).to_have_url(f"{server}/review")
+            expect(page.locator("#queue tbody tr")).to_have_count(3)
+            page.screenshot(path=str(ARTIFACTS / "1-queue.png"), full_page=True)
+
+            # 2. Claim the most urgent item (Enter on the queue page).
+            page.keyboard.press("Enter")
+            expect(page).to_have_url(f"{server}/review/{urgent.id}")
+            shield = page.locator(".shield").first
+            image = shield.locator("img")
+            expect(image).to_have_js_property("complete", True)
+            assert "blur" in image.evaluate("el => getComputedStyle(el).filter")
+            assert "grayscale" in image.evaluate("el => getComputedStyle(el).filter")
+            expect(page.locator("#caption")).to_contain_text(SCRIPT)  # shown as text, not run
+            page.screenshot(path=str(ARTIFACTS / "2-item-shielded.png"), full_page=True)
+
+            # 3. Reveal with the keyboard, then hide and reveal again by clicking.
+            page.keyboard.press("v")
+            expect(shield).to_have_class("shield revealed")
+            page.wait_for_function("el => getComputedStyle(el).filter === 'none'", arg=image.element_handle())
+            page.screenshot(path=str(ARTIFACTS / "3-item-revealed.png"), full_page=True)
+            shield.click()
+            expect(shield).to_have_class("shield")
+            shield.click()
+            expect(shield).to_have_class("shield revealed")
+
+            # The reviewer's own default for media is kept across pages (saved through htmx).
+            with page.expect_response(lambda r: r.url.endswith("/review/prefs") and r.status == 204):
+                page.select_option("#media_mode", "grayscale")
+            page.reload()
+            expect(page.locator("#stage")).to_have_class("stage mode-grayscale")
+            assert "blur" not in image.evaluate("el => getComputedStyle(el).filter")
+            page.select_option("#media_mode", "shielded")
+
+            # 4. Decide with the keyboard: r picks reject and asks for the rationale; Enter submits.
+            page.keyboard.press("r")
+            expect(page.locator("#rationale")).to_be_focused()
+            page.keyboard.type("Uniform and heaven staircase glorify the invasion.")
+            page.keyboard.press("Enter")
+
+            # 5. Auto-advance to the next item.
+            expect(page).to_have_url(f"{server}/review/{second.id}?notice=decided")
+            expect(page.locator(".notice")).to_contain_text("Decision recorded")
+            page.screenshot(path=str(ARTIFACTS / "4-next-item.png"), full_page=True)
+
+            # 6. Back to the queue: the decided item is gone from it.
+            page.keyboard.press("q")
+            expect(page).to_have_url(f"{server}/review")
+            expect(page.locator("#queue tbody tr")).to_have_count(2)
+            assert str(urgent.id) not in page.content()
+            page.screenshot(path=str(ARTIFACTS / "5-queue-after.png"), full_page=True)
+        finally:
+            browser.close()
+
+    assert errors == []
+    with services.db.system() as conn:
+        row = conn.execute("SELECT status, outcome FROM review_flags WHERE id = %s", (urgent.id,)).fetchone()
+    assert row == ("decided", "reject")
