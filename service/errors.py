@@ -10,7 +10,9 @@ them into HTTP statuses, exit codes and the JSON error shape.
     │   ├── UnsupportedMediaType   the bytes are of a type Vigil does not take
     │   ├── MediaRejected          truncated, corrupt, hostile or over-limit media
     │   ├── PayloadTooLarge        the upload is bigger than the configured limit
-    │   └── OutOfRange             an index or size outside what exists
+    │   ├── OutOfRange             an index or size outside what exists
+    │   ├── UnknownProfile         no market (label) profile of that name
+    │   └── LabelRefused           the media cannot carry a legible label for its profile
     ├── AuthError
     │   ├── Unauthenticated        no token, or one Vigil does not know
     │   └── Forbidden              a known token whose role may not do this
@@ -19,6 +21,7 @@ them into HTTP statuses, exit codes and the JSON error shape.
     ├── Unavailable                Vigil cannot tell right now: fail closed
     │   └── DatabaseUnavailable
     └── ConfigError                the instance is set up wrongly; refuse to start
+        └── ProfileError           a market profile file is malformed (file and key path named)
 """
 
 from __future__ import annotations
@@ -68,6 +71,16 @@ class OutOfRange(InputError):
     code = "out_of_range"
 
 
+class UnknownProfile(InputError):
+    code = "unknown_profile"
+    hint = "Use one of the market profiles listed, or add policies/markets/<name>.yaml."
+
+
+class LabelRefused(InputError):
+    code = "label_refused"
+    hint = "Send a larger rendition; Vigil never releases an AI output without its label."
+
+
 class AuthError(VigilError):
     code = "auth_error"
 
@@ -101,3 +114,8 @@ class DatabaseUnavailable(Unavailable):
 
 class ConfigError(VigilError):
     code = "config_error"
+
+
+class ProfileError(ConfigError):
+    code = "profile_error"
+    hint = "Fix the named key in the market profile (see policies/markets/default.yaml)."

@@ -1,0 +1,148 @@
+"""Label a video: the full label over the opening seconds, then a small persistent badge.
+
+Frames are decoded, the pre-rendered mark is alpha-blended into its box, and the result is
+encoded as H.264 (libx264) in MP4. The audio track is kept (re-encoded to AAC so the notice can
+be mixed into its opening where the profile asks). Colours are measured once per mark, on the
+first frame that shows it. If the bundled FFmpeg has no libx264, MPEG-4 Part 2 is used instead
+and the result says so.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import cast
+
+import av
+import av.error
+import numpy as np
+import numpy.typing as npt
+from av.audio.stream import AudioStream
+from av.video.stream import VideoStream
+
+from service.errors import MediaRejected
+from service.labels.audio import mix_in, notice_samples
+from service.labels.model import Mark, MarketProfile, MarkKind
+from service.labels.render import Layout, blend, build_mark, layout
+
+X264_OPTIONS = {"preset": "veryfast", "crf": "20"}
+
+
+def _encoder() -> tuple[str, str | None]:
+    try:
+        av.codec.Codec("libx264", "w")
+    except av.error.FFmpegError:
+        return "mpeg4", "libx264 is not in this FFmpeg build: encoded as MPEG-4 Part 2 instead of H.264"
+    except ValueError:  # PyAV raises UnknownCodecError (a ValueError) for unknown names
+        return "mpeg4", "libx264 is not in this FFmpeg build: encoded as MPEG-4 Part 2 instead of H.264"
+    return "libx264", None
+
+
+class _MarkState:
+    """A mark's layout and, once the first frame that shows it was measured, its patch."""
+
+    def __init__(self, lay: Layout) -> None:
+        self.layout = lay
+        self.patch: npt.NDArray[np.uint8] | None = None
+        self.mark: Mark | None = None
+        self.first_t: float | None = None
+        self.last_t: float | None = None
+
+    def apply(self, rgb: npt.NDArray[np.uint8], t: float) -> None:
+        if self.patch is None:
+            patch, self.mark = build_mark(rgb, self.layout)
+            self.patch = np.asarray(patch)
+        blend(rgb, self.patch, self.layout.box)
+        self.first_t = t if self.first_t is None else self.first_t
+        self.last_t = t
+
+    def result(self, frame_s: float) -> Mark | None:
+        if self.mark is None or self.first_t is None or self.last_t is None:
+            return None
+        m = self.mark
+        end = self.last_t + frame_s
+        return Mark(m.kind, m.box, m.text_px, m.contrast, m.plate_rgb, m.text_rgb, self.first_t, end)
+
+
+def label_video(
+    src: Path, dst: Path, profile: MarketProfile, *, text: str
+) -> tuple[tuple[Mark, ...], float, tuple[str, ...]]:
+    """Write the labelled MP4; returns the marks shown, the audio notice seconds, and notes."""
+    codec, note = _encoder()
+    notes: list[str] = [note] if note else []
+    notice_s = 0.0
+    try:
+        with av.open(str(src), mode="r", metadata_errors="ignore") as inp:
+            if not inp.streams.video:
+                raise MediaRejected("The file has no video stream.")
+            vin = inp.streams.video[0]
+            vin.thread_type = "AUTO"
+            ain = inp.streams.audio[0] if inp.streams.audio else None
+            width, height = vin.codec_context.width & ~1, vin.codec_context.height & ~1
+            rate = vin.average_rate or Fraction(25)
+            spec, vspec = profile.image, profile.video
+            label = _MarkState(layout(width, height, spec, text))
+            badge = _MarkState(
+                layout(
+                    width,
+                    height,
+                    spec,
+                    text,
+                    kind=MarkKind.BADGE,
+                    text_fraction=vspec.badge_text_fraction,
+                    min_text_px=vspec.badge_min_text_px,
+                )
+            )
+            with av.open(str(dst), mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
+                vout = cast(VideoStream, out.add_stream(codec, rate=rate))
+                vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
+                vout.thread_type = "AUTO"
+                if codec == "libx264":
+                    vout.options = dict(X264_OPTIONS)
+                aout: AudioStream | None = None
+                to_float: av.AudioResampler | None = None
+                notice = np.zeros(0, dtype=np.float32)
+                if ain is not None:
+                    a_rate = ain.codec_context.sample_rate or 48_000
+                    a_layout = ain.codec_context.layout.name or "stereo"
+                    aout = out.add_stream("aac", rate=a_rate, layout=a_layout)
+                    to_float = av.AudioResampler(format="fltp", layout=a_layout, rate=a_rate)
+                    if profile.audio.in_video:
+                        notice = notice_samples(profile.audio, a_rate)
+                        notice_s = notice.size / a_rate
+                elif profile.audio.in_video:
+                    notes.append("the video has no audio track: no audible notice was added")
+                a_seen = 0
+                index = 0
+                streams = [s for s in (vin, ain) if s is not None]
+                for packet in inp.demux(*streams):
+                    for frame in packet.decode():
+                        if isinstance(frame, av.VideoFrame):
+                            t = float(frame.time) if frame.pts is not None else index / float(rate)
+                            decoded = cast(npt.NDArray[np.uint8], frame.to_ndarray(format="rgb24"))
+                            rgb = np.ascontiguousarray(decoded[:height, :width])
+                            (label if t < vspec.label_seconds else badge).apply(rgb, t)
+                            new = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+                            new.pts, new.time_base = frame.pts, frame.time_base
+                            out.mux(vout.encode(new))
+                            index += 1
+                        elif isinstance(frame, av.AudioFrame) and aout is not None and to_float is not None:
+                            for chunk in to_float.resample(frame):
+                                planar = cast(npt.NDArray[np.float32], chunk.to_ndarray())
+                                mix_in(planar, notice, a_seen)
+                                mixed = av.AudioFrame.from_ndarray(
+                                    planar, format="fltp", layout=chunk.layout.name
+                                )
+                                mixed.sample_rate, mixed.pts = chunk.sample_rate, a_seen
+                                a_seen += planar.shape[1]
+                                out.mux(aout.encode(mixed))
+                out.mux(vout.encode(None))
+                if aout is not None:
+                    out.mux(aout.encode(None))
+    except av.error.FFmpegError as exc:
+        raise MediaRejected(f"The video cannot be decoded or encoded: {exc}.") from exc
+    if index == 0:
+        raise MediaRejected("The video has no decodable frame.")
+    frame_s = 1.0 / float(rate)
+    marks = tuple(m for m in (label.result(frame_s), badge.result(frame_s)) if m is not None)
+    return marks, notice_s, tuple(notes)
