@@ -138,8 +138,13 @@ def layout(
     return Layout(kind, shown, spec.icon, text_px, icon_side, pad, gap, box)
 
 
+@lru_cache(maxsize=256)
 def draw_patch(lay: Layout, plate: tuple[int, int, int], ink: tuple[int, int, int]) -> Image.Image:
-    """The mark as an RGBA image of the box's size (rounded corners are transparent)."""
+    """The mark as an RGBA image of the box's size (rounded corners are transparent).
+
+    Cached: a service labelling one size of output for one market draws each patch once.
+    Callers must not modify the returned image.
+    """
     w, h = lay.box.width, lay.box.height
     patch = Image.new("RGBA", (w, h), (0, 0, 0, 0))
     draw = ImageDraw.Draw(patch)
