@@ -173,14 +173,6 @@ def build_mark(rgb: npt.NDArray[np.uint8], lay: Layout) -> tuple[Image.Image, Ma
     return patch, mark
 
 
-def blend(rgb: npt.NDArray[np.uint8], patch_rgba: npt.NDArray[np.uint8], box: Box) -> None:
-    """Alpha-blend a pre-rendered RGBA patch onto ``rgb`` in place."""
-    region = rgb[box.y : box.y + box.height, box.x : box.x + box.width]
-    alpha = patch_rgba[..., 3:4].astype(np.uint16)
-    mixed = (patch_rgba[..., :3].astype(np.uint16) * alpha + region.astype(np.uint16) * (255 - alpha)) // 255
-    region[...] = mixed.astype(np.uint8)
-
-
 def burn_image(image: Image.Image, spec: ImageLabelSpec, text: str) -> tuple[Image.Image, Mark]:
     """The image with the full label burned in top-right (RGB or RGBA in, same mode out)."""
     lay = layout(image.width, image.height, spec, text)
