@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from service.blobs import BlobStore
 from service.db import Database
 from service.db import migrate as migrations
-from service.errors import DatabaseUnavailable, VigilError
+from service.errors import DatabaseUnavailable, ProfileError, Unavailable, VigilError
 from service.health import ComponentStatus, Readiness, State
+from service.labels import MarketProfile, get_profile, load_profiles
+from service.labels.profiles import resolve_profiles_dir
 from service.media import MediaLimits
 from service.settings import Settings
 
@@ -26,6 +28,8 @@ class Services:
     blobs: BlobStore
     limits: MediaLimits
     readiness: Readiness = field(default_factory=Readiness)
+    market_profiles: dict[str, MarketProfile] = field(default_factory=dict)
+    market_profiles_error: str | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Services:
@@ -45,7 +49,28 @@ class Services:
             limits=MediaLimits.from_settings(settings),
         )
         services.readiness.register("database", services._database_status)
+        services._load_market_profiles()
         return services
+
+    def _load_market_profiles(self) -> None:
+        try:
+            self.market_profiles = load_profiles(resolve_profiles_dir(self.settings.labels_profiles_dir))
+        except ProfileError as exc:  # reported by /readyz; labelling fails closed until fixed
+            self.market_profiles_error = exc.message
+        self.readiness.register(
+            "labels",
+            lambda: (
+                ComponentStatus(State.UNAVAILABLE, self.market_profiles_error)
+                if self.market_profiles_error
+                else ComponentStatus(State.OK, ", ".join(sorted(self.market_profiles)))
+            ),
+        )
+
+    def market_profile(self, name: str) -> MarketProfile:
+        """The loaded market profile ``name`` (``UnknownProfile`` lists the others)."""
+        if self.market_profiles_error:
+            raise Unavailable(f"Market profiles failed to load: {self.market_profiles_error}")
+        return get_profile(self.market_profiles, name)
 
     def _database_status(self) -> ComponentStatus:
         try:

@@ -45,7 +45,7 @@ def tone(rate: int, gain: float) -> npt.NDArray[np.float32]:
 def notice_samples(spec: AudioNoticeSpec, rate: int) -> npt.NDArray[np.float32]:
     if spec.kind is AudioNoticeKind.NONE:
         return np.zeros(0, dtype=np.float32)
-    # A spoken clip is not shipped yet: SPOKEN falls back to the tone, which every profile allows.
+    # The loader refuses SPOKEN until a spoken clip ships, so every notice here is the tone.
     return tone(rate, spec.gain)
 
 

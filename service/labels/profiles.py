@@ -126,8 +126,11 @@ def parse_profile(file: Path, data: Any) -> MarketProfile:
     vid.done()
 
     aud = top.sub("audio")
+    notice = aud.choice("notice", AudioNoticeKind)
+    if notice is AudioNoticeKind.SPOKEN:
+        aud.fail("no spoken clip ships with Vigil yet; use 'tone' (GB 45438 allows a rhythm)", "notice")
     audio = AudioNoticeSpec(
-        kind=aud.choice("notice", AudioNoticeKind),
+        kind=notice,
         in_video=aud.flag("in_video"),
         gain=aud.number("gain", lo=0.01, hi=1.0),
     )

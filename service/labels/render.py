@@ -164,27 +164,24 @@ def draw_patch(lay: Layout, plate: tuple[int, int, int], ink: tuple[int, int, in
     return patch
 
 
-def build_mark(rgb: npt.NDArray[np.uint8], lay: Layout) -> tuple[Image.Image, Mark]:
-    """Measure the area under the layout in ``rgb`` (H×W×3) and render the patch for it."""
-    b = lay.box
-    plate, ink, contrast = choose_colours(rgb[b.y : b.y + b.height, b.x : b.x + b.width])
+def build_mark(under: npt.NDArray[np.uint8], lay: Layout) -> tuple[Image.Image, Mark]:
+    """Render the patch for ``lay``, coloured for ``under`` (the RGB pixels beneath its box)."""
+    plate, ink, contrast = choose_colours(under)
     patch = draw_patch(lay, plate, ink)
-    mark = Mark(lay.kind, b, lay.text_px, round(contrast, 2), plate, ink)
-    return patch, mark
+    return patch, Mark(lay.kind, lay.box, lay.text_px, round(contrast, 2), plate, ink)
 
 
 def burn_image(image: Image.Image, spec: ImageLabelSpec, text: str) -> tuple[Image.Image, Mark]:
     """The image with the full label burned in top-right (RGB or RGBA in, same mode out)."""
     lay = layout(image.width, image.height, spec, text)
     b = lay.box
-    crop = np.asarray(image.crop((b.x, b.y, b.x + b.width, b.y + b.height)).convert("RGB"))
-    plate, ink, contrast = choose_colours(crop)
-    patch = draw_patch(lay, plate, ink)
+    under = np.asarray(image.crop((b.x, b.y, b.x + b.width, b.y + b.height)).convert("RGB"))
+    patch, mark = build_mark(under, lay)
     out = image.copy()
     if out.mode == "RGBA":
         out.alpha_composite(patch, (b.x, b.y))
     else:
         out.paste(patch.convert("RGB"), (b.x, b.y), patch)
-    if spec.min_contrast > contrast:  # cannot happen with the two fixed colours; kept as a guard
-        raise LabelRefused(f"Label contrast {contrast:.1f} is below the profile's {spec.min_contrast}.")
-    return out, Mark(MarkKind.LABEL, b, lay.text_px, round(contrast, 2), plate, ink)
+    if spec.min_contrast > mark.contrast:  # cannot happen with the two fixed colours; kept as a guard
+        raise LabelRefused(f"Label contrast {mark.contrast:.1f} is below the profile's {spec.min_contrast}.")
+    return out, mark

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from service.errors import LabelRefused
+from service.errors import LabelRefused, UnsupportedMediaType
 from service.labels import MarkKind, label_file, load_profiles
 from tests.labels.helpers import DISCLOSURE, MARKETS, flat_image, noise_image
 
@@ -128,3 +128,15 @@ def test_unknown_locale_falls_back_to_the_profiles_default(tmp_path: Path) -> No
     assert (result.locale, result.text) == ("zh", "人工智能生成")
     result = label_file(src, tmp_path / "o2.png", PROFILES["eu"], locale="uk-UA", disclosure=DISCLOSURE)
     assert (result.locale, result.text) == ("uk", "Створено ШІ")
+
+
+def test_types_that_cannot_carry_a_label_are_refused(tmp_path: Path) -> None:
+    src = tmp_path / "anim.gif"
+    Image.new("RGB", (800, 600), "white").save(src)
+    with pytest.raises(UnsupportedMediaType):
+        label_file(src, tmp_path / "o.gif", PROFILES["eu"], locale="en", disclosure=DISCLOSURE)
+    text = tmp_path / "notes.pdf"
+    text.write_bytes(b"%PDF-1.7\n")
+    with pytest.raises(UnsupportedMediaType):
+        label_file(text, tmp_path / "o.pdf", PROFILES["eu"], locale="en", disclosure=DISCLOSURE)
+    assert not (tmp_path / "o.gif").exists()

@@ -85,3 +85,9 @@ def test_wrong_values_are_load_errors(tmp_path: Path, edit: object, fragment: st
     with pytest.raises(ProfileError) as err:
         load_profiles(_broken(tmp_path, edit))
     assert fragment in err.value.message
+
+
+def test_spoken_notice_is_refused_until_a_clip_ships(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError) as err:
+        load_profiles(_broken(tmp_path, lambda d: d["audio"].update(notice="spoken")))
+    assert "audio.notice: no spoken clip" in err.value.message

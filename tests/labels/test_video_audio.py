@@ -108,3 +108,25 @@ def test_audio_starts_with_the_short_long_short_short_tone(tmp_path: Path, ext: 
     assert len(bursts) == 4
     assert bursts == pytest.approx([0.15, 0.45, 0.15, 0.15], abs=0.04)
     assert _dominant_hz(after[int(0.02 * rate) : int(0.14 * rate)], rate) == pytest.approx(880, abs=15)
+
+
+def test_video_in_another_pixel_format_is_converted_and_labelled(tmp_path: Path) -> None:
+    src = tmp_path / "src444.mp4"
+    with av.open(str(src), "w") as out:
+        v = out.add_stream("libx264", rate=10)
+        v.width, v.height, v.pix_fmt = 320, 240, "yuv444p"
+        v.options = {"preset": "ultrafast"}
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(np.full((240, 320, 3), 200, np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+    dst = tmp_path / "out.mp4"
+    result = label_file(src, dst, PROFILES["eu"], locale="en", disclosure=DISCLOSURE)
+    (label,) = result.marks  # 1 s < 2 s of label: no badge yet
+    assert label.plate_rgb == (20, 20, 20)  # light picture → dark plate
+    frames = _frames(dst)
+    assert len(frames) == 10
+    b = label.box
+    corner = frames[5][1][b.y + 2 : b.y + b.height - 2, b.x + 2 : b.x + b.width - 2]
+    assert np.median(corner) < 60  # the dark plate is there
