@@ -15,7 +15,7 @@ from pathlib import Path
 
 from service.errors import UnsupportedMediaType
 from service.labels import audio, image, video, xmp
-from service.labels.model import Disclosure, LabelResult, Mark, MarketProfile
+from service.labels.model import AudioNoticeKind, Disclosure, LabelResult, Mark, MarketProfile
 from service.media.model import MediaKind
 from service.media.sniff import HEAD_BYTES, sniff
 
@@ -84,7 +84,7 @@ def label_file(
         locale=used_locale,
         text=text,
         marks=marks,
-        audio_notice=profile.audio.kind if notice_s > 0 else type(profile.audio.kind).NONE,
+        audio_notice=profile.audio.kind if notice_s > 0 else AudioNoticeKind.NONE,
         audio_notice_s=round(notice_s, 3),
         layers=profile.layers,
         notes=notes,

@@ -154,6 +154,17 @@ class LabelResult:
     layers: tuple[MetadataLayer, ...]
     notes: tuple[str, ...] = field(default=())  # e.g. which encoder was used and why
 
+    def audit_fields(self) -> dict[str, str | float | list[str] | list[int]]:
+        """Codes and numbers for the ``asset.labelled`` audit event (no text, no file names)."""
+        return {
+            "profile": self.profile,
+            "locale": self.locale,
+            "layers": [layer.value for layer in self.layers],
+            "marks": [mark.kind.value for mark in self.marks],
+            "text_px": [mark.text_px for mark in self.marks],
+            "audio_notice": self.audio_notice.value,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class DetectedLayers:

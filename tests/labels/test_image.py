@@ -140,3 +140,14 @@ def test_types_that_cannot_carry_a_label_are_refused(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedMediaType):
         label_file(text, tmp_path / "o.pdf", PROFILES["eu"], locale="en", disclosure=DISCLOSURE)
     assert not (tmp_path / "o.gif").exists()
+
+
+def test_result_fits_the_asset_labelled_audit_event(tmp_path: Path) -> None:
+    from service.audit import Event, EventName
+
+    src = noise_image(tmp_path / "src.png", 800, 600)
+    result = label_file(src, tmp_path / "o.png", PROFILES["us-ca"], locale="en", disclosure=DISCLOSURE)
+    event = Event(EventName.ASSET_LABELLED, DISCLOSURE.asset_id, None, result.audit_fields())
+    assert event.data["profile"] == "us-ca"
+    assert event.data["layers"] == ["digital_source_type", "ai_system", "ca_latent"]
+    assert event.data["marks"] == ["label"]
