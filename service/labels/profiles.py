@@ -22,6 +22,7 @@ from service.labels.model import (
     Placement,
     VideoLabelSpec,
 )
+from service.labels.render import missing_glyphs
 
 REQUIRED_LOCALES = ("en", "ru", "uk", "zh")
 
@@ -89,6 +90,13 @@ class _Reader:
             self.fail(f"unknown key (known: {', '.join(sorted(self.seen))})", str(extra[0]))
 
 
+def _drawable(reader: _Reader, key: str) -> str:
+    value = reader.text(key)
+    if missing := missing_glyphs(value):
+        reader.fail(f"the shipped fonts have no glyph for {missing!r}", key)
+    return value
+
+
 def parse_profile(file: Path, data: Any) -> MarketProfile:
     top = _Reader(file, data)
     name = top.text("name")
@@ -101,13 +109,16 @@ def parse_profile(file: Path, data: Any) -> MarketProfile:
     texts = {str(k): texts_reader.text(str(k)) for k in texts_reader.data}
     for locale in REQUIRED_LOCALES:
         texts_reader.text(locale)  # raises "missing" with its key path
+    for locale, text in texts.items():
+        if missing := missing_glyphs(text):
+            texts_reader.fail(f"the shipped fonts have no glyph for {missing!r}", locale)
     default_locale = img.text("default_locale")
     if default_locale not in texts:
         img.fail(f"{default_locale!r} has no entry under image.text", "default_locale")
     image = ImageLabelSpec(
         texts=texts,
         default_locale=default_locale,
-        icon=img.text("icon"),
+        icon=_drawable(img, "icon"),
         placement=img.choice("placement", Placement),
         min_text_fraction=img.number("min_text_fraction", lo=0.005, hi=0.5),
         min_text_px=img.integer("min_text_px", lo=6, hi=200),

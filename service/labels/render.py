@@ -57,6 +57,22 @@ def _runs(text: str) -> list[tuple[Path, str]]:
     return runs
 
 
+@lru_cache(maxsize=8)
+def _notdef(path: Path) -> bytes:
+    return bytes(_font(path, 24).getmask("\uffff"))
+
+
+def missing_glyphs(text: str) -> str:
+    """Characters of ``text`` the shipped fonts cannot draw (they would show as empty boxes)."""
+    missing = [
+        ch
+        for path, run in _runs(text)
+        for ch in run
+        if not ch.isspace() and bytes(_font(path, 24).getmask(ch)) == _notdef(path)
+    ]
+    return "".join(dict.fromkeys(missing))
+
+
 def text_width(text: str, size: int) -> int:
     return math.ceil(sum(_font(path, size).getlength(run) for path, run in _runs(text)))
 

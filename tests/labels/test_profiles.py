@@ -91,3 +91,9 @@ def test_spoken_notice_is_refused_until_a_clip_ships(tmp_path: Path) -> None:
     with pytest.raises(ProfileError) as err:
         load_profiles(_broken(tmp_path, lambda d: d["audio"].update(notice="spoken")))
     assert "audio.notice: no spoken clip" in err.value.message
+
+
+def test_text_the_shipped_fonts_cannot_draw_is_a_load_error(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError) as err:
+        load_profiles(_broken(tmp_path, lambda d: d["image"]["text"].update(ko="AI 생성")))
+    assert "image.text.ko: the shipped fonts have no glyph for '생성'" in err.value.message
