@@ -58,11 +58,11 @@ def label_file(
             mark, mime = image.label_image(src, dst, profile, media=kind.name, text=text, xmp=packet)
             marks = (mark,)
         elif kind.kind is MediaKind.VIDEO and kind.name in VIDEO_TYPES:
-            marks, notice_s, notes = video.label_video(src, dst, profile, text=text)
+            marks, notice_s, notes = video.label_video(src, dst, profile, text=text, locale=used_locale)
             xmp.append_mp4_uuid(dst, packet)
             mime = "video/mp4"
         elif kind.kind is MediaKind.AUDIO and kind.name in AUDIO_MIME:
-            notice_s = audio.label_audio(src, dst, profile.audio, media=kind.name)
+            notice_s = audio.label_audio(src, dst, profile.audio, media=kind.name, locale=used_locale)
             if kind.name == "wav":
                 xmp.append_wav_chunk(dst, packet)
             else:

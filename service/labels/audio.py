@@ -1,8 +1,9 @@
-"""Audible notice: the short-long-short-short tone, prepended to audio files (WAV, MP3).
+"""Audible notice: a spoken clip or the short-long-short-short tone, prepended to WAV and MP3.
 
 GB 45438-2025 lets an audio label be spoken or rhythmic; the rhythm short-long-short-short is
-its example. The tone is generated (880 Hz, raised-cosine edges so it does not click) at the
-file's own sample rate and channel count. The same samples are mixed into the opening of a
+its example. The tone is generated (880 Hz, raised-cosine edges so it does not click); spoken
+clips ship in ``assets/notices/<locale>.wav`` (see PROVENANCE.txt there). Either is rendered
+at the file's own sample rate and channel count. The same samples are mixed into the opening of a
 video's audio track where the profile asks for it (``audio.in_video``).
 """
 
@@ -42,10 +43,36 @@ def tone(rate: int, gain: float) -> npt.NDArray[np.float32]:
     return np.concatenate(parts).astype(np.float32)
 
 
-def notice_samples(spec: AudioNoticeSpec, rate: int) -> npt.NDArray[np.float32]:
+NOTICES = Path(__file__).parent / "assets" / "notices"
+
+
+def clip_path(locale: str) -> Path | None:
+    """The spoken notice for ``locale`` (``None`` when none ships)."""
+    path = NOTICES / f"{locale}.wav"
+    return path if path.is_file() else None
+
+
+def spoken(locale: str, rate: int, gain: float) -> npt.NDArray[np.float32]:
+    """The spoken notice for ``locale`` (falling back to en) as mono float32, peak = ``gain``."""
+    path = clip_path(locale) or clip_path("en")
+    if path is None:
+        raise MediaRejected("No spoken notice ships with this installation; use the tone.")
+    with av.open(str(path)) as clip:
+        stream = clip.streams.audio[0]
+        to_mono = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        parts = [r.to_ndarray().reshape(-1) for f in clip.decode(stream) for r in to_mono.resample(f)]
+        parts.extend(r.to_ndarray().reshape(-1) for r in to_mono.resample(None))
+    samples = np.concatenate(parts).astype(np.float32)
+    peak = float(np.abs(samples).max()) or 1.0
+    pause = np.zeros(int(0.3 * rate), dtype=np.float32)
+    return np.concatenate([samples * (gain / peak), pause]).astype(np.float32)
+
+
+def notice_samples(spec: AudioNoticeSpec, rate: int, locale: str) -> npt.NDArray[np.float32]:
     if spec.kind is AudioNoticeKind.NONE:
         return np.zeros(0, dtype=np.float32)
-    # The loader refuses SPOKEN until a spoken clip ships, so every notice here is the tone.
+    if spec.kind is AudioNoticeKind.SPOKEN:
+        return spoken(locale, rate, spec.gain)
     return tone(rate, spec.gain)
 
 
@@ -61,7 +88,7 @@ def mix_in(planar: npt.NDArray[np.float32], notice: npt.NDArray[np.float32], off
     np.clip(planar, -1.0, 1.0, out=planar)
 
 
-def label_audio(src: Path, dst: Path, spec: AudioNoticeSpec, *, media: str) -> float:
+def label_audio(src: Path, dst: Path, spec: AudioNoticeSpec, *, media: str, locale: str) -> float:
     """Write ``dst`` = notice + the programme of ``src``; returns the notice length in seconds."""
     if media not in ENCODERS:
         raise UnsupportedMediaType(f"Audio notices are written to WAV and MP3, not {media}.")
@@ -84,7 +111,7 @@ def label_audio(src: Path, dst: Path, spec: AudioNoticeSpec, *, media: str) -> f
     except av.error.FFmpegError as exc:
         raise MediaRejected(f"The audio cannot be decoded: {exc}.") from exc
     programme = np.concatenate(chunks, axis=1) if chunks else np.zeros((channels, 0), np.float32)
-    notice = notice_samples(spec, rate)
+    notice = notice_samples(spec, rate, locale)
     samples = np.concatenate(
         [np.repeat(notice[np.newaxis, :], programme.shape[0], axis=0), programme], axis=1
     )

@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 import yaml
 
 from service.errors import ProfileError, UnknownProfile
+from service.labels.audio import clip_path
 from service.labels.model import (
     AudioNoticeKind,
     AudioNoticeSpec,
@@ -139,7 +140,9 @@ def parse_profile(file: Path, data: Any) -> MarketProfile:
     aud = top.sub("audio")
     notice = aud.choice("notice", AudioNoticeKind)
     if notice is AudioNoticeKind.SPOKEN:
-        aud.fail("no spoken clip ships with Vigil yet; use 'tone' (GB 45438 allows a rhythm)", "notice")
+        lacking = [loc for loc in REQUIRED_LOCALES if clip_path(loc) is None]
+        if lacking:
+            aud.fail(f"no spoken clip ships for {', '.join(lacking)}; use 'tone'", "notice")
     audio = AudioNoticeSpec(
         kind=notice,
         in_video=aud.flag("in_video"),

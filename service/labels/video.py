@@ -108,7 +108,7 @@ class _MarkState:
 
 
 def label_video(
-    src: Path, dst: Path, profile: MarketProfile, *, text: str
+    src: Path, dst: Path, profile: MarketProfile, *, text: str, locale: str
 ) -> tuple[tuple[Mark, ...], float, tuple[str, ...]]:
     """Write the labelled MP4; returns the marks shown, the audio notice seconds, and notes."""
     codec, note = _encoder()
@@ -151,7 +151,7 @@ def label_video(
                     aout = out.add_stream("aac", rate=a_rate, layout=a_layout)
                     to_float = av.AudioResampler(format="fltp", layout=a_layout, rate=a_rate)
                     if profile.audio.in_video:
-                        notice = notice_samples(profile.audio, a_rate)
+                        notice = notice_samples(profile.audio, a_rate, locale)
                         notice_s = notice.size / a_rate
                 elif profile.audio.in_video:
                     notes.append("the video has no audio track: no audible notice was added")

@@ -87,10 +87,8 @@ def test_wrong_values_are_load_errors(tmp_path: Path, edit: object, fragment: st
     assert fragment in err.value.message
 
 
-def test_spoken_notice_is_refused_until_a_clip_ships(tmp_path: Path) -> None:
-    with pytest.raises(ProfileError) as err:
-        load_profiles(_broken(tmp_path, lambda d: d["audio"].update(notice="spoken")))
-    assert "audio.notice: no spoken clip" in err.value.message
+def test_eu_profile_speaks_its_notice() -> None:
+    assert load_profiles(MARKETS)["eu"].audio.kind is AudioNoticeKind.SPOKEN
 
 
 def test_text_the_shipped_fonts_cannot_draw_is_a_load_error(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from service.errors import LabelRefused
 from service.labels import AudioNoticeKind, MarkKind, label_file, load_profiles
-from tests.labels.helpers import DISCLOSURE, MARKETS, decoded_audio, video, wav
+from tests.labels.helpers import DISCLOSURE, MARKETS, REPO, decoded_audio, video, wav
 
 PROFILES = load_profiles(MARKETS)
 
@@ -130,3 +130,19 @@ def test_video_in_another_pixel_format_is_converted_and_labelled(tmp_path: Path)
     b = label.box
     corner = frames[5][1][b.y + 2 : b.y + b.height - 2, b.x + 2 : b.x + b.width - 2]
     assert np.median(corner) < 60  # the dark plate is there
+
+
+@pytest.mark.parametrize(("locale", "clip"), [("en", "en"), ("ru", "ru"), ("zh-CN", "zh"), ("pt", "en")])
+def test_spoken_notice_in_the_labels_language(tmp_path: Path, locale: str, clip: str) -> None:
+    src = wav(tmp_path / "voice.wav", seconds=1.0, rate=16_000)
+    dst = tmp_path / "out.wav"
+    result = label_file(src, dst, PROFILES["eu"], locale=locale, disclosure=DISCLOSURE)
+    assert result.audio_notice is AudioNoticeKind.SPOKEN
+    spoken, rate = decoded_audio(REPO / "service/labels/assets/notices" / f"{clip}.wav")
+    assert result.audio_notice_s == pytest.approx(spoken.size / rate + 0.3, abs=0.01)
+    after, out_rate = decoded_audio(dst)
+    assert out_rate == 16_000
+    assert after.size / out_rate == pytest.approx(1.0 + result.audio_notice_s, abs=0.05)
+    head = after[: spoken.size]
+    # The clip is at the start, peak-normalised: it correlates with the shipped recording.
+    assert np.corrcoef(head, spoken)[0, 1] > 0.95
