@@ -139,6 +139,7 @@ class Mark:
     text_rgb: tuple[int, int, int]
     start_s: float = 0.0  # video only: first and last second the mark is shown
     end_s: float | None = None
+    ink_px: int = 0  # measured height of the drawn text (what "text ≥ 5 % of the side" means)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +163,7 @@ class LabelResult:
             "layers": [layer.value for layer in self.layers],
             "marks": [mark.kind.value for mark in self.marks],
             "text_px": [mark.text_px for mark in self.marks],
+            "ink_px": [mark.ink_px for mark in self.marks],
             "audio_notice": self.audio_notice.value,
         }
 

@@ -73,6 +73,15 @@ def missing_glyphs(text: str) -> str:
     return "".join(dict.fromkeys(missing))
 
 
+def ink_height(text: str, size: int) -> int:
+    """Height in pixels of the inked part of ``text`` drawn at ``size`` (all runs, one baseline)."""
+    top, bottom = 0.0, 0.0
+    for path, run in _runs(text):
+        _, y0, _, y1 = _font(path, size).getbbox(run, anchor="ls")
+        top, bottom = min(top, y0), max(bottom, y1)
+    return math.ceil(bottom - top)
+
+
 def text_width(text: str, size: int) -> int:
     return math.ceil(sum(_font(path, size).getlength(run) for path, run in _runs(text)))
 
@@ -117,6 +126,7 @@ class Layout:
     pad: int
     gap: int
     box: Box
+    ink_px: int
 
 
 def layout(
@@ -133,7 +143,14 @@ def layout(
     short = min(width, height)
     fraction = spec.min_text_fraction if text_fraction is None else text_fraction
     legible = spec.min_text_px if min_text_px is None else min_text_px
-    text_px = max(math.ceil(fraction * short), legible)
+    required = fraction * short
+    text_px = max(math.ceil(required), legible)
+    # The rule is about the visible characters, not the em box: grow the font until the inked
+    # height reaches the required share (Cyrillic capitals ink ~0.73 em, CJK ~0.9 em).
+    measured = text if kind is MarkKind.LABEL else ""
+    while measured and ink_height(measured, text_px) < required:
+        text_px += 1
+    ink_px = ink_height(measured, text_px) if measured else 0
     icon_side = math.ceil(text_px * 1.3)
     pad = max(2, round(text_px * 0.3))
     gap = round(text_px * 0.35)
@@ -151,7 +168,7 @@ def layout(
         )
     # Placement.TOP_RIGHT is the only placement so far (the convention every market follows).
     box = Box(x=width - margin - box_w, y=margin, width=box_w, height=box_h)
-    return Layout(kind, shown, spec.icon, text_px, icon_side, pad, gap, box)
+    return Layout(kind, shown, spec.icon, text_px, icon_side, pad, gap, box, ink_px)
 
 
 @lru_cache(maxsize=256)
@@ -184,7 +201,8 @@ def build_mark(under: npt.NDArray[np.uint8], lay: Layout) -> tuple[Image.Image, 
     """Render the patch for ``lay``, coloured for ``under`` (the RGB pixels beneath its box)."""
     plate, ink, contrast = choose_colours(under)
     patch = draw_patch(lay, plate, ink)
-    return patch, Mark(lay.kind, lay.box, lay.text_px, round(contrast, 2), plate, ink)
+    mark = Mark(lay.kind, lay.box, lay.text_px, round(contrast, 2), plate, ink, ink_px=lay.ink_px)
+    return patch, mark
 
 
 def burn_image(image: Image.Image, spec: ImageLabelSpec, text: str) -> tuple[Image.Image, Mark]:

@@ -102,9 +102,7 @@ class _MarkState:
     def result(self, frame_s: float) -> Mark | None:
         if self.mark is None or self.first_t is None or self.last_t is None:
             return None
-        m = self.mark
-        end = self.last_t + frame_s
-        return Mark(m.kind, m.box, m.text_px, m.contrast, m.plate_rgb, m.text_rgb, self.first_t, end)
+        return replace(self.mark, start_s=self.first_t, end_s=self.last_t + frame_s)
 
 
 def label_video(

@@ -60,6 +60,15 @@ def test_mark_is_top_right_at_the_profiles_size(tmp_path: Path, market: str, wid
         pytest.approx(y1, abs=2),
     )
     assert result.text == profile.image.texts["zh"]
+    # The drawn characters themselves (not just the font size) reach the required height:
+    # rows holding text-coloured pixels in the right part of the plate (the icon is at the left).
+    out = np.asarray(Image.open(dst).convert("RGB"))
+    b = mark.box
+    text_cols = out[b.y : b.y + b.height, b.x + b.width * 11 // 20 : b.x + b.width - 1]
+    inked_rows = np.flatnonzero((np.abs(text_cols.astype(int) - mark.text_rgb).max(axis=2) < 60).any(axis=1))
+    # (one pixel of tolerance: the outermost antialiased rows are lighter than the threshold)
+    assert inked_rows.max() - inked_rows.min() + 2 >= profile.image.min_text_fraction * short
+    assert mark.ink_px >= profile.image.min_text_fraction * short
 
 
 @pytest.mark.parametrize(
