@@ -160,3 +160,18 @@ def test_result_fits_the_asset_labelled_audit_event(tmp_path: Path) -> None:
     assert event.data["profile"] == "us-ca"
     assert event.data["layers"] == ["digital_source_type", "ai_system", "ca_latent"]
     assert event.data["marks"] == ["label"]
+
+
+def test_exif_rotated_photo_is_labelled_where_the_viewer_sees_top_right(tmp_path: Path) -> None:
+    src = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, shown rotated 90° clockwise (portrait)
+    Image.new("RGB", (800, 600), (200, 200, 200)).save(src, exif=exif, quality=95)
+    dst = tmp_path / "out.jpg"
+    (mark,) = label_file(src, dst, PROFILES["eu"], locale="en", disclosure=DISCLOSURE).marks
+    with Image.open(dst) as out:
+        assert out.size == (600, 800)  # written upright
+        assert out.getexif().get(0x0112) in (None, 1)
+        corner = np.asarray(out.convert("RGB"))[mark.box.y : mark.box.y + mark.box.height, mark.box.x :]
+    assert mark.box.x + mark.box.width > 550
+    assert np.median(corner) < 100  # the dark plate sits in the shown top-right corner
