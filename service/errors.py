@@ -11,7 +11,9 @@ them into HTTP statuses, exit codes and the JSON error shape.
     │   ├── MediaRejected          truncated, corrupt, hostile or over-limit media
     │   ├── PayloadTooLarge        the upload is bigger than the configured limit
     │   ├── OutOfRange             an index or size outside what exists
-    │   └── ConsentRejected        a grant its grantors may not give under the cited rule
+    │   ├── ConsentRejected        a grant its grantors may not give under the cited rule
+    │   ├── UnknownProfile         no market (label) profile of that name
+    │   └── LabelRefused           the media cannot carry a legible label for its profile
     ├── AuthError
     │   ├── Unauthenticated        no token, or one Vigil does not know
     │   └── Forbidden              a known token whose role may not do this
@@ -20,6 +22,7 @@ them into HTTP statuses, exit codes and the JSON error shape.
     ├── Unavailable                Vigil cannot tell right now: fail closed
     │   └── DatabaseUnavailable
     └── ConfigError                the instance is set up wrongly; refuse to start
+        └── ProfileError           a market profile file is malformed (file and key path named)
 """
 
 from __future__ import annotations
@@ -74,6 +77,16 @@ class ConsentRejected(InputError):
     hint = "Check the rule in policies/consent/ named in the message (who may grant, expiry cap)."
 
 
+class UnknownProfile(InputError):
+    code = "unknown_profile"
+    hint = "Use one of the market profiles listed, or add policies/markets/<name>.yaml."
+
+
+class LabelRefused(InputError):
+    code = "label_refused"
+    hint = "Send a larger rendition; Vigil never releases an AI output without its label."
+
+
 class AuthError(VigilError):
     code = "auth_error"
 
@@ -107,3 +120,8 @@ class DatabaseUnavailable(Unavailable):
 
 class ConfigError(VigilError):
     code = "config_error"
+
+
+class ProfileError(ConfigError):
+    code = "profile_error"
+    hint = "Fix the named key in the market profile (see policies/markets/default.yaml)."

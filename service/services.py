@@ -12,8 +12,10 @@ from service.blobs import BlobStore
 from service.consent import RuleBook
 from service.db import Database
 from service.db import migrate as migrations
-from service.errors import DatabaseUnavailable, VigilError
+from service.errors import DatabaseUnavailable, ProfileError, Unavailable, VigilError
 from service.health import ComponentStatus, Readiness, State
+from service.labels import MarketProfile, get_profile, load_profiles
+from service.labels.profiles import resolve_profiles_dir
 from service.media import MediaLimits
 from service.policy.holder import PolicyHolder
 from service.review import policy as review_policy
@@ -36,6 +38,8 @@ class Services:
     readiness: Readiness = field(default_factory=Readiness)
     # Handlers other stages register for settled flags (release, withhold, add to a bank).
     review_effects: Effects = field(default_factory=Effects)
+    market_profiles: dict[str, MarketProfile] = field(default_factory=dict)
+    market_profiles_error: str | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Services:
@@ -61,7 +65,28 @@ class Services:
         except BaseException:
             db.close()
             raise
+        services._load_market_profiles()
         return services
+
+    def _load_market_profiles(self) -> None:
+        try:
+            self.market_profiles = load_profiles(resolve_profiles_dir(self.settings.labels_profiles_dir))
+        except ProfileError as exc:  # reported by /readyz; labelling fails closed until fixed
+            self.market_profiles_error = exc.message
+        self.readiness.register(
+            "labels",
+            lambda: (
+                ComponentStatus(State.UNAVAILABLE, self.market_profiles_error)
+                if self.market_profiles_error
+                else ComponentStatus(State.OK, ", ".join(sorted(self.market_profiles)))
+            ),
+        )
+
+    def market_profile(self, name: str) -> MarketProfile:
+        """The loaded market profile ``name`` (``UnknownProfile`` lists the others)."""
+        if self.market_profiles_error:
+            raise Unavailable(f"Market profiles failed to load: {self.market_profiles_error}")
+        return get_profile(self.market_profiles, name)
 
     def _database_status(self) -> ComponentStatus:
         try:

@@ -64,7 +64,20 @@ class Settings(BaseSettings):
     # (settings of this area go here)
 
     # --- labels ---------------------------------------------------------------
-    # (settings of this area go here)
+    labels_profiles_dir: Path = Field(
+        Path("policies/markets"),
+        description="Directory of market (label) profiles, one `<name>.yaml` each: "
+        "`default`, `eu`, `cn`, `us-ca`.",
+    )
+    labels_default_locale: str | None = Field(
+        None,
+        description="Locale of the label text when a request names none (`en`, `ru`, `uk`, `zh`, …). "
+        "Unset: each profile's own default (`zh` for `cn`, `en` elsewhere).",
+    )
+    labels_provider: str = Field(
+        "Vigil",
+        description="Provider named in the latent disclosure (SB 942) and as AIGC ContentProducer.",
+    )
 
     # --- consent ---------------------------------------------------------------
     consent_rules_dir: Path | None = Field(
