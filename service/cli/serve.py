@@ -8,6 +8,7 @@ from service import logs
 from service.auth import Role
 from service.auth import store as auth_store
 from service.cli.main import pass_settings
+from service.cli.worker import start_worker
 from service.services import Services
 from service.settings import Settings
 
@@ -15,8 +16,9 @@ from service.settings import Settings
 @click.command("serve")
 @click.option("--host", default=None, help="Bind address (default VIGIL_HOST or 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default VIGIL_PORT or 8000).")
+@click.option("--no-worker", is_flag=True, help="Do not run a job worker in this process.")
 @pass_settings
-def serve_cmd(settings: Settings, host: str | None, port: int | None) -> None:
+def serve_cmd(settings: Settings, host: str | None, port: int | None, no_worker: bool) -> None:
     """Serve the HTTP API and pages (embedded PostgreSQL unless DATABASE_URL is set)."""
     import uvicorn
 
@@ -28,14 +30,19 @@ def serve_cmd(settings: Settings, host: str | None, port: int | None) -> None:
         if settings.bootstrap_admin:
             _bootstrap_admin(services)
         app = create_app(settings, services=services)
-        uvicorn.run(
-            app,
-            host=host or settings.host,
-            port=port or settings.port,
-            log_config=None,
-            access_log=False,
-            proxy_headers=False,
-        )
+        worker = None if no_worker else start_worker(services)
+        try:
+            uvicorn.run(
+                app,
+                host=host or settings.host,
+                port=port or settings.port,
+                log_config=None,
+                access_log=False,
+                proxy_headers=False,
+            )
+        finally:
+            if worker is not None:
+                worker.stop(settings.jobs_stop_grace_s)
     finally:
         services.close()
 
