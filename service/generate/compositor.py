@@ -57,6 +57,10 @@ class CompositorBackend(GeneratorBackend):
     def generate(self, request: GenerationRequest, *, out_dir: Path) -> GeneratedMedia:
         self.check_request(request)
         photos = [self._load(photo.path, photo.sha256) for photo in request.photos]
+        if request.voice is not None and request.output is OutputKind.VIDEO:
+            info = intake.inspect(request.voice, self.limits)
+            if info.kind is not MediaKind.AUDIO:
+                raise MediaRejected("The voice track is not an audio file.")
         with self.spool(request, out_dir) as part:
             if request.output is OutputKind.IMAGE:
                 compose.still(photos, request.caption, STILL_SIZE).save(
@@ -93,14 +97,16 @@ class CompositorBackend(GeneratorBackend):
                 video.width, video.height = VIDEO_SIZE
                 video.pix_fmt = "yuv420p"
                 video.options = {"preset": "superfast", "crf": "21"}
+                # Every stream is declared before the first packet (that writes the header).
+                audio = self._audio_stream(out) if request.voice is not None else None
                 for index in range(frames):
                     frame = self._frame(index / FPS, bases, segment, span, sky, sky_caption)
                     for packet in video.encode(frame):
                         out.mux(packet)
                 for packet in video.encode(None):
                     out.mux(packet)
-                if request.voice is not None:
-                    self._mux_audio(out, request.voice, total_s)
+                if audio is not None and request.voice is not None:
+                    self._mux_audio(out, audio, request.voice, total_s)
         except av.error.FFmpegError as exc:
             raise GeneratorFailed(f"The compositor could not encode the video: {exc}") from exc
 
@@ -156,11 +162,14 @@ class CompositorBackend(GeneratorBackend):
             image = _blend(image, sky, into_sky / _SKY_FADE_S)
         return _yuv(image)
 
-    def _mux_audio(self, out: Any, voice: Path, total_s: float) -> None:
-        info = intake.inspect(voice, self.limits)
-        if info.kind is not MediaKind.AUDIO:
-            raise MediaRejected("The voice track is not an audio file.")
+    @staticmethod
+    def _audio_stream(out: Any) -> Any:
         stream = out.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
+        stream.time_base = Fraction(1, AUDIO_RATE)
+        return stream
+
+    def _mux_audio(self, out: Any, stream: Any, voice: Path, total_s: float) -> None:
+        """The approved voice track as AAC, cut at the video's end (never looped or stretched)."""
         resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE, frame_size=1024)
         limit = int(total_s * AUDIO_RATE)
         written = 0

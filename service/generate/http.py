@@ -167,7 +167,9 @@ class HttpBackend(GeneratorBackend):
     def _save_body(self, response: httpx.Response, part: Path) -> None:
         declared = response.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            raise _Retry(f"the response declares {declared} bytes; the limit is {self.max_bytes}")
+            raise _Retry(
+                f"the response is larger than the limit of {self.max_bytes} bytes ({declared} declared)"
+            )
         size = 0
         with part.open("wb") as out:
             for chunk in response.iter_bytes():

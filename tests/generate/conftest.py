@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import hashlib
@@ -111,7 +112,7 @@ def _respond(handler: BaseHTTPRequestHandler, server: GeneratorServer) -> None:
         return
     if behaviour == "garbage":
         payload, ctype = b"\xff\xd8\xff\xe0 this is not really a JPEG" * 10, "image/jpeg"
-    elif behaviour == "huge":
+    elif behaviour in ("huge", "huge_undeclared"):
         payload, ctype = b"\0" * 200_000, "application/octet-stream"
     elif spec["output"] == "video" and behaviour != "wrong_kind":
         payload, ctype = tiny_mp4(), "video/mp4"
@@ -122,14 +123,13 @@ def _respond(handler: BaseHTTPRequestHandler, server: GeneratorServer) -> None:
         payload, ctype = out.getvalue(), "image/jpeg"
     handler.send_response(200)
     handler.send_header("Content-Type", ctype)
-    handler.send_header("Content-Length", str(len(payload)))
+    if behaviour != "huge_undeclared":  # else the body ends when the connection closes
+        handler.send_header("Content-Length", str(len(payload)))
     if server.source_type is not None:
         handler.send_header("X-Digital-Source-Type", server.source_type)
     handler.end_headers()
-    try:
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
         handler.wfile.write(payload)
-    except (BrokenPipeError, ConnectionResetError):
-        pass
 
 
 @pytest.fixture
