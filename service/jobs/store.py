@@ -73,6 +73,18 @@ def enqueue(
     return job
 
 
+def queue_bookkeeping(conn: Conn) -> None:
+    """Let this transaction commit without waiting for its WAL flush (``synchronous_commit = off``).
+
+    Only for the worker's own bookkeeping (claims, heartbeats, completions with no effects in the
+    same transaction). A PostgreSQL crash may lose the last such commits, which the queue already
+    tolerates: a lost claim leaves the job queued, a lost completion makes it run again, and
+    handlers are written for that (see ``service/jobs/__init__``). Never use it in a transaction
+    that also commits a handler's effects (``JobContext.completing``): those stay fully durable.
+    """
+    conn.execute("SET LOCAL synchronous_commit = off")
+
+
 def claim(conn: Conn, *, worker_id: str, lease_s: float, kinds: Sequence[str]) -> Job | None:
     """Take the next ready job of one of ``kinds`` and lease it to ``worker_id``.
 

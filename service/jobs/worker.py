@@ -91,7 +91,8 @@ class Worker:
         self.backoff = backoff or Backoff()
         self.services = services
         self.worker_id = worker_id or new_worker_id()
-        self.stopping = threading.Event()
+        self.stopping = threading.Event()  # stop claiming
+        self._closed = threading.Event()  # stop heartbeats too (the current job has ended)
         self._lock = threading.Lock()
         self._current: JobContext | None = None
         self._beat: threading.Thread | None = None
@@ -114,6 +115,7 @@ class Worker:
     def close(self) -> None:
         """Stop the loop and the heartbeat thread."""
         self.stopping.set()
+        self._closed.set()
         if self._beat is not None:
             self._beat.join(1.0)
 
@@ -128,6 +130,7 @@ class Worker:
                 if not self.run_one():
                     self.stopping.wait(self.poll_s)
         finally:
+            self._closed.set()
             log.info("worker %s stopped", self.worker_id)
 
     def run_pending(self, *, max_jobs: int | None = None) -> int:
@@ -141,6 +144,7 @@ class Worker:
     def run_one(self) -> bool:
         """Claim and run one job; False when none was ready."""
         with self.db.system() as conn:
+            store.queue_bookkeeping(conn)
             job = store.claim(conn, worker_id=self.worker_id, lease_s=self.lease_s, kinds=self.registry.kinds)
         if job is None:
             return False
@@ -180,6 +184,7 @@ class Worker:
                 log.info("job %s (%s) released at attempt %d", job.id, job.kind, job.attempt)
             elif not ctx.completed:
                 with self.db.system() as conn:
+                    store.queue_bookkeeping(conn)
                     store.complete(conn, job, worker_id=self.worker_id)
         except LeaseLost as exc:
             log.warning(
@@ -221,13 +226,15 @@ class Worker:
 
     def _heartbeat_loop(self) -> None:
         interval = max(0.05, self.lease_s / 3)
-        while not self.stopping.wait(interval):
+        # Runs on through a graceful stop: the job being finished keeps its lease until it ends.
+        while not self._closed.wait(interval):
             with self._lock:
                 ctx = self._current
             if ctx is None:
                 continue
             try:
                 with self.db.system() as conn:
+                    store.queue_bookkeeping(conn)
                     held = store.heartbeat(conn, ctx.job, worker_id=self.worker_id, lease_s=self.lease_s)
             except VigilError as exc:
                 log.warning("heartbeat for job %s failed: %s", ctx.job.id, exc.message)
