@@ -113,15 +113,20 @@ def heartbeat(conn: Conn, job: Job, *, worker_id: str, lease_s: float) -> bool:
     return cur.rowcount == 1
 
 
-def complete(conn: Conn, job: Job, *, worker_id: str) -> None:
-    """Mark the job done; raises LeaseLost (so the caller's transaction rolls back) if not held."""
+def mark_done(conn: Conn, job: Job, *, worker_id: str) -> bool:
+    """Mark the job done if this attempt still holds it; False (nothing changed) when it does not."""
     cur = conn.execute(
         "UPDATE jobs SET state = 'done', lease_until = NULL, finished_at = now(), updated_at = now(), "
         "last_error = NULL WHERE "
         "id = %(id)s AND state = 'running' AND worker_id = %(worker)s AND attempt = %(attempt)s",
         {"id": job.id, "worker": worker_id, "attempt": job.attempt},
     )
-    if cur.rowcount != 1:
+    return cur.rowcount == 1
+
+
+def complete(conn: Conn, job: Job, *, worker_id: str) -> None:
+    """Mark the job done; raises LeaseLost (so the caller's transaction rolls back) if not held."""
+    if not mark_done(conn, job, worker_id=worker_id):
         raise LeaseLost(f"Job {job.id} attempt {job.attempt} is no longer leased to {worker_id}.")
 
 

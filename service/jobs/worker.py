@@ -95,6 +95,8 @@ class Worker:
         self._closed = threading.Event()  # stop heartbeats too (the current job has ended)
         self._lock = threading.Lock()
         self._current: JobContext | None = None
+        # A finished job whose completion rides on the next claim's transaction (one commit a job).
+        self._pending: Job | None = None
         self._beat: threading.Thread | None = None
         self._next_reap = 0.0
         self._next_periodic: dict[str, float] = {}
@@ -130,6 +132,7 @@ class Worker:
                 if not self.run_one():
                     self.stopping.wait(self.poll_s)
         finally:
+            self._flush()
             self._closed.set()
             log.info("worker %s stopped", self.worker_id)
 
@@ -137,14 +140,20 @@ class Worker:
         """Run ready jobs until none is left (or ``max_jobs``); returns how many ran."""
         ran = 0
         self._housekeeping()
-        while (max_jobs is None or ran < max_jobs) and not self.stopping.is_set() and self.run_one():
-            ran += 1
+        try:
+            while (max_jobs is None or ran < max_jobs) and not self.stopping.is_set() and self.run_one():
+                ran += 1
+        finally:
+            self._flush()
         return ran
 
     def run_one(self) -> bool:
         """Claim and run one job; False when none was ready."""
+        pending, self._pending = self._pending, None
         with self.db.system() as conn:
             store.queue_bookkeeping(conn)
+            if pending is not None:
+                self._mark_done(conn, pending)
             job = store.claim(conn, worker_id=self.worker_id, lease_s=self.lease_s, kinds=self.registry.kinds)
         if job is None:
             return False
@@ -183,13 +192,23 @@ class Worker:
                     store.release(conn, job, worker_id=self.worker_id)
                 log.info("job %s (%s) released at attempt %d", job.id, job.kind, job.attempt)
             elif not ctx.completed:
-                with self.db.system() as conn:
-                    store.queue_bookkeeping(conn)
-                    store.complete(conn, job, worker_id=self.worker_id)
+                self._pending = job  # completed with the next claim, or by _flush
         except LeaseLost as exc:
             log.warning(
                 "job %s attempt %d finished after losing its lease: %s", job.id, job.attempt, exc.message
             )
+
+    def _mark_done(self, conn: Conn, job: Job) -> None:
+        if not store.mark_done(conn, job, worker_id=self.worker_id):
+            log.warning("job %s attempt %d finished after losing its lease", job.id, job.attempt)
+
+    def _flush(self) -> None:
+        """Commit a completion still waiting for the next claim (the loop is ending)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            with self.db.system() as conn:
+                store.queue_bookkeeping(conn)
+                self._mark_done(conn, pending)
 
     def _failed(self, ctx: JobContext, exc: Exception) -> None:
         job = ctx.job
@@ -272,6 +291,7 @@ class Worker:
             self._run_periodic(periodic.name, periodic.every_s, periodic.task)
 
     def _run_periodic(self, name: str, every_s: float, task: Any) -> None:
+        self._flush()  # a task may take a while: do not hold a finished job's completion meanwhile
         with self.db.system() as conn:
             if not store.take_schedule(conn, name, every_s=every_s):
                 return
