@@ -12,6 +12,7 @@ from service.blobs import BlobStore
 from service.db import Database
 from service.db import migrate as migrations
 from service.errors import DatabaseUnavailable, VigilError
+from service.generate.backend import GeneratorBackend, backend_from_settings
 from service.health import ComponentStatus, Readiness, State
 from service.media import MediaLimits
 from service.settings import Settings
@@ -25,11 +26,13 @@ class Services:
     db: Database
     blobs: BlobStore
     limits: MediaLimits
+    generator: GeneratorBackend  # VIGIL_GENERATOR_BACKEND; writes only into settings.quarantine_dir
     readiness: Readiness = field(default_factory=Readiness)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Services:
         settings.ensure_dirs()
+        generator = backend_from_settings(settings)  # a misconfigured backend refuses to start
         db = Database.from_settings(settings)
         try:
             if migrate:
@@ -43,6 +46,7 @@ class Services:
             db=db,
             blobs=BlobStore(root=settings.blob_dir),
             limits=MediaLimits.from_settings(settings),
+            generator=generator,
         )
         services.readiness.register("database", services._database_status)
         return services
