@@ -26,8 +26,9 @@ The idempotency contract (at-least-once delivery, exactly-once effects):
    so a retry overwrites the half-done work of a lost attempt instead of adding to it; check
    for what a previous attempt already committed before redoing it.
 4. Raise to fail: an ``InputError`` is permanent (straight to the ``dead`` state); anything else
-   is retried with exponential backoff and jitter until ``max_attempts``, then ``dead`` with the
-   last error. Error messages are stored: put ids and codes in them, never personal data.
+   is retried with exponential backoff and jitter until ``max_attempts`` (the job's, set at
+   enqueue, or its kind's, whichever is smaller), then ``dead`` with the last error. Payloads and
+   error messages are stored: put ids, hashes and codes in them, never personal data.
 5. A long handler should look at ``ctx.stopping`` (a stop was requested: finish, or call
    ``ctx.release()`` and return) and ``ctx.lease_lost`` (another worker owns the job now).
 """

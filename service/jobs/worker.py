@@ -217,7 +217,9 @@ class Worker:
         error = (
             f"{exc.code}: {exc.message}" if isinstance(exc, VigilError) else f"{type(exc).__name__}: {exc}"
         )
-        delay = None if permanent else self.backoff.delay(job.attempt)
+        # The job's own max_attempts (set at enqueue) and its kind's: the smaller one wins.
+        exhausted = job.attempt >= self.registry.max_attempts(job.kind, default=job.max_attempts)
+        delay = None if permanent or exhausted else self.backoff.delay(job.attempt)
         try:
             with self.db.system() as conn:
                 state = store.fail(conn, job, worker_id=self.worker_id, error=error, retry_in_s=delay)

@@ -163,13 +163,13 @@ def test_heartbeat_keeps_a_long_job_leased(services: Services) -> None:
     seen: list[int] = []
 
     def slow(job: Job, ctx: JobContext) -> None:
-        time.sleep(0.9)  # three leases long
+        time.sleep(1.5)  # two and a half leases long
         with ctx.db.system() as conn:
             seen.append(store.requeue_expired(conn))
 
     registry = HandlerRegistry()
     registry.register("slow", slow)
-    worker = Worker(db=services.db, registry=registry, lease_s=0.3, poll_s=0.05)
+    worker = Worker(db=services.db, registry=registry, lease_s=0.6, poll_s=0.05)
     with services.db.tenant(acme) as conn:
         job = enqueue(conn, "slow", {}, tenant_id=acme)
     try:
@@ -208,6 +208,27 @@ def test_failures_retry_with_backoff_then_dead_letter(services: Services) -> Non
     assert dead.last_error == "RuntimeError: boom at attempt 3"
     assert 0.1 <= delays[0] <= 0.2  # base × U(0.5, 1)
     assert 0.2 <= delays[1] <= 0.4  # doubled
+
+
+def fails_once_only(job: Job, ctx: JobContext) -> None:
+    raise RuntimeError("no")
+
+
+def test_the_kinds_max_attempts_caps_the_jobs(services: Services) -> None:
+    acme = tenant(services)
+    registry = HandlerRegistry()
+    registry.register("once", fails_once_only, max_attempts=1)
+    worker = Worker(db=services.db, registry=registry, lease_s=30)
+    with services.db.tenant(acme) as conn:
+        job = enqueue(conn, "once", {}, tenant_id=acme)  # the default allows 5
+    try:
+        worker.run_pending()
+    finally:
+        worker.close()
+    dead = get(services, job.id)
+    assert dead.state is JobState.DEAD
+    assert dead.attempt == 1
+    assert dead.last_error == "RuntimeError: no"
 
 
 def test_bad_input_goes_to_the_dead_letter_at_once(services: Services) -> None:
