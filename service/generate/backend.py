@@ -14,11 +14,12 @@ the same ``GeneratorRegistry.register`` call as the entry points.
 from __future__ import annotations
 
 import abc
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import ClassVar, cast
 
@@ -29,6 +30,8 @@ from service.media.model import MediaLimits
 from service.settings import Settings
 
 ENTRY_POINT_GROUP = "vigil.generators"
+
+log = logging.getLogger(__name__)
 
 
 class GeneratorBackend(abc.ABC):
@@ -152,14 +155,29 @@ def register_builtins(registry: GeneratorRegistry) -> None:
 
 
 def register_entry_points(registry: GeneratorRegistry) -> None:
+    """Register every ``vigil.generators`` entry point; each is imported only when it is chosen.
+
+    So a broken plugin that nobody selected cannot stop Vigil from starting, and a plugin that
+    takes a built-in's name is skipped (with a warning) instead of replacing it.
+    """
     for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in registry.names:
+            log.warning("generator plugin %r (%s) ignored: the name is taken", ep.name, ep.value)
+            continue
+        registry.register(ep.name, _lazy(ep))
+
+
+def _lazy(ep: EntryPoint) -> BackendFactory:
+    def factory(settings: Settings) -> GeneratorBackend:
         try:
             loaded = ep.load()
         except Exception as exc:
             raise ConfigError(
                 f"The generator plugin {ep.name!r} ({ep.value}) cannot be loaded: {exc}"
             ) from exc
-        registry.register(ep.name, _as_factory(loaded, ep.name))
+        return _as_factory(loaded, ep.name)(settings)
+
+    return factory
 
 
 def default_registry() -> GeneratorRegistry:

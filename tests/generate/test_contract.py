@@ -22,16 +22,34 @@ HERE = Path(__file__).parent
 CONTRACT_BACKENDS = ["compositor", "http", "solid"]
 
 
-@pytest.fixture
-def plugin_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Install ``vigil_test_plugin`` as a distribution with a ``vigil.generators`` entry point."""
-    site = tmp_path / "site"
+def install_plugin(site: Path, monkeypatch: pytest.MonkeyPatch, entries: str) -> None:
+    """Install ``vigil_test_plugin`` as a distribution with ``vigil.generators`` entry points."""
     info = site / "vigil_test_plugin-0.1.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: vigil-test-plugin\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nsolid = vigil_test_plugin:SolidBackend\n")
+    (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n{entries}")
     (site / "vigil_test_plugin.py").write_text((HERE / "vigil_test_plugin.py").read_text())
     monkeypatch.syspath_prepend(str(site))
+
+
+@pytest.fixture
+def plugin_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    install_plugin(tmp_path / "site", monkeypatch, "solid = vigil_test_plugin:SolidBackend\n")
+
+
+def test_a_broken_or_shadowing_plugin_does_not_stop_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gen_settings: Settings
+) -> None:
+    install_plugin(
+        tmp_path / "site",
+        monkeypatch,
+        "compositor = vigil_test_plugin:SolidBackend\nbroken = vigil_no_such_module:Backend\n",
+    )
+    registry = default_registry()
+    assert sorted(registry.names) == ["broken", "compositor", "http"]
+    assert registry.create("compositor", gen_settings).name == "compositor"  # the built-in stays
+    with pytest.raises(ConfigError, match=r"'broken'.*cannot be loaded"):
+        registry.create("broken", gen_settings)
 
 
 def test_every_registered_backend_is_under_contract(plugin_installed: None) -> None:
