@@ -66,8 +66,9 @@ _rng = random.SystemRandom()
 Handler = Callable[["Job", "JobContext"], None]
 """A job handler. It must be safe to run again for the same job (see ``service/jobs/__init__``)."""
 
-PeriodicTask = Callable[["Conn"], None]
-"""A periodic task: runs inside a ``system()`` transaction that commits when it returns."""
+PeriodicTask = Callable[["Conn", Any], None]
+"""A periodic task ``task(conn, services)``: runs in a ``system()`` transaction that commits when it
+returns; ``services`` is what the host gave the worker (the CLI gives its Services)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ class HandlerRegistry:
         self._handlers[kind] = HandlerSpec(kind=kind, handler=handler, max_attempts=max_attempts)
 
     def every(self, name: str, seconds: float, task: PeriodicTask) -> None:
-        """Run ``task(conn)`` about every ``seconds``, once per period across all workers."""
+        """Run ``task(conn, services)`` about every ``seconds``, once per period across all workers."""
         if not _KIND.match(name):
             raise ConfigError(f"Periodic task name {name!r} is not a lower-case name.")
         if name in self._periodic:

@@ -299,7 +299,7 @@ class Worker:
                 return
             try:
                 with conn.transaction():
-                    task(conn)
+                    task(conn, self.services)
             except Exception as exc:
                 log.exception("periodic task %s failed", name)
                 store.record_schedule_error(conn, name, f"{type(exc).__name__}: {exc}")

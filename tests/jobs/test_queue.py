@@ -268,7 +268,7 @@ def test_lease_lost_inside_completing_rolls_back_the_effects(services: Services)
 def test_periodic_task_runs_once_per_period_across_workers(services: Services) -> None:
     runs: list[str] = []
     registry = HandlerRegistry()
-    registry.every("checkpoint", 60, lambda conn: runs.append("ran"))
+    registry.every("checkpoint", 60, lambda conn, services: runs.append("ran"))
     one = Worker(db=services.db, registry=registry, poll_s=0.01)
     two = Worker(db=services.db, registry=registry, poll_s=0.01)
     try:
@@ -295,3 +295,24 @@ def test_enqueue_refuses_zero_attempts(services: Services) -> None:
     acme = tenant(services)
     with pytest.raises(MalformedRequest), services.db.tenant(acme) as conn:
         enqueue(conn, "noop", {}, tenant_id=acme, max_attempts=0)
+
+
+def broken_task(conn: object, services: object) -> None:
+    raise RuntimeError("checkpoint key missing")
+
+
+def test_a_failing_periodic_task_is_recorded_and_the_worker_goes_on(services: Services) -> None:
+    acme = tenant(services)
+    registry = build_registry()
+    registry.every("broken", 60, broken_task)
+    worker = Worker(db=services.db, registry=registry, poll_s=0.01)
+    with services.db.tenant(acme) as conn:
+        job = enqueue(conn, "noop", {}, tenant_id=acme)
+    try:
+        assert worker.run_pending() == 1
+    finally:
+        worker.close()
+    assert get(services, job.id).state is JobState.DONE
+    with services.db.system() as conn:
+        row = conn.execute("SELECT last_error FROM job_schedules WHERE name = 'broken'").fetchone()
+    assert row == ("RuntimeError: checkpoint key missing",)
