@@ -13,6 +13,7 @@ from service.consent import RuleBook
 from service.db import Database
 from service.db import migrate as migrations
 from service.errors import DatabaseUnavailable, ProfileError, Unavailable, VigilError
+from service.generate.backend import GeneratorBackend, backend_from_settings
 from service.health import ComponentStatus, Readiness, State
 from service.labels import MarketProfile, get_profile, load_profiles
 from service.labels.profiles import resolve_profiles_dir
@@ -35,6 +36,7 @@ class Services:
     policy: PolicyHolder
     consent_rules: RuleBook
     review_policy: ReviewPolicy
+    generator: GeneratorBackend  # VIGIL_GENERATOR_BACKEND; writes only into settings.quarantine_dir
     readiness: Readiness = field(default_factory=Readiness)
     # Handlers other stages register for settled flags (release, withhold, add to a bank).
     review_effects: Effects = field(default_factory=Effects)
@@ -46,6 +48,7 @@ class Services:
         settings.ensure_dirs()
         consent_rules = RuleBook.load(settings.consent_rules_dir)  # a bad rule file refuses to start
         review_rules = review_policy.load(settings.review_policy or review_policy.DEFAULT_PATH)
+        generator = backend_from_settings(settings)  # a misconfigured backend refuses to start
         db = Database.from_settings(settings)
         try:
             if migrate:
@@ -59,6 +62,7 @@ class Services:
                 policy=PolicyHolder(root=settings.policy_root),
                 consent_rules=consent_rules,
                 review_policy=review_rules,
+                generator=generator,
             )
             services.readiness.register("database", services._database_status)
             services.readiness.register("policy", services.policy.status)
