@@ -11,10 +11,12 @@ from fastapi.staticfiles import StaticFiles
 from service import __version__
 from service.api import errors as api_errors
 from service.api import health, keys, media
+from service.api import provenance as provenance_api
 from service.api.middleware import EdgeMiddleware, Metrics
 from service.services import Services
 from service.settings import Settings
 from service.web import STATIC_DIR
+from service.web import verify as verify_page
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
@@ -48,4 +50,6 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(health.router)
     app.include_router(keys.router)
     app.include_router(media.router)
+    app.include_router(provenance_api.router)
+    app.include_router(verify_page.router)
     return app

@@ -14,6 +14,7 @@ from service.db import migrate as migrations
 from service.errors import DatabaseUnavailable, VigilError
 from service.health import ComponentStatus, Readiness, State
 from service.media import MediaLimits
+from service.provenance import Notary
 from service.settings import Settings
 
 
@@ -25,11 +26,13 @@ class Services:
     db: Database
     blobs: BlobStore
     limits: MediaLimits
+    notary: Notary
     readiness: Readiness = field(default_factory=Readiness)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Services:
         settings.ensure_dirs()
+        notary = Notary.from_settings(settings)  # refuses a production setup without anchors
         db = Database.from_settings(settings)
         try:
             if migrate:
@@ -43,8 +46,11 @@ class Services:
             db=db,
             blobs=BlobStore(root=settings.blob_dir),
             limits=MediaLimits.from_settings(settings),
+            notary=notary,
         )
         services.readiness.register("database", services._database_status)
+        services.readiness.register("signing_key", services.notary.signing_status)
+        services.readiness.register("trust_anchors", services.notary.trust_status)
         return services
 
     def _database_status(self) -> ComponentStatus:

@@ -68,7 +68,11 @@ def report_from_manifest(
     vigil = {a["label"]: a.get("data") for a in assertions if str(a.get("label", "")).startswith("vigil.")}
     sig: Mapping[str, Any] = manifest.get("signature_info") or {}
     codes = _codes(results)
-    trusted_code = next((c for c in codes if c.code == "signingCredential.trusted"), None)
+    raw_success = ((results or {}).get("activeManifest") or {}).get("success") or []
+    trusted_raw = next(
+        (str(c.get("explanation", "")) for c in raw_success if c.get("code") == "signingCredential.trusted"),
+        None,
+    )
     ts_codes = [c for c in codes if c.code.startswith("timeStamp.")]
     timestamp = None
     if ts_codes or sig.get("time"):
@@ -96,7 +100,7 @@ def report_from_manifest(
         ),
         assertions=vigil,
         asset_id=asset.get("asset_id") if isinstance(asset, Mapping) else None,
-        trust_list=trust.matched_list(trusted_code.explanation) if trusted_code else None,
+        trust_list=trust.matched_list(trusted_raw) if trusted_raw is not None else None,
     )
 
 
