@@ -32,9 +32,9 @@ def picture(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
     base = np.stack([x * 255, y * 255, (1 - x) * (1 - y) * 255], axis=2)
     img = Image.fromarray(base.astype("uint8"))
     draw = ImageDraw.Draw(img)
-    for _ in range(12):
+    for _ in range(40):
         x0, y0 = rng.randrange(w), rng.randrange(h)
-        x1, y1 = x0 + rng.randrange(40, 200), y0 + rng.randrange(40, 200)
+        x1, y1 = x0 + rng.randrange(20, 160), y0 + rng.randrange(20, 160)
         colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
         (draw.ellipse if rng.random() < 0.5 else draw.rectangle)((x0, y0, x1, y1), fill=colour)
     return img
