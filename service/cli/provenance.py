@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from pathlib import Path
 
 import click
@@ -44,14 +45,16 @@ def init_signing_cmd(settings: Settings, org: str, force: bool) -> None:
     show_default=True,
     help="IPTC digitalSourceType URI (compositeWithTrainedAlgorithmicMedia when real photos are in it).",
 )
-@click.option("--asset-id", default=None, help="Asset id to record (default: the manifest's log entry).")
+@click.option("--asset-id", default=None, help="Asset id to record (default: a new UUID).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_settings
 def sign_cmd(
     settings: Settings, src: Path, dst: Path, source_type: str, asset_id: str | None, as_json: bool
 ) -> None:
     """Sign SRC into DST with a C2PA manifest and record it in the manifest repository."""
-    spec = SignSpec(source_type=source_type, software_agent="Vigil CLI", asset_id=asset_id)
+    spec = SignSpec(
+        source_type=source_type, software_agent="Vigil CLI", asset_id=asset_id or str(uuid.uuid4())
+    )
     services = Services.open(settings)
     try:
         with services.db.system() as conn:
@@ -102,9 +105,10 @@ def verify_cmd(ctx: click.Context, file: Path, as_json: bool, trust_files: tuple
     notary = Notary(trust=trust, signer=None, threshold=settings.provenance_pdq_threshold)
     info = inspect(file, limits)
     report = notary.verify(None, file, limits=limits, info=info)
-    # The instance's repository, when there is one, recovers a stripped copy's original.
+    # The instance's repository, when there is one, adds the asset id and log index of Vigil's
+    # own assets and recovers a stripped copy's original.
     has_instance = settings.database_url is not None or settings.pg_dir.exists()
-    if report.state is not State.TRUSTED and has_instance:
+    if has_instance:
         services = Services.open(settings)
         try:
             services.notary = dataclasses.replace(services.notary, trust=trust)

@@ -30,7 +30,9 @@ async def _post(client: httpx.AsyncClient, token: str, path: Path, name: str = "
 
 
 @pytest.mark.parametrize("role", ["auditor", "platform", "admin"])
-async def test_verifiers_get_the_report(client: httpx.AsyncClient, make_key: KeyMaker, signed: Path, role: str) -> None:
+async def test_verifiers_get_the_report(
+    client: httpx.AsyncClient, make_key: KeyMaker, signed: Path, role: str
+) -> None:
     r = await _post(client, make_key(role), signed)
     assert r.status_code == 200
     body = r.json()
@@ -61,7 +63,9 @@ async def test_corrupted_manifest_is_invalid_not_500(
     assert r.json()["codes"]
 
 
-async def test_unsupported_format_is_415(client: httpx.AsyncClient, make_key: KeyMaker, tmp_path: Path) -> None:
+async def test_unsupported_format_is_415(
+    client: httpx.AsyncClient, make_key: KeyMaker, tmp_path: Path
+) -> None:
     pdf = tmp_path / "doc.pdf"
     pdf.write_bytes(b"%PDF-1.7\n" + b"0" * 100)
     r = await _post(client, make_key("auditor"), pdf, "doc.pdf")
@@ -99,7 +103,9 @@ async def test_page_shows_form(client: httpx.AsyncClient) -> None:
     assert 'type="password"' in r.text
 
 
-async def test_page_verifies_with_key_in_form(client: httpx.AsyncClient, make_key: KeyMaker, signed: Path) -> None:
+async def test_page_verifies_with_key_in_form(
+    client: httpx.AsyncClient, make_key: KeyMaker, signed: Path
+) -> None:
     r = await client.post(
         "/verify",
         data={"api_key": make_key("auditor")},

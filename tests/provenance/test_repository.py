@@ -62,7 +62,12 @@ def test_stripped_image_is_recovered_by_fingerprint(
 ) -> None:
     # Other signed assets in the repository must not be what is found.
     for seed in (20, 21):
-        _sign(services, save_image(tmp_path / f"o{seed}.png", seed, "PNG"), tmp_path / f"so{seed}.png", f"o-{seed}")
+        _sign(
+            services,
+            save_image(tmp_path / f"o{seed}.png", seed, "PNG"),
+            tmp_path / f"so{seed}.png",
+            f"o-{seed}",
+        )
     src = save_image(tmp_path / f"in.{fmt.lower()}", 11, fmt)
     index = _sign(services, src, tmp_path / f"signed.{fmt.lower()}", "asset-11")
     stripped = strip(tmp_path / f"signed.{fmt.lower()}", tmp_path / f"{case}.jpg")  # type: ignore[operator]

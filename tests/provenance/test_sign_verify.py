@@ -182,7 +182,9 @@ def test_each_format_signs_and_verifies_trusted(
 def test_callback_signer_signs_trusted(tmp_path: Path, keys: Path, trust: TrustStore) -> None:
     callback = VigilSigner.from_callback(keys / "signing-chain.pem", FileKeySigner(keys / "signing-key.pem"))
     src = save_image(tmp_path / "in.jpg", 6, "JPEG")
-    assert sign_file(src, tmp_path / "out.jpg", SPEC, signer=callback, trust=trust).report.state is State.TRUSTED
+    assert (
+        sign_file(src, tmp_path / "out.jpg", SPEC, signer=callback, trust=trust).report.state is State.TRUSTED
+    )
 
 
 class BrokenKms:
