@@ -9,6 +9,7 @@ not "gathered"); inputs as ingredients named by hash, with no thumbnail and no f
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import tempfile
@@ -20,13 +21,15 @@ import c2pa
 from service import __version__
 from service.errors import SigningFailed, UnsupportedMediaType
 from service.media.intake import detect
-from service.provenance.model import SignedAsset, SignSpec
+from service.provenance.model import ProvenanceReport, SignedAsset, SignSpec, State
 from service.provenance.signer import VigilSigner
 from service.provenance.trust import TrustStore
 from service.provenance.tsa import check_tsa
 from service.provenance.verify import verify_file
 
 log = logging.getLogger(__name__)
+
+IN_MEMORY_MAX = 32 * 1024 * 1024  # larger assets are streamed from and to disk
 
 # Formats signed and verified with c2pa-python 0.38.1 here.
 SIGNABLE = frozenset({"jpeg", "png", "webp", "gif", "tiff", "mp4", "mov", "wav", "mp3", "flac", "m4a"})
@@ -80,8 +83,13 @@ def sign_file(
     trust: TrustStore,
     tsa_timeout_s: float = 10.0,
     tsa_retries: int = 2,
+    verify: bool = True,
 ) -> SignedAsset:
-    """Sign ``src`` into ``dst`` (streamed, never read whole into memory) and verify the result."""
+    """Sign ``src`` into ``dst`` (streamed, never read whole into memory) and verify the result.
+
+    ``verify=False`` skips the read-back (the report is then ``valid`` with no codes): for callers
+    that verify later themselves.
+    """
     media = detect(src)
     if media.name not in SIGNABLE:
         raise UnsupportedMediaType(f"Vigil cannot sign {media.name} files.", details={"detected": media.name})
@@ -95,12 +103,21 @@ def sign_file(
     try:
         c2pa_signer = signer.c2pa_signer()
         try:
-            with (
-                src.open("rb") as source,
-                tmp_path.open("w+b") as out,
-                c2pa.Builder(definition, context=trust.context()) as builder,
-            ):
-                manifest = builder.sign(c2pa_signer, media.mime, source, out)
+            if src.stat().st_size <= IN_MEMORY_MAX:
+                # Small assets go through memory: c2pa's Python stream callbacks cost more than the copy.
+                out = io.BytesIO()
+                with c2pa.Builder(definition, context=trust.context()) as builder:
+                    manifest = builder.sign(c2pa_signer, media.mime, io.BytesIO(src.read_bytes()), out)
+                tmp_path.write_bytes(out.getbuffer())
+                sha256 = hashlib.sha256(out.getbuffer()).hexdigest()
+            else:
+                with (
+                    src.open("rb") as source,
+                    tmp_path.open("w+b") as sink,
+                    c2pa.Builder(definition, context=trust.context()) as builder,
+                ):
+                    manifest = builder.sign(c2pa_signer, media.mime, source, sink)
+                sha256 = _sha256(tmp_path)
         except c2pa.C2paError as exc:
             cause = signer.last_error
             log.error("C2PA signing failed: %s (cause: %r)", exc, cause)
@@ -112,7 +129,7 @@ def sign_file(
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
-    report = verify_file(dst, trust=trust)
+    report = verify_file(dst, trust=trust) if verify else ProvenanceReport(state=State.VALID)
     return SignedAsset(
-        sha256=_sha256(dst), mime=media.mime, manifest=bytes(manifest), report=report, asset_id=spec.asset_id
+        sha256=sha256, mime=media.mime, manifest=bytes(manifest), report=report, asset_id=spec.asset_id
     )

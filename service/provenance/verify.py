@@ -8,11 +8,12 @@ recover the original's provenance, see ``repository.py``).
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import c2pa
 
@@ -31,6 +32,7 @@ from service.provenance.trust import TrustStore
 
 log = logging.getLogger(__name__)
 
+IN_MEMORY_MAX = 32 * 1024 * 1024
 _STATES = {"trusted": State.TRUSTED, "valid": State.VALID, "invalid": State.INVALID}
 _INGREDIENT_KEYS = ("title", "format", "relationship", "document_id", "instance_id", "active_manifest")
 
@@ -109,7 +111,11 @@ def verify_file(path: Path, *, trust: TrustStore, sha256: str | None = None) -> 
     media = detect(path)
     try:
         with path.open("rb") as fh:
-            reader = c2pa.Reader.try_create(media.mime, fh, context=trust.context())
+            # Small files are read through memory (c2pa's Python stream callbacks cost more than
+            # the copy); large ones are streamed from disk.
+            small = path.stat().st_size <= IN_MEMORY_MAX
+            stream: BinaryIO = io.BytesIO(fh.read()) if small else fh
+            reader = c2pa.Reader.try_create(media.mime, stream, context=trust.context())
             if reader is None:
                 return ProvenanceReport(state=State.ABSENT, sha256=sha256)
             with reader:
