@@ -107,14 +107,19 @@ def by_sha256(conn: Conn, sha256: str) -> ManifestRecord | None:
 
 
 def nearest(conn: Conn, pdq: bytes, threshold: int) -> Match | None:
-    """The closest signed frame within ``threshold`` (≤ 31) PDQ bits of ``pdq``."""
+    """The closest signed frame within ``threshold`` (≤ 31) PDQ bits of ``pdq``.
+
+    Two passes. (1) Exact chunk values (16 probes): any hash within 15 bits agrees exactly on
+    some chunk, so a best candidate at ≤ 15 bits is the true nearest; re-encoded and resized
+    copies land here. (2) Otherwise each chunk and its 16 one-bit neighbours (272 probes), which
+    finds everything within 31 bits.
+    """
     if threshold > 31:
         raise ValueError("the chunk index answers thresholds up to 31 bits")
-    params: list[Any] = [bits(pdq), *(neighbours(v) for v in chunks(pdq)), threshold]
-    row = conn.execute(
-        _NEAREST,
-        params,
-    ).fetchone()
+    values = chunks(pdq)
+    row = conn.execute(_NEAREST, [bits(pdq), *([v] for v in values), min(threshold, 15)]).fetchone()
+    if row is None and threshold > 15:
+        row = conn.execute(_NEAREST, [bits(pdq), *(neighbours(v) for v in values), threshold]).fetchone()
     if row is None:
         return None
     with conn.cursor(row_factory=class_row(ManifestRecord)) as cur:
