@@ -20,7 +20,7 @@ from service.media.intake import inspect
 from service.media.model import MediaLimits
 from service.provenance import Notary, ProvenanceReport, SignSpec, SourceType, State
 from service.provenance.certs import init_signing
-from service.provenance.trust import TrustStore, _read_pem
+from service.provenance.trust import TrustStore
 from service.services import Services
 from service.settings import Settings
 
@@ -99,8 +99,7 @@ def _lines(path: Path, report: ProvenanceReport) -> list[str]:
 def verify_cmd(ctx: click.Context, file: Path, as_json: bool, trust_files: tuple[Path, ...]) -> None:
     """Verify FILE's C2PA manifest; exit 0 only when it is trusted."""
     settings: Settings = ctx.find_object(Settings)  # type: ignore[assignment]
-    base = TrustStore.from_settings(settings)
-    trust = TrustStore(base.lists + tuple(_read_pem(p, f"operator:{p.stem}") for p in trust_files))
+    trust = TrustStore.from_settings(settings).adding(trust_files)
     limits = MediaLimits.from_settings(settings)
     notary = Notary(trust=trust, signer=None, threshold=settings.provenance_pdq_threshold)
     info = inspect(file, limits)

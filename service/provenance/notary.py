@@ -35,6 +35,7 @@ from service.provenance.sign import sign_file
 from service.provenance.signer import VigilSigner
 from service.provenance.trust import TrustStore
 from service.provenance.verify import verify_file
+from service.settings import Settings
 
 MAX_QUERY_FRAMES = 12  # frames of a video compared against the repository
 
@@ -85,7 +86,7 @@ class Notary:
     signer_error: str | None = None  # why a configured signer could not be built
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Notary:
+    def from_settings(cls, settings: Settings) -> Notary:
         trust = TrustStore.from_settings(settings)
         if settings.production and trust.empty:
             raise ConfigError(

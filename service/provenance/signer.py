@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import c2pa
 from cryptography.hazmat.primitives import hashes, serialization
@@ -20,6 +20,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from service.errors import ConfigError, SigningFailed
 from service.provenance.certs import CHAIN_FILE, KEY_FILE, check_key_permissions
+
+if TYPE_CHECKING:
+    from service.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,7 @@ class VigilSigner:
             raise ConfigError(f"Cannot read the signing certificate chain: {exc}") from exc
 
     @classmethod
-    def from_settings(cls, settings: Any) -> VigilSigner | None:
+    def from_settings(cls, settings: Settings) -> VigilSigner | None:
         """The configured signer; ``None`` when no key is configured (not an error in development)."""
         chain = settings.signing_cert_chain or settings.keys_dir / CHAIN_FILE
         key = settings.signing_key or settings.keys_dir / KEY_FILE

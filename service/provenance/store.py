@@ -52,7 +52,7 @@ def neighbours(value: int) -> list[int]:
     return [value] + [value ^ (1 << b) for b in range(16)]
 
 
-# Each chunk column is probed with its 17 candidate values (BitmapOr of 16 btree scans), then the
+# Each chunk column is probed with its candidate values (BitmapOr of 16 btree scans), then the
 # full distance is checked on the candidates only.
 _NEAREST = (
     "SELECT manifest_id, frame, d FROM ("

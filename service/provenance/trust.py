@@ -13,13 +13,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import c2pa
 from cryptography import x509
 
 from service.errors import ConfigError
 from service.provenance.certs import CA_FILE
+
+if TYPE_CHECKING:
+    from service.settings import Settings
 
 VIGIL_LIST = "vigil"
 
@@ -44,7 +47,7 @@ class AnchorList:
     count: int
 
 
-def _read_pem(path: Path, name: str) -> AnchorList:
+def read_anchor_file(path: Path, name: str) -> AnchorList:
     try:
         text = path.read_text("ascii")
         certs = x509.load_pem_x509_certificates(text.encode())
@@ -61,12 +64,16 @@ class TrustStore:
     def from_pem(cls, *, vigil_ca: Path | None = None, operator: Sequence[Path] = ()) -> TrustStore:
         lists: list[AnchorList] = []
         if vigil_ca is not None:
-            lists.append(_read_pem(vigil_ca, VIGIL_LIST))
-        lists.extend(_read_pem(p, f"operator:{p.stem}") for p in operator)
+            lists.append(read_anchor_file(vigil_ca, VIGIL_LIST))
+        lists.extend(read_anchor_file(p, f"operator:{p.stem}") for p in operator)
         return cls(tuple(lists))
 
+    def adding(self, operator: Sequence[Path]) -> TrustStore:
+        """This store plus more operator anchor files (``vigil verify --trust``)."""
+        return TrustStore(self.lists + tuple(read_anchor_file(p, f"operator:{p.stem}") for p in operator))
+
     @classmethod
-    def from_settings(cls, settings: Any) -> TrustStore:
+    def from_settings(cls, settings: Settings) -> TrustStore:
         ca = settings.keys_dir / CA_FILE
         return cls.from_pem(vigil_ca=ca if ca.exists() else None, operator=settings.trust_anchor_files)
 
