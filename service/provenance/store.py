@@ -52,16 +52,32 @@ def neighbours(value: int) -> list[int]:
     return [value] + [value ^ (1 << b) for b in range(16)]
 
 
-# Each chunk column is probed with its candidate values (BitmapOr of 16 btree scans), then the
-# full distance is checked on the candidates only.
+# One statement, one round trip. (1) ``exact``: candidates agreeing exactly on some 16-bit chunk
+# (BitmapOr of 16 btree probes); any hash within 15 bits is among them. (2) ``near``: only when
+# (1) found nothing within min(threshold, 15), each chunk and its 16 one-bit neighbours, which
+# finds everything within 31 bits (the NOT EXISTS is a one-time filter: skipped, not run).
 _NEAREST = (
-    "SELECT manifest_id, frame, d FROM ("
-    "  SELECT manifest_id, frame, bit_count(pdq # %s::bit(256)) AS d FROM provenance_fingerprints"
-    "  WHERE c0 = ANY(%s) OR c1 = ANY(%s) OR c2 = ANY(%s) OR c3 = ANY(%s) OR c4 = ANY(%s)"
-    "     OR c5 = ANY(%s) OR c6 = ANY(%s) OR c7 = ANY(%s) OR c8 = ANY(%s) OR c9 = ANY(%s)"
-    "     OR c10 = ANY(%s) OR c11 = ANY(%s) OR c12 = ANY(%s) OR c13 = ANY(%s) OR c14 = ANY(%s)"
-    "     OR c15 = ANY(%s)) candidates "
-    "WHERE d <= %s ORDER BY d LIMIT 1"
+    "WITH best_exact AS ("
+    "  SELECT manifest_id, frame, d FROM ("
+    "    SELECT manifest_id, frame, bit_count(pdq # %(q)s::bit(256)) AS d FROM provenance_fingerprints"
+    "    WHERE c0 = %(e0)s OR c1 = %(e1)s OR c2 = %(e2)s OR c3 = %(e3)s OR c4 = %(e4)s "
+    "OR c5 = %(e5)s OR c6 = %(e6)s OR c7 = %(e7)s OR c8 = %(e8)s OR c9 = %(e9)s "
+    "OR c10 = %(e10)s OR c11 = %(e11)s OR c12 = %(e12)s OR c13 = %(e13)s OR c14 = %(e14)s "
+    "OR c15 = %(e15)s) c"
+    "  WHERE d <= %(t1)s ORDER BY d LIMIT 1"
+    "), near AS ("
+    "  SELECT manifest_id, frame, d FROM ("
+    "    SELECT manifest_id, frame, bit_count(pdq # %(q)s::bit(256)) AS d FROM provenance_fingerprints"
+    "    WHERE c0 = ANY(%(n0)s) OR c1 = ANY(%(n1)s) OR c2 = ANY(%(n2)s) OR c3 = ANY(%(n3)s) "
+    "OR c4 = ANY(%(n4)s) OR c5 = ANY(%(n5)s) OR c6 = ANY(%(n6)s) OR c7 = ANY(%(n7)s) "
+    "OR c8 = ANY(%(n8)s) OR c9 = ANY(%(n9)s) OR c10 = ANY(%(n10)s) OR c11 = ANY(%(n11)s) "
+    "OR c12 = ANY(%(n12)s) OR c13 = ANY(%(n13)s) OR c14 = ANY(%(n14)s) "
+    "OR c15 = ANY(%(n15)s)) c"
+    "  WHERE d <= %(t)s AND NOT EXISTS (SELECT 1 FROM best_exact) ORDER BY d LIMIT 1"
+    ") "
+    "SELECT m.id, m.asset_id, m.sha256, m.mime, m.report, m.log_index, m.signed_at, b.frame, b.d "
+    "FROM (SELECT * FROM best_exact UNION ALL SELECT * FROM near) b "
+    "JOIN provenance_manifests m ON m.id = b.manifest_id ORDER BY b.d LIMIT 1"
 )
 
 
@@ -109,23 +125,17 @@ def by_sha256(conn: Conn, sha256: str) -> ManifestRecord | None:
 def nearest(conn: Conn, pdq: bytes, threshold: int) -> Match | None:
     """The closest signed frame within ``threshold`` (≤ 31) PDQ bits of ``pdq``.
 
-    Two passes. (1) Exact chunk values (16 probes): any hash within 15 bits agrees exactly on
-    some chunk, so a best candidate at ≤ 15 bits is the true nearest; re-encoded and resized
-    copies land here. (2) Otherwise each chunk and its 16 one-bit neighbours (272 probes), which
-    finds everything within 31 bits.
+    A best candidate at ≤ 15 bits from the exact-chunk pass is the true nearest (anything closer
+    would also agree exactly on a chunk); otherwise the one-bit-neighbour pass decides.
     """
     if threshold > 31:
         raise ValueError("the chunk index answers thresholds up to 31 bits")
-    values = chunks(pdq)
-    row = conn.execute(_NEAREST, [bits(pdq), *([v] for v in values), min(threshold, 15)]).fetchone()
-    if row is None and threshold > 15:
-        row = conn.execute(_NEAREST, [bits(pdq), *(neighbours(v) for v in values), threshold]).fetchone()
+    params: dict[str, Any] = {"q": bits(pdq), "t": threshold, "t1": min(threshold, 15)}
+    for i, value in enumerate(chunks(pdq)):
+        params[f"e{i}"] = value
+        params[f"n{i}"] = neighbours(value)
+    row = conn.execute(_NEAREST, params).fetchone()
     if row is None:
         return None
-    with conn.cursor(row_factory=class_row(ManifestRecord)) as cur:
-        record = cur.execute(
-            "SELECT id, asset_id, sha256, mime, report, log_index, signed_at FROM provenance_manifests "
-            "WHERE id = %s",
-            (row[0],),
-        ).fetchone()
-    return None if record is None else Match(record=record, distance=int(row[2]), frame=int(row[1]))
+    record = ManifestRecord(*row[:7])
+    return Match(record=record, distance=int(row[8]), frame=int(row[7]))
