@@ -61,14 +61,20 @@ def sign_cmd(
             signed = services.notary.sign_and_record(conn, src, dst, spec, limits=services.limits)
     finally:
         services.close()
+    state = signed.report.state.value if signed.report is not None else None
     if as_json:
         click.echo(
             json.dumps(
-                {"sha256": signed.sha256, "log_index": signed.log_index, "state": signed.report.state.value}
+                {
+                    "asset_id": spec.asset_id,
+                    "sha256": signed.sha256,
+                    "log_index": signed.log_index,
+                    "state": state,
+                }
             )
         )
     else:
-        click.echo(f"OK: signed {dst} (sha256 {signed.sha256[:16]}…, log index {signed.log_index})")
+        click.echo(f"OK: signed {dst} ({state}; asset {spec.asset_id}, log index {signed.log_index})")
 
 
 def _lines(path: Path, report: ProvenanceReport) -> list[str]:

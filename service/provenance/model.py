@@ -137,6 +137,6 @@ class SignedAsset:
     sha256: str
     mime: str
     manifest: bytes  # the C2PA manifest store
-    report: ProvenanceReport  # verification of the signed bytes, taken right after signing
+    report: ProvenanceReport | None  # verification of the signed bytes right after signing
     asset_id: str | None = None
     log_index: int | None = None

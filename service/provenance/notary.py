@@ -147,6 +147,8 @@ class Notary:
         tenant: uuid.UUID | None = None,
     ) -> SignedAsset:
         """Keep ``signed`` in the repository and log it, in the caller's transaction."""
+        if signed.report is None:
+            raise ValueError("record a signed asset with its verification report (sign with verify=True)")
         manifest_id = uuid.uuid4()
         data: dict[str, Any] = {
             "sha256": signed.sha256,

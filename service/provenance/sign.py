@@ -21,7 +21,7 @@ import c2pa
 from service import __version__
 from service.errors import SigningFailed, UnsupportedMediaType
 from service.media.intake import detect
-from service.provenance.model import ProvenanceReport, SignedAsset, SignSpec, State
+from service.provenance.model import SignedAsset, SignSpec
 from service.provenance.signer import VigilSigner
 from service.provenance.trust import TrustStore
 from service.provenance.tsa import check_tsa
@@ -87,8 +87,8 @@ def sign_file(
 ) -> SignedAsset:
     """Sign ``src`` into ``dst`` (streamed, never read whole into memory) and verify the result.
 
-    ``verify=False`` skips the read-back (the report is then ``valid`` with no codes): for callers
-    that verify later themselves.
+    ``verify=False`` skips the read-back (``report`` is then ``None``): for callers that verify
+    later themselves.
     """
     media = detect(src)
     if media.name not in SIGNABLE:
@@ -129,7 +129,7 @@ def sign_file(
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
-    report = verify_file(dst, trust=trust) if verify else ProvenanceReport(state=State.VALID)
+    report = verify_file(dst, trust=trust) if verify else None
     return SignedAsset(
         sha256=sha256, mime=media.mime, manifest=bytes(manifest), report=report, asset_id=spec.asset_id
     )
