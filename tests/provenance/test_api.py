@@ -124,3 +124,10 @@ async def test_page_without_key_is_401(client: httpx.AsyncClient, signed: Path) 
     r = await client.post("/verify", data={"api_key": ""}, files={"file": ("a.jpg", signed.read_bytes())})
     assert r.status_code == 401
     assert "API key" in r.text
+
+
+def test_production_refuses_a_key_others_can_read(settings: Settings) -> None:
+    (settings.keys_dir / "signing-key.pem").chmod(0o644)
+    loose = settings.model_copy(update={"env": "production"})
+    with pytest.raises(ConfigError, match="chmod 600"):
+        Services.open(loose)
