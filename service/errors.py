@@ -17,7 +17,8 @@ them into HTTP statuses, exit codes and the JSON error shape.
     ├── NotFound                   no such record (or not one this tenant may see)
     ├── Conflict                   the record is in a state that forbids the act
     ├── Unavailable                Vigil cannot tell right now: fail closed
-    │   └── DatabaseUnavailable
+    │   ├── DatabaseUnavailable
+    │   └── ModelUnavailable   a configured model is missing, corrupt or fails to load
     └── ConfigError                the instance is set up wrongly; refuse to start
 """
 
@@ -97,6 +98,11 @@ class Unavailable(VigilError):
 class DatabaseUnavailable(Unavailable):
     code = "database_unavailable"
     hint = "Check that PostgreSQL is running (or DATABASE_URL is right) and run 'vigil db migrate'."
+
+
+class ModelUnavailable(Unavailable):
+    code = "model_unavailable"
+    hint = "Run 'vigil models pull' (or fix VIGIL_CLASSIFY_* settings) and check GET /readyz."
 
 
 class ConfigError(VigilError):

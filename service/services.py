@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from service.blobs import BlobStore
+from service.classify.screening import Classifiers
 from service.db import Database
 from service.db import migrate as migrations
 from service.errors import DatabaseUnavailable, VigilError
@@ -25,6 +26,7 @@ class Services:
     db: Database
     blobs: BlobStore
     limits: MediaLimits
+    classifiers: Classifiers
     readiness: Readiness = field(default_factory=Readiness)
 
     @classmethod
@@ -43,8 +45,11 @@ class Services:
             db=db,
             blobs=BlobStore(root=settings.blob_dir),
             limits=MediaLimits.from_settings(settings),
+            classifiers=Classifiers.from_settings(settings),
         )
         services.readiness.register("database", services._database_status)
+        services.readiness.register("classify_image", services.classifiers.readiness_image)
+        services.readiness.register("classify_text", services.classifiers.readiness_text)
         return services
 
     def _database_status(self) -> ComponentStatus:
