@@ -42,6 +42,8 @@ class TextEncoder:
     def __init__(self, *, path: Path | None = None, batch_size: int = 64) -> None:
         self.path = path
         self.name = DEFAULT_ENCODER if path is None else path.name
+        # a configured encoder is assumed to be multilingual (that is why one configures it)
+        self.multilingual = path is not None
         self.batch_size = batch_size
         self._lock = threading.Lock()
         self._loaded: tuple[Any, Any] | None = None

@@ -22,6 +22,17 @@ from service.classify.registry import Classifier, ClassifyConfig
 from service.errors import VigilError
 
 
+# The default encoder reads English only: on Cyrillic text its probe scores carry little signal
+# and some noise, so they count half and the lexicon carries Russian and Ukrainian.
+FOREIGN_TRUST = 0.5
+
+
+def mostly_cyrillic(text: str) -> bool:
+    letters = [ch for ch in text if ch.isalpha()]
+    cyrillic = sum(1 for ch in letters if "\u0400" <= ch <= "\u04ff")
+    return bool(letters) and cyrillic * 2 > len(letters)
+
+
 class TextClassifier(Classifier):
     name: ClassVar[str] = "text-probe"
     modality: ClassVar[Modality] = Modality.TEXT
@@ -93,7 +104,8 @@ class TextClassifier(Classifier):
         results = []
         for i, text in enumerate(texts):
             scan = lexicon.scan(text)
-            scores = {c: max(float(per_category[c][i]), scan.boosts.get(c, 0.0)) for c in CATEGORIES}
+            trust = 1.0 if self.encoder.multilingual or not mostly_cyrillic(text) else FOREIGN_TRUST
+            scores = {c: max(trust * float(per_category[c][i]), scan.boosts.get(c, 0.0)) for c in CATEGORIES}
             results.append(
                 Scores(
                     classifier=self.name,
