@@ -98,6 +98,7 @@ class ClipTower:
 
         directory.mkdir(parents=True, exist_ok=True)
         fp32, int8 = directory / "image_tower.onnx", directory / "image_tower.int8.onnx"
+
         class ImageTower(torch.nn.Module):
             def __init__(self, clip: Any) -> None:
                 super().__init__()

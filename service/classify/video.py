@@ -4,7 +4,7 @@ top-k mean per category, with the arg-max frames kept as evidence (REFERENCE.md 
 Frames are decoded at a few times the target rate (``service.media.intake.iter_frames``) so that
 a cut between two 1 fps samples is seen; a frame is kept when a second has passed since the last
 kept frame or the picture changed abruptly, and dropped when it is a near-duplicate of the last
-kept frame (a 16×16 grey thumbnail differs by less than ``dup_threshold``).
+kept frame (a 16×16 colour thumbnail differs by less than ``dup_threshold``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ OVERSAMPLE = 4  # decode rate relative to the target fps, to see scene cuts betw
 @dataclass(frozen=True, slots=True)
 class FramePlan:
     fps: float = 1.0
-    cut_threshold: float = 0.25  # mean abs difference (0..1) of thumbnails that counts as a cut
+    cut_threshold: float = 0.15  # mean abs difference (0..1) of thumbnails that counts as a cut
     dup_threshold: float = 0.02  # below this a frame repeats the last kept one
     max_frames: int = 64
     top_k: int = 3
@@ -33,7 +33,7 @@ class FramePlan:
 
 def _thumb(image: Image.Image) -> npt.NDArray[np.float32]:
     return (
-        np.asarray(image.convert("L").resize((16, 16), Image.Resampling.BILINEAR), dtype=np.float32) / 255.0
+        np.asarray(image.convert("RGB").resize((16, 16), Image.Resampling.BILINEAR), dtype=np.float32) / 255.0
     )
 
 
