@@ -57,9 +57,11 @@ class TextEncoder:
                 quiet_transformers()
                 from transformers import AutoModel, AutoTokenizer
 
+                # B615 (unpinned hub download) does not apply: a local directory, no hub access.
+
                 try:
-                    tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-                    model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+                    tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)  # nosec B615
+                    model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()  # nosec B615
                 except (OSError, ValueError) as exc:
                     raise ModelUnavailable(f"The text encoder at {path} failed to load: {exc}") from exc
                 self._loaded = (tokenizer, model)

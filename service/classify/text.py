@@ -21,7 +21,6 @@ from service.classify.probes import ProbeSet
 from service.classify.registry import Classifier, ClassifyConfig
 from service.errors import VigilError
 
-
 # The default encoder reads English only: on Cyrillic text its probe scores carry little signal
 # and some noise, so they count half and the lexicon carries Russian and Ukrainian.
 FOREIGN_TRUST = 0.5

@@ -35,9 +35,11 @@ class ClipTower:
         quiet_transformers()
         from transformers import AutoTokenizer, CLIPModel
 
+        # B615 (unpinned hub download) does not apply: a store directory whose SHA-256s were checked.
+
         try:
-            self.model = CLIPModel.from_pretrained(str(path), local_files_only=True).eval()  # type: ignore[no-untyped-call]
-            self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+            self.model = CLIPModel.from_pretrained(str(path), local_files_only=True).eval()  # type: ignore[no-untyped-call]  # nosec B615
+            self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)  # nosec B615
             pre = json.loads((path / "preprocessor_config.json").read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError) as exc:
             raise ModelUnavailable(f"The image model at {path} failed to load: {exc}") from exc

@@ -10,7 +10,7 @@ from PIL import Image
 
 from service.classify.builtins import ensure_registered
 from service.classify.model import CATEGORIES, Modality, SignalState
-from service.classify.registry import REGISTRY, ClassifyConfig, Classifier, Registry
+from service.classify.registry import REGISTRY, Classifier, ClassifyConfig, Registry
 from service.errors import ConfigError
 
 ensure_registered(REGISTRY)

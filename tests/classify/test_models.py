@@ -54,7 +54,7 @@ def test_a_changed_file_upstream_is_refused_and_the_pinned_copy_kept(
         config = json.loads((upstream / "config.json").read_text())
         config["projection_dim"] = 17
         (upstream / "config.json").write_text(json.dumps(config))
-        with pytest.raises(ModelUnavailable, match="config.json downloaded with SHA-256 .* pinned"):
+        with pytest.raises(ModelUnavailable, match=r"config\.json downloaded with SHA-256 .* pinned"):
             store.pull(entry, base_url=url)
     assert store.verify("tiny-clip").files == first.files
 
