@@ -8,6 +8,7 @@ multilingual encoder is configured and the probes are retrained on it.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -24,6 +25,34 @@ from service.errors import VigilError
 # The default encoder reads English only: on Cyrillic text its probe scores carry little signal
 # and some noise, so they count half and the lexicon carries Russian and Ukrainian.
 FOREIGN_TRUST = 0.5
+
+
+# The encoder reads 128 tokens; longer scripts and transcripts are scored in windows of whole
+# sentences and each category keeps its highest window (a passage is not diluted by the rest).
+CHUNK_WORDS = 30
+MAX_CHUNKS = 256
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def chunk_words(text: str) -> list[str]:
+    """Whole sentences packed into windows of at most ``CHUNK_WORDS`` words (a longer sentence
+    is cut); a text that fits in one window stays whole."""
+    if len(text.split()) <= CHUNK_WORDS:
+        return [text]
+    chunks: list[str] = []
+    current: list[str] = []
+    for sentence in _SENTENCE_END.split(text.strip()):
+        words = sentence.split()
+        while len(words) > CHUNK_WORDS:
+            chunks.append(" ".join(words[:CHUNK_WORDS]))
+            words = words[CHUNK_WORDS:]
+        if current and len(current) + len(words) > CHUNK_WORDS:
+            chunks.append(" ".join(current))
+            current = []
+        current += words
+    if current:
+        chunks.append(" ".join(current))
+    return chunks
 
 
 def mostly_cyrillic(text: str) -> bool:
@@ -99,12 +128,25 @@ class TextClassifier(Classifier):
         probes, lexicon = ready
         if not texts:
             return []
-        per_category = probes.score(self.encoder.embed(texts).astype(np.float64))
+        chunks: list[str] = []
+        owner: list[int] = []
+        truncated: set[int] = set()
+        for i, text in enumerate(texts):
+            pieces = chunk_words(text)
+            if len(pieces) > MAX_CHUNKS:
+                pieces = pieces[:MAX_CHUNKS]
+                truncated.add(i)
+            chunks += pieces
+            owner += [i] * len(pieces)
+        per_chunk = probes.score(self.encoder.embed(chunks).astype(np.float64))
+        owners = np.asarray(owner)
         results = []
         for i, text in enumerate(texts):
             scan = lexicon.scan(text)
             trust = 1.0 if self.encoder.multilingual or not mostly_cyrillic(text) else FOREIGN_TRUST
-            scores = {c: max(trust * float(per_category[c][i]), scan.boosts.get(c, 0.0)) for c in CATEGORIES}
+            mine = owners == i
+            probe = {c: float(per_chunk[c][mine].max()) if mine.any() else 0.0 for c in CATEGORIES}
+            scores = {c: max(trust * probe[c], scan.boosts.get(c, 0.0)) for c in CATEGORIES}
             results.append(
                 Scores(
                     classifier=self.name,
@@ -113,6 +155,7 @@ class TextClassifier(Classifier):
                     scores=scores,
                     evidence=scan.evidence,
                     hits=scan.hits,
+                    detail=f"probes read the first {MAX_CHUNKS} chunks only" if i in truncated else "",
                 )
             )
         return results

@@ -133,3 +133,12 @@ def test_bad_training_lines_are_reported_with_numbers(tmp_path: Path) -> None:
     data.write_text('{"text": "ok", "labels": []}\nnot json\n{"text": "x", "labels": ["nope"]}\n')
     with pytest.raises(InputError, match=r"2 bad line\(s\): line 2: .*; line 3: "):
         load_examples(data)
+
+
+def test_a_glorifying_passage_deep_in_a_long_script_is_found(text_classifier: TextClassifier) -> None:
+    calm = "The family gathers in the kitchen, pours tea and talks about the garden and the weather. " * 20
+    passage = "Then the narrator cries: our glorious army crushes the enemy, this holy war is our pride!"
+    result = text_classifier.classify([calm + passage + " " + calm])[0]
+    assert result.state is SignalState.OK
+    assert result.scores[Category.WAR_GLORIFICATION] >= HIGH
+    assert text_classifier.classify([calm])[0].scores[Category.WAR_GLORIFICATION] < LOW
