@@ -3,6 +3,7 @@
     classify_text(texts)          -> list[TextScores]   one per text, in order
     classify_image(image)         -> ImageScores
     classify_video(info, limits)  -> VideoScores        frames, then max / top-k mean + evidence
+    signals()                     -> {name: (state, detail)} for a verdict's reasons
 
 Models load on first use, not when the process starts; ``readiness_*`` report the state for
 ``/readyz`` (image: ``not_configured`` keeps 200, ``unavailable`` gives 503).
@@ -64,6 +65,10 @@ class Classifiers:
         return aggregate(
             frames, per_frame, classifier=self.image.name, version=self.image.version, top_k=plan.top_k
         )
+
+    def signals(self) -> dict[str, tuple[SignalState, str]]:
+        """Each classifier's state for a verdict's reasons (``not_configured`` is named there)."""
+        return {c.name: c.preflight() for c in (self.text, self.image)}
 
     def readiness_image(self) -> ComponentStatus:
         return _component(*self.image.preflight())

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from service.classify.model import CATEGORIES, SignalState
-from service.classify.registry import ClassifyConfig
+from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
 from service.classify.screening import Classifiers
 from service.classify.video import FramePlan, select_frames
 from service.media.intake import inspect, iter_frames
@@ -77,7 +77,7 @@ def test_video_scores_aggregate_with_evidence_frames(clip_config: ClassifyConfig
 
 
 def test_video_without_an_image_model_is_not_configured(tmp_path: Path) -> None:
-    config = ClassifyConfig(policy_dir=Path("policies"), model_root=tmp_path)
+    config = ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path)
     info = inspect(write_video(tmp_path / "unscreened.mp4", [(10, 10, 10)] * 4), LIMITS)
     result = Classifiers.from_config(config).classify_video(info, limits=LIMITS)
     assert result.state is SignalState.NOT_CONFIGURED
@@ -90,3 +90,11 @@ def test_an_image_file_goes_through_the_image_path(clip_config: ClassifyConfig, 
     result = Classifiers.from_config(clip_config).classify_video(inspect(path, LIMITS), limits=LIMITS)
     assert result.state is SignalState.OK
     assert result.evidence == ()
+
+
+def test_signals_name_a_missing_image_model_for_the_verdict(tmp_path: Path) -> None:
+    config = ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path)
+    signals = Classifiers.from_config(config).signals()
+    assert signals["clip-zero-shot"][0] is SignalState.NOT_CONFIGURED
+    assert "VIGIL_CLASSIFY_IMAGE_MODEL" in signals["clip-zero-shot"][1]
+    assert signals["text-probe"][0] is SignalState.OK
