@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from service.blobs import BlobStore
+from service.classify.screening import Classifiers
 from service.consent import RuleBook
 from service.db import Database
 from service.db import migrate as migrations
@@ -39,6 +40,7 @@ class Services:
     review_policy: ReviewPolicy
     generator: GeneratorBackend  # VIGIL_GENERATOR_BACKEND; writes only into settings.quarantine_dir
     notary: Notary
+    classifiers: Classifiers
     readiness: Readiness = field(default_factory=Readiness)
     # Handlers other stages register for settled flags (release, withhold, add to a bank).
     review_effects: Effects = field(default_factory=Effects)
@@ -67,6 +69,7 @@ class Services:
                 review_policy=review_rules,
                 generator=generator,
                 notary=notary,
+                classifiers=Classifiers.from_settings(settings),
             )
             services.readiness.register("database", services._database_status)
             services.readiness.register("policy", services.policy.status)
@@ -76,6 +79,8 @@ class Services:
         services._load_market_profiles()
         services.readiness.register("signing_key", services.notary.signing_status)
         services.readiness.register("trust_anchors", services.notary.trust_status)
+        services.readiness.register("classify_image", services.classifiers.readiness_image)
+        services.readiness.register("classify_text", services.classifiers.readiness_text)
         return services
 
     def _load_market_profiles(self) -> None:
