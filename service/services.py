@@ -13,6 +13,7 @@ from service.db import Database
 from service.db import migrate as migrations
 from service.errors import DatabaseUnavailable, VigilError
 from service.health import ComponentStatus, Readiness, State
+from service.match.matching import BankIndex
 from service.media import MediaLimits
 from service.settings import Settings
 
@@ -26,6 +27,7 @@ class Services:
     blobs: BlobStore
     limits: MediaLimits
     readiness: Readiness = field(default_factory=Readiness)
+    match_index: BankIndex = field(default_factory=BankIndex)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Services:
@@ -43,6 +45,9 @@ class Services:
             db=db,
             blobs=BlobStore(root=settings.blob_dir),
             limits=MediaLimits.from_settings(settings),
+            match_index=BankIndex(
+                flood_limit=settings.match_flood_limit, flood_window_s=settings.match_flood_window_s
+            ),
         )
         services.readiness.register("database", services._database_status)
         return services

@@ -76,9 +76,9 @@ pass_settings = click.make_pass_decorator(Settings)
 
 
 def _register() -> None:
-    from service.cli import db, keys, serve
+    from service.cli import bank, db, keys, serve
 
-    for module in (db, keys, serve):
+    for module in (bank, db, keys, serve):
         module.register(cli)
 
 
