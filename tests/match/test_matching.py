@@ -5,16 +5,20 @@ plus the system banks."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
 from uuid import UUID
 
+import av
 import pytest
 from PIL import Image
 
 from service.auth import store as auth_store
 from service.match import banks
 from service.match.hashes import hash_image
-from service.match.matching import BankIndex, hash_frames, match_image
+from service.match.matching import BankIndex, hash_frames, match_image, match_media
 from service.match.model import Bank, BankKind, HashType, MatchReport
+from service.media.intake import inspect
 from service.services import Services
 from tests.match.scenes import EDITS, flat, jpeg, scene
 
@@ -132,7 +136,8 @@ def test_an_entry_that_matches_a_flood_of_items_is_quarantined(
     assert third.block_matches == ()
     assert [m.signal for m in third.quarantined] == [hash_image(pictures[0]).pdq.hex]
     later = match(acme, jpeg(pictures[0]), "d" * 64, index)
-    assert later.block_matches == () and len(later.quarantined) == 1
+    assert later.block_matches == ()
+    assert len(later.quarantined) == 1
     assert len(match(acme, pictures[1], "e" * 64, index).block_matches) == 1  # other entries still live
     with services.db.system() as conn:
         events = conn.execute(
@@ -140,7 +145,8 @@ def test_an_entry_that_matches_a_flood_of_items_is_quarantined(
             "LIKE %s",
             ('%"quarantined"%',),
         ).fetchone()
-        assert events is not None and events[0] == 1
+        assert events is not None
+        assert events[0] == 1
         exported = banks.export_file(conn, bank)
     assert hash_image(pictures[0]).pdq.hex in exported  # quarantine disables; the entry stays on record
 
@@ -185,3 +191,33 @@ def test_consecutive_duplicate_frames_are_hashed_once(pictures: dict[int, Image.
     frames = [pictures[0], jpeg(pictures[0]), pictures[1], pictures[1], pictures[0]]
     kept = hash_frames((i, float(i), img) for i, img in enumerate(frames))
     assert [f.frame for f in kept] == [0, 2, 4]
+
+
+def _video(path: Path, scenes: list[Image.Image], fps: int = 5) -> Path:
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height = 320, 240
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = Fraction(1, fps)
+        for i in range(len(scenes) * fps):
+            frame = av.VideoFrame.from_image(scenes[i // fps].resize((320, 240)))
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def test_video_frames_are_matched_at_one_per_second_without_repeats(
+    services: Services, pictures: dict[int, Image.Image], tmp_path: Path
+) -> None:
+    acme = _tenant(services, "acme")
+    _bank(services, acme, "posters", [pictures[3]])
+    info = inspect(_video(tmp_path / "clip.mp4", [pictures[2], pictures[2], pictures[3]]), services.limits)
+    with services.db.system() as conn:
+        report = match_media(conn, services.match_index, tenant_id=acme, info=info, limits=services.limits)
+    assert report.frames == 2  # the second second repeats the first and is dropped
+    (hit,) = report.block_matches
+    assert (hit.bank, round(hit.t)) == ("posters", 2)
+    assert hit.distance <= 31
