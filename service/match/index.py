@@ -103,7 +103,7 @@ class MultiIndex:
         return len(self._main) + int(self._tail_ids.shape[0])
 
     def as_words(self, hashes: npt.NDArray[np.uint8] | bytes | list[bytes]) -> U64:
-        """Hashes as (n, b/64) uint64 rows; accepts raw bytes or an (n, b/8) uint8 array."""
+        """Hashes as (n, b/64) uint64 rows (a view where possible); raw bytes or an (n, b/8) uint8 array."""
         if isinstance(hashes, bytes):
             hashes = [hashes]
         if isinstance(hashes, list):
@@ -113,7 +113,7 @@ class MultiIndex:
         width = self.bits // 8
         if raw.size % width:
             raise ValueError(f"hashes must be {width} bytes each")
-        return raw.reshape(-1, width).view(np.uint64).copy()
+        return raw.reshape(-1, width).view(np.uint64)
 
     def add(self, hashes: npt.NDArray[np.uint8] | list[bytes], ids: npt.ArrayLike) -> None:
         words = self.as_words(hashes)
@@ -121,15 +121,16 @@ class MultiIndex:
         if id_array.shape[0] != words.shape[0]:
             raise ValueError("one id per hash")
         with self._lock:
-            tail_words = np.concatenate([self._tail_words, words])
-            tail_ids = np.concatenate([self._tail_ids, id_array])
-            if tail_ids.shape[0] > max(_MIN_TAIL, len(self._main) // 8):
+            if self._tail_ids.shape[0] + id_array.shape[0] > max(_MIN_TAIL, len(self._main) // 8):
+                # one copy of everything into the new snapshot (``words`` may view the caller's array)
                 self._main = _Postings(
-                    np.concatenate([self._main.words, tail_words]), np.concatenate([self._main.ids, tail_ids])
+                    np.concatenate([self._main.words, self._tail_words, words]),
+                    np.concatenate([self._main.ids, self._tail_ids, id_array]),
                 )
-                tail_words = tail_words[:0]
-                tail_ids = tail_ids[:0]
-            self._tail_words, self._tail_ids = tail_words, tail_ids
+                self._tail_words, self._tail_ids = self._tail_words[:0], self._tail_ids[:0]
+            else:
+                self._tail_words = np.concatenate([self._tail_words, words])
+                self._tail_ids = np.concatenate([self._tail_ids, id_array])
 
     def _flip(self, radius: int) -> npt.NDArray[np.intp]:
         masks = self._masks.get(radius)
