@@ -101,6 +101,20 @@ class Match:
     t: float  # seconds from the start (0 for an image)
     system: bool  # the bank is a system bank
 
+    def summary(self) -> dict[str, str | int | float | bool | list[str]]:
+        """The Verdict's ``matches[]`` item (``bank``, ``distance``, ``hash_type`` and the rest)."""
+        return {
+            "bank": self.bank,
+            "distance": self.distance,
+            "hash_type": self.hash_type.value,
+            "kind": self.kind.value,
+            "threshold": self.threshold,
+            "labels": list(self.labels),
+            "system": self.system,
+            "frame": self.frame,
+            "t": self.t,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class FrameQuality:

@@ -161,7 +161,17 @@ def test_tenants_see_their_own_banks_and_the_system_banks(
     assert match(other, pictures[0]).matches == ()
     for tenant in (acme, other):
         (hit,) = match(tenant, pictures[1]).matches
-        assert (hit.bank, hit.system, hit.labels) == (banks.REVOKED_OUTPUTS, True, ("revoked",))
+        assert hit.summary() == {
+            "bank": banks.REVOKED_OUTPUTS,
+            "distance": 0,
+            "hash_type": "pdq",
+            "kind": "block",
+            "threshold": 31,
+            "labels": ["revoked"],
+            "system": True,
+            "frame": 0,
+            "t": 0.0,
+        }
     with services.db.tenant(other) as conn:  # row-level security: not even readable
         assert conn.execute("SELECT count(*) FROM banks WHERE name = 'acme-only'").fetchone() == (0,)
 
@@ -221,3 +231,20 @@ def test_video_frames_are_matched_at_one_per_second_without_repeats(
     (hit,) = report.block_matches
     assert (hit.bank, round(hit.t)) == ("posters", 2)
     assert hit.distance <= 31
+
+
+def test_each_bank_applies_its_own_threshold(
+    services: Services, match: Matcher, pictures: dict[int, Image.Image]
+) -> None:
+    acme = _tenant(services, "acme")
+    with services.db.tenant(acme) as conn:
+        strict = banks.create_bank(
+            conn, tenant_id=acme, name="strict", kind="block", hash_type="pdq", threshold=4
+        )
+        banks.add_signals(conn, strict, [hash_image(pictures[0]).pdq.value])
+    _bank(services, acme, "loose", [pictures[0]])
+    resized = EDITS["resized_half"](pictures[0])
+    distance = min(m.distance for m in match(acme, resized).matches)
+    assert distance > 4
+    assert [m.bank for m in match(acme, resized).matches] == ["loose"]
+    assert sorted(m.bank for m in match(acme, pictures[0]).matches) == ["loose", "strict"]
