@@ -91,18 +91,35 @@ def list_banks(conn: Conn, *, tenant_id: UUID | None) -> list[Bank]:
 
 
 def insert_signals(conn: Conn, bank: Bank, signals: Sequence[Signal]) -> int:
-    """Add ``signals`` (a repeated hash merges its labels); returns how many rows are new."""
+    """Add ``signals``; a hash already in the bank merges its labels. Returns how many are new.
+
+    Rows are streamed with COPY into a temporary table and merged in one statement (an import of
+    100,000 lines is one round trip, not 100,000). Labels are stored sorted and deduplicated.
+    """
     lock_banks(conn)
-    before = conn.execute("SELECT count(*) FROM bank_signals WHERE bank_id = %s", (bank.id,)).fetchone()
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO bank_signals (bank_id, tenant_id, hash_type, signal, labels) "
-            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (bank_id, signal) DO UPDATE SET labels = "
-            "ARRAY(SELECT DISTINCT unnest(bank_signals.labels || EXCLUDED.labels) ORDER BY 1)",
-            [(bank.id, bank.tenant_id, s.signal_type.value, s.value, list(s.labels)) for s in signals],
-        )
-    after = conn.execute("SELECT count(*) FROM bank_signals WHERE bank_id = %s", (bank.id,)).fetchone()
-    return int(after[0] if after else 0) - int(before[0] if before else 0)
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS bank_import "
+        "(n int NOT NULL, signal bytea NOT NULL, labels text[] NOT NULL) ON COMMIT DROP"
+    )
+    conn.execute("TRUNCATE bank_import")
+    with conn.cursor() as cur, cur.copy("COPY bank_import (n, signal, labels) FROM STDIN") as copy:
+        for n, s in enumerate(signals):
+            copy.write_row((n, s.value, list(s.labels)))
+    row = conn.execute(
+        "WITH merged AS ("
+        "  SELECT i.signal, min(i.n) AS n,"
+        "  coalesce(array_agg(DISTINCT l ORDER BY l) FILTER (WHERE l IS NOT NULL), '{}') AS labels"
+        "  FROM bank_import i LEFT JOIN LATERAL unnest(i.labels) AS l ON true GROUP BY i.signal"
+        "), written AS ("
+        "  INSERT INTO bank_signals (bank_id, tenant_id, hash_type, signal, labels)"
+        "  SELECT %s, %s, %s, signal, labels FROM merged ORDER BY n"
+        "  ON CONFLICT (bank_id, signal) DO UPDATE SET labels ="
+        "  ARRAY(SELECT DISTINCT unnest(bank_signals.labels || EXCLUDED.labels) ORDER BY 1)"
+        "  RETURNING (xmax = 0) AS inserted"
+        ") SELECT count(*) FILTER (WHERE inserted) FROM written",
+        (bank.id, bank.tenant_id, bank.hash_type),
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def bank_signals(conn: Conn, bank: Bank) -> list[StoredSignal]:
