@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
+import numpy as np
 from PIL import Image
 
 from service.audit import Event, EventName, append
@@ -71,11 +72,11 @@ class BankIndex:
                 kind = HashType(hash_type)
                 self.radius[kind] = radius
                 while self.loaded[kind] < newest:
-                    rows = store.signals_after(conn, kind, self.loaded[kind], _LOAD_PAGE)
-                    if not rows:
+                    ids, hashes = store.signals_after(conn, kind, self.loaded[kind], _LOAD_PAGE)
+                    if not ids:
                         break
-                    self.indexes[kind].add([r[1] for r in rows], [r[0] for r in rows])
-                    self.loaded[kind] = rows[-1][0]
+                    self.indexes[kind].add(np.frombuffer(hashes, dtype=np.uint8), ids)
+                    self.loaded[kind] = ids[-1]
 
     def search(self, hash_type: HashType, hashes: list[bytes]) -> Hits:
         return self.indexes[hash_type].search(hashes, self.radius[hash_type])
