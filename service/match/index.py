@@ -163,8 +163,9 @@ class MultiIndex:
         # (nq, m, k) chunk values to probe, and where their postings start and end
         probes = q.view(np.uint16).astype(np.intp)[:, :, None] ^ masks[None, None, :]
         chunk = np.arange(m, dtype=np.intp)[None, :, None]
-        starts = main.offsets[chunk, probes].reshape(-1)
-        ends = main.offsets[chunk, probes + 1].reshape(-1)
+        flat = (chunk * (_BUCKETS + 1) + probes).reshape(-1)
+        starts = np.take(main.offsets.reshape(-1), flat)
+        ends = np.take(main.offsets.reshape(-1), flat + 1)
         lengths = ends - starts
         total = int(lengths.sum())
         if total == 0:
@@ -174,19 +175,22 @@ class MultiIndex:
             np.cumsum(lengths) - lengths
         )
         positions = np.repeat(bases, lengths) + np.arange(total, dtype=np.int64)
-        rows = main.perm.reshape(-1)[positions]
+        # np.take, not fancy indexing: for row gathers it is several times faster in numpy 2.x
+        rows = np.take(main.perm.reshape(-1), positions)
         qrow = np.repeat(np.repeat(np.arange(nq, dtype=np.intp), m * masks.shape[0]), lengths)
-        dist = _distance(main.words[rows], q, qrow)
+        dist = _distance(np.take(main.words, rows, axis=0), q, qrow)
         keep = dist <= threshold
         # A row that shares several chunks with the query is found several times: report it once.
         key, first = np.unique(qrow[keep].astype(np.int64) * n + rows[keep], return_index=True)
-        return Hits(query=(key // n).astype(np.intp), ids=main.ids[key % n], distance=dist[keep][first])
+        return Hits(
+            query=(key // n).astype(np.intp), ids=np.take(main.ids, key % n), distance=dist[keep][first]
+        )
 
 
 def _distance(words: U64, q: U64, qrow: npt.NDArray[np.intp]) -> npt.NDArray[np.int64]:
     """Hamming distance of each row to its query; column by column (a reduction over an axis of
     four is several times slower in numpy than four vector adds)."""
-    counts = np.bitwise_count(words ^ q[qrow])
+    counts = np.bitwise_count(words ^ np.take(q, qrow, axis=0))
     dist: npt.NDArray[np.int64] = counts[:, 0].astype(np.int64)
     for w in range(1, counts.shape[1]):
         dist += counts[:, w]
