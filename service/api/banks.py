@@ -43,6 +43,7 @@ class BankOut(BaseModel):
     threshold: int
     system: bool = Field(description="A system bank: consulted by every tenant, managed by operators.")
     signals: int
+    quarantined: int = Field(description="Entries disabled by flood quarantine (`vigil bank release`).")
     created_at: datetime
 
 
@@ -61,6 +62,7 @@ def _out(bank: Bank) -> BankOut:
         threshold=bank.threshold,
         system=bank.system,
         signals=bank.signals,
+        quarantined=bank.quarantined,
         created_at=bank.created_at,
     )
 

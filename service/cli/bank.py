@@ -51,6 +51,7 @@ def _bank_json(bank: Bank) -> dict[str, object]:
         "threshold": bank.threshold,
         "system": bank.system,
         "signals": bank.signals,
+        "quarantined": bank.quarantined,
     }
 
 
@@ -133,6 +134,20 @@ def export_cmd(settings: Settings, name: str, fmt: str, tenant: str, system: boo
         bank = bank_ops.get_bank(conn, tenant_id=tenant_id, name=name)
         text = bank_ops.export_file(conn, bank, fmt=fmt)
     click.echo(text, nl=False)
+
+
+@bank_group.command("release")
+@click.argument("name")
+@click.argument("signal")
+@_tenant
+@_system
+@pass_settings
+def release_cmd(settings: Settings, name: str, signal: str, tenant: str, system: bool) -> None:
+    """Re-enable entry SIGNAL (hex) of bank NAME after flood quarantine disabled it."""
+    with _scope(settings, tenant, system) as (conn, tenant_id):
+        bank = bank_ops.get_bank(conn, tenant_id=tenant_id, name=name)
+        bank_ops.release(conn, bank, signal)
+    click.echo(f"OK: released {signal.lower()} in bank {name}")
 
 
 def register(cli: click.Group) -> None:

@@ -105,6 +105,20 @@ def add_signals(conn: Conn, bank: Bank, hashes: Sequence[bytes], labels: Sequenc
     return added
 
 
+def release(conn: Conn, bank: Bank, signal_hex: str) -> None:
+    """Re-enable an entry that flood quarantine disabled (after a human looked at it)."""
+    hash_type = HashType(bank.hash_type)
+    try:
+        value = bytes.fromhex(signal_hex)
+    except ValueError as exc:
+        raise MalformedRequest(f"The signal must be {hash_type.hex_digits} hex digits.") from exc
+    if len(value) * 8 != hash_type.bits:
+        raise MalformedRequest(f"The signal must be {hash_type.hex_digits} hex digits.")
+    if not store.release(conn, bank, value):
+        raise NotFound(f"Bank {bank.name!r} has no quarantined entry {signal_hex.lower()}.")
+    _event(conn, bank, {"action": "released", "signal": value.hex()})
+
+
 def export_file(conn: Conn, bank: Bank, *, fmt: str = "csv") -> str:
     """The bank in the form it is imported in (quarantined entries included: they are data)."""
     hash_type = HashType(bank.hash_type)

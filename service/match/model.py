@@ -57,6 +57,7 @@ class Bank:
     threshold: int
     created_at: datetime
     signals: int = 0
+    quarantined: int = 0  # entries disabled by flood quarantine
 
     @property
     def system(self) -> bool:

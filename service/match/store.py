@@ -48,7 +48,8 @@ def create_bank(
         with conn.transaction(), conn.cursor(row_factory=class_row(Bank)) as cur:
             cur.execute(
                 "INSERT INTO banks (tenant_id, name, kind, hash_type, threshold) VALUES (%s, %s, %s, %s, %s) "
-                "RETURNING id, tenant_id, name, kind, hash_type, threshold, created_at, 0 AS signals",
+                "RETURNING id, tenant_id, name, kind, hash_type, threshold, created_at, "
+                "0 AS signals, 0 AS quarantined",
                 (tenant_id, name, kind.value, hash_type.value, threshold),
             )
             bank = cur.fetchone()
@@ -64,7 +65,9 @@ def get_bank(conn: Conn, *, tenant_id: UUID | None, name: str) -> Bank:
     with conn.cursor(row_factory=class_row(Bank)) as cur:
         cur.execute(
             "SELECT b.id, b.tenant_id, b.name, b.kind, b.hash_type, b.threshold, b.created_at, "
-            "(SELECT count(*) FROM bank_signals s WHERE s.bank_id = b.id)::int AS signals "
+            "(SELECT count(*) FROM bank_signals s WHERE s.bank_id = b.id)::int AS signals, "
+            "(SELECT count(*) FROM bank_signals s "
+            "WHERE s.bank_id = b.id AND s.quarantined_at IS NOT NULL)::int AS quarantined "
             "FROM banks b WHERE b.name = %s AND b.tenant_id IS NOT DISTINCT FROM %s",
             (name, tenant_id),
         )
@@ -82,7 +85,9 @@ def list_banks(conn: Conn, *, tenant_id: UUID | None) -> list[Bank]:
     with conn.cursor(row_factory=class_row(Bank)) as cur:
         cur.execute(
             "SELECT b.id, b.tenant_id, b.name, b.kind, b.hash_type, b.threshold, b.created_at, "
-            "(SELECT count(*) FROM bank_signals s WHERE s.bank_id = b.id)::int AS signals "
+            "(SELECT count(*) FROM bank_signals s WHERE s.bank_id = b.id)::int AS signals, "
+            "(SELECT count(*) FROM bank_signals s "
+            "WHERE s.bank_id = b.id AND s.quarantined_at IS NOT NULL)::int AS quarantined "
             "FROM banks b WHERE b.tenant_id = %s OR b.tenant_id IS NULL "
             "ORDER BY b.tenant_id IS NULL, b.name",
             (tenant_id,),
@@ -200,3 +205,16 @@ def quarantine(conn: Conn, ids: Sequence[int]) -> list[int]:
         (list(ids),),
     ).fetchall()
     return [int(r[0]) for r in rows]
+
+
+def release(conn: Conn, bank: Bank, signal: bytes) -> bool:
+    """Lift the quarantine of one entry and forget its counted items; False if it was not quarantined."""
+    row = conn.execute(
+        "UPDATE bank_signals SET quarantined_at = NULL WHERE bank_id = %s AND signal = %s "
+        "AND quarantined_at IS NOT NULL RETURNING id",
+        (bank.id, signal),
+    ).fetchone()
+    if row is None:
+        return False
+    conn.execute("DELETE FROM match_hits WHERE signal_id = %s", (row[0],))
+    return True

@@ -36,6 +36,7 @@ async def test_an_admin_creates_imports_and_exports_a_bank(
         "threshold": 31,
         "system": False,
         "signals": 0,
+        "quarantined": 0,
     }
     imported = await client.post(
         "/v1/banks/posters/import", content=CSV, headers=admin | {"content-type": "text/csv"}

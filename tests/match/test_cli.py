@@ -35,6 +35,7 @@ def test_bank_commands(database_url: str, tmp_path: Path) -> None:
         "threshold": 31,
         "system": False,
         "signals": 0,
+        "quarantined": 0,
     }
 
     bad = tmp_path / "bad.csv"

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from service.auth import store as auth_store
+from service.errors import NotFound
 from service.match import banks
 from service.match.hashes import hash_image
 from service.match.matching import BankIndex, hash_frames, match_image, match_media
@@ -149,6 +150,13 @@ def test_an_entry_that_matches_a_flood_of_items_is_quarantined(
         assert events[0] == 1
         exported = banks.export_file(conn, bank)
     assert hash_image(pictures[0]).pdq.hex in exported  # quarantine disables; the entry stays on record
+
+    with services.db.tenant(acme) as conn:
+        assert banks.get_bank(conn, tenant_id=acme, name="posters").quarantined == 1
+        banks.release(conn, bank, hash_image(pictures[0]).pdq.hex)
+        with pytest.raises(NotFound):
+            banks.release(conn, bank, hash_image(pictures[1]).pdq.hex)  # never quarantined
+    assert len(match(acme, pictures[0], "f" * 64, index).block_matches) == 1  # counting starts afresh
 
 
 def test_tenants_see_their_own_banks_and_the_system_banks(
