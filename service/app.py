@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from service import __version__
-from service.api import consent, health, keys, media, review
+from service.api import banks, consent, health, keys, media, review
 from service.api import errors as api_errors
 from service.api import provenance as provenance_api
 from service.api.middleware import EdgeMiddleware, Metrics
@@ -56,4 +56,5 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(review_pages.router)
     app.include_router(provenance_api.router)
     app.include_router(verify_page.router)
+    app.include_router(banks.router)
     return app
