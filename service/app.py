@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from service import __version__
 from service.api import errors as api_errors
 from service.api import health, keys, media
+from service.api import log as log_api
 from service.api.middleware import EdgeMiddleware, Metrics
 from service.services import Services
 from service.settings import Settings
@@ -48,4 +49,5 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(health.router)
     app.include_router(keys.router)
     app.include_router(media.router)
+    app.include_router(log_api.router)
     return app

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from service.audit.checkpoints import LogSigner
 from service.blobs import BlobStore
 from service.db import Database
 from service.db import migrate as migrations
@@ -25,11 +26,13 @@ class Services:
     db: Database
     blobs: BlobStore
     limits: MediaLimits
+    log_signer: LogSigner
     readiness: Readiness = field(default_factory=Readiness)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Services:
         settings.ensure_dirs()
+        log_signer = LogSigner.from_settings(settings)
         db = Database.from_settings(settings)
         try:
             if migrate:
@@ -43,6 +46,7 @@ class Services:
             db=db,
             blobs=BlobStore(root=settings.blob_dir),
             limits=MediaLimits.from_settings(settings),
+            log_signer=log_signer,
         )
         services.readiness.register("database", services._database_status)
         return services

@@ -76,9 +76,9 @@ pass_settings = click.make_pass_decorator(Settings)
 
 
 def _register() -> None:
-    from service.cli import db, keys, serve
+    from service.cli import audit, db, keys, serve
 
-    for module in (db, keys, serve):
+    for module in (db, keys, serve, audit):
         module.register(cli)
 
 
