@@ -127,7 +127,7 @@ class WitnessKey:
     def parse(cls, vkey: str) -> WitnessKey:
         """A verifier key ``<name>+<hex key hash>+<base64(0x04 ‖ public key)>``."""
         try:
-            name, hash_hex, b64 = vkey.strip().split("+")
+            name, hash_hex, b64 = vkey.strip().split("+", 2)
             raw = base64.b64decode(b64, validate=True)
         except (ValueError, binascii.Error) as exc:
             raise NoteError(f"bad witness key {vkey!r}: expected name+hash+base64") from exc

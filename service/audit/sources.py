@@ -102,14 +102,17 @@ class DatabaseSource:
 
 
 class ExportSource:
-    """A directory written by ``vigil audit export``: ``checkpoint`` (the signed note) and
-    ``entries.jsonl`` (``{"index", "data"}`` per line). Proofs are recomputed from the entries."""
+    """A directory written by ``vigil audit export``: ``checkpoint`` (the signed note),
+    ``entries.jsonl`` (``{"index", "data"}`` per line) and ``leaves.bin`` (the log's stored leaf
+    hashes, 32 bytes each, in order). Proofs are rebuilt from the stored leaf hashes, not from
+    the entries, so an entry edited in the export is located like one edited in the database."""
 
     def __init__(self, root: Path) -> None:
         try:
             self._note = (root / "checkpoint").read_text(encoding="utf-8")
             lines = (root / "entries.jsonl").read_text(encoding="utf-8").splitlines()
             self._entries = {int(d["index"]): base64.b64decode(d["data"]) for d in map(json.loads, lines)}
+            self._leaves = (root / "leaves.bin").read_bytes()
         except (OSError, ValueError, KeyError) as exc:
             raise MalformedRequest(
                 f"{root} is not a log export ({exc}); make one with 'vigil audit export'."
@@ -129,9 +132,8 @@ class ExportSource:
 
     def _nodes(self, ranges: list[merkle.Range]) -> list[bytes]:
         if self._levels is None:
-            size = max(self._entries, default=-1) + 1
-            leaves = [merkle.leaf_hash(self._entries.get(i, b"")) for i in range(size)]
-            self._levels = build_levels(leaves)
+            raw = self._leaves
+            self._levels = build_levels([raw[i : i + 32] for i in range(0, len(raw), 32)])
         levels = self._levels
         return [merkle.fold([levels[lv][ix] for lv, ix in merkle.chunks(*r)]) for r in ranges]
 
@@ -140,6 +142,15 @@ class ExportSource:
 
     def consistency(self, first: int, second: int) -> list[bytes]:
         return self._nodes(merkle.consistency_ranges(first, second))
+
+
+def stored_leaves(db: Database, size: int) -> Iterator[bytes]:
+    """The stored leaf hashes (level-0 nodes) of ``[0, size)``, in order."""
+    for start in range(0, size, PAGE):
+        with db.system() as conn:
+            wanted = [(0, i) for i in range(start, min(size, start + PAGE))]
+            found = store.nodes(conn, wanted)
+        yield from (found[node] for node in wanted)
 
 
 def build_levels(leaves: list[bytes]) -> list[list[bytes]]:

@@ -96,18 +96,16 @@ def verify_cmd(
         if not token:
             raise MalformedRequest("--url needs --token (any API key of that instance).")
         source: sources.LogSource = sources.HttpSource(url, token)
-        report, state = _run(source, key, previous, sample, seed, as_json)
+        report, state = _run(source, key, previous, sample, seed)
     elif export_dir is not None:
         if key is None:
             raise MalformedRequest("An export is verified against --public-key and --origin (or --state).")
-        report, state = _run(sources.ExportSource(export_dir), key, previous, sample, seed, as_json)
+        report, state = _run(sources.ExportSource(export_dir), key, previous, sample, seed)
     else:
         with _local(settings) as services:
             signer = services.log_signer
             local = sources.DatabaseSource(services.db, signer.issue)
-            report, state = _run(
-                local, key or (signer.origin, signer.public_key), previous, sample, seed, as_json
-            )
+            report, state = _run(local, key or (signer.origin, signer.public_key), previous, sample, seed)
     if state is not None and state_path is not None:
         state.save(state_path)
     _print(report, as_json)
@@ -121,7 +119,6 @@ def _run(
     previous: State | None,
     sample: int | None,
     seed: int | None,
-    quiet: bool,
 ) -> tuple[Report, State | None]:
     if key is None:
         key = source.key()
@@ -132,8 +129,8 @@ def _run(
     shown = [0]
 
     def progress(done: int, total: int) -> None:
-        # One line per tenth (and the end), on stderr, so long runs show they are moving.
-        if quiet or total == 0:
+        # One line per tenth (and the end), on stderr (stdout stays one JSON object with --json).
+        if total == 0:
             return
         tenth = done * 10 // total
         if tenth > shown[0] or done == total:
@@ -188,7 +185,10 @@ def key_cmd(settings: Settings) -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @pass_settings
 def export_cmd(settings: Settings, directory: Path) -> None:
-    """Write a signed checkpoint and every entry it covers to DIRECTORY for offline audits."""
+    """Write a signed checkpoint, every entry it covers and the stored leaf hashes to DIRECTORY.
+
+    'vigil audit verify --export DIRECTORY --public-key KEY --origin ORIGIN' checks it offline.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     with _local(settings) as services:
         with services.db.system() as conn:
@@ -198,6 +198,9 @@ def export_cmd(settings: Settings, directory: Path) -> None:
         with (directory / "entries.jsonl").open("w", encoding="utf-8") as out:
             for index, data in local.entries(0, size):
                 out.write(json.dumps({"index": index, "data": base64.b64encode(data).decode()}) + "\n")
+        with (directory / "leaves.bin").open("wb") as leaves:
+            for leaf in sources.stored_leaves(services.db, size):
+                leaves.write(leaf)
     (directory / "checkpoint").write_text(text, encoding="utf-8")
     click.echo(f"OK: exported {size} entries to {directory}")
 
