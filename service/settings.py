@@ -86,7 +86,7 @@ class Settings(BaseSettings):
         "e.g. `vigil.example.org/log`. Changing it starts a different log for auditors.",
     )
     audit_witness_keys: list[str] = Field(
-        default_factory=list,
+        [],
         description="Witness verifier keys (`name+hash+base64`, cosignature/v1) whose co-signatures "
         "the log accepts on its checkpoints (JSON list).",
     )
