@@ -131,6 +131,25 @@ def bench_verify(settings: Settings) -> dict[str, object]:
     }
 
 
+def bench_verify_http(settings: Settings, services: Services) -> dict[str, object]:
+    """The same verification over the HTTP API (in-process ASGI client: no network)."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.audit.sources import HttpSource
+    from service.audit.verify import verify
+    from service.auth import Role
+    from service.auth import store as auth_store
+
+    with services.db.system() as conn:
+        token = auth_store.create_key(conn, tenant_name="bench", role=Role.AUDITOR).token
+    source = HttpSource("http://bench", token, client=TestClient(create_app(settings, services=services)))
+    signer = services.log_signer
+    t0 = time.perf_counter()
+    report, _ = verify(source, origin=signer.origin, public_key=signer.public_key)
+    return {"verify_http_s": round(time.perf_counter() - t0, 1), "verify_http_passed": report.passed}
+
+
 def main() -> None:
     total = int(sys.argv[1]) if len(sys.argv) > 1 else TOTAL  # default: the issue's 1,000,000
     root = Path(tempfile.mkdtemp(prefix="vigil-bench-audit-"))
@@ -148,6 +167,7 @@ def main() -> None:
             result["entries"] = size
             result.update(bench_proofs(services, size))
             result.update(bench_verify(settings))
+            result.update(bench_verify_http(settings, services))
             result["targets"] = {
                 "append_events_per_s_batched": ">= 2000",
                 "inclusion_proof_ms_p50": "<= 5",

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -17,6 +18,11 @@ def sha(data: bytes) -> bytes:
 
 def mth(entries: list[bytes]) -> bytes:
     """MTH(D[n]) by the recursive definition of §2.1.1."""
+    return _mth(tuple(entries))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _mth(entries: tuple[bytes, ...]) -> bytes:  # memoised: the exhaustive tests ask again and again
     n = len(entries)
     if n == 0:
         return sha(b"")
@@ -25,7 +31,7 @@ def mth(entries: list[bytes]) -> bytes:
     k = 1
     while k * 2 < n:
         k *= 2
-    return sha(b"\x01" + mth(entries[:k]) + mth(entries[k:]))
+    return sha(b"\x01" + _mth(entries[:k]) + _mth(entries[k:]))
 
 
 def _k(n: int) -> int:
