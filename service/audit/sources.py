@@ -35,6 +35,9 @@ class HttpSource:
         self._http = client or httpx.Client(base_url=url.rstrip("/"), timeout=60.0)
         self._headers = {"Authorization": f"Bearer {token}"}
 
+    def close(self) -> None:
+        self._http.close()
+
     def _get(self, path: str, **params: int) -> httpx.Response:
         try:
             resp = self._http.get(path, params=params, headers=self._headers)

@@ -92,11 +92,22 @@ def verify_cmd(
     """
     previous = State.load(state_path) if state_path else None
     key = _key_from(public_key, origin, previous)
+    if (
+        previous is not None
+        and key is not None
+        and key != (previous.origin, base64.b64decode(previous.public_key))
+    ):
+        raise MalformedRequest(
+            f"{state_path} was saved for another log key or origin; use a new --state file for this log."
+        )
     if url is not None:
         if not token:
             raise MalformedRequest("--url needs --token (any API key of that instance).")
-        source: sources.LogSource = sources.HttpSource(url, token)
-        report, state = _run(source, key, previous, sample, seed)
+        http = sources.HttpSource(url, token)
+        try:
+            report, state = _run(http, key, previous, sample, seed)
+        finally:
+            http.close()
     elif export_dir is not None:
         if key is None:
             raise MalformedRequest("An export is verified against --public-key and --origin (or --state).")
