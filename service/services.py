@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from service.audit.checkpoints import LogSigner
+from service.audit.checkpoints import LogSigner, log_status
 from service.blobs import BlobStore
 from service.db import Database
 from service.db import migrate as migrations
@@ -49,6 +49,7 @@ class Services:
             log_signer=log_signer,
         )
         services.readiness.register("database", services._database_status)
+        services.readiness.register("audit_log", lambda: log_status(db))
         return services
 
     def _database_status(self) -> ComponentStatus:

@@ -17,8 +17,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from service.audit import log, note, store
-from service.db import Conn
+from service.db import Conn, Database
 from service.errors import ConfigError, MalformedRequest, NotFound
+from service.health import ComponentStatus, State
 from service.settings import Settings
 
 KEY_FILE = "log_ed25519.pem"
@@ -94,3 +95,12 @@ class LogSigner:
             raise MalformedRequest(f"The cosignature does not verify: {exc}.") from exc
         store.save_cosignature(conn, size, witness.name, line.strip("\n") + "\n")
         return witness
+
+
+def log_status(db: Database) -> ComponentStatus:
+    """Readiness of the log: appends need the stored right edge of the tree."""
+    with db.system() as conn:
+        missing = log.missing_frontier(conn)
+    if missing:
+        return ComponentStatus(State.UNAVAILABLE, f"{missing} right-edge hashes absent. {log.DAMAGED}")
+    return ComponentStatus(State.OK)

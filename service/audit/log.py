@@ -18,7 +18,9 @@ from collections.abc import Sequence
 from service.audit import merkle, store
 from service.audit.events import Event
 from service.db import Conn
-from service.errors import OutOfRange
+from service.errors import OutOfRange, Unavailable
+
+DAMAGED = "The log's stored tree is missing subtree hashes; restore the database from a backup."
 
 
 def append(conn: Conn, event: Event) -> int:
@@ -35,13 +37,19 @@ def append_many(conn: Conn, events: Sequence[Event]) -> list[int]:
     frontier_nodes = merkle.chunks(0, start)
     found = store.nodes(conn, frontier_nodes)
     if len(found) != len(frontier_nodes):
-        raise RuntimeError("the log's stored tree is missing nodes; run 'vigil audit verify'")
+        raise Unavailable(DAMAGED)
     frontier = [(node, found[node]) for node in frontier_nodes]
     payloads = [(event.canonical(), event.name.value) for event in events]
     created = merkle.extend(frontier, [merkle.leaf_hash(p[0]) for p in payloads], start)
     store.insert_entries(conn, start, payloads)
     store.insert_nodes(conn, created)
     return list(range(start, start + len(events)))
+
+
+def missing_frontier(conn: Conn) -> int:
+    """How many right-edge subtree hashes the next append needs but the store lacks (0 = sound)."""
+    wanted = merkle.chunks(0, store.size(conn))
+    return len(wanted) - len(store.nodes(conn, wanted))
 
 
 def tree_size(conn: Conn) -> int:
@@ -101,5 +109,5 @@ def _hashes(conn: Conn, ranges: list[merkle.Range]) -> list[bytes]:
     wanted = merkle.nodes_for(ranges)
     found = store.nodes(conn, wanted)
     if len(found) != len(wanted):
-        raise RuntimeError("the log's stored tree is missing nodes; run 'vigil audit verify'")
+        raise Unavailable(DAMAGED)
     return [merkle.range_hash(r, found) for r in ranges]

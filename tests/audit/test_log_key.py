@@ -23,3 +23,8 @@ def test_production_refuses_a_key_others_can_read(settings, services):
     path.chmod(0o644)
     with pytest.raises(ConfigError, match="chmod 600"):
         LogSigner.from_settings(settings.model_copy(update={"env": "production"}))
+
+
+async def test_readiness_reports_the_log(client):
+    ready = await client.get("/readyz")
+    assert ready.json()["components"]["audit_log"]["state"] == "ok"
