@@ -16,8 +16,12 @@ def lock(conn: Conn) -> None:
 
 
 def size(conn: Conn) -> int:
-    """Entries committed (and visible to this statement): the current tree size."""
-    row = conn.execute("SELECT coalesce(max(idx) + 1, 0) FROM audit_entries").fetchone()
+    """The current tree size: leaves committed and visible to this statement.
+
+    Counted from the tree's leaf hashes, not from the entries, so an entry deleted behind the
+    application's back leaves a gap auditors see (and later appends do not reuse its index).
+    """
+    row = conn.execute("SELECT coalesce(max(idx) + 1, 0) FROM audit_nodes WHERE level = 0").fetchone()
     return int(row[0]) if row else 0
 
 

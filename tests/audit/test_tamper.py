@@ -85,6 +85,11 @@ def test_a_truncated_log_is_refused_against_the_saved_state(http_source, filled,
     _, state = _run(http_source, filled)
     assert state is not None
     _superuser(database_url, "DELETE FROM audit_entries WHERE idx >= 190")
+    tail, _ = _run(http_source, filled, previous=state)
+    assert [(p.finding, p.index) for p in tail.problems] == [
+        (Finding.MISSING, i) for i in range(190, SIZE + 1)
+    ]
+    _superuser(database_url, "DELETE FROM audit_nodes WHERE idx >= (190 >> level)")
     report, _ = _run(http_source, filled, previous=state)
     assert report.problems[0].finding is Finding.SHRUNK
     assert report.problems[0].index == 190
