@@ -216,5 +216,18 @@ def export_cmd(settings: Settings, directory: Path) -> None:
     click.echo(f"OK: exported {size} entries to {directory}")
 
 
+@audit_group.command("cosign")
+@click.option(
+    "--size", type=click.IntRange(min=0), required=True, help="Tree size of the checkpoint co-signed."
+)
+@click.argument("signature")
+@pass_settings
+def cosign_cmd(settings: Settings, size: int, signature: str) -> None:
+    """Add a configured witness's SIGNATURE line ('— name base64') to the checkpoint of --size."""
+    with _local(settings) as services, services.db.system() as conn:
+        witness = services.log_signer.add_cosignature(conn, size, signature)
+    click.echo(f"OK: co-signature of {witness.name} added to the checkpoint of size {size}")
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(audit_group)

@@ -130,3 +130,27 @@ async def test_a_witness_cosignature_is_verified_and_served(witnessed, make_key)
         )
         assert r.status_code == 422
         assert "does not verify" in r.json()["error"]["message"]
+
+
+def test_cosign_from_the_command_line(settings, services):
+    from click.testing import CliRunner
+
+    from service.cli.main import cli
+
+    with services.db.system() as conn:
+        checkpoint = services.log_signer.issue(conn)
+    size = int(checkpoint.split("\n")[1])
+    line = note.cosign(checkpoint.partition("\n\n")[0] + "\n", WITNESS_KEY.name, WITNESS, 1_790_000_000)
+    env = {
+        "DATABASE_URL": str(settings.database_url),
+        "VIGIL_DATA_DIR": str(settings.data_dir),
+        "VIGIL_AUDIT_WITNESS_KEYS": json.dumps([WITNESS_KEY.vkey()]),
+    }
+    runner = CliRunner()
+    done = runner.invoke(cli, ["audit", "cosign", "--size", str(size), line], env=env)
+    assert done.exit_code == 0, done.output
+    assert "OK: co-signature of witness.example/w1" in done.output
+    printed = runner.invoke(cli, ["audit", "checkpoint"], env=env)
+    assert printed.output.endswith(line)
+    refused = runner.invoke(cli, ["audit", "cosign", "--size", str(size), line.replace("w1", "w2")], env=env)
+    assert refused.exit_code == 4
