@@ -22,6 +22,7 @@ from pathlib import Path
 
 from service.audit import merkle, note
 from service.audit.sources import LogSource, build_levels
+from service.errors import MalformedRequest
 
 MAX_REPORTED = 32
 MAX_PROBES = 512
@@ -56,7 +57,10 @@ class State:
     def load(cls, path: Path) -> State | None:
         if not path.exists():
             return None
-        return cls(**json.loads(path.read_text(encoding="utf-8")))
+        try:
+            return cls(**json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, TypeError) as exc:
+            raise MalformedRequest(f"{path} is not a state file of 'vigil audit verify' ({exc}).") from exc
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(path.suffix + ".tmp")
