@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from service.audit.checkpoints import LogSigner, log_status
 from service.blobs import BlobStore
 from service.classify.screening import Classifiers
 from service.consent import RuleBook
@@ -42,6 +43,7 @@ class Services:
     generator: GeneratorBackend  # VIGIL_GENERATOR_BACKEND; writes only into settings.quarantine_dir
     notary: Notary
     classifiers: Classifiers
+    log_signer: LogSigner
     readiness: Readiness = field(default_factory=Readiness)
     # Handlers other stages register for settled flags (release, withhold, add to a bank).
     review_effects: Effects = field(default_factory=Effects)
@@ -56,6 +58,7 @@ class Services:
         review_rules = review_policy.load(settings.review_policy or review_policy.DEFAULT_PATH)
         generator = backend_from_settings(settings)  # a misconfigured backend refuses to start
         notary = Notary.from_settings(settings)  # refuses a production setup without anchors
+        log_signer = LogSigner.from_settings(settings)
         db = Database.from_settings(settings)
         try:
             if migrate:
@@ -72,6 +75,7 @@ class Services:
                 generator=generator,
                 notary=notary,
                 classifiers=Classifiers.from_settings(settings),
+                log_signer=log_signer,
                 match_index=BankIndex(
                     flood_limit=settings.match_flood_limit, flood_window_s=settings.match_flood_window_s
                 ),
@@ -86,6 +90,7 @@ class Services:
         services.readiness.register("trust_anchors", services.notary.trust_status)
         services.readiness.register("classify_image", services.classifiers.readiness_image)
         services.readiness.register("classify_text", services.classifiers.readiness_text)
+        services.readiness.register("audit_log", lambda: log_status(db))
         return services
 
     def _load_market_profiles(self) -> None:
