@@ -91,6 +91,9 @@ class Services:
         services.readiness.register("classify_image", services.classifiers.readiness_image)
         services.readiness.register("classify_text", services.classifiers.readiness_text)
         services.readiness.register("audit_log", lambda: log_status(db))
+        from service.pipeline import generation  # the flow registers its review effects
+
+        generation.wire(services)
         return services
 
     def _load_market_profiles(self) -> None:

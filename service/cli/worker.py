@@ -14,10 +14,13 @@ from service.jobs import Worker, WorkerThread, build_registry
 from service.services import Services
 from service.settings import Settings
 
+# Job kinds of the flows (generation.run), registered beside the built-in ones.
+FLOW_JOB_MODULES = ("service.pipeline.generation",)
+
 
 def start_worker(services: Services) -> WorkerThread:
     """A worker thread over ``services`` with the built-in kinds and the ``job_modules`` setting."""
-    registry = build_registry(services.settings.job_modules)
+    registry = build_registry((*FLOW_JOB_MODULES, *services.settings.job_modules))
     worker = Worker.from_settings(services.settings, db=services.db, registry=registry, services=services)
     thread = WorkerThread(worker)
     thread.start()
@@ -33,7 +36,7 @@ def worker_cmd(settings: Settings, until_idle: bool) -> None:
     services = Services.open(settings)
     try:
         if until_idle:
-            registry = build_registry(settings.job_modules)
+            registry = build_registry((*FLOW_JOB_MODULES, *settings.job_modules))
             worker = Worker.from_settings(settings, db=services.db, registry=registry, services=services)
             try:
                 ran = worker.run_pending()
