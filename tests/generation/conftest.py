@@ -24,14 +24,9 @@ def screened_policies(root: Path) -> Path:
     shutil.copytree(REPO_POLICIES, target)
     default = target / "default.yaml"
     text = default.read_text()
-    needle = "  image_model:\n    when_unavailable: review\n    when_not_configured: {generation: review, check: ignore}"
+    needle = "  image_model:\n    when_unavailable: review\n    when_not_configured: {generation: review,"
     assert needle in text
-    default.write_text(
-        text.replace(
-            needle,
-            "  image_model:\n    when_unavailable: review\n    when_not_configured: {generation: ignore, check: ignore}",
-        )
-    )
+    default.write_text(text.replace(needle, needle.replace("generation: review", "generation: ignore")))
     return target
 
 

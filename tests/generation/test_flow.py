@@ -31,7 +31,8 @@ def _counts(services: Services) -> tuple[int, int]:
     with services.db.system() as conn:
         gens = conn.execute("SELECT count(*) FROM generations").fetchone()
         jobs = conn.execute("SELECT count(*) FROM jobs").fetchone()
-    assert gens is not None and jobs is not None
+    assert gens is not None
+    assert jobs is not None
     return int(gens[0]), int(jobs[0])
 
 
@@ -45,7 +46,8 @@ async def test_without_consent_the_request_is_denied_with_the_reason(
     assert r.json()["status"] == "denied"
     got = (await client.get(f"/v1/generations/{r.json()['id']}", headers=h)).json()
     assert got["status"] == "denied"
-    assert got["reasons"] and got["reasons"][0]["source"].endswith(sid)
+    assert got["reasons"]
+    assert got["reasons"][0]["source"].endswith(sid)
     assert got["output"] is None
     out = await client.get(f"/v1/generations/{r.json()['id']}/output", headers=h)
     assert out.status_code == 409
@@ -90,7 +92,8 @@ async def test_held_output_is_released_after_a_reviewer_approves(
     assert report["assertions"]["vigil.moderation"]["verdict"] == "approved_by_reviewer"
     # Machine-readable label layers, and a visible label burned into the top-right corner.
     layers = detect(path)
-    assert layers.xmp and layers.digital_source_type == report["digital_source_type"]
+    assert layers.xmp
+    assert layers.digital_source_type == report["digital_source_type"]
     with services.db.tenant(_tenant(services)) as conn:
         row = conn.execute("SELECT quarantine_sha256 FROM generations WHERE id = %s", (gid,)).fetchone()
     assert row is not None
@@ -207,7 +210,8 @@ async def test_photos_that_fail_intake_are_refused_before_anything_is_queued(
     "bad",
     [
         "not json",
-        '{"subjects": [], "purpose": "private_memorial", "audience": "family", "output": "image", "prompt": "x"}',
+        '{"subjects": [], "purpose": "private_memorial", "audience": "family", '
+        '"output": "image", "prompt": "x"}',
         '{"subjects": [{"subject_id": "nope"}], "purpose": "private_memorial", "audience": "family", '
         '"output": "image", "prompt": "x"}',
     ],
