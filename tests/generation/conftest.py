@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from service.jobs import Backoff, Worker, build_registry
 from service.provenance.certs import init_signing
 from service.services import Services
 from service.settings import Settings
+from tests.generation.generator_server import GeneratorServer, serving
 
 REPO_POLICIES = Path(__file__).resolve().parents[2] / "policies"
 
@@ -71,3 +73,41 @@ def run_jobs(services: Services, *, timeout: float = 60.0) -> int:
     finally:
         worker.close()
     raise AssertionError("jobs still pending after the timeout")
+
+
+@pytest.fixture
+def generator() -> Iterator[GeneratorServer]:
+    """A generator on loopback for the ``http`` backend (see ``generator_server.py``)."""
+    with serving() as server:
+        yield server
+
+
+def http_settings(tmp_path: Path, database_url: str, generator: GeneratorServer) -> Settings:
+    """An instance whose generator is the loopback server, with short timeouts and two job runs."""
+    made = Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        log_json=False,
+        db_pool_min=1,
+        policies_dir=screened_policies(tmp_path),
+        generator_backend="http",
+        generator_url=generator.url,
+        generator_timeout_s=0.5,
+        generator_retries=1,
+        generator_backoff_s=0.01,
+        generation_max_attempts=2,
+    )
+    init_signing(made.keys_dir, "Acme Memorials")
+    return made
+
+
+def audit_events(services: Services, event: str, subject: str) -> int:
+    """How many ``event`` entries of the transparency log mention ``subject``."""
+    with services.db.system() as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM audit_entries "
+            "WHERE event = %s AND position(%s in convert_from(entry, 'UTF8')) > 0",
+            (event, subject),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
