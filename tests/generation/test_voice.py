@@ -57,7 +57,9 @@ async def test_voice_without_the_voice_clone_scope_is_denied(
     assert any("voice_clone" in reason["detail"] for reason in got["reasons"]), got["reasons"]
 
 
-async def test_a_voice_sample_must_be_audio_and_match_the_spec(client: httpx.AsyncClient, make_key: KeyMaker) -> None:
+async def test_a_voice_sample_must_be_audio_and_match_the_spec(
+    client: httpx.AsyncClient, make_key: KeyMaker
+) -> None:
     h = bearer(make_key("studio"))
     sid = await consented_subject(client, h)
     not_audio = await submit(client, h, _voice_spec(sid), voice=b"RIFF....WAVEnot really")
