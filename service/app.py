@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from service import __version__
 from service.api import consent, health, keys, media, review
 from service.api import errors as api_errors
+from service.api import log as log_api
 from service.api.middleware import EdgeMiddleware, Metrics
 from service.services import Services
 from service.settings import Settings
@@ -52,4 +53,5 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(consent.router)
     app.include_router(review.router)
     app.include_router(review_pages.router)
+    app.include_router(log_api.router)
     return app

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from service.audit.checkpoints import LogSigner, log_status
 from service.blobs import BlobStore
 from service.consent import RuleBook
 from service.db import Database
@@ -35,6 +36,7 @@ class Services:
     policy: PolicyHolder
     consent_rules: RuleBook
     review_policy: ReviewPolicy
+    log_signer: LogSigner
     readiness: Readiness = field(default_factory=Readiness)
     # Handlers other stages register for settled flags (release, withhold, add to a bank).
     review_effects: Effects = field(default_factory=Effects)
@@ -46,6 +48,7 @@ class Services:
         settings.ensure_dirs()
         consent_rules = RuleBook.load(settings.consent_rules_dir)  # a bad rule file refuses to start
         review_rules = review_policy.load(settings.review_policy or review_policy.DEFAULT_PATH)
+        log_signer = LogSigner.from_settings(settings)
         db = Database.from_settings(settings)
         try:
             if migrate:
@@ -59,9 +62,11 @@ class Services:
                 policy=PolicyHolder(root=settings.policy_root),
                 consent_rules=consent_rules,
                 review_policy=review_rules,
+                log_signer=log_signer,
             )
             services.readiness.register("database", services._database_status)
             services.readiness.register("policy", services.policy.status)
+            services.readiness.register("audit_log", lambda: log_status(db))
         except BaseException:
             db.close()
             raise

@@ -110,7 +110,20 @@ class Settings(BaseSettings):
         return self.policies_dir or Path(__file__).resolve().parent.parent / "policies"
 
     # --- audit ---------------------------------------------------------------
-    # (settings of this area go here)
+    audit_origin: str = Field(
+        "vigil.local/log",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,200}$",
+        description="Origin line of the log's checkpoints (and the signer name); unique per log, "
+        "e.g. `vigil.example.org/log`. Changing it starts a different log for auditors.",
+    )
+    audit_witness_keys: list[str] = Field(
+        [],
+        description="Witness verifier keys (`name+hash+base64`, cosignature/v1) whose co-signatures "
+        "the log accepts on its checkpoints (JSON list).",
+    )
+    audit_page_size: int = Field(
+        10_000, ge=1, le=100_000, description="Most entries one `GET /v1/log/entries` returns."
+    )
 
     # --- review ---------------------------------------------------------------
     review_policy: Path | None = Field(
@@ -150,6 +163,10 @@ class Settings(BaseSettings):
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
 
     @property
     def tmp_dir(self) -> Path:
