@@ -20,7 +20,8 @@ them into HTTP statuses, exit codes and the JSON error shape.
     ├── NotFound                   no such record (or not one this tenant may see)
     ├── Conflict                   the record is in a state that forbids the act
     ├── Unavailable                Vigil cannot tell right now: fail closed
-    │   └── DatabaseUnavailable
+    │   ├── DatabaseUnavailable
+    │   └── SigningFailed          the C2PA signer (key, callback, TSA) failed; cause logged
     └── ConfigError                the instance is set up wrongly; refuse to start
         └── ProfileError           a market profile file is malformed (file and key path named)
 """
@@ -116,6 +117,11 @@ class Unavailable(VigilError):
 class DatabaseUnavailable(Unavailable):
     code = "database_unavailable"
     hint = "Check that PostgreSQL is running (or DATABASE_URL is right) and run 'vigil db migrate'."
+
+
+class SigningFailed(Unavailable):
+    code = "signing_failed"
+    hint = "Check the signing key and certificate (vigil keys init-signing), the TSA, and the logs."
 
 
 class ConfigError(VigilError):

@@ -19,6 +19,7 @@ from service.labels import MarketProfile, get_profile, load_profiles
 from service.labels.profiles import resolve_profiles_dir
 from service.media import MediaLimits
 from service.policy.holder import PolicyHolder
+from service.provenance import Notary
 from service.review import policy as review_policy
 from service.review.effects import Effects
 from service.review.model import ReviewPolicy
@@ -37,6 +38,7 @@ class Services:
     consent_rules: RuleBook
     review_policy: ReviewPolicy
     log_signer: LogSigner
+    notary: Notary
     readiness: Readiness = field(default_factory=Readiness)
     # Handlers other stages register for settled flags (release, withhold, add to a bank).
     review_effects: Effects = field(default_factory=Effects)
@@ -49,6 +51,7 @@ class Services:
         consent_rules = RuleBook.load(settings.consent_rules_dir)  # a bad rule file refuses to start
         review_rules = review_policy.load(settings.review_policy or review_policy.DEFAULT_PATH)
         log_signer = LogSigner.from_settings(settings)
+        notary = Notary.from_settings(settings)  # refuses a production setup without anchors
         db = Database.from_settings(settings)
         try:
             if migrate:
@@ -63,10 +66,13 @@ class Services:
                 consent_rules=consent_rules,
                 review_policy=review_rules,
                 log_signer=log_signer,
+                notary=notary,
             )
             services.readiness.register("database", services._database_status)
             services.readiness.register("policy", services.policy.status)
             services.readiness.register("audit_log", lambda: log_status(db))
+            services.readiness.register("signing_key", services.notary.signing_status)
+            services.readiness.register("trust_anchors", services.notary.trust_status)
         except BaseException:
             db.close()
             raise

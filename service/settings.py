@@ -61,7 +61,35 @@ class Settings(BaseSettings):
     )
 
     # --- provenance ---------------------------------------------------------------
-    # (settings of this area go here)
+    signing_cert_chain: Path | None = Field(
+        None,
+        description="PEM certificate chain of the C2PA signer, end-entity first. Unset: "
+        "`<data_dir>/keys/signing-chain.pem` (made by `vigil keys init-signing`) when it exists.",
+    )
+    signing_key: Path | None = Field(
+        None,
+        description="PEM (PKCS#8) private key of the C2PA signer, mode 0600. Unset: "
+        "`<data_dir>/keys/signing-key.pem` when it exists.",
+    )
+    trust_anchor_files: tuple[Path, ...] = Field(
+        (),
+        description="Extra PEM trust-anchor lists (JSON list of paths), e.g. the C2PA Trust List. "
+        "Vigil's own CA (`<data_dir>/keys/ca.pem`) is always trusted when present.",
+    )
+    tsa_url: str | None = Field(
+        None, description="RFC 3161 timestamp authority for signatures (unset: no timestamp)."
+    )
+    tsa_timeout_s: float = Field(
+        10.0, gt=0, description="Seconds to wait for the timestamp authority per attempt."
+    )
+    tsa_retries: int = Field(2, ge=0, description="Extra attempts when the timestamp authority fails.")
+    provenance_pdq_threshold: int = Field(
+        31,
+        ge=0,
+        le=31,
+        description="Largest PDQ Hamming distance at which a stripped copy is matched to a signed "
+        "asset (≤ 31: the index probes 16-bit chunks at distance ≤ 1).",
+    )
 
     # --- labels ---------------------------------------------------------------
     labels_profiles_dir: Path = Field(

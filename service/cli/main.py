@@ -76,9 +76,9 @@ pass_settings = click.make_pass_decorator(Settings)
 
 
 def _register() -> None:
-    from service.cli import audit, db, keys, labels, policy, serve
+    from service.cli import audit, db, keys, labels, policy, provenance, serve
 
-    for module in (db, keys, labels, policy, serve, audit):
+    for module in (db, keys, labels, policy, serve, audit, provenance):
         module.register(cli)
 
 
