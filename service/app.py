@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from service import __version__
-from service.api import consent, health, keys, media, review
+from service.api import banks, consent, health, keys, media, review
 from service.api import errors as api_errors
 from service.api import log as log_api
 from service.api import provenance as provenance_api
@@ -58,4 +58,5 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(log_api.router)
     app.include_router(provenance_api.router)
     app.include_router(verify_page.router)
+    app.include_router(banks.router)
     return app

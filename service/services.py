@@ -17,6 +17,7 @@ from service.errors import DatabaseUnavailable, ProfileError, Unavailable, Vigil
 from service.health import ComponentStatus, Readiness, State
 from service.labels import MarketProfile, get_profile, load_profiles
 from service.labels.profiles import resolve_profiles_dir
+from service.match.matching import BankIndex
 from service.media import MediaLimits
 from service.policy.holder import PolicyHolder
 from service.provenance import Notary
@@ -44,6 +45,7 @@ class Services:
     review_effects: Effects = field(default_factory=Effects)
     market_profiles: dict[str, MarketProfile] = field(default_factory=dict)
     market_profiles_error: str | None = None
+    match_index: BankIndex = field(default_factory=BankIndex)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Services:
@@ -67,6 +69,9 @@ class Services:
                 review_policy=review_rules,
                 log_signer=log_signer,
                 notary=notary,
+                match_index=BankIndex(
+                    flood_limit=settings.match_flood_limit, flood_window_s=settings.match_flood_window_s
+                ),
             )
             services.readiness.register("database", services._database_status)
             services.readiness.register("policy", services.policy.status)

@@ -121,7 +121,17 @@ class Settings(BaseSettings):
     )
 
     # --- match ---------------------------------------------------------------
-    # (settings of this area go here)
+    match_flood_limit: int = Field(
+        100,
+        ge=1,
+        description="A block-bank entry that matches more distinct items than this within the flood "
+        "window is quarantined (disabled, audited, reported as `quarantined`).",
+    )
+    match_flood_window_s: float = Field(
+        3600.0,
+        gt=0,
+        description="Seconds over which flood quarantine counts an entry's distinct matched items.",
+    )
 
     # --- classify ---------------------------------------------------------------
     # (settings of this area go here)
