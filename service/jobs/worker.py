@@ -32,6 +32,9 @@ from service.settings import Settings
 log = logging.getLogger(__name__)
 
 
+_MAX_ERROR_PAUSE_S = 30.0
+
+
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -126,13 +129,27 @@ class Worker:
     def run(self) -> None:
         """Work until ``stopping`` is set."""
         log.info("worker %s started; kinds: %s", self.worker_id, ",".join(self.registry.kinds))
+        errors = 0
         try:
             while not self.stopping.is_set():
-                self._housekeeping()
-                if not self.run_one():
+                try:
+                    self._housekeeping()
+                    busy = self.run_one()
+                    errors = 0
+                except Exception as exc:  # the database went away, a bug: keep the loop alive
+                    errors += 1
+                    pause = min(_MAX_ERROR_PAUSE_S, self.poll_s * 2 ** min(errors, 10))
+                    message = exc.message if isinstance(exc, VigilError) else f"{type(exc).__name__}: {exc}"
+                    log.error("worker %s: %s; trying again in %.1f s", self.worker_id, message, pause)
+                    self.stopping.wait(pause)
+                    continue
+                if not busy:
                     self.stopping.wait(self.poll_s)
         finally:
-            self._flush()
+            try:
+                self._flush()
+            except Exception:  # the job stays leased; its lease runs out and it is retried
+                log.exception("worker %s could not record its last completion", self.worker_id)
             self._closed.set()
             log.info("worker %s stopped", self.worker_id)
 
@@ -149,12 +166,13 @@ class Worker:
 
     def run_one(self) -> bool:
         """Claim and run one job; False when none was ready."""
-        pending, self._pending = self._pending, None
+        pending = self._pending
         with self.db.system() as conn:
             store.queue_bookkeeping(conn)
             if pending is not None:
                 self._mark_done(conn, pending)
             job = store.claim(conn, worker_id=self.worker_id, lease_s=self.lease_s, kinds=self.registry.kinds)
+        self._pending = None  # committed (on an error it stays pending for the next try)
         if job is None:
             return False
         self._process(job)
@@ -204,11 +222,12 @@ class Worker:
 
     def _flush(self) -> None:
         """Commit a completion still waiting for the next claim (the loop is ending)."""
-        pending, self._pending = self._pending, None
+        pending = self._pending
         if pending is not None:
             with self.db.system() as conn:
                 store.queue_bookkeeping(conn)
                 self._mark_done(conn, pending)
+            self._pending = None
 
     def _failed(self, ctx: JobContext, exc: Exception) -> None:
         job = ctx.job

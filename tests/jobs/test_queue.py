@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 from uuid import UUID
 
+import psycopg
 import pytest
 
 from service.auth import store as auth_store
@@ -18,6 +19,7 @@ from service.jobs import (
     JobContext,
     JobState,
     Worker,
+    WorkerThread,
     build_registry,
     enqueue,
     store,
@@ -316,3 +318,22 @@ def test_a_failing_periodic_task_is_recorded_and_the_worker_goes_on(services: Se
     with services.db.system() as conn:
         row = conn.execute("SELECT last_error FROM job_schedules WHERE name = 'broken'").fetchone()
     assert row == ("RuntimeError: checkpoint key missing",)
+
+
+def test_the_worker_loop_survives_a_database_fault(services: Services, database_url: str) -> None:
+    acme = tenant(services)
+    thread = WorkerThread(Worker(db=services.db, registry=build_registry(), poll_s=0.05))
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute("ALTER TABLE jobs RENAME TO jobs_away")  # every claim now fails
+        thread.start()
+        time.sleep(0.4)
+        admin.execute("ALTER TABLE jobs_away RENAME TO jobs")
+    with services.db.tenant(acme) as conn:
+        job = enqueue(conn, "noop", {}, tenant_id=acme)
+    deadline = time.monotonic() + 15
+    while get(services, job.id).state is not JobState.DONE:
+        assert time.monotonic() < deadline, "the worker did not recover"
+        time.sleep(0.05)
+    assert thread.stop(5) is None
+    assert thread.error is None
+    assert not thread.is_alive()
