@@ -99,6 +99,12 @@ def test_jobs_are_tenant_scoped(services: Services) -> None:
         assert store.get(conn, mine.id) is not None
 
 
+def test_a_tenant_cannot_queue_work_for_another(services: Services) -> None:
+    acme, other = tenant(services), tenant(services, "other")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), services.db.tenant(acme) as conn:
+        enqueue(conn, "noop", {}, tenant_id=other)  # row-level security refuses the row
+
+
 def test_run_after_delays_the_job(services: Services) -> None:
     acme = tenant(services)
     with services.db.tenant(acme) as conn:
