@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from service.db import Conn, Database
 from service.errors import InputError, LeaseLost, VigilError
@@ -229,6 +230,20 @@ class Worker:
                 self._mark_done(conn, pending)
             self._pending = None
 
+    def _dead(self, conn: Conn, job_id: UUID) -> None:
+        """Run the kind's on_dead hook in this transaction; its failure is logged, not fatal."""
+        job = store.get(conn, job_id)
+        if job is None:
+            return
+        hook = self.registry.on_dead(job.kind)
+        if hook is None:
+            return
+        try:
+            with conn.transaction():  # a savepoint: a failing hook does not undo the dead letter
+                hook(conn, job, self.services)
+        except Exception:
+            log.exception("on_dead hook of job %s (%s) failed", job.id, job.kind)
+
     def _failed(self, ctx: JobContext, exc: Exception) -> None:
         job = ctx.job
         # Bad input stays bad: retrying cannot help, so it goes to the dead letter at once.
@@ -242,6 +257,8 @@ class Worker:
         try:
             with self.db.system() as conn:
                 state = store.fail(conn, job, worker_id=self.worker_id, error=error, retry_in_s=delay)
+                if state is JobState.DEAD:
+                    self._dead(conn, job.id)
         except LeaseLost:
             log.warning("job %s attempt %d failed after losing its lease", job.id, job.attempt)
             return
@@ -302,9 +319,12 @@ class Worker:
         if now >= self._next_reap:
             self._next_reap = now + max(0.05, self.lease_s / 2)
             with self.db.system() as conn:
-                lost = store.requeue_expired(conn)
+                lost = store.requeue_expired(conn, caps=self.registry.attempt_caps)
+                for job in lost:
+                    if job.state is JobState.DEAD:
+                        self._dead(conn, job.id)
             if lost:
-                log.warning("requeued %d job(s) whose worker stopped answering", lost)
+                log.warning("%d job(s) whose worker stopped answering were requeued or are dead", len(lost))
         for periodic in self.registry.periodic:
             if now < self._next_periodic.get(periodic.name, 0.0):
                 continue
