@@ -14,6 +14,7 @@ from service.consent import RuleBook
 from service.db import Database
 from service.db import migrate as migrations
 from service.errors import DatabaseUnavailable, ProfileError, Unavailable, VigilError
+from service.generate.backend import GeneratorBackend, backend_from_settings
 from service.health import ComponentStatus, Readiness, State
 from service.labels import MarketProfile, get_profile, load_profiles
 from service.labels.profiles import resolve_profiles_dir
@@ -40,6 +41,7 @@ class Services:
     review_policy: ReviewPolicy
     log_signer: LogSigner
     notary: Notary
+    generator: GeneratorBackend  # VIGIL_GENERATOR_BACKEND; writes only into settings.quarantine_dir
     readiness: Readiness = field(default_factory=Readiness)
     # Handlers other stages register for settled flags (release, withhold, add to a bank).
     review_effects: Effects = field(default_factory=Effects)
@@ -54,6 +56,7 @@ class Services:
         review_rules = review_policy.load(settings.review_policy or review_policy.DEFAULT_PATH)
         log_signer = LogSigner.from_settings(settings)
         notary = Notary.from_settings(settings)  # refuses a production setup without anchors
+        generator = backend_from_settings(settings)  # a misconfigured backend refuses to start
         db = Database.from_settings(settings)
         try:
             if migrate:
@@ -69,6 +72,7 @@ class Services:
                 review_policy=review_rules,
                 log_signer=log_signer,
                 notary=notary,
+                generator=generator,
                 match_index=BankIndex(
                     flood_limit=settings.match_flood_limit, flood_window_s=settings.match_flood_window_s
                 ),

@@ -186,7 +186,51 @@ class Settings(BaseSettings):
     )
 
     # --- jobs and generation ---------------------------------------------------------------
-    # (settings of this area go here)
+    jobs_lease_s: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds a worker holds a claimed job; its heartbeat renews the lease "
+        "every third of this. A job whose lease runs out (its worker died) is retried.",
+    )
+    jobs_poll_s: float = Field(
+        1.0, gt=0, description="Seconds an idle worker waits before looking for work again."
+    )
+    jobs_backoff_base_s: float = Field(
+        2.0, gt=0, description="Retry delay after a first failure; doubles per attempt, with jitter."
+    )
+    jobs_backoff_max_s: float = Field(300.0, gt=0, description="Longest retry delay, in seconds.")
+    jobs_stop_grace_s: float = Field(
+        30.0,
+        ge=0,
+        description="On SIGTERM/SIGINT, seconds a worker lets its current job finish before "
+        "handing it back to the queue.",
+    )
+    job_modules: list[str] = Field(
+        default_factory=list,
+        description="Extra Python modules with job handlers (each has `register_handlers(registry)`), "
+        'as a JSON list, e.g. `["mypkg.jobs"]`.',
+    )
+    generator_backend: str = Field(
+        "compositor",
+        description="Generator backend by name: `compositor` (built in), `http`, or one from the "
+        "`vigil.generators` entry point group.",
+    )
+    generator_url: str | None = Field(
+        None, description="URL the `http` generator backend posts requests to (see README, Generation)."
+    )
+    generator_timeout_s: float = Field(120.0, gt=0, description="Timeout of one call to the HTTP generator.")
+    generator_retries: int = Field(
+        3, ge=0, description="Retries of a failed HTTP generator call (timeouts, 5xx, garbage), with backoff."
+    )
+    generator_backoff_s: float = Field(
+        1.0, ge=0, description="First retry delay of the HTTP generator; doubles."
+    )
+    generator_max_bytes: int = Field(
+        200 * MiB, gt=0, description="Largest response the HTTP generator may send; larger is refused."
+    )
+    video_seconds: float = Field(
+        8.0, ge=6.0, le=10.0, description="Length of the compositor's video, in seconds (6 to 10)."
+    )
 
     @model_validator(mode="after")
     def _pool_bounds(self) -> Settings:
@@ -212,12 +256,17 @@ class Settings(BaseSettings):
         return self.data_dir / "tmp"
 
     @property
+    def quarantine_dir(self) -> Path:
+        """Where generators write outputs; never served from here (released outputs go to blobs)."""
+        return self.data_dir / "quarantine"
+
+    @property
     def production(self) -> bool:
         return self.env == "production"
 
     def ensure_dirs(self) -> None:
         """Create the data directory tree; refuse a data dir that is a file."""
-        for path in (self.data_dir, self.blob_dir, self.tmp_dir):
+        for path in (self.data_dir, self.blob_dir, self.tmp_dir, self.quarantine_dir):
             if path.exists() and not path.is_dir():
                 raise ConfigError(f"{path} exists and is not a directory; choose another VIGIL_DATA_DIR.")
             path.mkdir(parents=True, exist_ok=True)

@@ -76,9 +76,9 @@ pass_settings = click.make_pass_decorator(Settings)
 
 
 def _register() -> None:
-    from service.cli import audit, bank, db, keys, labels, policy, provenance, serve
+    from service.cli import audit, bank, db, keys, labels, policy, provenance, serve, worker
 
-    for module in (db, keys, labels, policy, serve, audit, provenance, bank):
+    for module in (db, keys, labels, policy, serve, worker, audit, provenance, bank):
         module.register(cli)
 
 
