@@ -56,8 +56,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(generations.router)
     app.include_router(review.router)
     app.include_router(review_pages.router)
+    app.include_router(log_api.router)
     app.include_router(provenance_api.router)
     app.include_router(verify_page.router)
     app.include_router(banks.router)
-    app.include_router(log_api.router)
     return app

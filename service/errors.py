@@ -22,8 +22,8 @@ them into HTTP statuses, exit codes and the JSON error shape.
     │   └── LeaseLost              a job attempt lost its lease; its effects roll back
     ├── Unavailable                Vigil cannot tell right now: fail closed
     │   ├── DatabaseUnavailable
-    │   ├── GeneratorFailed        the generator backend gave no usable output
     │   ├── SigningFailed          the C2PA signer (key, callback, TSA) failed; cause logged
+    │   ├── GeneratorFailed        the generator backend gave no usable output
     │   └── ModelUnavailable       a configured model is missing, corrupt or fails to load
     └── ConfigError                the instance is set up wrongly; refuse to start
         └── ProfileError           a market profile file is malformed (file and key path named)
@@ -127,11 +127,6 @@ class SigningFailed(Unavailable):
     hint = "Check the signing key and certificate (vigil keys init-signing), the TSA, and the logs."
 
 
-class ModelUnavailable(Unavailable):
-    code = "model_unavailable"
-    hint = "Run 'vigil models pull' (or fix VIGIL_CLASSIFY_* settings) and check GET /readyz."
-
-
 class ConfigError(VigilError):
     code = "config_error"
 
@@ -153,3 +148,8 @@ class GeneratorFailed(Unavailable):
 
     code = "generator_failed"
     hint = "Check the generator backend (VIGIL_GENERATOR_BACKEND, VIGIL_GENERATOR_URL) and retry."
+
+
+class ModelUnavailable(Unavailable):
+    code = "model_unavailable"
+    hint = "Run 'vigil models pull' (or fix VIGIL_CLASSIFY_* settings) and check GET /readyz."

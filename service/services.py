@@ -40,10 +40,10 @@ class Services:
     policy: PolicyHolder
     consent_rules: RuleBook
     review_policy: ReviewPolicy
-    generator: GeneratorBackend  # VIGIL_GENERATOR_BACKEND; writes only into settings.quarantine_dir
-    notary: Notary
-    classifiers: Classifiers
     log_signer: LogSigner
+    notary: Notary
+    generator: GeneratorBackend  # VIGIL_GENERATOR_BACKEND; writes only into settings.quarantine_dir
+    classifiers: Classifiers
     readiness: Readiness = field(default_factory=Readiness)
     # Handlers other stages register for settled flags (release, withhold, add to a bank).
     review_effects: Effects = field(default_factory=Effects)
@@ -56,9 +56,9 @@ class Services:
         settings.ensure_dirs()
         consent_rules = RuleBook.load(settings.consent_rules_dir)  # a bad rule file refuses to start
         review_rules = review_policy.load(settings.review_policy or review_policy.DEFAULT_PATH)
-        generator = backend_from_settings(settings)  # a misconfigured backend refuses to start
-        notary = Notary.from_settings(settings)  # refuses a production setup without anchors
         log_signer = LogSigner.from_settings(settings)
+        notary = Notary.from_settings(settings)  # refuses a production setup without anchors
+        generator = backend_from_settings(settings)  # a misconfigured backend refuses to start
         db = Database.from_settings(settings)
         try:
             if migrate:
@@ -72,25 +72,25 @@ class Services:
                 policy=PolicyHolder(root=settings.policy_root),
                 consent_rules=consent_rules,
                 review_policy=review_rules,
-                generator=generator,
-                notary=notary,
-                classifiers=Classifiers.from_settings(settings),
                 log_signer=log_signer,
+                notary=notary,
+                generator=generator,
+                classifiers=Classifiers.from_settings(settings),
                 match_index=BankIndex(
                     flood_limit=settings.match_flood_limit, flood_window_s=settings.match_flood_window_s
                 ),
             )
             services.readiness.register("database", services._database_status)
             services.readiness.register("policy", services.policy.status)
+            services.readiness.register("audit_log", lambda: log_status(db))
+            services.readiness.register("signing_key", services.notary.signing_status)
+            services.readiness.register("trust_anchors", services.notary.trust_status)
+            services.readiness.register("classify_image", services.classifiers.readiness_image)
+            services.readiness.register("classify_text", services.classifiers.readiness_text)
         except BaseException:
             db.close()
             raise
         services._load_market_profiles()
-        services.readiness.register("signing_key", services.notary.signing_status)
-        services.readiness.register("trust_anchors", services.notary.trust_status)
-        services.readiness.register("classify_image", services.classifiers.readiness_image)
-        services.readiness.register("classify_text", services.classifiers.readiness_text)
-        services.readiness.register("audit_log", lambda: log_status(db))
         from service.pipeline import generation  # the flow registers its review effects
 
         generation.wire(services)

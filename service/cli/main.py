@@ -78,7 +78,7 @@ pass_settings = click.make_pass_decorator(Settings)
 def _register() -> None:
     from service.cli import audit, bank, classify, db, demo, keys, labels, policy, provenance, serve, worker
 
-    for module in (bank, classify, db, demo, keys, labels, policy, serve, worker, provenance, audit):
+    for module in (db, keys, labels, policy, serve, worker, audit, provenance, bank, classify, demo):
         module.register(cli)
 
 

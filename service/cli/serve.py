@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -38,10 +39,20 @@ def serve_cmd(settings: Settings, host: str | None, port: int | None, no_worker:
         stop_worker = functools.partial(_stop, worker, settings.jobs_stop_grace_s)
         try:
             _serve(app, host=host or settings.host, port=port or settings.port, on_shutdown=stop_worker)
+        except (KeyboardInterrupt, _Stopped):
+            pass  # uvicorn has shut down cleanly and re-raised the signal it caught: a normal stop
         finally:
             stop_worker()
     finally:
         services.close()
+
+
+class _Stopped(Exception):
+    """SIGTERM, re-raised by uvicorn after its graceful shutdown."""
+
+
+def _on_sigterm(_signum: int, _frame: Any) -> None:
+    raise _Stopped
 
 
 def _stop(worker: WorkerThread | None, grace_s: float) -> None:
@@ -59,6 +70,9 @@ def _serve(app: Any, *, host: str, port: int, on_shutdown: Callable[[], None]) -
             await asyncio.to_thread(on_shutdown)
 
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
+    # uvicorn restores this handler after its shutdown and then re-raises the signal into it, so a
+    # SIGTERM ends here (services closed, embedded database left cleanly) instead of killing us.
+    signal.signal(signal.SIGTERM, _on_sigterm)
     Server(config).run()
 
 

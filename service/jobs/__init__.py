@@ -27,8 +27,10 @@ The idempotency contract (at-least-once delivery, exactly-once effects):
    for what a previous attempt already committed before redoing it.
 4. Raise to fail: an ``InputError`` is permanent (straight to the ``dead`` state); anything else
    is retried with exponential backoff and jitter until ``max_attempts`` (the job's, set at
-   enqueue, or its kind's, whichever is smaller), then ``dead`` with the last error. Payloads and
-   error messages are stored: put ids, hashes and codes in them, never personal data.
+   enqueue, or its kind's, whichever is smaller), then ``dead`` with the last error; the kind's
+   ``on_dead(conn, job, services)`` hook then runs in the transaction that records it (e.g. to
+   mark a generation ``failed`` with the reason). Payloads and error messages are stored: put
+   ids, hashes and codes in them, never personal data.
 5. A long handler should look at ``ctx.stopping`` (a stop was requested: finish, or call
    ``ctx.release()`` and return) and ``ctx.lease_lost`` (another worker owns the job now).
 """

@@ -66,6 +66,10 @@ _rng = random.SystemRandom()
 Handler = Callable[["Job", "JobContext"], None]
 """A job handler. It must be safe to run again for the same job (see ``service/jobs/__init__``)."""
 
+DeadHook = Callable[["Conn", "Job", Any], None]
+"""Called as ``hook(conn, job, services)`` when a job of its kind goes dead (``job.last_error`` says
+why), in the ``system()`` transaction that records it: e.g. mark the generation ``failed``."""
+
 PeriodicTask = Callable[["Conn", Any], None]
 """A periodic task ``task(conn, services)``: runs in a ``system()`` transaction that commits when it
 returns; ``services`` is what the host gave the worker (the CLI gives its Services)."""
@@ -76,6 +80,7 @@ class HandlerSpec:
     kind: str
     handler: Handler
     max_attempts: int = 5
+    on_dead: DeadHook | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from service.errors import ConfigError, NotFound
-from service.jobs.model import Handler, HandlerSpec, Periodic, PeriodicTask
+from service.jobs.model import DeadHook, Handler, HandlerSpec, Periodic, PeriodicTask
 
 _KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,62}$")
 
@@ -24,14 +24,18 @@ class HandlerRegistry:
         self._handlers: dict[str, HandlerSpec] = {}
         self._periodic: dict[str, Periodic] = {}
 
-    def register(self, kind: str, handler: Handler, *, max_attempts: int = 5) -> None:
+    def register(
+        self, kind: str, handler: Handler, *, max_attempts: int = 5, on_dead: DeadHook | None = None
+    ) -> None:
         if not _KIND.match(kind):
             raise ConfigError(f"Job kind {kind!r} is not a lower-case name like 'generation.run'.")
         if kind in self._handlers:
             raise ConfigError(f"Two handlers for job kind {kind!r}; each kind has one.")
         if max_attempts < 1:
             raise ConfigError(f"Job kind {kind!r}: max_attempts must be at least 1.")
-        self._handlers[kind] = HandlerSpec(kind=kind, handler=handler, max_attempts=max_attempts)
+        self._handlers[kind] = HandlerSpec(
+            kind=kind, handler=handler, max_attempts=max_attempts, on_dead=on_dead
+        )
 
     def every(self, name: str, seconds: float, task: PeriodicTask) -> None:
         """Run ``task(conn, services)`` about every ``seconds``, once per period across all workers."""
@@ -52,6 +56,14 @@ class HandlerRegistry:
     def max_attempts(self, kind: str, default: int = 5) -> int:
         found = self._handlers.get(kind)
         return default if found is None else found.max_attempts
+
+    def on_dead(self, kind: str) -> DeadHook | None:
+        found = self._handlers.get(kind)
+        return None if found is None else found.on_dead
+
+    @property
+    def attempt_caps(self) -> dict[str, int]:
+        return {kind: spec.max_attempts for kind, spec in self._handlers.items()}
 
     @property
     def kinds(self) -> tuple[str, ...]:

@@ -164,23 +164,27 @@ def release(conn: Conn, job: Job, *, worker_id: str) -> bool:
     return cur.rowcount == 1
 
 
-def requeue_expired(conn: Conn, *, limit: int = 100) -> int:
+def requeue_expired(conn: Conn, *, caps: Mapping[str, int] | None = None, limit: int = 100) -> list[Job]:
     """Jobs whose lease ran out (their worker died): queue them again, or dead when out of attempts.
 
     The lost attempt counts, so a job that kills its worker every time ends in the dead letter.
+    ``caps`` are the kinds' max_attempts (the smaller of a job's and its kind's applies).
+    Returns the jobs as they are now (state ``queued`` or ``dead``).
     """
-    cur = conn.execute(
-        "WITH lost AS (SELECT id FROM jobs WHERE state = 'running' AND lease_until < now() "
-        "ORDER BY lease_until LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
-        "UPDATE jobs j SET "
-        "state = CASE WHEN j.attempt >= j.max_attempts THEN 'dead' ELSE 'queued' END, "
-        "finished_at = CASE WHEN j.attempt >= j.max_attempts THEN now() END, "
-        "last_error = 'lease expired: worker ' || coalesce(j.worker_id, '?') || ' stopped answering', "
-        "lease_until = NULL, worker_id = NULL, run_after = now(), updated_at = now() "
-        "FROM lost WHERE j.id = lost.id",
-        {"limit": limit},
-    )
-    return cur.rowcount
+    with conn.cursor(row_factory=class_row(Job)) as cur:
+        cur.execute(
+            "WITH lost AS (SELECT id, least(max_attempts, coalesce((%(caps)s::jsonb ->> kind)::int, "
+            "max_attempts)) AS cap FROM jobs WHERE state = 'running' AND lease_until < now() "
+            "ORDER BY lease_until LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
+            "UPDATE jobs j SET "
+            "state = CASE WHEN j.attempt >= lost.cap THEN 'dead' ELSE 'queued' END, "
+            "finished_at = CASE WHEN j.attempt >= lost.cap THEN now() END, "
+            "last_error = 'lease expired: worker ' || coalesce(j.worker_id, '?') || ' stopped answering', "
+            "lease_until = NULL, worker_id = NULL, run_after = now(), updated_at = now() "
+            "FROM lost WHERE j.id = lost.id RETURNING j.*",
+            {"limit": limit, "caps": Jsonb(dict(caps or {}))},
+        )
+        return cur.fetchall()
 
 
 def get(conn: Conn, job_id: UUID) -> Job | None:

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from service.db import Conn, Database
 from service.errors import InputError, LeaseLost, VigilError
@@ -30,6 +31,9 @@ from service.jobs.registry import HandlerRegistry
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+_MAX_ERROR_PAUSE_S = 30.0
 
 
 def new_worker_id() -> str:
@@ -126,13 +130,27 @@ class Worker:
     def run(self) -> None:
         """Work until ``stopping`` is set."""
         log.info("worker %s started; kinds: %s", self.worker_id, ",".join(self.registry.kinds))
+        errors = 0
         try:
             while not self.stopping.is_set():
-                self._housekeeping()
-                if not self.run_one():
+                try:
+                    self._housekeeping()
+                    busy = self.run_one()
+                    errors = 0
+                except Exception as exc:  # the database went away, a bug: keep the loop alive
+                    errors += 1
+                    pause = min(_MAX_ERROR_PAUSE_S, self.poll_s * 2 ** min(errors, 10))
+                    message = exc.message if isinstance(exc, VigilError) else f"{type(exc).__name__}: {exc}"
+                    log.error("worker %s: %s; trying again in %.1f s", self.worker_id, message, pause)
+                    self.stopping.wait(pause)
+                    continue
+                if not busy:
                     self.stopping.wait(self.poll_s)
         finally:
-            self._flush()
+            try:
+                self._flush()
+            except Exception:  # the job stays leased; its lease runs out and it is retried
+                log.exception("worker %s could not record its last completion", self.worker_id)
             self._closed.set()
             log.info("worker %s stopped", self.worker_id)
 
@@ -149,12 +167,13 @@ class Worker:
 
     def run_one(self) -> bool:
         """Claim and run one job; False when none was ready."""
-        pending, self._pending = self._pending, None
+        pending = self._pending
         with self.db.system() as conn:
             store.queue_bookkeeping(conn)
             if pending is not None:
                 self._mark_done(conn, pending)
             job = store.claim(conn, worker_id=self.worker_id, lease_s=self.lease_s, kinds=self.registry.kinds)
+        self._pending = None  # committed (on an error it stays pending for the next try)
         if job is None:
             return False
         self._process(job)
@@ -204,11 +223,26 @@ class Worker:
 
     def _flush(self) -> None:
         """Commit a completion still waiting for the next claim (the loop is ending)."""
-        pending, self._pending = self._pending, None
+        pending = self._pending
         if pending is not None:
             with self.db.system() as conn:
                 store.queue_bookkeeping(conn)
                 self._mark_done(conn, pending)
+            self._pending = None
+
+    def _dead(self, conn: Conn, job_id: UUID) -> None:
+        """Run the kind's on_dead hook in this transaction; its failure is logged, not fatal."""
+        job = store.get(conn, job_id)
+        if job is None:
+            return
+        hook = self.registry.on_dead(job.kind)
+        if hook is None:
+            return
+        try:
+            with conn.transaction():  # a savepoint: a failing hook does not undo the dead letter
+                hook(conn, job, self.services)
+        except Exception:
+            log.exception("on_dead hook of job %s (%s) failed", job.id, job.kind)
 
     def _failed(self, ctx: JobContext, exc: Exception) -> None:
         job = ctx.job
@@ -223,6 +257,8 @@ class Worker:
         try:
             with self.db.system() as conn:
                 state = store.fail(conn, job, worker_id=self.worker_id, error=error, retry_in_s=delay)
+                if state is JobState.DEAD:
+                    self._dead(conn, job.id)
         except LeaseLost:
             log.warning("job %s attempt %d failed after losing its lease", job.id, job.attempt)
             return
@@ -283,9 +319,12 @@ class Worker:
         if now >= self._next_reap:
             self._next_reap = now + max(0.05, self.lease_s / 2)
             with self.db.system() as conn:
-                lost = store.requeue_expired(conn)
+                lost = store.requeue_expired(conn, caps=self.registry.attempt_caps)
+                for job in lost:
+                    if job.state is JobState.DEAD:
+                        self._dead(conn, job.id)
             if lost:
-                log.warning("requeued %d job(s) whose worker stopped answering", lost)
+                log.warning("%d job(s) whose worker stopped answering were requeued or are dead", len(lost))
         for periodic in self.registry.periodic:
             if now < self._next_periodic.get(periodic.name, 0.0):
                 continue

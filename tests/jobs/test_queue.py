@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 from uuid import UUID
 
+import psycopg
 import pytest
 
 from service.auth import store as auth_store
@@ -18,6 +19,7 @@ from service.jobs import (
     JobContext,
     JobState,
     Worker,
+    WorkerThread,
     build_registry,
     enqueue,
     store,
@@ -97,6 +99,12 @@ def test_jobs_are_tenant_scoped(services: Services) -> None:
         assert store.get(conn, mine.id) is not None
 
 
+def test_a_tenant_cannot_queue_work_for_another(services: Services) -> None:
+    acme, other = tenant(services), tenant(services, "other")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), services.db.tenant(acme) as conn:
+        enqueue(conn, "noop", {}, tenant_id=other)  # row-level security refuses the row
+
+
 def test_run_after_delays_the_job(services: Services) -> None:
     acme = tenant(services)
     with services.db.tenant(acme) as conn:
@@ -141,10 +149,10 @@ def test_expired_lease_is_reclaimed_and_the_old_holder_cannot_complete(services:
         first = store.claim(conn, worker_id="dead-worker", lease_s=0.2, kinds=["noop"])
     assert first is not None
     with services.db.system() as conn:
-        assert store.requeue_expired(conn) == 0  # the lease still runs
+        assert store.requeue_expired(conn) == []  # the lease still runs
     time.sleep(0.3)
     with services.db.system() as conn:
-        assert store.requeue_expired(conn) == 1
+        assert [j.state for j in store.requeue_expired(conn)] == [JobState.QUEUED]
         second = store.claim(conn, worker_id="live-worker", lease_s=30, kinds=["noop"])
     assert second is not None
     assert second.id == first.id
@@ -165,7 +173,7 @@ def test_heartbeat_keeps_a_long_job_leased(services: Services) -> None:
     def slow(job: Job, ctx: JobContext) -> None:
         time.sleep(1.5)  # two and a half leases long
         with ctx.db.system() as conn:
-            seen.append(store.requeue_expired(conn))
+            seen.append(len(store.requeue_expired(conn)))
 
     registry = HandlerRegistry()
     registry.register("slow", slow)
@@ -316,3 +324,51 @@ def test_a_failing_periodic_task_is_recorded_and_the_worker_goes_on(services: Se
     with services.db.system() as conn:
         row = conn.execute("SELECT last_error FROM job_schedules WHERE name = 'broken'").fetchone()
     assert row == ("RuntimeError: checkpoint key missing",)
+
+
+def test_the_worker_loop_survives_a_database_fault(services: Services, database_url: str) -> None:
+    acme = tenant(services)
+    thread = WorkerThread(Worker(db=services.db, registry=build_registry(), poll_s=0.05))
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute("ALTER TABLE jobs RENAME TO jobs_away")  # every claim now fails
+        thread.start()
+        time.sleep(0.4)
+        admin.execute("ALTER TABLE jobs_away RENAME TO jobs")
+    with services.db.tenant(acme) as conn:
+        job = enqueue(conn, "noop", {}, tenant_id=acme)
+    deadline = time.monotonic() + 15
+    while get(services, job.id).state is not JobState.DONE:
+        assert time.monotonic() < deadline, "the worker did not recover"
+        time.sleep(0.05)
+    assert thread.stop(5) is None
+    assert thread.error is None
+    assert not thread.is_alive()
+
+
+def test_on_dead_hook_runs_once_when_a_job_dies(services: Services) -> None:
+    """Retries exhausted, or the last attempt's worker lost: the kind's hook sees the dead job."""
+    acme = tenant(services)
+    dead: list[tuple[str, int, str | None]] = []
+
+    def record(conn: object, job: Job, services: object) -> None:
+        dead.append((job.payload["case"], job.attempt, job.last_error))
+
+    registry = HandlerRegistry()
+    registry.register("fragile", fails_once_only, max_attempts=1, on_dead=record)
+    worker = Worker(db=services.db, registry=registry, lease_s=0.2)
+    with services.db.tenant(acme) as conn:
+        enqueue(conn, "fragile", {"case": "raised"}, tenant_id=acme)
+    try:
+        worker.run_pending()
+        with services.db.tenant(acme) as conn:
+            enqueue(conn, "fragile", {"case": "worker lost"}, tenant_id=acme)
+        with services.db.system() as conn:  # a worker that claims and then dies
+            assert store.claim(conn, worker_id="gone", lease_s=0.2, kinds=["fragile"]) is not None
+        time.sleep(0.3)
+        worker.run_pending()  # its housekeeping finds the expired lease
+    finally:
+        worker.close()
+    assert dead == [
+        ("raised", 1, "RuntimeError: no"),
+        ("worker lost", 1, "lease expired: worker gone stopped answering"),
+    ]
