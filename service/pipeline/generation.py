@@ -339,6 +339,26 @@ def wire(services: Services) -> None:
     services.review_effects.register("generation", "reject", reject)
 
 
+def on_dead(conn: Conn, job: Job, _services: Any) -> None:
+    """The job went to the dead letter outside the handler (its workers kept dying, or it failed
+    on every attempt): the record ends ``failed``, in the transaction that records the death."""
+    generation_id = UUID(str(job.payload["generation_id"]))
+    gen = store.get(conn, generation_id, lock=True)
+    if not gen.status.pending:
+        return
+    reason = Reason("generation.job_dead", "jobs", f"the job stopped after {job.attempt} attempt(s)")
+    store.update(conn, gen.id, status=GenerationStatus.FAILED, reasons=[reason])
+    append(
+        conn,
+        Event(
+            EventName.GENERATION_FAILED,
+            str(gen.id),
+            gen.tenant_id,
+            {"code": "job_dead", "attempt": job.attempt},
+        ),
+    )
+
+
 def register_handlers(registry: HandlerRegistry) -> None:
     """The job kinds of this flow (``service.jobs`` reads this like any handler module)."""
-    registry.register(JOB_KIND, run_job, max_attempts=20)
+    registry.register(JOB_KIND, run_job, max_attempts=20, on_dead=on_dead)
