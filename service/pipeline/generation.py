@@ -36,7 +36,7 @@ from service.consent import ConsentDecision, ConsentRequest
 from service.consent import Decision as ConsentOutcome
 from service.consent import store as consent_store
 from service.db import Conn
-from service.errors import Conflict, InputError, LeaseLost, VigilError
+from service.errors import Conflict, InputError, LeaseLost, NotFound, VigilError
 from service.generate import GeneratedMedia, GenerationRequest, PhotoRef, store
 from service.generate import OutputKind as GeneratorOutput
 from service.generate.records import Generation, GenerationStatus, Reason
@@ -322,15 +322,31 @@ def _fail(ctx: JobContext, generation_id: UUID, exc: Exception) -> None:
 # --- review effects and wiring ----------------------------------------------------------------
 
 
+def _flagged(conn: Conn, settled: Settled) -> UUID | None:
+    """The generation a flag is about; None for a flag whose source is no generation record
+    (made by hand or by another tool): there is nothing to release or withhold then."""
+    try:
+        generation_id = UUID(settled.flag.source_id)
+        store.get(conn, generation_id)
+    except (ValueError, NotFound):
+        log.warning("flag %s names no generation record; no effect to apply", settled.flag.id)
+        return None
+    return generation_id
+
+
 def approve(services: Services, conn: Conn, settled: Settled) -> None:
     """A reviewer approved a held output: label, sign and release it now (steps 6-9)."""
-    outcome.release(services, conn, UUID(settled.flag.source_id), moderation=outcome.APPROVED_BY_REVIEWER)
+    generation_id = _flagged(conn, settled)
+    if generation_id is not None:
+        outcome.release(services, conn, generation_id, moderation=outcome.APPROVED_BY_REVIEWER)
 
 
 def reject(conn: Conn, settled: Settled) -> None:
     """A reviewer rejected a held output (or overturned its release): withheld."""
-    reason = Reason("review.reject", f"flag:{settled.flag.id}", "a reviewer withheld the output")
-    outcome.withhold(conn, UUID(settled.flag.source_id), [reason], by="review")
+    generation_id = _flagged(conn, settled)
+    if generation_id is not None:
+        reason = Reason("review.reject", f"flag:{settled.flag.id}", "a reviewer withheld the output")
+        outcome.withhold(conn, generation_id, [reason], by="review")
 
 
 def wire(services: Services) -> None:
