@@ -18,6 +18,7 @@ from service.cli.keys import keys_group
 from service.cli.main import EXIT_NEGATIVE, pass_settings
 from service.media.intake import inspect
 from service.media.model import MediaLimits
+from service.pipeline.release import label_and_sign
 from service.provenance import Notary, ProvenanceReport, SignSpec, SourceType, State
 from service.provenance.certs import init_signing
 from service.provenance.trust import TrustStore
@@ -46,19 +47,38 @@ def init_signing_cmd(settings: Settings, org: str, force: bool) -> None:
     help="IPTC digitalSourceType URI (compositeWithTrainedAlgorithmicMedia when real photos are in it).",
 )
 @click.option("--asset-id", default=None, help="Asset id to record (default: a new UUID).")
+@click.option(
+    "--profile",
+    default=None,
+    help="Market profile (default, eu, cn, us-ca): burn the AI label and write its metadata, then sign.",
+)
+@click.option("--locale", default=None, help="Label language for --profile (en, ru, uk, zh, …).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_settings
 def sign_cmd(
-    settings: Settings, src: Path, dst: Path, source_type: str, asset_id: str | None, as_json: bool
+    settings: Settings,
+    src: Path,
+    dst: Path,
+    source_type: str,
+    asset_id: str | None,
+    profile: str | None,
+    locale: str | None,
+    as_json: bool,
 ) -> None:
-    """Sign SRC into DST with a C2PA manifest and record it in the manifest repository."""
+    """Sign SRC into DST with a C2PA manifest and record it in the manifest repository.
+
+    With --profile, SRC is labelled for that market first and the labelled file is signed.
+    """
     spec = SignSpec(
         source_type=source_type, software_agent="Vigil CLI", asset_id=asset_id or str(uuid.uuid4())
     )
     services = Services.open(settings)
     try:
         with services.db.system() as conn:
-            signed = services.notary.sign_and_record(conn, src, dst, spec, limits=services.limits)
+            if profile is None:
+                signed = services.notary.sign_and_record(conn, src, dst, spec, limits=services.limits)
+            else:
+                signed = label_and_sign(conn, services, src, dst, spec, market=profile, locale=locale).signed
     finally:
         services.close()
     state = signed.report.state.value if signed.report is not None else None

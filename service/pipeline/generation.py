@@ -45,7 +45,7 @@ from service.jobs import Job, JobContext, enqueue
 from service.jobs.registry import HandlerRegistry
 from service.media import MediaInfo
 from service.media.intake import inspect
-from service.pipeline import release as outcome
+from service.pipeline import outcome
 from service.pipeline.screening import Screening, screen_media, screen_text
 from service.policy.evaluate import evaluate
 from service.policy.model import ConsentStatus, Decision, Flow, Signals, Verdict

@@ -1,202 +1,80 @@
-"""Steps 6-8 of generation: label, sign, and release (or hold, or withhold) an output.
+"""Steps 6 and 7 of the generation flow, shared with ``vigil sign --profile``: label, then sign.
 
-``release`` is the ONLY code that makes a generation ``released``: it labels the quarantined
-output for its market, signs the labelled file with the final decision in the manifest, keeps
-the signed bytes as a blob, links the asset to its grants, and sets the status, all in the
-caller's transaction with the record's row locked. A retried job or a second approval finds
-the record released already and does nothing, so an output is released exactly once.
+The order is the point: the visible label and the metadata layers are written first, and the
+C2PA manifest is made over the labelled bytes, so nothing touches the file after it is signed
+(writing metadata afterwards would break the manifest's hash binding).
+
+    6. label  — visible mark and metadata for the market profile (labels.label_file)
+    7. sign   — C2PA manifest over the labelled file, recorded in the manifest repository
 """
 
 from __future__ import annotations
 
 import tempfile
-import uuid
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
+from service import __version__
 from service.audit import Event, EventName, append
-from service.audit.events import Value
-from service.consent import store as consent_store
 from service.db import Conn
-from service.errors import Conflict
-from service.generate import store
-from service.generate.records import Generation, GenerationStatus, Reason
-from service.labels import TRAINED_ALGORITHMIC_MEDIA, Disclosure, label_file
-from service.media.intake import detect
-from service.policy.model import Verdict
-from service.provenance import ConsentAssertion, Ingredient, ModerationAssertion, SignSpec
-from service.review import queue
-
-if TYPE_CHECKING:
-    from service.services import Services
-
-APPROVED_BY_REVIEWER = "approved_by_reviewer"
-_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "video/mp4": ".mp4"}
+from service.labels import Disclosure, LabelResult, label_file
+from service.provenance import SignedAsset, SignSpec
+from service.services import Services
 
 
-def _ingredients(services: Services, gen: Generation) -> tuple[Ingredient, ...]:
-    shas = [*gen.photo_sha256s, *([gen.voice_sha256] if gen.voice_sha256 else [])]
-    return tuple(Ingredient(sha, detect(services.blobs.path(sha)).mime) for sha in shas)
+@dataclass(frozen=True, slots=True)
+class Released:
+    label: LabelResult
+    signed: SignedAsset
 
 
-def release(
-    services: Services,
+def label_and_sign(
     conn: Conn,
-    generation_id: UUID,
+    services: Services,
+    src: Path,
+    dst: Path,
+    spec: SignSpec,
     *,
-    moderation: str,
-    classifier_versions: dict[str, str] | None = None,
-) -> Generation:
-    """Label (6), sign (7) and release (8) a screened output; audit each (9). Idempotent."""
-    gen = store.get(conn, generation_id, lock=True)  # the row lock serialises concurrent releases
-    if gen.status is GenerationStatus.RELEASED:
-        return gen
-    if gen.status not in (GenerationStatus.RUNNING, GenerationStatus.HELD, GenerationStatus.BLOCKED):
-        raise Conflict(f"A {gen.status.value} generation cannot be released.")
-    if gen.quarantine_sha256 is None or gen.quarantine_mime is None:
-        raise Conflict("This generation has no screened output to release.")
-    settings = services.settings
-    profile = services.market_profile(gen.market)
-    asset_id = uuid.uuid4()
-    now = datetime.now(UTC)
-    suffix = _EXTENSIONS.get(gen.quarantine_mime, ".bin")
-    settings.tmp_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=settings.tmp_dir, prefix="release-") as work:
-        labelled_path = Path(work) / f"labelled{suffix}"
-        # 6. label: visible mark (or audio notice) and metadata for the market, before signing
-        labelled = label_file(
-            services.blobs.path(gen.quarantine_sha256),
-            labelled_path,
+    market: str,
+    locale: str | None = None,
+    tenant_id: UUID | None = None,
+) -> Released:
+    """Label ``src`` for ``market`` and sign the result into ``dst``, in the caller's transaction.
+
+    Both steps append their audit events (``asset.labelled``, ``asset.signed``) to ``conn``, so
+    a rolled-back release leaves no trace in the log and no record in the manifest repository.
+    """
+    if spec.asset_id is None:
+        raise ValueError("a released asset needs its asset id before labelling")
+    profile = services.market_profile(market)
+    disclosure = Disclosure(
+        provider=services.settings.labels_provider,
+        system_name="vigil",
+        system_version=__version__,
+        created_at=datetime.now(UTC).replace(microsecond=0),
+        asset_id=spec.asset_id,
+        digital_source_type=str(spec.source_type),
+    )
+    with tempfile.TemporaryDirectory(dir=services.settings.tmp_dir) as work:
+        labelled = Path(work) / f"labelled{dst.suffix or '.bin'}"
+        # 6. label
+        result = label_file(
+            src,
+            labelled,
             profile,
-            locale=settings.labels_default_locale or profile.image.default_locale,
-            disclosure=Disclosure(
-                provider=settings.labels_provider,
-                system_name=f"vigil-{gen.backend or 'generator'}",
-                system_version=gen.backend_version or "",
-                created_at=now,
-                asset_id=str(asset_id),
-                digital_source_type=gen.source_type or TRAINED_ALGORITHMIC_MEDIA,
-                produce_id=str(asset_id),
-            ),
+            locale=locale or services.settings.labels_default_locale or profile.image.default_locale,
+            disclosure=disclosure,
         )
-        append(
-            conn,
-            Event(
-                EventName.ASSET_LABELLED,
-                str(asset_id),
-                gen.tenant_id,
-                cast("dict[str, Value]", labelled.audit_fields()),
-            ),
-        )
-        # 7. sign: the manifest records the final decision and the grants that allowed the output
-        signed_path = Path(work) / f"signed{Path(labelled.path).suffix or suffix}"
+        append(conn, Event(EventName.ASSET_LABELLED, spec.asset_id, tenant_id, _codes(result)))
+        # 7. sign (appends asset.signed and records the manifest and fingerprints)
         signed = services.notary.sign_and_record(
-            conn,
-            labelled.path,
-            signed_path,
-            SignSpec(
-                source_type=gen.source_type or TRAINED_ALGORITHMIC_MEDIA,
-                software_agent=f"Vigil {gen.backend or 'generator'} {gen.backend_version or ''}".strip(),
-                asset_id=str(asset_id),
-                consent=ConsentAssertion(grant_ids=tuple(str(g) for g in gen.grant_ids)),
-                moderation=ModerationAssertion(
-                    verdict=moderation,
-                    policy_version=gen.policy_version or services.policy.current.version,
-                    classifier_versions=classifier_versions or {},
-                ),
-                ingredients=_ingredients(services, gen),
-            ),
-            limits=services.limits,
-            tenant=gen.tenant_id,
+            conn, labelled, dst, replace(spec), limits=services.limits, tenant=tenant_id
         )
-        released_sha = services.blobs.put_file(signed_path)
-    # 8. release: link the asset to its grants (revocation reaches it), then the status
-    if gen.grant_ids:
-        consent_store.link_outputs(
-            conn,
-            asset_ids=[asset_id],
-            grant_ids=gen.grant_ids,
-            tenant_id=gen.tenant_id,
-            source_sha256s=[*gen.photo_sha256s, *([gen.voice_sha256] if gen.voice_sha256 else [])],
-        )
-    released = store.update(
-        conn,
-        gen.id,
-        status=GenerationStatus.RELEASED,
-        released_sha256=released_sha,
-        released_mime=signed.mime,
-        asset_id=asset_id,
-        released_at=now,
-    )
-    # 9. audit
-    append(
-        conn,
-        Event(
-            EventName.GENERATION_RELEASED,
-            str(gen.id),
-            gen.tenant_id,
-            {
-                "asset_id": str(asset_id),
-                "sha256": released_sha,
-                "moderation": moderation,
-                "log_index": signed.log_index,
-            },
-        ),
-    )
-    return released
+    return Released(label=result, signed=signed)
 
 
-def hold(services: Services, conn: Conn, gen: Generation, verdict: Verdict) -> Generation:
-    """Step 8 for a review verdict: the output waits in quarantine and a flag goes to the queue."""
-    reasons = [Reason(r.rule, r.source, r.detail) for r in verdict.reasons]
-    context: dict[str, Any] = {
-        "caption": gen.prompt,  # the reviewer reads the prompt; it never reaches logs or audit
-        "media": [
-            {"sha256": gen.quarantine_sha256, "mime": gen.quarantine_mime, "role": "output"},
-            *({"sha256": sha, "mime": "image/jpeg", "role": "source photo"} for sha in gen.photo_sha256s),
-        ],
-        "scores": [{"category": c, "score": s} for c, s in sorted(verdict.scores.items())],
-        "consent": {"status": "active", "grant_ids": [str(g) for g in gen.grant_ids]},
-        "ids": {"generation_id": str(gen.id), "policy_version": verdict.policy_version},
-    }
-    flag = queue.create_flag(
-        conn,
-        tenant_id=gen.tenant_id,
-        source_kind="generation",
-        source_id=str(gen.id),
-        category=verdict.category or "generation",
-        reasons=[r.as_dict() for r in reasons],
-        context=context,
-        policy=services.review_policy,
-    )
-    held = store.update(conn, gen.id, status=GenerationStatus.HELD, reasons=reasons, flag_id=flag.id)
-    append(
-        conn,
-        Event(
-            EventName.GENERATION_HELD,
-            str(gen.id),
-            gen.tenant_id,
-            {"flag_id": str(flag.id), "rules": [r.rule for r in reasons]},
-        ),
-    )
-    return held
-
-
-def withhold(conn: Conn, generation_id: UUID, reasons: list[Reason], *, by: str) -> Generation:
-    """Step 8 for a block (by policy or by a reviewer): withheld, never downloadable."""
-    gen = store.get(conn, generation_id, lock=True)
-    if gen.status is GenerationStatus.BLOCKED:
-        return gen
-    blocked = store.update(conn, gen.id, status=GenerationStatus.BLOCKED, reasons=reasons)
-    append(
-        conn,
-        Event(
-            EventName.GENERATION_BLOCKED,
-            str(gen.id),
-            gen.tenant_id,
-            {"by": by, "rules": [r.rule for r in reasons]},
-        ),
-    )
-    return blocked
+def _codes(result: LabelResult) -> dict[str, str | int | list[str] | list[int]]:
+    fields = result.audit_fields()
+    return {k: v for k, v in fields.items() if not isinstance(v, float)}
