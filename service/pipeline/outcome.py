@@ -129,7 +129,10 @@ def hold(services: Services, conn: Conn, gen: Generation, verdict: Verdict) -> G
         "caption": gen.prompt,  # the reviewer reads the prompt; it never reaches logs or audit
         "media": [
             {"sha256": gen.quarantine_sha256, "mime": gen.quarantine_mime, "role": "output"},
-            *({"sha256": sha, "mime": "image/jpeg", "role": "source photo"} for sha in gen.photo_sha256s),
+            *(
+                {"sha256": sha, "mime": detect(services.blobs.path(sha)).mime, "role": "source photo"}
+                for sha in gen.photo_sha256s
+            ),
         ],
         "scores": [{"category": c, "score": s} for c, s in sorted(verdict.scores.items())],
         "consent": {"status": "active", "grant_ids": [str(g) for g in gen.grant_ids]},
