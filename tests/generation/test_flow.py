@@ -173,6 +173,28 @@ async def test_where_policy_allows_it_a_clean_output_is_released_without_review(
         services.close()
 
 
+async def test_a_propaganda_prompt_is_held_even_where_clean_outputs_go_out_unreviewed(
+    screened_settings: Settings, make_key: KeyMaker
+) -> None:
+    from service.app import create_app
+
+    services = Services.open(screened_settings)
+    try:
+        app = create_app(screened_settings, services=services)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            h = bearer(make_key("studio"))
+            sid = await consented_subject(client, h)
+            gid = (await submit(client, h, spec(sid, prompt=PROPAGANDA_PROMPT))).json()["id"]
+            run_jobs(services)
+            got = (await client.get(f"/v1/generations/{gid}", headers=h)).json()
+            assert got["status"] == "held", got
+            rules = {x["rule"] for x in got["reasons"]}
+            assert any(rule.startswith(("score.", "lexicon.")) for rule in rules), rules
+            assert (await client.get(f"/v1/generations/{gid}/output", headers=h)).status_code == 409
+    finally:
+        services.close()
+
+
 async def test_idempotency_key_returns_the_same_job_and_refuses_another_body(
     client: httpx.AsyncClient, make_key: KeyMaker, services: Services
 ) -> None:
