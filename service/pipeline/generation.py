@@ -25,7 +25,6 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -183,7 +182,7 @@ def _run(services: Services, ctx: JobContext, generation_id: UUID) -> None:
         consent = consent_store.check_request(conn, services.consent_rules, request, at=datetime.now(UTC))
     if consent.decision is ConsentOutcome.DENIED:
         with ctx.completing() as conn:
-            _deny(conn, generation_id, _reasons(consent))
+            outcome.deny(conn, generation_id, _reasons(consent))
         return
     # 2. screen text
     screening = screen_text(services, [gen.prompt, gen.script or "", gen.caption])
@@ -282,17 +281,6 @@ def _settle(services: Services, conn: Conn, gen: Generation, verdict: Verdict, s
         outcome.release(
             services, conn, gen.id, moderation=verdict.decision.value, classifier_versions=screening.versions
         )
-
-
-def _deny(conn: Conn, generation_id: UUID, reasons: Sequence[Reason]) -> None:
-    gen = store.get(conn, generation_id, lock=True)
-    if gen.status is not GenerationStatus.RUNNING:
-        return
-    store.update(conn, gen.id, status=GenerationStatus.DENIED, reasons=list(reasons))
-    append(
-        conn,
-        Event(EventName.GENERATION_DENIED, str(gen.id), gen.tenant_id, {"rules": [r.rule for r in reasons]}),
-    )
 
 
 def _fail(ctx: JobContext, generation_id: UUID, exc: Exception) -> None:

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from service.audit import Event, EventName, append
+from service.consent import ConsentRequest
+from service.consent import Decision as ConsentOutcome
 from service.consent import store as consent_store
 from service.db import Conn
 from service.errors import Conflict
@@ -57,6 +59,13 @@ def release(
         raise Conflict(f"A {gen.status.value} generation cannot be released.")
     if gen.quarantine_sha256 is None or gen.quarantine_mime is None:
         raise Conflict("This generation has no screened output to release.")
+    # Consent once more, at the moment of release: a grant revoked while the output waited for a
+    # reviewer stops it (REFERENCE §3.6: revocation stops new generation at once).
+    consent = consent_store.check_request(
+        conn, services.consent_rules, ConsentRequest.from_spec(dict(gen.spec)), at=datetime.now(UTC)
+    )
+    if consent.decision is ConsentOutcome.DENIED:
+        return deny(conn, gen.id, [Reason(r.rule, r.source, r.detail) for r in consent.reasons])
     asset_id = uuid.uuid4()
     now = datetime.now(UTC)
     suffix = _EXTENSIONS.get(gen.quarantine_mime, ".bin")
@@ -159,6 +168,19 @@ def hold(services: Services, conn: Conn, gen: Generation, verdict: Verdict) -> G
         ),
     )
     return held
+
+
+def deny(conn: Conn, generation_id: UUID, reasons: list[Reason]) -> Generation:
+    """Consent no longer covers an unreleased output: ``denied``, never downloadable."""
+    gen = store.get(conn, generation_id, lock=True)
+    if gen.status in (GenerationStatus.DENIED, GenerationStatus.RELEASED):
+        return gen
+    denied = store.update(conn, gen.id, status=GenerationStatus.DENIED, reasons=reasons)
+    append(
+        conn,
+        Event(EventName.GENERATION_DENIED, str(gen.id), gen.tenant_id, {"rules": [r.rule for r in reasons]}),
+    )
+    return denied
 
 
 def withhold(conn: Conn, generation_id: UUID, reasons: list[Reason], *, by: str) -> Generation:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from uuid import UUID
 
 import httpx
 import numpy as np
@@ -107,11 +108,11 @@ async def test_held_output_is_released_after_a_reviewer_approves(
     )
 
 
-def _tenant(services: Services) -> object:
+def _tenant(services: Services) -> UUID:
     with services.db.system() as conn:
         row = conn.execute("SELECT id FROM tenants WHERE name = 'acme'").fetchone()
     assert row is not None
-    return row[0]
+    return UUID(str(row[0]))
 
 
 async def test_propaganda_prompt_is_held_and_not_downloadable_until_approved(
@@ -262,3 +263,23 @@ async def test_other_tenants_and_roles_cannot_see_a_generation(
     assert (await client.get(f"/v1/generations/{gid}", headers=other)).status_code == 404
     platform = bearer(make_key("platform"))
     assert (await client.get(f"/v1/generations/{gid}", headers=platform)).status_code == 403
+
+
+async def test_consent_revoked_while_held_stops_the_release(
+    client: httpx.AsyncClient, make_key: KeyMaker, services: Services
+) -> None:
+    h = bearer(make_key("studio"))
+    reviewer = bearer(make_key("reviewer"))
+    sid = await consented_subject(client, h)
+    gid = (await submit(client, h, spec(sid))).json()["id"]
+    run_jobs(services)
+    assert (await client.get(f"/v1/generations/{gid}", headers=h)).json()["status"] == "held"
+    with services.db.tenant(_tenant(services)) as conn:
+        row = conn.execute("SELECT grant_ids[1] FROM generations WHERE id = %s", (gid,)).fetchone()
+    assert row is not None
+    assert (await client.post(f"/v1/consents/{row[0]}/revoke", headers=h)).status_code == 200
+    assert await approve_next(client, reviewer) == gid
+    got = (await client.get(f"/v1/generations/{gid}", headers=h)).json()
+    assert got["status"] == "denied", got
+    assert "revoked" in got["reasons"][0]["detail"]
+    assert (await client.get(f"/v1/generations/{gid}/output", headers=h)).status_code == 409
