@@ -99,6 +99,12 @@ class Settings(BaseSettings):
         description="Mirror for `vigil models pull` (files at `<url>/<file>`). Unset: each model's "
         "catalogue URL (the Hugging Face hub).",
     )
+    classify_torch_threads: int | None = Field(
+        None,
+        ge=1,
+        description="Threads PyTorch and ONNX Runtime use for inference. Unset: their default (one per "
+        "core); on a shared, oversubscribed host 1 can be several times faster.",
+    )
     classify_video_fps: float = Field(1.0, gt=0, description="Frames per second sampled from videos.")
     classify_video_max_frames: int = Field(
         64, ge=1, description="Most frames of one video scored (after scene cuts and de-duplication)."

@@ -36,11 +36,20 @@ def quiet_transformers() -> None:
     hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
 
 
+def set_threads(threads: int | None) -> None:
+    """Inference threads for PyTorch (process-wide); ``None`` keeps its default."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 class TextEncoder:
     """Loads lazily (first use), then embeds batches of texts into unit vectors."""
 
-    def __init__(self, *, path: Path | None = None, batch_size: int = 64) -> None:
+    def __init__(self, *, path: Path | None = None, batch_size: int = 64, threads: int | None = None) -> None:
         self.path = path
+        self.threads = threads
         self.name = DEFAULT_ENCODER if path is None else path.name
         # a configured encoder is assumed to be multilingual (that is why one configures it)
         self.multilingual = path is not None
@@ -55,6 +64,7 @@ class TextEncoder:
                 if not (path / "config.json").is_file():
                     raise ModelUnavailable(f"The text encoder at {path} has no config.json.")
                 quiet_transformers()
+                set_threads(self.threads)
                 from transformers import AutoModel, AutoTokenizer
 
                 # B615 (unpinned hub download) does not apply: a local directory, no hub access.

@@ -82,6 +82,7 @@ class ClipClassifier(Classifier):
                     stored.path,
                     backend=self.config.image_backend,
                     onnx_dir=stored.path / "onnx" / weights,
+                    threads=self.config.torch_threads,
                 )
                 prompts = load_prompts(self.config.policy_dir / "classify" / "prompts.yaml")
                 classes = []

@@ -35,6 +35,7 @@ class ClassifyConfig:
     video_fps: float = 1.0
     video_max_frames: int = 64
     models_base_url: str | None = None
+    torch_threads: int | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClassifyConfig:
@@ -48,6 +49,7 @@ class ClassifyConfig:
             video_fps=settings.classify_video_fps,
             video_max_frames=settings.classify_video_max_frames,
             models_base_url=settings.classify_models_base_url,
+            torch_threads=settings.classify_torch_threads,
         )
 
 

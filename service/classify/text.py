@@ -67,7 +67,7 @@ class TextClassifier(Classifier):
 
     def __init__(self, *, config: ClassifyConfig, encoder: TextEncoder | None = None) -> None:
         self.config = config
-        self.encoder = encoder or TextEncoder(path=config.text_encoder_path)
+        self.encoder = encoder or TextEncoder(path=config.text_encoder_path, threads=config.torch_threads)
         self.probe_path = config.text_probes or config.policy_dir / "classify" / "text_probes.json"
         self._lock = threading.Lock()
         self._ready: tuple[ProbeSet, Lexicon] | None = None
