@@ -51,6 +51,20 @@ def bench_text() -> dict[str, object]:
     rate = _text_rate(classifier, texts, default_threads)
     rate_1 = _text_rate(classifier, texts, 1)
     torch.set_num_threads(default_threads)
+    onnx_root = Path(tempfile.mkdtemp())
+    onnx = TextClassifier(
+        config=ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=onnx_root, text_backend="onnx")
+    )
+    onnx.classify(["warm up"])
+    rate_onnx = _text_rate(onnx, texts, default_threads)
+    onnx_1 = TextClassifier(
+        config=ClassifyConfig(
+            policy_dir=DEFAULT_POLICY_DIR, model_root=onnx_root, text_backend="onnx", torch_threads=1
+        )
+    )
+    onnx_1.classify(["warm up"])
+    rate_onnx_1 = _text_rate(onnx_1, texts, 1)
+    torch.set_num_threads(default_threads)
     results = classifier.classify([e.content for e in held])
     pr_auc = {
         c.value: round(average_precision([r.scores[c] for r in results], [c in e.labels for e in held]), 3)
@@ -63,6 +77,8 @@ def bench_text() -> dict[str, object]:
     return {
         "text_texts_per_s": round(rate, 1),
         "text_texts_per_s_1_thread": round(rate_1, 1),
+        "text_onnx_texts_per_s": round(rate_onnx, 1),
+        "text_onnx_texts_per_s_1_thread": round(rate_onnx_1, 1),
         "text_texts_per_s_target": 300,
         "text_batch": len(texts),
         "held_out_examples": len(held),

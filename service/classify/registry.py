@@ -31,6 +31,7 @@ class ClassifyConfig:
     image_model: str | None = None
     image_backend: Literal["torch", "onnx"] = "torch"
     text_encoder_path: Path | None = None
+    text_backend: Literal["torch", "onnx"] = "torch"
     text_probes: Path | None = None
     video_fps: float = 1.0
     video_max_frames: int = 64
@@ -45,6 +46,7 @@ class ClassifyConfig:
             image_model=settings.classify_image_model,
             image_backend=settings.classify_image_backend,
             text_encoder_path=settings.classify_text_encoder,
+            text_backend=settings.classify_text_backend,
             text_probes=settings.classify_text_probes,
             video_fps=settings.classify_video_fps,
             video_max_frames=settings.classify_video_max_frames,
