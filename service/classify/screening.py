@@ -22,6 +22,7 @@ from service.classify.model import ImageScores, Scores, SignalState, TextScores,
 from service.classify.ocr import TesseractOcr
 from service.classify.registry import REGISTRY, Classifier, ClassifyConfig
 from service.classify.video import FramePlan, aggregate, select_frames
+from service.errors import UnsupportedMediaType
 from service.health import ComponentStatus, State
 from service.media.intake import iter_frames
 from service.media.model import MediaInfo, MediaKind, MediaLimits
@@ -59,6 +60,10 @@ class Classifiers:
             from service.media.intake import decode_image
 
             return self.classify_image(decode_image(info).image)
+        if info.kind is not MediaKind.VIDEO:
+            raise UnsupportedMediaType(
+                f"{info.type.name} has no frames to screen; send its transcript as text."
+            )
         state, _ = self.image.status()
         if state is not SignalState.OK:  # do not decode a video nothing can score
             return self.image.classify([None])[0]
