@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from service.audit.checkpoints import LogSigner, log_status
 from service.blobs import BlobStore
+from service.classify.screening import Classifiers
 from service.consent import RuleBook
 from service.db import Database
 from service.db import migrate as migrations
@@ -42,6 +43,7 @@ class Services:
     log_signer: LogSigner
     notary: Notary
     generator: GeneratorBackend  # VIGIL_GENERATOR_BACKEND; writes only into settings.quarantine_dir
+    classifiers: Classifiers
     readiness: Readiness = field(default_factory=Readiness)
     # Handlers other stages register for settled flags (release, withhold, add to a bank).
     review_effects: Effects = field(default_factory=Effects)
@@ -73,6 +75,7 @@ class Services:
                 log_signer=log_signer,
                 notary=notary,
                 generator=generator,
+                classifiers=Classifiers.from_settings(settings),
                 match_index=BankIndex(
                     flood_limit=settings.match_flood_limit, flood_window_s=settings.match_flood_window_s
                 ),
@@ -82,6 +85,8 @@ class Services:
             services.readiness.register("audit_log", lambda: log_status(db))
             services.readiness.register("signing_key", services.notary.signing_status)
             services.readiness.register("trust_anchors", services.notary.trust_status)
+            services.readiness.register("classify_image", services.classifiers.readiness_image)
+            services.readiness.register("classify_text", services.classifiers.readiness_text)
         except BaseException:
             db.close()
             raise
