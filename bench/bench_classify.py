@@ -29,16 +29,42 @@ from service.classify.train import average_precision, load_examples, split
 THRESHOLD = 0.5  # the operating point at which the memorial false-positive rate is read
 
 
+def _text_rate(classifier: TextClassifier, texts: list[str], threads: int) -> float:
+    import torch
+
+    torch.set_num_threads(threads)
+    start = time.perf_counter()
+    classifier.classify(texts)
+    return len(texts) / (time.perf_counter() - start)
+
+
 def bench_text() -> dict[str, object]:
+    import torch
+
     config = ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=Path(tempfile.mkdtemp()))
     classifier = TextClassifier(config=config)
     examples = load_examples(DEFAULT_POLICY_DIR / "classify" / "text_seed.jsonl")
     _, held = split(examples)
     classifier.classify(["warm up"])
     texts = [e.content for e in examples] * 2
-    start = time.perf_counter()
-    classifier.classify(texts)
-    rate = len(texts) / (time.perf_counter() - start)
+    default_threads = torch.get_num_threads()
+    rate = _text_rate(classifier, texts, default_threads)
+    rate_1 = _text_rate(classifier, texts, 1)
+    torch.set_num_threads(default_threads)
+    onnx_root = Path(tempfile.mkdtemp())
+    onnx = TextClassifier(
+        config=ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=onnx_root, text_backend="onnx")
+    )
+    onnx.classify(["warm up"])
+    rate_onnx = _text_rate(onnx, texts, default_threads)
+    onnx_1 = TextClassifier(
+        config=ClassifyConfig(
+            policy_dir=DEFAULT_POLICY_DIR, model_root=onnx_root, text_backend="onnx", torch_threads=1
+        )
+    )
+    onnx_1.classify(["warm up"])
+    rate_onnx_1 = _text_rate(onnx_1, texts, 1)
+    torch.set_num_threads(default_threads)
     results = classifier.classify([e.content for e in held])
     pr_auc = {
         c.value: round(average_precision([r.scores[c] for r in results], [c in e.labels for e in held]), 3)
@@ -50,6 +76,9 @@ def bench_text() -> dict[str, object]:
     neg_flagged = sum(1 for r in negatives if max(r.scores.values()) >= THRESHOLD)
     return {
         "text_texts_per_s": round(rate, 1),
+        "text_texts_per_s_1_thread": round(rate_1, 1),
+        "text_onnx_texts_per_s": round(rate_onnx, 1),
+        "text_onnx_texts_per_s_1_thread": round(rate_onnx_1, 1),
         "text_texts_per_s_target": 300,
         "text_batch": len(texts),
         "held_out_examples": len(held),
@@ -101,26 +130,37 @@ def bench_image() -> dict[str, object]:
     images = [Image.fromarray(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)) for _ in range(4)]
     with tempfile.TemporaryDirectory() as tmp:
         path = build_vit_b32(Path(tmp) / "vit-b32")
+        default_threads = torch.get_num_threads()
         tower = ClipTower(path)
         params = sum(p.numel() for p in tower.model.vision_model.parameters())
         for image in images:
             tower.embed_images([image])
-        torch_ms = _latency_ms(tower.embed_images, images, 20)
+        torch_ms = _latency_ms(tower.embed_images, images, 10)
+        torch.set_num_threads(1)
+        torch_ms_1 = _latency_ms(tower.embed_images, images, 10)
+        torch.set_num_threads(default_threads)
         tower.export_onnx(path / "onnx")
         onnx = ClipTower(path, backend="onnx", onnx_dir=path / "onnx")
         for image in images:
             onnx.embed_images([image])
         onnx_ms = _latency_ms(onnx.embed_images, images, 20)
+        onnx_1 = ClipTower(path, backend="onnx", onnx_dir=path / "onnx", threads=1)
+        onnx_ms_1 = _latency_ms(onnx_1.embed_images, images, 20)
+        torch.set_num_threads(default_threads)
         a, b = tower.embed_images(images), onnx.embed_images(images)
         agreement = float(np.mean(np.sum(a * b, axis=1)))
     return {
         "image_vision_params_m": round(params / 1e6, 1),
         "image_torch_ms_per_image": round(torch_ms, 1),
+        "image_torch_ms_per_image_1_thread": round(torch_ms_1, 1),
         "image_torch_ms_target": 60,
         "image_onnx_int8_ms_per_image": round(onnx_ms, 1),
+        "image_onnx_int8_ms_per_image_1_thread": round(onnx_ms_1, 1),
         "image_onnx_int8_ms_target": 25,
         "onnx_int8_vs_torch_cosine": round(agreement, 4),
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads_default": default_threads,
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "cpu_count": os.cpu_count(),
     }
 
 

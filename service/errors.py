@@ -127,6 +127,11 @@ class SigningFailed(Unavailable):
     hint = "Check the signing key and certificate (vigil keys init-signing), the TSA, and the logs."
 
 
+class ModelUnavailable(Unavailable):
+    code = "model_unavailable"
+    hint = "Run 'vigil models pull' (or fix VIGIL_CLASSIFY_* settings) and check GET /readyz."
+
+
 class ConfigError(VigilError):
     code = "config_error"
 
@@ -148,8 +153,3 @@ class GeneratorFailed(Unavailable):
 
     code = "generator_failed"
     hint = "Check the generator backend (VIGIL_GENERATOR_BACKEND, VIGIL_GENERATOR_URL) and retry."
-
-
-class ModelUnavailable(Unavailable):
-    code = "model_unavailable"
-    hint = "Run 'vigil models pull' (or fix VIGIL_CLASSIFY_* settings) and check GET /readyz."

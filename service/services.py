@@ -17,6 +17,8 @@ from service.db import migrate as migrations
 from service.errors import DatabaseUnavailable, ProfileError, Unavailable, VigilError
 from service.generate.backend import GeneratorBackend, backend_from_settings
 from service.health import ComponentStatus, Readiness, State
+from service.jobs import build_registry
+from service.jobs.registry import HandlerRegistry
 from service.labels import MarketProfile, get_profile, load_profiles
 from service.labels.profiles import resolve_profiles_dir
 from service.match.matching import BankIndex
@@ -133,3 +135,12 @@ class Services:
 
     def close(self) -> None:
         self.db.close()
+
+
+# Modules whose job kinds and periodic tasks every worker runs, beside the built-in kinds and the
+# ``job_modules`` setting: the wiring of stages to the queue lives here, with the rest of it.
+STAGE_JOB_MODULES = ("service.consent.tasks", "service.audit.tasks", "service.pipeline.generation")
+
+
+def job_registry(settings: Settings) -> HandlerRegistry:
+    return build_registry((*STAGE_JOB_MODULES, *settings.job_modules))

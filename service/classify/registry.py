@@ -31,10 +31,12 @@ class ClassifyConfig:
     image_model: str | None = None
     image_backend: Literal["torch", "onnx"] = "torch"
     text_encoder_path: Path | None = None
+    text_backend: Literal["torch", "onnx"] = "torch"
     text_probes: Path | None = None
     video_fps: float = 1.0
     video_max_frames: int = 64
     models_base_url: str | None = None
+    torch_threads: int | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClassifyConfig:
@@ -44,10 +46,12 @@ class ClassifyConfig:
             image_model=settings.classify_image_model,
             image_backend=settings.classify_image_backend,
             text_encoder_path=settings.classify_text_encoder,
+            text_backend=settings.classify_text_backend,
             text_probes=settings.classify_text_probes,
             video_fps=settings.classify_video_fps,
             video_max_frames=settings.classify_video_max_frames,
             models_base_url=settings.classify_models_base_url,
+            torch_threads=settings.classify_torch_threads,
         )
 
 

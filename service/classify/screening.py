@@ -3,6 +3,7 @@
     classify_text(texts)          -> list[TextScores]   one per text, in order
     classify_image(image)         -> ImageScores
     classify_video(info, limits)  -> VideoScores        frames, then max / top-k mean + evidence
+    classify_image_text(image)    -> TextScores         text inside the image (OCR), if installed
     signals()                     -> {name: (state, detail)} for a verdict's reasons
 
 Models load on first use, not when the process starts; ``readiness_*`` report the state for
@@ -12,14 +13,16 @@ Models load on first use, not when the process starts; ``readiness_*`` report th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PIL import Image
 
 from service.classify.builtins import IMAGE_DEFAULT, TEXT_DEFAULT, ensure_registered
-from service.classify.model import ImageScores, SignalState, TextScores, VideoScores
+from service.classify.model import ImageScores, Scores, SignalState, TextScores, VideoScores
+from service.classify.ocr import TesseractOcr
 from service.classify.registry import REGISTRY, Classifier, ClassifyConfig
 from service.classify.video import FramePlan, aggregate, select_frames
+from service.errors import UnsupportedMediaType
 from service.health import ComponentStatus, State
 from service.media.intake import iter_frames
 from service.media.model import MediaInfo, MediaKind, MediaLimits
@@ -31,6 +34,7 @@ class Classifiers:
     config: ClassifyConfig
     text: Classifier
     image: Classifier
+    ocr: TesseractOcr = field(default_factory=TesseractOcr.find)
 
     @classmethod
     def from_config(cls, config: ClassifyConfig) -> Classifiers:
@@ -56,6 +60,10 @@ class Classifiers:
             from service.media.intake import decode_image
 
             return self.classify_image(decode_image(info).image)
+        if info.kind is not MediaKind.VIDEO:
+            raise UnsupportedMediaType(
+                f"{info.type.name} has no frames to screen; send its transcript as text."
+            )
         state, _ = self.image.status()
         if state is not SignalState.OK:  # do not decode a video nothing can score
             return self.image.classify([None])[0]
@@ -66,9 +74,20 @@ class Classifiers:
             frames, per_frame, classifier=self.image.name, version=self.image.version, top_k=plan.top_k
         )
 
+    def classify_image_text(self, image: Image.Image) -> TextScores:
+        """The text classifier over what OCR reads in the image (an empty read scores as text "")."""
+        read = self.ocr.read(image)
+        if read.state is SignalState.NOT_CONFIGURED:
+            return Scores.not_configured("ocr", read.detail)
+        if read.state is SignalState.UNAVAILABLE:
+            return Scores.unavailable("ocr", "tesseract", read.detail)
+        return self.text.classify([read.text])[0]
+
     def signals(self) -> dict[str, tuple[SignalState, str]]:
         """Each classifier's state for a verdict's reasons (``not_configured`` is named there)."""
-        return {c.name: c.preflight() for c in (self.text, self.image)}
+        out = {c.name: c.preflight() for c in (self.text, self.image)}
+        out["ocr"] = self.ocr.status()
+        return out
 
     def readiness_image(self) -> ComponentStatus:
         return _component(*self.image.preflight())

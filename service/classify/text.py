@@ -67,7 +67,11 @@ class TextClassifier(Classifier):
 
     def __init__(self, *, config: ClassifyConfig, encoder: TextEncoder | None = None) -> None:
         self.config = config
-        self.encoder = encoder or TextEncoder(path=config.text_encoder_path)
+        self.encoder = encoder or TextEncoder(
+            path=config.text_encoder_path,
+            threads=config.torch_threads,
+            onnx_dir=config.model_root / ".text-onnx" if config.text_backend == "onnx" else None,
+        )
         self.probe_path = config.text_probes or config.policy_dir / "classify" / "text_probes.json"
         self._lock = threading.Lock()
         self._ready: tuple[ProbeSet, Lexicon] | None = None
@@ -99,6 +103,8 @@ class TextClassifier(Classifier):
                     self._ready = (probes, lexicon)
                 except VigilError as exc:
                     self._error = exc.message
+                except Exception as exc:  # an encoder that fails to load is unavailable, whatever the cause
+                    self._error = f"the text encoder failed to load: {exc.__class__.__name__}: {exc}"
             return self._ready
 
     def status(self) -> tuple[SignalState, str]:

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from service.classify.encoder import quiet_transformers
+from service.classify.encoder import quiet_transformers, set_threads
 from service.errors import ModelUnavailable
 
 F32 = npt.NDArray[np.float32]
@@ -31,8 +31,12 @@ def _features(output: Any) -> Any:
 
 
 class ClipTower:
-    def __init__(self, path: Path, *, backend: str = "torch", onnx_dir: Path | None = None) -> None:
+    def __init__(
+        self, path: Path, *, backend: str = "torch", onnx_dir: Path | None = None, threads: int | None = None
+    ) -> None:
         quiet_transformers()
+        set_threads(threads)
+        self.threads = threads
         from transformers import AutoTokenizer, CLIPModel
 
         # B615 (unpinned hub download) does not apply: a store directory whose SHA-256s were checked.
@@ -140,6 +144,8 @@ class ClipTower:
             model_file = self.export_onnx(directory)
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        if self.threads is not None:
+            options.intra_op_num_threads = self.threads
         return ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
 
 

@@ -25,10 +25,9 @@ from service.audit.verify import verify as verify_log
 from service.auth import Role
 from service.auth import store as auth_store
 from service.cli.main import EXIT_NEGATIVE, pass_settings
-from service.cli.worker import FLOW_JOB_MODULES
-from service.jobs import Worker, build_registry
+from service.jobs import Worker
 from service.provenance.certs import CHAIN_FILE, init_signing
-from service.services import Services
+from service.services import Services, job_registry
 from service.settings import Settings
 
 TENANT = "demo-memorials"
@@ -84,7 +83,7 @@ class Demo:
 
     def run_jobs(self) -> int:
         worker = Worker(
-            db=self.services.db, registry=build_registry(FLOW_JOB_MODULES), services=self.services
+            db=self.services.db, registry=job_registry(self.services.settings), services=self.services
         )
         try:
             return worker.run_pending()

@@ -161,3 +161,16 @@ def test_cli_models_pull_and_list(tmp_path: Path, tiny_clip_source: Path) -> Non
     )
     assert unknown.returncode == 4
     assert "FAIL: Unknown model 'no-such-model'" in unknown.stderr
+
+
+def test_a_model_pulled_later_is_picked_up_after_the_retry_delay(
+    tmp_path: Path, tiny_clip_source: Path
+) -> None:
+    from tests.classify.helpers import install_tiny_clip
+
+    patient = ClipClassifier(config=_config(tmp_path / "models"))
+    eager = ClipClassifier(config=_config(tmp_path / "models"), retry_after_s=0.0)
+    assert patient.status()[0] is eager.status()[0] is SignalState.UNAVAILABLE
+    install_tiny_clip(tmp_path / "models", tiny_clip_source)
+    assert patient.status()[0] is SignalState.UNAVAILABLE  # not retried within the delay
+    assert eager.status()[0] is SignalState.OK

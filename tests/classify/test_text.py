@@ -142,3 +142,14 @@ def test_a_glorifying_passage_deep_in_a_long_script_is_found(text_classifier: Te
     assert result.state is SignalState.OK
     assert result.scores[Category.WAR_GLORIFICATION] >= HIGH
     assert text_classifier.classify([calm])[0].scores[Category.WAR_GLORIFICATION] < LOW
+
+
+def test_onnx_backend_gives_the_same_scores(text_classifier: TextClassifier, tmp_path: Path) -> None:
+    config = ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path, text_backend="onnx")
+    onnx = TextClassifier(config=config)
+    texts = [GLORIFYING[0][2], BENIGN[0][1], "Наш боец ушёл в небо, ангелы встретили героя."]
+    for fast, slow in zip(onnx.classify(texts), text_classifier.classify(texts), strict=True):
+        assert fast.state is SignalState.OK
+        for category in Category:
+            assert fast.scores[category] == pytest.approx(slow.scores[category], abs=1e-3)
+    assert list((tmp_path / ".text-onnx").glob("text_encoder-*.onnx"))

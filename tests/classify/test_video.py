@@ -3,16 +3,19 @@ max / top-k mean with the arg-max frames (and their timestamps) kept as evidence
 
 from __future__ import annotations
 
+import wave
 from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 from PIL import Image
 
 from service.classify.model import CATEGORIES, SignalState
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
 from service.classify.screening import Classifiers
 from service.classify.video import FramePlan, select_frames
+from service.errors import UnsupportedMediaType
 from service.media.intake import inspect, iter_frames
 from service.media.model import MediaLimits
 
@@ -98,3 +101,15 @@ def test_signals_name_a_missing_image_model_for_the_verdict(tmp_path: Path) -> N
     assert signals["clip-zero-shot"][0] is SignalState.NOT_CONFIGURED
     assert "VIGIL_CLASSIFY_IMAGE_MODEL" in signals["clip-zero-shot"][1]
     assert signals["text-probe"][0] is SignalState.OK
+
+
+def test_audio_has_no_frames_to_screen(tmp_path: Path) -> None:
+    path = tmp_path / "voice_only.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\x00\x00" * 8000)
+    config = ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path)
+    with pytest.raises(UnsupportedMediaType, match="has no frames to screen"):
+        Classifiers.from_config(config).classify_video(inspect(path, LIMITS), limits=LIMITS)
