@@ -191,16 +191,23 @@ class Demo:
         stripped = io.BytesIO()
         Image.open(io.BytesIO(output.content)).convert("RGB").save(stripped, "JPEG", quality=80)
         if self.has_check:
-            verdict = _ok(
-                await c.post(
-                    "/v1/check",
-                    files={"file": ("upload.jpg", stripped.getvalue(), "image/jpeg")},
-                    headers=self.keys[Role.PLATFORM],
-                ),
-                200,
+            answer = await c.post(
+                "/v1/check",
+                files={"file": ("upload.jpg", stripped.getvalue(), "image/jpeg")},
+                data={"text": "in loving memory"},
+                headers=self.keys[Role.PLATFORM],
             )
-            _say(f"verdict: {verdict['decision']}; labels {[x['label'] for x in verdict['required_labels']]}")
-            _say(f"consent status: {verdict['consent_status']}")
+            if answer.status_code != 200:
+                _say(f"the check answered HTTP {answer.status_code}: {answer.text[:200]}")
+            else:
+                verdict = answer.json()
+                labels = [x.get("label") for x in verdict.get("required_labels") or []]
+                prov = verdict.get("provenance") or {}
+                _say(f"verdict: {verdict.get('decision')}; required labels {labels}")
+                _say(
+                    f"provenance {prov.get('state')} (recovered by {prov.get('recovered_by')}), "
+                    f"consent status {verdict.get('consent_status')}"
+                )
         else:
             _say("SKIP: this build has no POST /v1/check (the platform check is not installed)")
 
