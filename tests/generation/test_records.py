@@ -1,0 +1,53 @@
+"""What the record keeps and what it never lets out: the prompt stays in the record (never in
+the log or the logs), and concurrent requests with one Idempotency-Key make one generation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+import pytest
+
+from service.services import Services
+from tests.conftest import KeyMaker, bearer
+from tests.generation.conftest import run_jobs
+from tests.generation.helpers import approve_next, consented_subject, spec, submit
+
+SECRET_PROMPT = "Grandfather Mykola Zakharchenko waves from the Dnipro embankment"
+SECRET_CAPTION = "Mykola 1931-2024"
+
+
+async def test_the_prompt_and_caption_never_reach_the_audit_log_or_the_logs(
+    client: httpx.AsyncClient, make_key: KeyMaker, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    h = bearer(make_key("studio"))
+    reviewer = bearer(make_key("reviewer"))
+    sid = await consented_subject(client, h)
+    gid = (await submit(client, h, spec(sid, prompt=SECRET_PROMPT, caption=SECRET_CAPTION))).json()["id"]
+    run_jobs(services)
+    await approve_next(client, reviewer)
+    assert (await client.get(f"/v1/generations/{gid}", headers=h)).json()["status"] == "released"
+    with services.db.system() as conn:
+        entries = [bytes(row[0]).decode() for row in conn.execute("SELECT entry FROM audit_entries")]
+        jobs = [str(row[0]) for row in conn.execute("SELECT payload::text FROM jobs")]
+    assert any(gid in entry for entry in entries)
+    for text in (SECRET_PROMPT, SECRET_CAPTION, "Zakharchenko", "Mykola"):
+        assert not any(text in entry for entry in entries), text
+        assert not any(text in payload for payload in jobs), text
+        assert text not in caplog.text, text
+
+
+async def test_concurrent_requests_with_one_key_make_one_generation(
+    client: httpx.AsyncClient, make_key: KeyMaker, services: Services
+) -> None:
+    h = bearer(make_key("studio"))
+    sid = await consented_subject(client, h)
+    answers = await asyncio.gather(*(submit(client, h, spec(sid), key="order-77") for _ in range(4)))
+    assert {a.status_code for a in answers} == {202}
+    assert len({a.json()["id"] for a in answers}) == 1
+    with services.db.system() as conn:
+        row = conn.execute("SELECT count(*), (SELECT count(*) FROM jobs) FROM generations").fetchone()
+    assert row is not None
+    assert tuple(row) == (1, 1)
