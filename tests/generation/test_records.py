@@ -51,3 +51,20 @@ async def test_concurrent_requests_with_one_key_make_one_generation(
         row = conn.execute("SELECT count(*), (SELECT count(*) FROM jobs) FROM generations").fetchone()
     assert row is not None
     assert tuple(row) == (1, 1)
+
+
+async def test_a_released_output_is_linked_to_its_grant_so_revocation_reaches_it(
+    client: httpx.AsyncClient, make_key: KeyMaker, services: Services
+) -> None:
+    h = bearer(make_key("studio"))
+    reviewer = bearer(make_key("reviewer"))
+    sid = await consented_subject(client, h)
+    gid = (await submit(client, h, spec(sid))).json()["id"]
+    run_jobs(services)
+    await approve_next(client, reviewer)
+    asset_id = (await client.get(f"/v1/generations/{gid}", headers=h)).json()["output"]["asset_id"]
+    with services.db.system() as conn:
+        row = conn.execute("SELECT grant_ids[1] FROM generations WHERE id = %s", (gid,)).fetchone()
+    assert row is not None
+    revoked = (await client.post(f"/v1/consents/{row[0]}/revoke", headers=h)).json()
+    assert asset_id in revoked["affected_assets"]
