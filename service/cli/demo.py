@@ -80,6 +80,9 @@ class Demo:
                 }
                 for role in (Role.STUDIO, Role.REVIEWER, Role.PLATFORM, Role.AUDITOR)
             }
+            # A second reviewer, for a flag the QA sample sends to double review.
+            token = auth_store.create_key(conn, tenant_name=TENANT, role=Role.REVIEWER, label="demo").token
+            self.second_reviewer = {"Authorization": f"Bearer {token}"}
 
     def run_jobs(self) -> int:
         worker = Worker(
@@ -166,17 +169,20 @@ class Demo:
 
         _step("3. Review: a person decides what the policy routed to review")
         if gen["status"] == "held":
-            reviewer = self.keys[Role.REVIEWER]
-            flag = _ok(await c.post("/v1/flags/claim", headers=reviewer), 200)
-            _say(f"reviewer claims flag {flag['id']} (category {flag.get('category', '-')}, leased)")
-            _ok(
-                await c.post(
-                    f"/v1/flags/{flag['id']}/decision",
-                    json={"decision": "approve", "rationale": "private memorial, no propaganda elements"},
-                    headers=reviewer,
-                ),
-                200,
-            )
+            for n, reviewer in enumerate((self.keys[Role.REVIEWER], self.second_reviewer), start=1):
+                flag = _ok(await c.post("/v1/flags/claim", headers=reviewer), 200)
+                _say(f"reviewer {n} claims flag {flag['id']} (leased to them alone) and approves it")
+                decided = _ok(
+                    await c.post(
+                        f"/v1/flags/{flag['id']}/decision",
+                        json={"decision": "approve", "rationale": "private memorial, no propaganda elements"},
+                        headers=reviewer,
+                    ),
+                    200,
+                )
+                if decided["final"]:
+                    break
+                _say("the QA sample picked this flag for double review: a second reviewer decides too")
             gen = _ok(await c.get(f"/v1/generations/{gid}", headers=studio), 200)
             _say(f"approved: the output is labelled, signed and released at once → {gen['status']}")
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -111,15 +112,35 @@ async def submit(
     )
 
 
-async def approve_next(client: httpx.AsyncClient, reviewer: dict[str, str], decision: str = "approve") -> str:
-    """Claim the next flag and decide it; returns the flag's source id."""
-    claimed = await client.post("/v1/flags/claim", headers=reviewer)
-    assert claimed.status_code == 200, claimed.text
-    flag = claimed.json()
-    r = await client.post(
-        f"/v1/flags/{flag['id']}/decision",
-        json={"decision": decision, "rationale": "checked against the memorial policy"},
-        headers=reviewer,
-    )
-    assert r.status_code == 200, r.text
-    return str(flag["source"]["id"])
+def reviewers(make_key: Callable[..., str], count: int = 3) -> list[dict[str, str]]:
+    """Several reviewer keys: a flag sampled for double review needs a second person."""
+    return [{"Authorization": f"Bearer {make_key('reviewer')}"} for _ in range(count)]
+
+
+async def approve_next(
+    client: httpx.AsyncClient, people: list[dict[str, str]], decision: str = "approve"
+) -> str:
+    """Reviewers claim the next flag and decide it until it is settled; returns its source id.
+
+    A flag sampled for QA double review goes back to the queue after the first verdict and is
+    settled by a second reviewer who agrees."""
+    source: str | None = None
+    for reviewer in people:
+        claimed = await client.post("/v1/flags/claim", headers=reviewer)
+        if claimed.status_code == 204:
+            break
+        assert claimed.status_code == 200, claimed.text
+        flag = claimed.json()
+        if source is not None and flag["source"]["id"] != source:
+            break  # the next item in the queue: ours is settled
+        source = str(flag["source"]["id"])
+        r = await client.post(
+            f"/v1/flags/{flag['id']}/decision",
+            json={"decision": decision, "rationale": "checked against the memorial policy"},
+            headers=reviewer,
+        )
+        assert r.status_code == 200, r.text
+        if r.json().get("final", True):
+            break
+    assert source is not None, "no flag to review"
+    return source

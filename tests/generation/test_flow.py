@@ -22,6 +22,7 @@ from tests.generation.helpers import (
     approve_next,
     consented_subject,
     photo_bytes,
+    reviewers,
     spec,
     subject,
     submit,
@@ -59,7 +60,7 @@ async def test_held_output_is_released_after_a_reviewer_approves(
     client: httpx.AsyncClient, make_key: KeyMaker, services: Services, tmp_path: Path
 ) -> None:
     h = bearer(make_key("studio"))
-    reviewer = bearer(make_key("reviewer"))
+    reviewer = reviewers(make_key)
     sid = await consented_subject(client, h)
     r = await submit(client, h, spec(sid))
     assert r.status_code == 202, r.text
@@ -119,7 +120,7 @@ async def test_propaganda_prompt_is_held_and_not_downloadable_until_approved(
     client: httpx.AsyncClient, make_key: KeyMaker, services: Services
 ) -> None:
     h = bearer(make_key("studio"))
-    reviewer = bearer(make_key("reviewer"))
+    reviewer = reviewers(make_key)
     sid = await consented_subject(client, h)
     gid = (await submit(client, h, spec(sid, prompt=PROPAGANDA_PROMPT))).json()["id"]
     run_jobs(services)
@@ -137,7 +138,7 @@ async def test_a_rejected_output_is_withheld(
     client: httpx.AsyncClient, make_key: KeyMaker, services: Services
 ) -> None:
     h = bearer(make_key("studio"))
-    reviewer = bearer(make_key("reviewer"))
+    reviewer = reviewers(make_key)
     sid = await consented_subject(client, h)
     gid = (await submit(client, h, spec(sid, prompt=PROPAGANDA_PROMPT))).json()["id"]
     run_jobs(services)
@@ -269,7 +270,7 @@ async def test_consent_revoked_while_held_stops_the_release(
     client: httpx.AsyncClient, make_key: KeyMaker, services: Services
 ) -> None:
     h = bearer(make_key("studio"))
-    reviewer = bearer(make_key("reviewer"))
+    reviewer = reviewers(make_key)
     sid = await consented_subject(client, h)
     gid = (await submit(client, h, spec(sid))).json()["id"]
     run_jobs(services)

@@ -12,7 +12,7 @@ import pytest
 from service.services import Services
 from tests.conftest import KeyMaker, bearer
 from tests.generation.conftest import run_jobs
-from tests.generation.helpers import approve_next, consented_subject, spec, submit
+from tests.generation.helpers import approve_next, consented_subject, reviewers, spec, submit
 
 SECRET_PROMPT = "Grandfather Mykola Zakharchenko waves from the Dnipro embankment"
 SECRET_CAPTION = "Mykola 1931-2024"
@@ -23,7 +23,7 @@ async def test_the_prompt_and_caption_never_reach_the_audit_log_or_the_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     h = bearer(make_key("studio"))
-    reviewer = bearer(make_key("reviewer"))
+    reviewer = reviewers(make_key)
     sid = await consented_subject(client, h)
     gid = (await submit(client, h, spec(sid, prompt=SECRET_PROMPT, caption=SECRET_CAPTION))).json()["id"]
     run_jobs(services)
@@ -57,7 +57,7 @@ async def test_a_released_output_is_linked_to_its_grant_so_revocation_reaches_it
     client: httpx.AsyncClient, make_key: KeyMaker, services: Services
 ) -> None:
     h = bearer(make_key("studio"))
-    reviewer = bearer(make_key("reviewer"))
+    reviewer = reviewers(make_key)
     sid = await consented_subject(client, h)
     gid = (await submit(client, h, spec(sid))).json()["id"]
     run_jobs(services)
