@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 import httpx
 import pytest
@@ -68,3 +69,30 @@ async def test_a_released_output_is_linked_to_its_grant_so_revocation_reaches_it
     assert row is not None
     revoked = (await client.post(f"/v1/consents/{row[0]}/revoke", headers=h)).json()
     assert asset_id in revoked["affected_assets"]
+
+
+async def test_the_reviewer_page_shows_the_held_output_and_the_prompt_escaped(
+    client: httpx.AsyncClient, make_key: KeyMaker, services: Services
+) -> None:
+    h = bearer(make_key("studio"))
+    sid = await consented_subject(client, h)
+    prompt = 'farewell at dawn <script>alert("x")</script>'
+    gid = (await submit(client, h, spec(sid, prompt=prompt))).json()["id"]
+    run_jobs(services)
+    held = (await client.get(f"/v1/generations/{gid}", headers=h)).json()
+    page = await client.get("/review/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None
+    login = await client.post("/review/login", data={"token": make_key("reviewer"), "csrf": csrf.group(1)})
+    assert login.status_code == 303
+    item = await client.get(f"/review/{held['flag_id']}")
+    assert item.status_code == 200
+    assert "<script>alert" not in item.text
+    assert "farewell at dawn" in item.text
+    with services.db.system() as conn:
+        row = conn.execute("SELECT quarantine_sha256 FROM generations WHERE id = %s", (gid,)).fetchone()
+    assert row is not None
+    assert f"/review/media/{held['flag_id']}/{row[0]}" in item.text
+    media = await client.get(f"/review/media/{held['flag_id']}/{row[0]}")
+    assert media.status_code == 200
+    assert media.content == services.blobs.read(row[0])
