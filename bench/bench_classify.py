@@ -143,6 +143,9 @@ def bench_image() -> dict[str, object]:
         for image in images:
             bf16.embed_images([image])
         bf16_ms = _latency_ms(bf16.embed_images, images, 10)
+        torch.set_num_threads(1)
+        bf16_ms_1 = _latency_ms(bf16.embed_images, images, 10)
+        torch.set_num_threads(default_threads)
         bf16_agreement = float(
             np.mean(np.sum(tower.embed_images(images) * bf16.embed_images(images), axis=1))
         )
@@ -162,6 +165,7 @@ def bench_image() -> dict[str, object]:
         "image_torch_ms_per_image_1_thread": round(torch_ms_1, 1),
         "image_torch_ms_target": 60,
         "image_torch_bf16_ms_per_image": round(bf16_ms, 1),
+        "image_torch_bf16_ms_per_image_1_thread": round(bf16_ms_1, 1),
         "image_torch_bf16_native": bf16.bf16,
         "bf16_vs_fp32_cosine": round(bf16_agreement, 4),
         "image_onnx_int8_ms_per_image": round(onnx_ms, 1),
