@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from service import __version__
-from service.api import consent, health, keys, media, review
+from service.api import check, consent, health, keys, media, policy, review
 from service.api import errors as api_errors
 from service.api.middleware import EdgeMiddleware, Metrics
 from service.services import Services
@@ -51,5 +51,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(media.router)
     app.include_router(consent.router)
     app.include_router(review.router)
+    app.include_router(check.router)
+    app.include_router(policy.router)
     app.include_router(review_pages.router)
     return app
