@@ -55,6 +55,9 @@ _SUMMARY_KEYS = (
 )
 
 
+DECODE_SIDE = 512
+
+
 def nothing_to_check() -> MalformedRequest:
     return MalformedRequest("Send a file, a text (caption or transcript), or both.")
 
@@ -85,7 +88,8 @@ def decode(services: Services, info: MediaInfo | None) -> Decoded:
     if info is None:
         return Decoded(None)
     if info.kind is MediaKind.IMAGE:
-        image = decode_image(info).image
+        # Hashing (≤ 512 px) and image models (224 px) need no more pixels than this.
+        image = decode_image(info, min_side=DECODE_SIDE).image
         return Decoded(info, image, tuple(hash_frames([(0, 0.0, image)])))
     if info.kind is MediaKind.VIDEO:
         sampled = ((f.index, f.t, f.image) for f in iter_frames(info, fps=1.0, limits=services.limits))
@@ -116,7 +120,13 @@ def provenance_summary(report: ProvenanceReport) -> dict[str, Any]:
 def provenance(services: Services, conn: Conn, decoded: Decoded) -> ProvenanceFound:
     if decoded.info is None:
         return ProvenanceFound(None, None)  # text only: nothing carries a manifest
-    report = services.notary.verify(conn, decoded.info.path, limits=services.limits, info=decoded.info)
+    report = services.notary.verify(
+        conn,
+        decoded.info.path,
+        limits=services.limits,
+        info=decoded.info,
+        frames=[f.hashes for f in decoded.frames],  # hashed once, in step 1, for steps 2 and 4
+    )
     signal = ProvenanceSignal(
         state=report.state.value,
         ai_generated=report.ai_generated,
