@@ -9,13 +9,16 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from service import __version__
-from service.api import check, consent, health, keys, media, policy, review
+from service.api import banks, check, consent, health, keys, media, policy, review
 from service.api import errors as api_errors
+from service.api import log as log_api
+from service.api import provenance as provenance_api
 from service.api.middleware import EdgeMiddleware, Metrics
 from service.services import Services
 from service.settings import Settings
 from service.web import STATIC_DIR
 from service.web import review as review_pages
+from service.web import verify as verify_page
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
@@ -54,4 +57,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(check.router)
     app.include_router(policy.router)
     app.include_router(review_pages.router)
+    app.include_router(log_api.router)
+    app.include_router(provenance_api.router)
+    app.include_router(verify_page.router)
+    app.include_router(banks.router)
     return app

@@ -20,8 +20,11 @@ them into HTTP statuses, exit codes and the JSON error shape.
     │   └── Forbidden              a known token whose role may not do this
     ├── NotFound                   no such record (or not one this tenant may see)
     ├── Conflict                   the record is in a state that forbids the act
+    │   └── LeaseLost              a job attempt lost its lease; its effects roll back
     ├── Unavailable                Vigil cannot tell right now: fail closed
-    │   └── DatabaseUnavailable
+    │   ├── DatabaseUnavailable
+    │   ├── SigningFailed          the C2PA signer (key, callback, TSA) failed; cause logged
+    │   └── GeneratorFailed        the generator backend gave no usable output
     └── ConfigError                the instance is set up wrongly; refuse to start
         └── ProfileError           a market profile file is malformed (file and key path named)
 """
@@ -124,6 +127,11 @@ class DatabaseUnavailable(Unavailable):
     hint = "Check that PostgreSQL is running (or DATABASE_URL is right) and run 'vigil db migrate'."
 
 
+class SigningFailed(Unavailable):
+    code = "signing_failed"
+    hint = "Check the signing key and certificate (vigil keys init-signing), the TSA, and the logs."
+
+
 class ConfigError(VigilError):
     code = "config_error"
 
@@ -131,3 +139,17 @@ class ConfigError(VigilError):
 class ProfileError(ConfigError):
     code = "profile_error"
     hint = "Fix the named key in the market profile (see policies/markets/default.yaml)."
+
+
+class LeaseLost(Conflict):
+    """A job's lease ran out or was taken over: the work of this attempt must not be committed."""
+
+    code = "lease_lost"
+    hint = "Another worker owns the job now; this attempt's effects were rolled back."
+
+
+class GeneratorFailed(Unavailable):
+    """The generator backend gave no usable output (after its retries)."""
+
+    code = "generator_failed"
+    hint = "Check the generator backend (VIGIL_GENERATOR_BACKEND, VIGIL_GENERATOR_URL) and retry."

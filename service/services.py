@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from service.audit.checkpoints import LogSigner, log_status
 from service.blobs import BlobStore
 from service.consent import RuleBook
 from service.db import Database
 from service.db import migrate as migrations
 from service.errors import DatabaseUnavailable, ProfileError, Unavailable, VigilError
+from service.generate.backend import GeneratorBackend, backend_from_settings
 from service.health import ComponentStatus, Readiness, State
 from service.labels import MarketProfile, get_profile, load_profiles
 from service.labels.profiles import resolve_profiles_dir
+from service.match.matching import BankIndex
 from service.media import MediaLimits
 from service.policy.holder import PolicyHolder
+from service.provenance import Notary
 from service.review import policy as review_policy
 from service.review.effects import Effects
 from service.review.model import ReviewPolicy
@@ -35,17 +39,24 @@ class Services:
     policy: PolicyHolder
     consent_rules: RuleBook
     review_policy: ReviewPolicy
+    log_signer: LogSigner
+    notary: Notary
+    generator: GeneratorBackend  # VIGIL_GENERATOR_BACKEND; writes only into settings.quarantine_dir
     readiness: Readiness = field(default_factory=Readiness)
     # Handlers other stages register for settled flags (release, withhold, add to a bank).
     review_effects: Effects = field(default_factory=Effects)
     market_profiles: dict[str, MarketProfile] = field(default_factory=dict)
     market_profiles_error: str | None = None
+    match_index: BankIndex = field(default_factory=BankIndex)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Services:
         settings.ensure_dirs()
         consent_rules = RuleBook.load(settings.consent_rules_dir)  # a bad rule file refuses to start
         review_rules = review_policy.load(settings.review_policy or review_policy.DEFAULT_PATH)
+        log_signer = LogSigner.from_settings(settings)
+        notary = Notary.from_settings(settings)  # refuses a production setup without anchors
+        generator = backend_from_settings(settings)  # a misconfigured backend refuses to start
         db = Database.from_settings(settings)
         try:
             if migrate:
@@ -59,9 +70,18 @@ class Services:
                 policy=PolicyHolder(root=settings.policy_root),
                 consent_rules=consent_rules,
                 review_policy=review_rules,
+                log_signer=log_signer,
+                notary=notary,
+                generator=generator,
+                match_index=BankIndex(
+                    flood_limit=settings.match_flood_limit, flood_window_s=settings.match_flood_window_s
+                ),
             )
             services.readiness.register("database", services._database_status)
             services.readiness.register("policy", services.policy.status)
+            services.readiness.register("audit_log", lambda: log_status(db))
+            services.readiness.register("signing_key", services.notary.signing_status)
+            services.readiness.register("trust_anchors", services.notary.trust_status)
         except BaseException:
             db.close()
             raise

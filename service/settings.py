@@ -61,7 +61,35 @@ class Settings(BaseSettings):
     )
 
     # --- provenance ---------------------------------------------------------------
-    # (settings of this area go here)
+    signing_cert_chain: Path | None = Field(
+        None,
+        description="PEM certificate chain of the C2PA signer, end-entity first. Unset: "
+        "`<data_dir>/keys/signing-chain.pem` (made by `vigil keys init-signing`) when it exists.",
+    )
+    signing_key: Path | None = Field(
+        None,
+        description="PEM (PKCS#8) private key of the C2PA signer, mode 0600. Unset: "
+        "`<data_dir>/keys/signing-key.pem` when it exists.",
+    )
+    trust_anchor_files: tuple[Path, ...] = Field(
+        (),
+        description="Extra PEM trust-anchor lists (JSON list of paths), e.g. the C2PA Trust List. "
+        "Vigil's own CA (`<data_dir>/keys/ca.pem`) is always trusted when present.",
+    )
+    tsa_url: str | None = Field(
+        None, description="RFC 3161 timestamp authority for signatures (unset: no timestamp)."
+    )
+    tsa_timeout_s: float = Field(
+        10.0, gt=0, description="Seconds to wait for the timestamp authority per attempt."
+    )
+    tsa_retries: int = Field(2, ge=0, description="Extra attempts when the timestamp authority fails.")
+    provenance_pdq_threshold: int = Field(
+        31,
+        ge=0,
+        le=31,
+        description="Largest PDQ Hamming distance at which a stripped copy is matched to a signed "
+        "asset (≤ 31: the index probes 16-bit chunks at distance ≤ 1).",
+    )
 
     # --- labels ---------------------------------------------------------------
     labels_profiles_dir: Path = Field(
@@ -93,7 +121,17 @@ class Settings(BaseSettings):
     )
 
     # --- match ---------------------------------------------------------------
-    # (settings of this area go here)
+    match_flood_limit: int = Field(
+        100,
+        ge=1,
+        description="A block-bank entry that matches more distinct items than this within the flood "
+        "window is quarantined (disabled, audited, reported as `quarantined`).",
+    )
+    match_flood_window_s: float = Field(
+        3600.0,
+        gt=0,
+        description="Seconds over which flood quarantine counts an entry's distinct matched items.",
+    )
 
     # --- classify ---------------------------------------------------------------
     # (settings of this area go here)
@@ -110,7 +148,20 @@ class Settings(BaseSettings):
         return self.policies_dir or Path(__file__).resolve().parent.parent / "policies"
 
     # --- audit ---------------------------------------------------------------
-    # (settings of this area go here)
+    audit_origin: str = Field(
+        "vigil.local/log",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,200}$",
+        description="Origin line of the log's checkpoints (and the signer name); unique per log, "
+        "e.g. `vigil.example.org/log`. Changing it starts a different log for auditors.",
+    )
+    audit_witness_keys: list[str] = Field(
+        [],
+        description="Witness verifier keys (`name+hash+base64`, cosignature/v1) whose co-signatures "
+        "the log accepts on its checkpoints (JSON list).",
+    )
+    audit_page_size: int = Field(
+        10_000, ge=1, le=100_000, description="Most entries one `GET /v1/log/entries` returns."
+    )
 
     # --- review ---------------------------------------------------------------
     review_policy: Path | None = Field(
@@ -135,7 +186,51 @@ class Settings(BaseSettings):
     )
 
     # --- jobs and generation ---------------------------------------------------------------
-    # (settings of this area go here)
+    jobs_lease_s: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds a worker holds a claimed job; its heartbeat renews the lease "
+        "every third of this. A job whose lease runs out (its worker died) is retried.",
+    )
+    jobs_poll_s: float = Field(
+        1.0, gt=0, description="Seconds an idle worker waits before looking for work again."
+    )
+    jobs_backoff_base_s: float = Field(
+        2.0, gt=0, description="Retry delay after a first failure; doubles per attempt, with jitter."
+    )
+    jobs_backoff_max_s: float = Field(300.0, gt=0, description="Longest retry delay, in seconds.")
+    jobs_stop_grace_s: float = Field(
+        30.0,
+        ge=0,
+        description="On SIGTERM/SIGINT, seconds a worker lets its current job finish before "
+        "handing it back to the queue.",
+    )
+    job_modules: list[str] = Field(
+        default_factory=list,
+        description="Extra Python modules with job handlers (each has `register_handlers(registry)`), "
+        'as a JSON list, e.g. `["mypkg.jobs"]`.',
+    )
+    generator_backend: str = Field(
+        "compositor",
+        description="Generator backend by name: `compositor` (built in), `http`, or one from the "
+        "`vigil.generators` entry point group.",
+    )
+    generator_url: str | None = Field(
+        None, description="URL the `http` generator backend posts requests to (see README, Generation)."
+    )
+    generator_timeout_s: float = Field(120.0, gt=0, description="Timeout of one call to the HTTP generator.")
+    generator_retries: int = Field(
+        3, ge=0, description="Retries of a failed HTTP generator call (timeouts, 5xx, garbage), with backoff."
+    )
+    generator_backoff_s: float = Field(
+        1.0, ge=0, description="First retry delay of the HTTP generator; doubles."
+    )
+    generator_max_bytes: int = Field(
+        200 * MiB, gt=0, description="Largest response the HTTP generator may send; larger is refused."
+    )
+    video_seconds: float = Field(
+        8.0, ge=6.0, le=10.0, description="Length of the compositor's video, in seconds (6 to 10)."
+    )
 
     @model_validator(mode="after")
     def _pool_bounds(self) -> Settings:
@@ -152,9 +247,18 @@ class Settings(BaseSettings):
         return self.data_dir / "blobs"
 
     @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
     def tmp_dir(self) -> Path:
         """Spool for uploads on the same filesystem as the blobs (so a rename is atomic)."""
         return self.data_dir / "tmp"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Where generators write outputs; never served from here (released outputs go to blobs)."""
+        return self.data_dir / "quarantine"
 
     @property
     def production(self) -> bool:
@@ -162,7 +266,7 @@ class Settings(BaseSettings):
 
     def ensure_dirs(self) -> None:
         """Create the data directory tree; refuse a data dir that is a file."""
-        for path in (self.data_dir, self.blob_dir, self.tmp_dir):
+        for path in (self.data_dir, self.blob_dir, self.tmp_dir, self.quarantine_dir):
             if path.exists() and not path.is_dir():
                 raise ConfigError(f"{path} exists and is not a directory; choose another VIGIL_DATA_DIR.")
             path.mkdir(parents=True, exist_ok=True)

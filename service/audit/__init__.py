@@ -2,6 +2,6 @@
 checkpoints and proofs. Flows call ``append(conn, Event(...))`` inside their own transaction."""
 
 from service.audit.events import Event, EventName
-from service.audit.log import append
+from service.audit.log import append, append_many
 
-__all__ = ["Event", "EventName", "append"]
+__all__ = ["Event", "EventName", "append", "append_many"]

@@ -1,26 +1,113 @@
-"""Appending to the transparency log, in the caller's transaction.
+"""Appending to the transparency log, in the caller's transaction, and reading proofs from it.
 
 ``append(conn, event)`` writes the event in the same transaction as the change it records (no
 change without its event, no event without its change) and returns the entry's index. Writers
-are serialised on one advisory lock so the log has a single linear order.
+are serialised on one advisory lock held until their transaction ends, so the log has a single
+linear order and committed indices are dense.
+
+The tree's perfect-subtree hashes are written by the same statement batch as the entries
+(``merkle.extend`` from the stored right frontier), not by a lagging integrator: whatever size a
+reader sees, every node that size needs is already committed, so a checkpoint is always over
+exactly the entries it counts, and proofs are O(log n) indexed reads.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from service.audit import merkle, store
 from service.audit.events import Event
 from service.db import Conn
+from service.errors import OutOfRange, Unavailable
 
-_LOG_LOCK = 0x4C4F47  # "LOG"
+DAMAGED = "The log's stored tree is missing subtree hashes; restore the database from a backup."
 
 
 def append(conn: Conn, event: Event) -> int:
     """Append ``event``; the index it gets is final once the caller's transaction commits."""
-    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOG_LOCK,))
-    row = conn.execute(
-        "INSERT INTO audit_entries (idx, entry, event, tenant_id) "
-        "SELECT coalesce(max(idx) + 1, 0), %s, %s, %s FROM audit_entries RETURNING idx",
-        (event.canonical(), event.name.value, event.tenant_id),
-    ).fetchone()
-    if row is None:
-        raise RuntimeError("the audit entry was not written")
-    return int(row[0])
+    return append_many(conn, [event])[0]
+
+
+def append_many(conn: Conn, events: Sequence[Event]) -> list[int]:
+    """Append ``events`` in order with one frontier read and two inserts; returns their indices."""
+    if not events:
+        return []
+    store.lock(conn)
+    start = store.size(conn)
+    frontier_nodes = merkle.chunks(0, start)
+    found = store.nodes(conn, frontier_nodes)
+    if len(found) != len(frontier_nodes):
+        raise Unavailable(DAMAGED)
+    frontier = [(node, found[node]) for node in frontier_nodes]
+    payloads = [(event.canonical(), event.name.value) for event in events]
+    created = merkle.extend(frontier, [merkle.leaf_hash(p[0]) for p in payloads], start)
+    store.insert_entries(conn, start, payloads)
+    store.insert_nodes(conn, created)
+    return list(range(start, start + len(events)))
+
+
+def missing_frontier(conn: Conn) -> int:
+    """How many right-edge subtree hashes the next append needs but the store lacks (0 = sound)."""
+    wanted = merkle.chunks(0, store.size(conn))
+    return len(wanted) - len(store.nodes(conn, wanted))
+
+
+def tree_size(conn: Conn) -> int:
+    return store.size(conn)
+
+
+def _check_size(requested: int, current: int, what: str) -> None:
+    if not 0 <= requested <= current:
+        raise OutOfRange(
+            f"{what} {requested} is outside the tree: valid sizes are 0..{current}.",
+            details={"min": 0, "max": current},
+        )
+
+
+def root(conn: Conn, size: int, *, current: int | None = None) -> bytes:
+    """MTH of the first ``size`` entries (RFC 9162 §2.1.1)."""
+    _check_size(size, store.size(conn) if current is None else current, "size")
+    if size == 0:
+        return merkle.EMPTY_ROOT
+    return _hashes(conn, merkle.root_ranges(size))[0]
+
+
+def inclusion_proof(conn: Conn, index: int, size: int) -> list[bytes]:
+    """The audit path of entry ``index`` in the tree of ``size`` entries (§2.1.3.1)."""
+    _check_size(size, store.size(conn), "size")
+    if not 0 <= index < size:
+        raise OutOfRange(
+            f"index {index} is outside a tree of size {size}: valid indices are 0..{size - 1}.",
+            details={"min": 0, "max": size - 1},
+        )
+    return _hashes(conn, merkle.inclusion_ranges(index, size))
+
+
+def consistency_proof(conn: Conn, first: int, second: int) -> list[bytes]:
+    """The proof that the tree of ``second`` entries extends the one of ``first`` (§2.1.4.1)."""
+    _check_size(second, store.size(conn), "second")
+    if not 0 <= first <= second:
+        raise OutOfRange(
+            f"first {first} must be within 0..{second} (the second size).", details={"min": 0, "max": second}
+        )
+    return _hashes(conn, merkle.consistency_ranges(first, second))
+
+
+def entries(conn: Conn, start: int, end: int, *, limit: int) -> list[tuple[int, bytes]]:
+    """Entries ``[start, end)`` (at most ``limit``; ``end`` is clipped to the tree)."""
+    current = store.size(conn)
+    if not 0 <= start < current or end <= start:
+        raise OutOfRange(
+            f"start {start} and end {end} do not select entries: the log holds 0..{current - 1} "
+            "and end is exclusive.",
+            details={"min": 0, "max": current},
+        )
+    return store.entries(conn, start, min(end, current, start + limit))
+
+
+def _hashes(conn: Conn, ranges: list[merkle.Range]) -> list[bytes]:
+    wanted = merkle.nodes_for(ranges)
+    found = store.nodes(conn, wanted)
+    if len(found) != len(wanted):
+        raise Unavailable(DAMAGED)
+    return [merkle.range_hash(r, found) for r in ranges]

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from psycopg.rows import class_row
 
+from service.audit import Event, EventName, append
 from service.auth.model import ApiKey, IssuedKey, Principal, Role, Tenant, new_token, token_hash
 from service.db import Conn
 from service.errors import MalformedRequest, NotFound
@@ -42,6 +43,10 @@ def create_key(conn: Conn, *, tenant_name: str, role: Role, label: str = "") -> 
         key = cur.fetchone()
     if key is None:
         raise NotFound("The new key was not stored; retry.")
+    append(
+        conn,
+        Event(EventName.KEY_CREATED, str(key.id), key.tenant_id, {"role": key.role, "prefix": key.prefix}),
+    )
     return IssuedKey(key=key, tenant=tenant, token=token)
 
 
@@ -60,10 +65,20 @@ def authenticate(conn: Conn, token: str) -> Principal | None:
 
 
 def revoke_key(conn: Conn, prefix: str) -> ApiKey:
+    """Revoke the key; revoking a revoked key changes nothing (and logs nothing)."""
     with conn.cursor(row_factory=class_row(ApiKey)) as cur:
         cur.execute(
-            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE prefix = %s "
+            "UPDATE api_keys SET revoked_at = now() WHERE prefix = %s AND revoked_at IS NULL "
             "RETURNING id, tenant_id, role, prefix, label, created_at, revoked_at",
+            (prefix,),
+        )
+        key = cur.fetchone()
+        if key is not None:
+            append(conn, Event(EventName.KEY_REVOKED, str(key.id), key.tenant_id, {"prefix": key.prefix}))
+            return key
+        cur.execute(
+            "SELECT id, tenant_id, role, prefix, label, created_at, revoked_at "
+            "FROM api_keys WHERE prefix = %s",
             (prefix,),
         )
         key = cur.fetchone()

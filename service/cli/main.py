@@ -76,9 +76,9 @@ pass_settings = click.make_pass_decorator(Settings)
 
 
 def _register() -> None:
-    from service.cli import check, db, keys, labels, policy, serve
+    from service.cli import audit, bank, check, db, keys, labels, policy, provenance, serve, worker
 
-    for module in (check, db, keys, labels, policy, serve):
+    for module in (db, keys, labels, policy, serve, worker, audit, provenance, bank, check):
         module.register(cli)
 
 

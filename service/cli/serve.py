@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import signal
+from collections.abc import Callable
+from typing import Any
+
 import click
 
 from service import logs
 from service.auth import Role
 from service.auth import store as auth_store
 from service.cli.main import pass_settings
+from service.cli.worker import start_worker
+from service.jobs import WorkerThread
 from service.services import Services
 from service.settings import Settings
 
@@ -15,11 +23,10 @@ from service.settings import Settings
 @click.command("serve")
 @click.option("--host", default=None, help="Bind address (default VIGIL_HOST or 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default VIGIL_PORT or 8000).")
+@click.option("--no-worker", is_flag=True, help="Do not run a job worker in this process.")
 @pass_settings
-def serve_cmd(settings: Settings, host: str | None, port: int | None) -> None:
+def serve_cmd(settings: Settings, host: str | None, port: int | None, no_worker: bool) -> None:
     """Serve the HTTP API and pages (embedded PostgreSQL unless DATABASE_URL is set)."""
-    import uvicorn
-
     from service.app import create_app
 
     logs.configure(level=settings.log_level, json_lines=settings.log_json)
@@ -28,16 +35,45 @@ def serve_cmd(settings: Settings, host: str | None, port: int | None) -> None:
         if settings.bootstrap_admin:
             _bootstrap_admin(services)
         app = create_app(settings, services=services)
-        uvicorn.run(
-            app,
-            host=host or settings.host,
-            port=port or settings.port,
-            log_config=None,
-            access_log=False,
-            proxy_headers=False,
-        )
+        worker = None if no_worker else start_worker(services)
+        stop_worker = functools.partial(_stop, worker, settings.jobs_stop_grace_s)
+        try:
+            _serve(app, host=host or settings.host, port=port or settings.port, on_shutdown=stop_worker)
+        except (KeyboardInterrupt, _Stopped):
+            pass  # uvicorn has shut down cleanly and re-raised the signal it caught: a normal stop
+        finally:
+            stop_worker()
     finally:
         services.close()
+
+
+class _Stopped(Exception):
+    """SIGTERM, re-raised by uvicorn after its graceful shutdown."""
+
+
+def _on_sigterm(_signum: int, _frame: Any) -> None:
+    raise _Stopped
+
+
+def _stop(worker: WorkerThread | None, grace_s: float) -> None:
+    if worker is not None and worker.is_alive():
+        worker.stop(grace_s)
+
+
+def _serve(app: Any, *, host: str, port: int, on_shutdown: Callable[[], None]) -> None:
+    """uvicorn, with the job worker stopped during its shutdown (it re-raises SIGTERM afterwards)."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            await super().shutdown(sockets)
+            await asyncio.to_thread(on_shutdown)
+
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
+    # uvicorn restores this handler after its shutdown and then re-raises the signal into it, so a
+    # SIGTERM ends here (services closed, embedded database left cleanly) instead of killing us.
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    Server(config).run()
 
 
 def _bootstrap_admin(services: Services) -> None:

@@ -1,3 +1,32 @@
 """Provenance:
 signing keys and certificates, trust anchors, C2PA sign and verify, and the manifest repository.
 """
+
+from service.provenance.model import (
+    ConsentAssertion,
+    Ingredient,
+    ModerationAssertion,
+    ProvenanceReport,
+    SignedAsset,
+    SignSpec,
+    SourceType,
+    State,
+)
+from service.provenance.notary import Notary, fingerprints
+from service.provenance.sign import sign_file
+from service.provenance.verify import verify_file
+
+__all__ = [
+    "ConsentAssertion",
+    "Ingredient",
+    "ModerationAssertion",
+    "Notary",
+    "ProvenanceReport",
+    "SignSpec",
+    "SignedAsset",
+    "SourceType",
+    "State",
+    "fingerprints",
+    "sign_file",
+    "verify_file",
+]

@@ -239,7 +239,8 @@ async def test_appeal_by_a_different_reviewer_overturns(
     original = (await client.get(f"/v1/flags/{flag.id}", headers=bearer(bob))).json()
     assert original["outcome"] == "approve"
     with services.db.system() as conn:
-        events = [r[0] for r in conn.execute("SELECT event FROM audit_entries ORDER BY idx").fetchall()]
+        rows = conn.execute("SELECT event FROM audit_entries WHERE event NOT LIKE 'key.%%' ORDER BY idx")
+        events = [r[0] for r in rows.fetchall()]
     assert events == [
         "flag.created", "flag.decided", "flag.created", "appeal.filed", "flag.decided", "appeal.decided",
     ]  # fmt: skip

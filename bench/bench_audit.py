@@ -1,0 +1,186 @@
+"""Transparency-log figures: sustained append rate, proof latency at 1,000,000 entries, and the
+time ``vigil audit verify`` takes over all of them. Prints one JSON object.
+
+Runs against a throwaway embedded PostgreSQL. The 1 M entries are bulk-loaded the way an import
+would be: canonical event bytes COPYed in, with the stored subtree hashes computed by the same
+``merkle.extend`` the append path uses (so the tree is the real one, and verify checks it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from uuid import UUID
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from service.audit import Event, EventName, append, append_many, merkle, store
+from service.audit import log as audit_log
+from service.db.embedded import EmbeddedPostgres
+from service.services import Services
+from service.settings import Settings
+
+TOTAL = 1_000_000
+APPEND_EVENTS = 20_000
+BATCH = 500
+PROOFS = 1_000
+TENANT = UUID("00000000-0000-4000-8000-00000000b0b0")
+
+
+def _event(i: int) -> Event:
+    return Event(EventName.CHECK_DECIDED, f"chk_{i}", TENANT, {"decision": "allow", "sha256": f"{i:064x}"})
+
+
+def bench_append(services: Services) -> dict[str, float]:
+    t0 = time.perf_counter()
+    done = 0
+    while done < APPEND_EVENTS:
+        with services.db.system() as conn:
+            append_many(conn, [_event(done + i) for i in range(BATCH)])
+        done += BATCH
+    batched = APPEND_EVENTS / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    for i in range(500):
+        with services.db.system() as conn:
+            append(conn, _event(i))
+    single = 500 / (time.perf_counter() - t0)
+    return {"append_events_per_s_batched": round(batched), "append_events_per_s_one_per_txn": round(single)}
+
+
+def bulk_load(services: Services, target: int) -> float:
+    """COPY entries and their subtree hashes until the log holds ``target`` entries."""
+    t0 = time.perf_counter()
+    template = _event(0).canonical()
+    chunk = 100_000
+    with services.db.system() as conn:
+        store.lock(conn)
+        start = store.size(conn)
+        frontier_nodes = merkle.chunks(0, start)
+        found = store.nodes(conn, frontier_nodes)
+        frontier = [(n, found[n]) for n in frontier_nodes]
+        while start < target:
+            n = min(chunk, target - start)
+            entries = [template.replace(b"chk_0", f"chk_{start + i}".encode()) for i in range(n)]
+            created = merkle.extend(frontier, [merkle.leaf_hash(e) for e in entries], start)
+            with conn.cursor().copy("COPY audit_entries (idx, entry, event) FROM STDIN") as copy:
+                for i, entry in enumerate(entries):
+                    copy.write_row((start + i, entry, "check.decided"))
+            with conn.cursor().copy("COPY audit_nodes (level, idx, hash) FROM STDIN") as copy:
+                for (level, index), h in created:
+                    copy.write_row((level, index, h))
+            start += n
+            known = dict(frontier)
+            known.update(created)
+            frontier = [(node, known[node]) for node in merkle.chunks(0, start)]
+    with psycopg.connect(services.db.url, autocommit=True) as owner:
+        owner.execute("ANALYZE audit_entries, audit_nodes")  # as after any import (table owner)
+    return time.perf_counter() - t0
+
+
+def bench_proofs(services: Services, size: int) -> dict[str, float]:
+    rng = random.Random(7)
+    inclusion, consistency = [], []
+    for _ in range(PROOFS):
+        index = rng.randrange(size)
+        t0 = time.perf_counter()
+        with services.db.system() as conn:
+            audit_log.inclusion_proof(conn, index, size)
+        inclusion.append(time.perf_counter() - t0)
+        first = rng.randrange(1, size)
+        t0 = time.perf_counter()
+        with services.db.system() as conn:
+            audit_log.consistency_proof(conn, first, size)
+        consistency.append(time.perf_counter() - t0)
+    ms = 1000.0
+    return {
+        "inclusion_proof_ms_p50": round(statistics.median(inclusion) * ms, 3),
+        "inclusion_proof_ms_p95": round(sorted(inclusion)[int(0.95 * PROOFS)] * ms, 3),
+        "consistency_proof_ms_p50": round(statistics.median(consistency) * ms, 3),
+        "consistency_proof_ms_p95": round(sorted(consistency)[int(0.95 * PROOFS)] * ms, 3),
+    }
+
+
+def bench_verify(settings: Settings) -> dict[str, object]:
+    env = {**os.environ, "DATABASE_URL": str(settings.database_url), "VIGIL_DATA_DIR": str(settings.data_dir)}
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "service", "audit", "verify", "--json"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - t0
+    report = json.loads(done.stdout) if done.stdout else {}
+    return {
+        "verify_s": round(elapsed, 1),
+        "verify_entries": report.get("checked"),
+        "verify_passed": report.get("passed"),
+        "verify_size": report.get("size"),
+    }
+
+
+def bench_verify_http(settings: Settings, services: Services) -> dict[str, object]:
+    """The same verification over the HTTP API (in-process ASGI client: no network)."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.audit.sources import HttpSource
+    from service.audit.verify import verify
+    from service.auth import Role
+    from service.auth import store as auth_store
+
+    with services.db.system() as conn:
+        token = auth_store.create_key(conn, tenant_name="bench", role=Role.AUDITOR).token
+    source = HttpSource("http://bench", token, client=TestClient(create_app(settings, services=services)))
+    signer = services.log_signer
+    t0 = time.perf_counter()
+    report, _ = verify(source, origin=signer.origin, public_key=signer.public_key)
+    return {"verify_http_s": round(time.perf_counter() - t0, 1), "verify_http_passed": report.passed}
+
+
+def main() -> None:
+    total = int(sys.argv[1]) if len(sys.argv) > 1 else TOTAL  # default: the issue's 1,000,000
+    root = Path(tempfile.mkdtemp(prefix="vigil-bench-audit-"))
+    server = EmbeddedPostgres(pgdata=root / "pg")
+    url = server.start()
+    try:
+        settings = Settings(data_dir=root / "data", database_url=url, log_json=False)
+        services = Services.open(settings)
+        try:
+            result: dict[str, object] = {}
+            result.update(bench_append(services))
+            result["bulk_load_s"] = round(bulk_load(services, total), 1)
+            with services.db.system() as conn:
+                size = store.size(conn)
+            result["entries"] = size
+            result.update(bench_proofs(services, size))
+            result.update(bench_verify(settings))
+            result.update(bench_verify_http(settings, services))
+            result["targets"] = {
+                "append_events_per_s_batched": ">= 2000",
+                "inclusion_proof_ms_p50": "<= 5",
+                "consistency_proof_ms_p50": "<= 5",
+                "verify_s": "<= 60 at 1,000,000 entries",
+            }
+        finally:
+            services.close()
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,238 @@
+"""The provenance component of a Vigil process: signs, records, verifies, recovers.
+
+``Notary.from_settings`` builds the trust store and the signer once. The flows call:
+
+- ``notary.sign_and_record(conn, src, dst, spec, limits=...)``: sign, fingerprint the signed
+  asset (PDQ + pHash; per sampled frame at 1 fps for video), append ``asset.signed`` to the
+  transparency log and keep the manifest in the repository, all in the caller's transaction.
+- ``notary.verify(conn, path, limits=...)``: the embedded manifest; when there is none, the
+  repository by exact SHA-256, then by PDQ within ``provenance_pdq_threshold`` bits
+  (``recovered_by: "fingerprint"``: the original's provenance, not a binding to these bytes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from service.audit import Event, EventName, append
+from service.db import Conn
+from service.errors import ConfigError, SigningFailed
+from service.health import ComponentStatus, State
+from service.match.hashes import PDQ_MIN_QUALITY, ImageHashes, hash_image
+from service.media import MediaInfo, MediaKind, MediaLimits
+from service.media.intake import inspect, iter_frames
+from service.provenance import store
+from service.provenance.explain import explain
+from service.provenance.model import Code, ProvenanceReport, SignedAsset, SignerInfo, SignSpec, Timestamp
+from service.provenance.model import State as PState
+from service.provenance.sign import sign_file
+from service.provenance.signer import VigilSigner
+from service.provenance.trust import TrustStore
+from service.provenance.verify import verify_file
+from service.settings import Settings
+
+MAX_QUERY_FRAMES = 12  # frames of a video compared against the repository
+
+
+def fingerprints(info: MediaInfo, limits: MediaLimits, *, max_frames: int | None = None) -> list[ImageHashes]:
+    """PDQ + pHash of an image, or of a video's frames at ~1 fps (consecutive repeats dropped)."""
+    if info.kind is MediaKind.AUDIO:
+        return []
+    out: list[ImageHashes] = []
+    for frame in iter_frames(info, fps=1.0, limits=limits):
+        hashes = hash_image(frame.image)
+        if out and out[-1].pdq.value == hashes.pdq.value:
+            continue
+        out.append(hashes)
+        if max_frames is not None and len(out) >= max_frames:
+            break
+    return out
+
+
+def _report_from_json(data: dict[str, Any]) -> ProvenanceReport:
+    signer = data.get("signer")
+    timestamp = data.get("timestamp")
+    return ProvenanceReport(
+        state=PState(data["state"]),
+        codes=tuple(Code(**c) for c in data.get("codes") or ()),
+        signer=SignerInfo(**signer) if signer else None,
+        signed_at=data.get("signed_at"),
+        timestamp=Timestamp(**timestamp) if timestamp else None,
+        digital_source_type=data.get("digital_source_type"),
+        ai_generated=bool(data.get("ai_generated")),
+        actions=tuple(data.get("actions") or ()),
+        ingredients=tuple(data.get("ingredients") or ()),
+        assertions=data.get("assertions") or {},
+        asset_id=data.get("asset_id"),
+        log_index=data.get("log_index"),
+        trust_list=data.get("trust_list"),
+        sha256=data.get("sha256"),
+    )
+
+
+@dataclass
+class Notary:
+    trust: TrustStore
+    signer: VigilSigner | None
+    threshold: int = 31
+    tsa_timeout_s: float = 10.0
+    tsa_retries: int = 2
+    signer_error: str | None = None  # why a configured signer could not be built
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Notary:
+        trust = TrustStore.from_settings(settings)
+        if settings.production and trust.empty:
+            raise ConfigError(
+                "No trust anchors: run 'vigil keys init-signing' or set VIGIL_TRUST_ANCHOR_FILES; "
+                "production refuses to verify without them."
+            )
+        signer: VigilSigner | None = None
+        error: str | None = None
+        try:
+            signer = VigilSigner.from_settings(settings)
+        except ConfigError as exc:
+            if settings.production:
+                raise
+            error = exc.message
+        return cls(
+            trust=trust,
+            signer=signer,
+            threshold=settings.provenance_pdq_threshold,
+            tsa_timeout_s=settings.tsa_timeout_s,
+            tsa_retries=settings.tsa_retries,
+            signer_error=error,
+        )
+
+    # --- readiness ---------------------------------------------------------------------------
+    def signing_status(self) -> ComponentStatus:
+        if self.signer_error is not None:
+            return ComponentStatus(State.UNAVAILABLE, self.signer_error)
+        if self.signer is None:
+            return ComponentStatus(State.NOT_CONFIGURED, "no signing key; run 'vigil keys init-signing'")
+        return ComponentStatus(State.OK)
+
+    def trust_status(self) -> ComponentStatus:
+        if self.trust.empty:
+            return ComponentStatus(State.NOT_CONFIGURED, "no trust anchors: signers verify as valid at best")
+        lists = ", ".join(f"{a.name} ({a.count})" for a in self.trust.lists)
+        return ComponentStatus(State.OK, lists)
+
+    # --- signing -----------------------------------------------------------------------------
+    def sign(self, src: Path, dst: Path, spec: SignSpec) -> SignedAsset:
+        if self.signer is None:
+            raise SigningFailed(self.signer_error or "No signing key is configured.")
+        return sign_file(
+            src,
+            dst,
+            spec,
+            signer=self.signer,
+            trust=self.trust,
+            tsa_timeout_s=self.tsa_timeout_s,
+            tsa_retries=self.tsa_retries,
+        )
+
+    def record(
+        self,
+        conn: Conn,
+        signed: SignedAsset,
+        frames: Sequence[ImageHashes],
+        *,
+        tenant: uuid.UUID | None = None,
+    ) -> SignedAsset:
+        """Keep ``signed`` in the repository and log it, in the caller's transaction."""
+        if signed.report is None:
+            raise ValueError("record a signed asset with its verification report (sign with verify=True)")
+        manifest_id = uuid.uuid4()
+        data: dict[str, Any] = {
+            "sha256": signed.sha256,
+            "manifest_sha256": hashlib.sha256(signed.manifest).hexdigest(),
+            "frames": len(frames),
+        }
+        if signed.asset_id is not None:
+            data["asset_id"] = signed.asset_id
+        index = append(conn, Event(EventName.ASSET_SIGNED, str(manifest_id), tenant, data))
+        report = dataclasses.replace(signed.report, log_index=index, sha256=signed.sha256)
+        store.insert_manifest(
+            conn,
+            manifest_id=manifest_id,
+            asset_id=signed.asset_id,
+            sha256=signed.sha256,
+            mime=signed.mime,
+            manifest=signed.manifest,
+            report=report.to_dict(),
+            log_index=index,
+        )
+        store.insert_fingerprints(conn, manifest_id, frames)
+        return dataclasses.replace(signed, report=report, log_index=index)
+
+    def sign_and_record(
+        self,
+        conn: Conn,
+        src: Path,
+        dst: Path,
+        spec: SignSpec,
+        *,
+        limits: MediaLimits,
+        tenant: uuid.UUID | None = None,
+    ) -> SignedAsset:
+        signed = self.sign(src, dst, spec)
+        frames = fingerprints(inspect(dst, limits), limits)
+        return self.record(conn, signed, frames, tenant=tenant)
+
+    # --- verification ------------------------------------------------------------------------
+    def verify(
+        self, conn: Conn | None, path: Path, *, limits: MediaLimits, info: MediaInfo | None = None
+    ) -> ProvenanceReport:
+        """Verify ``path``; look the repository up (``conn`` given) when it carries no manifest."""
+        info = info or inspect(path, limits)
+        report = verify_file(path, trust=self.trust, sha256=info.sha256)
+        if conn is None:
+            return report
+        if report.state is not PState.ABSENT:
+            record = store.by_sha256(conn, info.sha256)
+            if record is not None and report.state is PState.TRUSTED:
+                return dataclasses.replace(
+                    report,
+                    asset_id=record.asset_id,
+                    log_index=record.log_index,
+                    signed_at=report.signed_at or record.signed_at.isoformat(),
+                )
+            return report
+        record = store.by_sha256(conn, info.sha256)
+        if record is not None:
+            return self._recovered(record, info.sha256, 0, "vigil.recovered.sha256")
+        best: store.Match | None = None
+        for hashes in fingerprints(info, limits, max_frames=MAX_QUERY_FRAMES):
+            if hashes.pdq.quality < PDQ_MIN_QUALITY:
+                continue
+            match = store.nearest(conn, hashes.pdq.value, self.threshold)
+            if match is not None and (best is None or match.distance < best.distance):
+                best = match
+                if match.distance == 0:
+                    break
+        if best is None:
+            return report
+        return self._recovered(best.record, info.sha256, best.distance, "vigil.recovered.fingerprint")
+
+    @staticmethod
+    def _recovered(record: store.ManifestRecord, sha256: str, distance: int, code: str) -> ProvenanceReport:
+        original = _report_from_json(record.report)
+        note = Code(code, explain(code, None), None, "informational")
+        return dataclasses.replace(
+            original,
+            state=PState.ABSENT,
+            codes=(note, *original.codes),
+            recovered_by="fingerprint",
+            asset_id=record.asset_id,
+            log_index=record.log_index,
+            signed_at=original.signed_at or record.signed_at.isoformat(),
+            sha256=sha256,
+            fingerprint_distance=distance,
+        )

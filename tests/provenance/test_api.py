@@ -1,0 +1,133 @@
+"""``POST /v1/verify``, the ``/verify`` page and readiness, over the real app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.errors import ConfigError
+from service.provenance import SignSpec
+from service.services import Services
+from service.settings import Settings
+from tests.conftest import KeyMaker, bearer
+from tests.provenance.conftest import save_image
+
+
+@pytest.fixture
+def signed(services: Services, tmp_path: Path) -> Path:
+    src = save_image(tmp_path / "in.jpg", 50, "JPEG")
+    with services.db.system() as conn:
+        services.notary.sign_and_record(
+            conn, src, tmp_path / "signed.jpg", SignSpec(asset_id="asset-50"), limits=services.limits
+        )
+    return tmp_path / "signed.jpg"
+
+
+async def _post(client: httpx.AsyncClient, token: str, path: Path, name: str = "f.jpg") -> httpx.Response:
+    return await client.post("/v1/verify", headers=bearer(token), files={"file": (name, path.read_bytes())})
+
+
+@pytest.mark.parametrize("role", ["auditor", "platform", "admin"])
+async def test_verifiers_get_the_report(
+    client: httpx.AsyncClient, make_key: KeyMaker, signed: Path, role: str
+) -> None:
+    r = await _post(client, make_key(role), signed)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["state"] == "trusted"
+    assert body["asset_id"] == "asset-50"
+    assert isinstance(body["log_index"], int)
+    assert body["ai_generated"] is True
+    assert body["signer"]["issuer"] == "Acme Memorials"
+    assert all({"code", "explanation", "url"} <= set(c) for c in body["codes"])
+
+
+async def test_studio_may_not_verify(client: httpx.AsyncClient, make_key: KeyMaker, signed: Path) -> None:
+    assert (await _post(client, make_key("studio"), signed)).status_code == 403
+
+
+async def test_corrupted_manifest_is_invalid_not_500(
+    client: httpx.AsyncClient, make_key: KeyMaker, signed: Path
+) -> None:
+    data = bytearray(signed.read_bytes())
+    start = data.find(b"jumb")
+    for i in range(start + 200, start + 260):
+        data[i] ^= 0xFF
+    corrupted = signed.with_name("signed_then_jumbf_corrupted.jpg")
+    corrupted.write_bytes(bytes(data))
+    r = await _post(client, make_key("auditor"), corrupted)
+    assert r.status_code == 200
+    assert r.json()["state"] == "invalid"
+    assert r.json()["codes"]
+
+
+async def test_unsupported_format_is_415(
+    client: httpx.AsyncClient, make_key: KeyMaker, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "doc.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n" + b"0" * 100)
+    r = await _post(client, make_key("auditor"), pdf, "doc.pdf")
+    assert r.status_code == 415
+    assert r.json()["error"]["code"] == "unsupported_media_type"
+
+
+async def test_readiness_reports_signing_key_and_anchors(client: httpx.AsyncClient) -> None:
+    components = (await client.get("/readyz")).json()["components"]
+    assert components["signing_key"]["state"] == "ok"
+    assert components["trust_anchors"]["state"] == "ok"
+    assert "vigil" in components["trust_anchors"]["detail"]
+
+
+def test_configured_but_missing_key_is_unavailable(settings: Settings, tmp_path: Path) -> None:
+    broken = settings.model_copy(update={"signing_key": tmp_path / "nope.pem"})
+    opened = Services.open(broken)
+    try:
+        status = opened.readiness.report()["signing_key"]
+    finally:
+        opened.close()
+    assert status.state.value == "unavailable"
+
+
+def test_production_without_anchors_refuses_to_start(tmp_path: Path, database_url: str) -> None:
+    bare = Settings(data_dir=tmp_path / "bare", database_url=database_url, env="production")
+    with pytest.raises(ConfigError, match="trust anchors"):
+        Services.open(bare)
+
+
+async def test_page_shows_form(client: httpx.AsyncClient) -> None:
+    r = await client.get("/verify")
+    assert r.status_code == 200
+    assert 'name="api_key"' in r.text
+    assert 'type="password"' in r.text
+
+
+async def test_page_verifies_with_key_in_form(
+    client: httpx.AsyncClient, make_key: KeyMaker, signed: Path
+) -> None:
+    r = await client.post(
+        "/verify",
+        data={"api_key": make_key("auditor")},
+        files={"file": ("<script>x</script>.jpg", signed.read_bytes())},
+    )
+    assert r.status_code == 200
+    assert 'data-state="trusted"' in r.text
+    assert "Acme Memorials" in r.text
+    assert "c2pa.created" in r.text
+    assert "vigil.asset" in r.text
+    assert "signingCredential.trusted" in r.text
+    assert "<script>x" not in r.text
+
+
+async def test_page_without_key_is_401(client: httpx.AsyncClient, signed: Path) -> None:
+    r = await client.post("/verify", data={"api_key": ""}, files={"file": ("a.jpg", signed.read_bytes())})
+    assert r.status_code == 401
+    assert "API key" in r.text
+
+
+def test_production_refuses_a_key_others_can_read(settings: Settings) -> None:
+    (settings.keys_dir / "signing-key.pem").chmod(0o644)
+    loose = settings.model_copy(update={"env": "production"})
+    with pytest.raises(ConfigError, match="chmod 600"):
+        Services.open(loose)

@@ -1,0 +1,100 @@
+"""``vigil keys init-signing``, ``vigil sign`` and ``vigil verify`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.provenance.conftest import save_image
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def vigil(data_dir: Path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "VIGIL_DATA_DIR": str(data_dir),
+        "DATABASE_URL": database_url,
+        "VIGIL_LOG_JSON": "false",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_init_sign_verify_round_trip(tmp_path: Path, database_url: str) -> None:
+    data = tmp_path / "inst"
+    made = vigil(data, database_url, "keys", "init-signing", "--org", "Acme Memorials")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith("OK:")
+    key = data / "keys" / "signing-key.pem"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert stat.S_IMODE((data / "keys" / "ca-key.pem").stat().st_mode) == 0o600
+    again = vigil(data, database_url, "keys", "init-signing", "--org", "Acme Memorials")
+    assert again.returncode == 5  # refuses to overwrite keys
+
+    src = save_image(tmp_path / "in.jpg", 60, "JPEG")
+    out = tmp_path / "out.jpg"
+    signed = vigil(data, database_url, "sign", str(src), str(out))
+    assert signed.returncode == 0, signed.stderr
+    assert signed.stdout.startswith("OK: signed")
+
+    ok = vigil(data, database_url, "verify", str(out))
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("OK:")
+    assert "trusted" in ok.stdout
+
+    report = json.loads(vigil(data, database_url, "verify", "--json", str(out)).stdout)
+    assert report["state"] == "trusted"
+    assert report["asset_id"] is None or isinstance(report["asset_id"], str)
+    assert isinstance(report["log_index"], int)
+
+    tampered = tmp_path / "signed_then_pixel_flipped.jpg"
+    raw = bytearray(out.read_bytes())
+    raw[-200] ^= 0x01
+    tampered.write_bytes(bytes(raw))
+    bad = vigil(data, database_url, "verify", str(tampered))
+    assert bad.returncode == 1
+    assert bad.stdout.startswith("FAIL:")
+    assert "assertion.dataHash.mismatch" in bad.stdout
+
+
+def test_verify_with_only_a_trust_file(tmp_path: Path, database_url: str) -> None:
+    """An auditor with a file and the CA certificate only (no instance of their own)."""
+    signer_dir = tmp_path / "signer"
+    assert vigil(signer_dir, database_url, "keys", "init-signing", "--org", "Acme").returncode == 0
+    src = save_image(tmp_path / "in.png", 61, "PNG")
+    assert vigil(signer_dir, database_url, "sign", str(src), str(tmp_path / "out.png")).returncode == 0
+    env = {**os.environ, "VIGIL_DATA_DIR": str(tmp_path / "auditor")}
+    env.pop("DATABASE_URL", None)
+    run = [sys.executable, "-m", "service", "verify", "--json", str(tmp_path / "out.png")]
+    untrusted = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert untrusted.returncode == 1
+    assert json.loads(untrusted.stdout)["state"] == "valid"
+    trusted = subprocess.run(
+        [*run, "--trust", str(signer_dir / "keys" / "ca.pem")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert trusted.returncode == 0, trusted.stderr
+    assert json.loads(trusted.stdout)["trust_list"] == "operator:ca"
+
+
+def test_verify_refuses_unsupported_file(tmp_path: Path, database_url: str) -> None:
+    pdf = tmp_path / "doc.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n" + b"0" * 100)
+    r = vigil(tmp_path / "inst", database_url, "verify", str(pdf))
+    assert r.returncode == 4
+    assert "FAIL:" in r.stderr
