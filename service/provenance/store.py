@@ -139,3 +139,14 @@ def nearest(conn: Conn, pdq: bytes, threshold: int) -> Match | None:
         return None
     record = ManifestRecord(*row[:7])
     return Match(record=record, distance=int(row[8]), frame=int(row[7]))
+
+
+def asset_fingerprints(conn: Conn, asset_ids: Sequence[str]) -> list[bytes]:
+    """The PDQ hashes (every frame, quality ≥ 50) of the released assets ``asset_ids``."""
+    rows = conn.execute(
+        "SELECT f.pdq::text FROM provenance_fingerprints f "
+        "JOIN provenance_manifests m ON m.id = f.manifest_id "
+        "WHERE m.asset_id = ANY(%s) AND f.pdq_quality >= 50 ORDER BY m.id, f.frame",
+        (list(asset_ids),),
+    ).fetchall()
+    return list(dict.fromkeys(int(row[0], 2).to_bytes(32, "big") for row in rows))
