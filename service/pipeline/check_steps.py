@@ -7,6 +7,7 @@ packages never learn about each other (a match never imports provenance, nor pol
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -223,6 +224,11 @@ def classify(services: Services, decoded: Decoded, text: str | None) -> Classifi
 
 
 # --- 7. audit and review -----------------------------------------------------------------------
+def _code(rule: str) -> str:
+    """A rule id as the audit log takes it (ids from policy files are codes, never free text)."""
+    return re.sub(r"[^A-Za-z0-9_.:/@+=-]", "_", rule)[:200]
+
+
 def _audit_data(
     *, market: str, decoded: Decoded, text: str | None, verdict: Verdict, flag_id: UUID | None
 ) -> dict[str, Value]:
@@ -238,7 +244,7 @@ def _audit_data(
         "recovered_by": prov.recovered_by if prov is not None else None,
         "asset_id": prov.asset_id if prov is not None else None,
         "consent_status": verdict.consent_status.value,
-        "rules": [r.rule for r in verdict.reasons],
+        "rules": [_code(r.rule) for r in verdict.reasons],
         "matches": [f"{m.bank}:{m.hash_type}:{m.distance}" for m in verdict.matches],
         "missing_signals": list(verdict.missing_signals),
         "flag_id": str(flag_id) if flag_id is not None else None,
