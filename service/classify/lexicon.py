@@ -1,0 +1,149 @@
+"""Slogans and symbols with language and context rules (``policies/lexicon/*.yaml``).
+
+The offline text encoder reads English only; Russian and Ukrainian war slogans are carried by
+this lexicon. Rules (REFERENCE.md §5):
+- a term used by one side as endorsement raises its category's score to at least ``weight``;
+- a term used by both sides of the war (``both_sides: true``) never blocks alone: it raises the
+  score to at most ``both_sides_cap`` (below any block threshold) and marks the text for review;
+- near a contrast cue (memorial, news, history, anti-war wording in the same text) a hit is
+  capped at ``context_cap`` and marked for review instead of raising the score fully.
+Files become frozen objects at load time or fail with the file, key path and message.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from service.classify.model import Category, Evidence, LexiconHit
+from service.errors import ConfigError
+
+LANGS = ("en", "ru", "uk", "any")
+
+
+def normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    id: str
+    category: Category
+    lang: str
+    patterns: tuple[re.Pattern[str], ...]
+    weight: float
+    both_sides: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LexiconResult:
+    boosts: Mapping[Category, float]
+    hits: tuple[LexiconHit, ...]
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    terms: tuple[Term, ...]
+    contrast_cues: tuple[re.Pattern[str], ...]
+    both_sides_cap: float
+    context_cap: float
+
+    def scan(self, text: str) -> LexiconResult:
+        norm = normalise(text)
+        in_context = any(cue.search(norm) for cue in self.contrast_cues)
+        boosts: dict[Category, float] = {}
+        hits: list[LexiconHit] = []
+        evidence: list[Evidence] = []
+        for term in self.terms:
+            if not any(p.search(norm) for p in term.patterns):
+                continue
+            value = term.weight
+            review = False
+            if term.both_sides:
+                value, review = min(value, self.both_sides_cap), True
+            if in_context:
+                value, review = min(value, self.context_cap), True
+            boosts[term.category] = max(boosts.get(term.category, 0.0), value)
+            hits.append(LexiconHit(term.id, term.category, term.lang, term.both_sides, review))
+            evidence.append(Evidence(category=term.category, score=value, term_id=term.id))
+        return LexiconResult(boosts, tuple(hits), tuple(evidence))
+
+
+def _compile(pattern: str, where: str) -> re.Pattern[str]:
+    try:
+        # (?<!\w) / (?!\w): whole words in any script (\b is ASCII-minded around "Z" + Cyrillic)
+        return re.compile(rf"(?<!\w){normalise(pattern)}(?!\w)")
+    except re.error as exc:
+        raise ConfigError(f"{where}: bad pattern {pattern!r}: {exc}") from exc
+
+
+def _need(mapping: Mapping[str, Any], key: str, where: str) -> Any:
+    if key not in mapping:
+        raise ConfigError(f"{where}: missing key '{key}'")
+    return mapping[key]
+
+
+def load_lexicon(directory: Path) -> Lexicon:
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        raise ConfigError(f"{directory}: no lexicon files (*.yaml)")
+    terms: list[Term] = []
+    cues: list[re.Pattern[str]] = []
+    caps = {"both_sides_cap": 0.5, "context_cap": 0.5}
+    seen: set[str] = set()
+    for path in files:
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not YAML: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top")
+        for key in caps:
+            if key in doc:
+                caps[key] = float(doc[key])
+        for lang, words in (doc.get("contrast_cues") or {}).items():
+            for i, word in enumerate(words):
+                cues.append(_compile(str(word), f"{path}: contrast_cues.{lang}[{i}]"))
+        for i, raw in enumerate(doc.get("terms") or []):
+            where = f"{path}: terms[{i}]"
+            if not isinstance(raw, dict):
+                raise ConfigError(f"{where}: expected a mapping")
+            term_id = str(_need(raw, "id", where))
+            if term_id in seen:
+                raise ConfigError(f"{where}.id: duplicate term id {term_id!r}")
+            seen.add(term_id)
+            try:
+                category = Category(_need(raw, "category", where))
+            except ValueError as exc:
+                raise ConfigError(f"{where}.category: unknown category {raw['category']!r}") from exc
+            lang = str(_need(raw, "lang", where))
+            if lang not in LANGS:
+                raise ConfigError(f"{where}.lang: {lang!r} is not one of {', '.join(LANGS)}")
+            patterns = _need(raw, "patterns", where)
+            if not isinstance(patterns, list) or not patterns:
+                raise ConfigError(f"{where}.patterns: a non-empty list is required")
+            weight = float(_need(raw, "weight", where))
+            if not 0.0 < weight <= 1.0:
+                raise ConfigError(f"{where}.weight: must be in (0, 1]")
+            terms.append(
+                Term(
+                    id=term_id,
+                    category=category,
+                    lang=lang,
+                    patterns=tuple(
+                        _compile(str(p), f"{where}.patterns[{j}]") for j, p in enumerate(patterns)
+                    ),
+                    weight=weight,
+                    both_sides=bool(raw.get("both_sides", False)),
+                )
+            )
+    if not terms:
+        raise ConfigError(f"{directory}: the lexicon has no terms")
+    return Lexicon(tuple(terms), tuple(cues), caps["both_sides_cap"], caps["context_cap"])

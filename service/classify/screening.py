@@ -1,0 +1,100 @@
+"""``Classifiers``: the object the pipelines hold (``services.classifiers``).
+
+    classify_text(texts)          -> list[TextScores]   one per text, in order
+    classify_image(image)         -> ImageScores
+    classify_video(info, limits)  -> VideoScores        frames, then max / top-k mean + evidence
+    classify_image_text(image)    -> TextScores         text inside the image (OCR), if installed
+    signals()                     -> {name: (state, detail)} for a verdict's reasons
+
+Models load on first use, not when the process starts; ``readiness_*`` report the state for
+``/readyz`` (image: ``not_configured`` keeps 200, ``unavailable`` gives 503).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from service.classify.builtins import IMAGE_DEFAULT, TEXT_DEFAULT, ensure_registered
+from service.classify.model import ImageScores, Scores, SignalState, TextScores, VideoScores
+from service.classify.ocr import TesseractOcr
+from service.classify.registry import REGISTRY, Classifier, ClassifyConfig
+from service.classify.video import FramePlan, aggregate, select_frames
+from service.errors import UnsupportedMediaType
+from service.health import ComponentStatus, State
+from service.media.intake import iter_frames
+from service.media.model import MediaInfo, MediaKind, MediaLimits
+from service.settings import Settings
+
+
+@dataclass
+class Classifiers:
+    config: ClassifyConfig
+    text: Classifier
+    image: Classifier
+    ocr: TesseractOcr = field(default_factory=TesseractOcr.find)
+
+    @classmethod
+    def from_config(cls, config: ClassifyConfig) -> Classifiers:
+        ensure_registered(REGISTRY)
+        return cls(
+            config=config,
+            text=REGISTRY.create(TEXT_DEFAULT, config),
+            image=REGISTRY.create(IMAGE_DEFAULT, config),
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Classifiers:
+        return cls.from_config(ClassifyConfig.from_settings(settings))
+
+    def classify_text(self, texts: Sequence[str]) -> list[TextScores]:
+        return self.text.classify(list(texts))
+
+    def classify_image(self, image: Image.Image) -> ImageScores:
+        return self.image.classify([image])[0]
+
+    def classify_video(self, info: MediaInfo, *, limits: MediaLimits) -> VideoScores:
+        if info.kind is MediaKind.IMAGE:
+            from service.media.intake import decode_image
+
+            return self.classify_image(decode_image(info).image)
+        if info.kind is not MediaKind.VIDEO:
+            raise UnsupportedMediaType(
+                f"{info.type.name} has no frames to screen; send its transcript as text."
+            )
+        state, _ = self.image.status()
+        if state is not SignalState.OK:  # do not decode a video nothing can score
+            return self.image.classify([None])[0]
+        plan = FramePlan(fps=self.config.video_fps, max_frames=self.config.video_max_frames)
+        frames = select_frames(iter_frames(info, fps=plan.fps * 4, limits=limits), plan)
+        per_frame = self.image.classify([f.image for f in frames])
+        return aggregate(
+            frames, per_frame, classifier=self.image.name, version=self.image.version, top_k=plan.top_k
+        )
+
+    def classify_image_text(self, image: Image.Image) -> TextScores:
+        """The text classifier over what OCR reads in the image (an empty read scores as text "")."""
+        read = self.ocr.read(image)
+        if read.state is SignalState.NOT_CONFIGURED:
+            return Scores.not_configured("ocr", read.detail)
+        if read.state is SignalState.UNAVAILABLE:
+            return Scores.unavailable("ocr", "tesseract", read.detail)
+        return self.text.classify([read.text])[0]
+
+    def signals(self) -> dict[str, tuple[SignalState, str]]:
+        """Each classifier's state for a verdict's reasons (``not_configured`` is named there)."""
+        out = {c.name: c.preflight() for c in (self.text, self.image)}
+        out["ocr"] = self.ocr.status()
+        return out
+
+    def readiness_image(self) -> ComponentStatus:
+        return _component(*self.image.preflight())
+
+    def readiness_text(self) -> ComponentStatus:
+        return _component(*self.text.preflight())
+
+
+def _component(state: SignalState, detail: str) -> ComponentStatus:
+    return ComponentStatus(State(state.value), detail)

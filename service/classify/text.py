@@ -1,0 +1,167 @@
+"""The text classifier: sentence embeddings + calibrated per-category probes + the lexicon.
+
+A category's score is the larger of the probe's calibrated score and the lexicon's boost. The
+probes read English well; Russian and Ukrainian lean on the lexicon (see ``lexicon.py``) until a
+multilingual encoder is configured and the probes are retrained on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from service.classify.encoder import TextEncoder
+from service.classify.lexicon import Lexicon, load_lexicon
+from service.classify.model import CATEGORIES, Modality, Scores, SignalState
+from service.classify.probes import ProbeSet
+from service.classify.registry import Classifier, ClassifyConfig
+from service.errors import VigilError
+
+# The default encoder reads English only: on Cyrillic text its probe scores carry little signal
+# and some noise, so they count half and the lexicon carries Russian and Ukrainian.
+FOREIGN_TRUST = 0.5
+
+
+# The encoder reads 128 tokens; longer scripts and transcripts are scored in windows of whole
+# sentences and each category keeps its highest window (a passage is not diluted by the rest).
+CHUNK_WORDS = 30
+MAX_CHUNKS = 256
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def chunk_words(text: str) -> list[str]:
+    """Whole sentences packed into windows of at most ``CHUNK_WORDS`` words (a longer sentence
+    is cut); a text that fits in one window stays whole."""
+    if len(text.split()) <= CHUNK_WORDS:
+        return [text]
+    chunks: list[str] = []
+    current: list[str] = []
+    for sentence in _SENTENCE_END.split(text.strip()):
+        words = sentence.split()
+        while len(words) > CHUNK_WORDS:
+            chunks.append(" ".join(words[:CHUNK_WORDS]))
+            words = words[CHUNK_WORDS:]
+        if current and len(current) + len(words) > CHUNK_WORDS:
+            chunks.append(" ".join(current))
+            current = []
+        current += words
+    if current:
+        chunks.append(" ".join(current))
+    return chunks
+
+
+def mostly_cyrillic(text: str) -> bool:
+    letters = [ch for ch in text if ch.isalpha()]
+    cyrillic = sum(1 for ch in letters if "\u0400" <= ch <= "\u04ff")
+    return bool(letters) and cyrillic * 2 > len(letters)
+
+
+class TextClassifier(Classifier):
+    name: ClassVar[str] = "text-probe"
+    modality: ClassVar[Modality] = Modality.TEXT
+
+    def __init__(self, *, config: ClassifyConfig, encoder: TextEncoder | None = None) -> None:
+        self.config = config
+        self.encoder = encoder or TextEncoder(
+            path=config.text_encoder_path,
+            threads=config.torch_threads,
+            onnx_dir=config.model_root / ".text-onnx" if config.text_backend == "onnx" else None,
+        )
+        self.probe_path = config.text_probes or config.policy_dir / "classify" / "text_probes.json"
+        self._lock = threading.Lock()
+        self._ready: tuple[ProbeSet, Lexicon] | None = None
+        self._error: str | None = None
+        self._version = ""
+
+    @classmethod
+    def from_config(cls, config: ClassifyConfig) -> TextClassifier:
+        return cls(config=config)
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    def _load(self) -> tuple[ProbeSet, Lexicon] | None:
+        with self._lock:
+            if self._ready is None and self._error is None:
+                try:
+                    probes = ProbeSet.load(self.probe_path)
+                    lexicon = load_lexicon(self.config.policy_dir / "lexicon")
+                    if probes.encoder != self.encoder.name:
+                        raise VigilError(
+                            f"the probes were trained on {probes.encoder}, the encoder is "
+                            f"{self.encoder.name}; run 'vigil classify train'"
+                        )
+                    self.encoder.load()
+                    digest = hashlib.sha256(self.probe_path.read_bytes()).hexdigest()[:12]
+                    self._version = f"{self.encoder.name}+probes-{digest}"
+                    self._ready = (probes, lexicon)
+                except VigilError as exc:
+                    self._error = exc.message
+                except Exception as exc:  # an encoder that fails to load is unavailable, whatever the cause
+                    self._error = f"the text encoder failed to load: {exc.__class__.__name__}: {exc}"
+            return self._ready
+
+    def status(self) -> tuple[SignalState, str]:
+        if self._load() is None:
+            return SignalState.UNAVAILABLE, self._error or "not loaded"
+        return SignalState.OK, self._version
+
+    def preflight(self) -> tuple[SignalState, str]:
+        """Readiness without loading the encoder: its files and the policy files are there."""
+        if self._ready is not None or self._error is not None:
+            return self.status()
+        from service.classify.encoder import default_encoder_path
+
+        encoder = self.encoder.path or default_encoder_path()
+        for needed in (encoder / "config.json", self.probe_path, self.config.policy_dir / "lexicon"):
+            if not needed.exists():
+                return SignalState.UNAVAILABLE, f"{needed} is missing"
+        return SignalState.OK, "not loaded yet"
+
+    def classify(self, items: Sequence[Any]) -> list[Scores]:
+        texts = [str(t) for t in items]
+        refused = self._refusals(len(texts))
+        if refused is not None:
+            return refused
+        ready = self._ready
+        assert ready is not None
+        probes, lexicon = ready
+        if not texts:
+            return []
+        chunks: list[str] = []
+        owner: list[int] = []
+        truncated: set[int] = set()
+        for i, text in enumerate(texts):
+            pieces = chunk_words(text)
+            if len(pieces) > MAX_CHUNKS:
+                pieces = pieces[:MAX_CHUNKS]
+                truncated.add(i)
+            chunks += pieces
+            owner += [i] * len(pieces)
+        per_chunk = probes.score(self.encoder.embed(chunks).astype(np.float64))
+        owners = np.asarray(owner)
+        results = []
+        for i, text in enumerate(texts):
+            scan = lexicon.scan(text)
+            trust = 1.0 if self.encoder.multilingual or not mostly_cyrillic(text) else FOREIGN_TRUST
+            mine = owners == i
+            probe = {c: float(per_chunk[c][mine].max()) if mine.any() else 0.0 for c in CATEGORIES}
+            scores = {c: max(trust * probe[c], scan.boosts.get(c, 0.0)) for c in CATEGORIES}
+            results.append(
+                Scores(
+                    classifier=self.name,
+                    version=self._version,
+                    state=SignalState.OK,
+                    scores=scores,
+                    evidence=scan.evidence,
+                    hits=scan.hits,
+                    detail=f"probes read the first {MAX_CHUNKS} chunks only" if i in truncated else "",
+                )
+            )
+        return results

@@ -1,0 +1,26 @@
+"""Periodic work of the consent stage, run by every job worker (once per period across workers)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from service.consent.outputs import run_due_deletions
+from service.db import Conn
+from service.jobs.registry import HandlerRegistry
+
+log = logging.getLogger(__name__)
+
+DELETIONS_EVERY_S = 3600.0
+
+
+def _delete_due_media(conn: Conn, services: Any) -> None:
+    """Delete source media whose revocation SLA has passed (REFERENCE §3.6: within 90 days)."""
+    deleted = run_due_deletions(conn, services.blobs, datetime.now(UTC))
+    if deleted:
+        log.info("deleted %d source media after revocation", deleted)
+
+
+def register_handlers(registry: HandlerRegistry) -> None:
+    registry.every("consent.deletions", DELETIONS_EVERY_S, _delete_due_media)

