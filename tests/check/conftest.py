@@ -91,3 +91,34 @@ def tampered(signed: Path, tmp: Path) -> Path:
     data[-200] ^= 0x01  # inside the entropy-coded data, after the manifest
     out.write_bytes(bytes(data))
     return out
+
+
+def video(path: Path, seed: int, *, seconds: int = 2, fps: int = 8) -> Path:
+    """A short MPEG-4 clip whose picture changes every second."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for i in range(seconds * fps):
+            frame = av.VideoFrame.from_image(picture(seed + i // fps, (320, 240)))
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def wav(path: Path, seconds: float = 1.0) -> Path:
+    """A 440 Hz tone."""
+    import wave
+
+    rate = 16_000
+    t = np.arange(int(rate * seconds)) / rate
+    samples = (np.sin(2 * np.pi * 440 * t) * 12000).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.tobytes())
+    return path

@@ -13,7 +13,7 @@ import httpx
 
 from service.auth import Role
 from service.services import Services
-from tests.check.conftest import WAR_CAPTION, photo
+from tests.check.conftest import WAR_CAPTION, photo, video, wav
 from tests.conftest import KeyMaker, bearer
 
 
@@ -201,3 +201,26 @@ async def test_a_reload_with_an_invalid_file_keeps_the_last_good_policy(
     assert verdict["policy_version"] == new["version"]
     assert "score.war_glorification.review" not in {r["rule"] for r in verdict["reasons"]}
     assert (await client.post("/v1/policy/reload", headers=bearer(platform))).status_code == 403
+
+
+async def test_videos_and_audio_are_checked_too(
+    client: httpx.AsyncClient, make_key: KeyMaker, tmp_path: Path
+) -> None:
+    token = make_key(Role.PLATFORM)
+    clip = video(tmp_path / "ordinary_clip.mp4", 80)
+    r = await client.post(
+        "/v1/check", files={"file": (clip.name, clip.read_bytes(), "video/mp4")}, headers=bearer(token)
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["decision"], r.json()["provenance"]["state"]) == ("allow", "absent")
+    tone = wav(tmp_path / "ordinary_tone.wav")
+    r = await client.post(
+        "/v1/check",
+        data={"text": WAR_CAPTION},  # the transcript of the audio
+        files={"file": (tone.name, tone.read_bytes(), "audio/wav")},
+        headers=bearer(token),
+    )
+    assert r.status_code == 200, r.text
+    verdict = r.json()
+    assert verdict["decision"] == "review"
+    assert verdict["statement_of_reasons"]["content_type"] == ["CONTENT_TYPE_AUDIO", "CONTENT_TYPE_TEXT"]
