@@ -208,13 +208,17 @@ def classify(services: Services, decoded: Decoded, text: str | None) -> Classifi
     results: dict[str, Scores] = {}
     if text and text.strip():
         results["text_model"] = services.classifiers.classify_text([text])[0]
+    states: dict[str, SignalState] = {}
     if decoded.image is not None:
         results["image_model"] = services.classifiers.classify_image(decoded.image)
+        if services.settings.check_ocr:  # text inside the picture: slogans on posters, markings
+            results["ocr"] = services.classifiers.classify_image_text(decoded.image)
+        else:
+            states["ocr"] = SignalState.NOT_CONFIGURED
     elif decoded.info is not None and decoded.info.kind is MediaKind.VIDEO:
         results["image_model"] = services.classifiers.classify_video(decoded.info, limits=services.limits)
     scores: list[ScoreSignal] = []
     lexicon: list[LexiconHit] = []
-    states: dict[str, SignalState] = {}
     for name, result in results.items():
         states[name] = SignalState(result.state.value)
         if result.state is ClassifyState.OK:
