@@ -30,9 +30,8 @@ from uuid import UUID
 
 from service.media import MediaInfo
 from service.pipeline import check_steps as steps
-from service.pipeline.check_steps import Decoded
 from service.policy.evaluate import evaluate
-from service.policy.model import Flow, Signals, Verdict
+from service.policy.model import Verdict
 from service.services import Services
 
 
@@ -59,7 +58,7 @@ def check(services: Services, request: CheckRequest) -> CheckOutcome:
     check_id = uuid.uuid4()
 
     # 1. intake: decode once (the edge already sniffed the type and enforced the limits)
-    decoded: Decoded = steps.decode(services, request.media)
+    decoded = steps.decode(services, request.media)
 
     with services.db.system() as conn:
         # 2. provenance: embedded manifest, else recovered from the repository by fingerprint
@@ -72,26 +71,17 @@ def check(services: Services, request: CheckRequest) -> CheckOutcome:
     # 5. classify: media and caption; missing classifiers become signal states
     classified = steps.classify(services, decoded, request.text)
 
-    # 6. decide
-    signals = Signals(
-        flow=Flow.CHECK,
-        market=policy.market,
-        content_kinds=steps.content_kinds(decoded, request.text),
-        provenance=provenance.signal,
-        consent_status=consent,
-        matches=matches.signals,
-        scores=classified.scores,
-        lexicon=classified.lexicon,
-        states={**provenance.states, **matches.states, **classified.states},
+    # 6. decide: the market's policy over everything steps 2 to 5 found
+    verdict = evaluate(
+        policy, steps.signals(policy, decoded, request.text, provenance, consent, matches, classified)
     )
-    verdict = evaluate(policy, signals)
 
     # 7. audit, and a flag for a person when the verdict is review
     flag_id = steps.record(
         services,
         check_id=check_id,
         request_tenant=request.tenant_id,
-        market=policy.market,
+        policy=policy,
         decoded=decoded,
         text=request.text,
         verdict=verdict,

@@ -26,13 +26,16 @@ from service.match.matching import FrameHashes, hash_frames, match_hashes
 from service.match.model import MatchReport
 from service.media import MediaInfo, MediaKind
 from service.media.intake import decode_image, iter_frames
+from service.policy.load import Policy
 from service.policy.model import (
     ConsentStatus,
     Decision,
+    Flow,
     LexiconHit,
     MatchSignal,
     ProvenanceSignal,
     ScoreSignal,
+    Signals,
     SignalState,
     Verdict,
 )
@@ -227,6 +230,30 @@ def classify(services: Services, decoded: Decoded, text: str | None) -> Classifi
     return Classified(tuple(scores), tuple(lexicon), states, results)
 
 
+# --- 6. decide --------------------------------------------------------------------------------
+def signals(
+    policy: Policy,
+    decoded: Decoded,
+    text: str | None,
+    provenance: ProvenanceFound,
+    consent: ConsentStatus,
+    matches: Matched,
+    classified: Classified,
+) -> Signals:
+    """What steps 2 to 5 found, as the policy reads it."""
+    return Signals(
+        flow=Flow.CHECK,
+        market=policy.market,
+        content_kinds=content_kinds(decoded, text),
+        provenance=provenance.signal,
+        consent_status=consent,
+        matches=matches.signals,
+        scores=classified.scores,
+        lexicon=classified.lexicon,
+        states={**provenance.states, **matches.states, **classified.states},
+    )
+
+
 # --- 7. audit and review -----------------------------------------------------------------------
 def _code(rule: str) -> str:
     """A rule id as the audit log takes it (ids from policy files are codes, never free text)."""
@@ -322,7 +349,7 @@ def record(
     *,
     check_id: UUID,
     request_tenant: UUID,
-    market: str,
+    policy: Policy,
     decoded: Decoded,
     text: str | None,
     verdict: Verdict,
@@ -334,7 +361,6 @@ def record(
     flag_id: UUID | None = None
     with services.db.tenant(request_tenant) as conn:
         if verdict.decision is Decision.REVIEW:
-            policy = services.policy.current.for_market(market)
             context = _review_context(
                 services,
                 check_id=check_id,
@@ -363,7 +389,9 @@ def record(
                 EventName.CHECK_DECIDED,
                 str(check_id),
                 request_tenant,
-                _audit_data(market=market, decoded=decoded, text=text, verdict=verdict, flag_id=flag_id),
+                _audit_data(
+                    market=policy.market, decoded=decoded, text=text, verdict=verdict, flag_id=flag_id
+                ),
             ),
         )
     return flag_id
