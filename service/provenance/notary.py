@@ -16,7 +16,7 @@ import dataclasses
 import hashlib
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from service.media import MediaInfo, MediaKind, MediaLimits
 from service.media.intake import inspect, iter_frames
 from service.provenance import store
 from service.provenance.explain import explain
+from service.provenance.index import FingerprintIndex
 from service.provenance.model import Code, ProvenanceReport, SignedAsset, SignerInfo, SignSpec, Timestamp
 from service.provenance.model import State as PState
 from service.provenance.sign import sign_file
@@ -84,6 +85,7 @@ class Notary:
     tsa_timeout_s: float = 10.0
     tsa_retries: int = 2
     signer_error: str | None = None  # why a configured signer could not be built
+    index: FingerprintIndex = field(default_factory=FingerprintIndex)  # stripped-copy lookup
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Notary:
@@ -224,7 +226,7 @@ class Notary:
         for hashes in frames[:MAX_QUERY_FRAMES]:
             if hashes.pdq.quality < PDQ_MIN_QUALITY:
                 continue
-            match = store.nearest(conn, hashes.pdq.value, self.threshold)
+            match = self.index.nearest(conn, hashes.pdq.value, self.threshold)
             if match is not None and (best is None or match.distance < best.distance):
                 best = match
                 if match.distance == 0:

@@ -11,13 +11,10 @@ from pathlib import Path
 
 import av
 import numpy as np
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from PIL import Image
 
 from service.labels import Disclosure
+from service.provenance.certs import cert_pem, key_pem, make_ca, make_signer_cert
 
 REPO = Path(__file__).resolve().parents[2]
 MARKETS = REPO / "policies" / "markets"
@@ -127,58 +124,7 @@ def exiftool(path: Path) -> dict[str, object]:
 
 
 def signing_pair() -> tuple[bytes, bytes, bytes]:
-    """A test CA and an end-entity ES256 certificate as C2PA expects it; returns (chain, key, ca)."""
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Vigil Test CA"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "Vigil Test Root"),
-        ]
-    )
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(
-            x509.Name(
-                [
-                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Vigil Test"),
-                    x509.NameAttribute(NameOID.COMMON_NAME, "Vigil Test Signer"),
-                ]
-            )
-        )
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    chain = leaf.public_bytes(pem) + ca.public_bytes(pem)
-    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    return chain, key_pem, ca.public_bytes(pem)
+    """A test CA and an ES256 end-entity certificate, made by Vigil's own certificate code."""
+    ca_key, ca = make_ca("Vigil Test CA", days=30)
+    key, leaf = make_signer_cert("Vigil Test", ca_key, ca)
+    return cert_pem(leaf) + cert_pem(ca), key_pem(key), cert_pem(ca)
