@@ -139,6 +139,16 @@ def bench_image() -> dict[str, object]:
         torch.set_num_threads(1)
         torch_ms_1 = _latency_ms(tower.embed_images, images, 10)
         torch.set_num_threads(default_threads)
+        bf16 = ClipTower(path, bf16=True)
+        for image in images:
+            bf16.embed_images([image])
+        bf16_ms = _latency_ms(bf16.embed_images, images, 10)
+        torch.set_num_threads(1)
+        bf16_ms_1 = _latency_ms(bf16.embed_images, images, 10)
+        torch.set_num_threads(default_threads)
+        bf16_agreement = float(
+            np.mean(np.sum(tower.embed_images(images) * bf16.embed_images(images), axis=1))
+        )
         tower.export_onnx(path / "onnx")
         onnx = ClipTower(path, backend="onnx", onnx_dir=path / "onnx")
         for image in images:
@@ -154,6 +164,10 @@ def bench_image() -> dict[str, object]:
         "image_torch_ms_per_image": round(torch_ms, 1),
         "image_torch_ms_per_image_1_thread": round(torch_ms_1, 1),
         "image_torch_ms_target": 60,
+        "image_torch_bf16_ms_per_image": round(bf16_ms, 1),
+        "image_torch_bf16_ms_per_image_1_thread": round(bf16_ms_1, 1),
+        "image_torch_bf16_native": bf16.bf16,
+        "bf16_vs_fp32_cosine": round(bf16_agreement, 4),
         "image_onnx_int8_ms_per_image": round(onnx_ms, 1),
         "image_onnx_int8_ms_per_image_1_thread": round(onnx_ms_1, 1),
         "image_onnx_int8_ms_target": 25,

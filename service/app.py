@@ -17,6 +17,7 @@ from service.api.middleware import EdgeMiddleware, Metrics
 from service.services import Services
 from service.settings import Settings
 from service.web import STATIC_DIR
+from service.web import home as home_page
 from service.web import review as review_pages
 from service.web import verify as verify_page
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         EdgeMiddleware, metrics=metrics, max_body=settings.max_upload_bytes, max_json=settings.max_json_bytes
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(home_page.router)
     app.include_router(health.router)
     app.include_router(keys.router)
     app.include_router(media.router)

@@ -92,6 +92,7 @@ class ClipClassifier(Classifier):
                     backend=self.config.image_backend,
                     onnx_dir=stored.path / "onnx" / weights,
                     threads=self.config.torch_threads,
+                    bf16=self.config.cpu_bf16,
                 )
                 prompts = load_prompts(self.config.policy_dir / "classify" / "prompts.yaml")
                 classes = []

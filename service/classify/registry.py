@@ -37,6 +37,7 @@ class ClassifyConfig:
     video_max_frames: int = 64
     models_base_url: str | None = None
     torch_threads: int | None = None
+    cpu_bf16: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClassifyConfig:
@@ -52,6 +53,7 @@ class ClassifyConfig:
             video_max_frames=settings.classify_video_max_frames,
             models_base_url=settings.classify_models_base_url,
             torch_threads=settings.classify_torch_threads,
+            cpu_bf16=settings.classify_cpu_bf16,
         )
 
 

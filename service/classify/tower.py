@@ -26,17 +26,31 @@ from service.errors import ModelUnavailable
 F32 = npt.NDArray[np.float32]
 
 
+def _native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (else autocast would emulate it, slowly)."""
+    import torch
+
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
 def _features(output: Any) -> Any:
     return output if not hasattr(output, "pooler_output") else output.pooler_output
 
 
 class ClipTower:
     def __init__(
-        self, path: Path, *, backend: str = "torch", onnx_dir: Path | None = None, threads: int | None = None
+        self,
+        path: Path,
+        *,
+        backend: str = "torch",
+        onnx_dir: Path | None = None,
+        threads: int | None = None,
+        bf16: bool = False,
     ) -> None:
         quiet_transformers()
         set_threads(threads)
         self.threads = threads
+        self.bf16 = bf16 and _native_bf16()
         from transformers import AutoTokenizer, CLIPModel
 
         # B615 (unpinned hub download) does not apply: a store directory whose SHA-256s were checked.
@@ -84,16 +98,17 @@ class ClipTower:
         else:
             import torch
 
-            with torch.inference_mode():
-                raw = _features(self.model.get_image_features(pixel_values=torch.from_numpy(pixels))).numpy()
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+                out = _features(self.model.get_image_features(pixel_values=torch.from_numpy(pixels)))
+                raw = out.float().numpy()
         return _normalise(raw)
 
     def embed_texts(self, texts: Sequence[str]) -> F32:
         import torch
 
         enc = self.tokenizer(list(texts), padding=True, truncation=True, return_tensors="pt")
-        with torch.inference_mode():
-            raw = _features(self.model.get_text_features(**enc)).numpy()
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            raw = _features(self.model.get_text_features(**enc)).float().numpy()
         return _normalise(raw)
 
     # --- ONNX Runtime (optional) -------------------------------------------------------------
