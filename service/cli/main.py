@@ -76,9 +76,9 @@ pass_settings = click.make_pass_decorator(Settings)
 
 
 def _register() -> None:
-    from service.cli import audit, bank, classify, db, keys, labels, policy, provenance, serve, worker
+    from service.cli import audit, bank, check, classify, db, keys, labels, policy, provenance, serve, worker
 
-    for module in (db, keys, labels, policy, serve, worker, audit, provenance, bank, classify):
+    for module in (db, keys, labels, policy, serve, worker, audit, provenance, bank, classify, check):
         module.register(cli)
 
 
