@@ -58,6 +58,9 @@ async def _worker(host: str, port: int, request: bytes, until: float, lat: list[
             writer.write(request)
             await writer.drain()
             length = 0
+            status = await reader.readline()
+            if b" 200 " not in status:
+                raise RuntimeError(f"the server answered {status!r}")
             while True:
                 line = await reader.readline()
                 if line in (b"\r\n", b""):
@@ -70,12 +73,42 @@ async def _worker(host: str, port: int, request: bytes, until: float, lat: list[
         writer.close()
 
 
+def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes, str]]) -> tuple[bytes, str]:
+    """A multipart/form-data body and its content type (for ``load(..., body=...)``)."""
+    boundary = "vigil-bench-boundary"
+    parts: list[bytes] = []
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
+        parts.append(value.encode() + b"\r\n")
+    for name, (filename, data, mime) in files.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            f"Content-Type: {mime}\r\n\r\n".encode()
+        )
+        parts.append(data + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
 def load(
-    host: str, port: int, path: str, headers: dict[str, str], *, seconds: float, connections: int
+    host: str,
+    port: int,
+    path: str,
+    headers: dict[str, str],
+    *,
+    seconds: float,
+    connections: int,
+    method: str = "GET",
+    body: bytes = b"",
 ) -> dict[str, float]:
-    """A keep-alive HTTP/1.1 load generator on loopback: latency percentiles and requests/s."""
+    """A keep-alive HTTP/1.1 load generator on loopback: latency percentiles and requests/s.
+
+    ``method``/``body`` send e.g. a multipart POST (put its content type in ``headers``).
+    """
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{head}\r\n".encode()
+    if body:
+        head += f"Content-Length: {len(body)}\r\n"
+    request = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n{head}\r\n".encode() + body
     lat: list[float] = []
 
     async def run() -> float:

@@ -13,6 +13,7 @@ them into HTTP statuses, exit codes and the JSON error shape.
     │   ├── OutOfRange             an index or size outside what exists
     │   ├── ConsentRejected        a grant its grantors may not give under the cited rule
     │   ├── UnknownProfile         no market (label) profile of that name
+    │   ├── PolicyRejected         a policy reload found an invalid file; the last good one stays
     │   └── LabelRefused           the media cannot carry a legible label for its profile
     ├── AuthError
     │   ├── Unauthenticated        no token, or one Vigil does not know
@@ -84,6 +85,11 @@ class ConsentRejected(InputError):
 class UnknownProfile(InputError):
     code = "unknown_profile"
     hint = "Use one of the market profiles listed, or add policies/markets/<name>.yaml."
+
+
+class PolicyRejected(InputError):
+    code = "policy_rejected"
+    hint = "The last good policy stays in force; fix the file ('vigil policy lint' names it) and reload."
 
 
 class LabelRefused(InputError):

@@ -187,6 +187,12 @@ class Settings(BaseSettings):
         description="Directory of policy data (`default.yaml`, `overlays/`, …). Unset: the `policies/` "
         "folder shipped with Vigil.",
     )
+    check_ocr: bool = Field(
+        False,
+        description="Read text inside uploaded images (Tesseract, where installed) during `POST /v1/check` "
+        "and score it like a caption. Off: the `ocr` signal is named in `missing_signals`. Costs "
+        "about 0.2–1 s per image.",
+    )
 
     @property
     def policy_root(self) -> Path:

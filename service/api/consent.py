@@ -34,6 +34,7 @@ from service.consent.model import (
     normalise_territory,
 )
 from service.media.intake import spool
+from service.pipeline import revocation
 
 router = APIRouter(prefix="/v1", tags=["consent"])
 
@@ -272,6 +273,8 @@ def revoke_consent(consent_id: UUID, who: CurrentStudio, services: ServicesDep) 
     sla = timedelta(days=services.settings.consent_deletion_sla_days)
     with services.db.tenant(who.tenant_id) as conn:
         result = store.revoke_grant(conn, consent_id, now=datetime.now(UTC), deletion_sla=sla)
+    # Their fingerprints go to the revocation bank: re-uploads are blocked even when stripped.
+    revocation.bank_revoked_outputs(services, result.asset_ids)
     return RevocationOut(
         consent=ConsentOut.of(result.grant),
         affected_assets=list(result.asset_ids),

@@ -190,9 +190,19 @@ class Notary:
 
     # --- verification ------------------------------------------------------------------------
     def verify(
-        self, conn: Conn | None, path: Path, *, limits: MediaLimits, info: MediaInfo | None = None
+        self,
+        conn: Conn | None,
+        path: Path,
+        *,
+        limits: MediaLimits,
+        info: MediaInfo | None = None,
+        frames: Sequence[ImageHashes] | None = None,
     ) -> ProvenanceReport:
-        """Verify ``path``; look the repository up (``conn`` given) when it carries no manifest."""
+        """Verify ``path``; look the repository up (``conn`` given) when it carries no manifest.
+
+        ``frames``: fingerprints the caller already computed (the check flow hashes once for
+        both this lookup and the hash banks); computed here when not given.
+        """
         info = info or inspect(path, limits)
         report = verify_file(path, trust=self.trust, sha256=info.sha256)
         if conn is None:
@@ -211,7 +221,9 @@ class Notary:
         if record is not None:
             return self._recovered(record, info.sha256, 0, "vigil.recovered.sha256")
         best: store.Match | None = None
-        for hashes in fingerprints(info, limits, max_frames=MAX_QUERY_FRAMES):
+        if frames is None:
+            frames = fingerprints(info, limits, max_frames=MAX_QUERY_FRAMES)
+        for hashes in frames[:MAX_QUERY_FRAMES]:
             if hashes.pdq.quality < PDQ_MIN_QUALITY:
                 continue
             match = self.index.nearest(conn, hashes.pdq.value, self.threshold)

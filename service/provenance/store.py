@@ -108,3 +108,14 @@ def by_sha256(conn: Conn, sha256: str) -> ManifestRecord | None:
             "WHERE sha256 = %s ORDER BY signed_at DESC LIMIT 1",
             (sha256,),
         ).fetchone()
+
+
+def asset_fingerprints(conn: Conn, asset_ids: Sequence[str]) -> list[bytes]:
+    """The PDQ hashes (every frame, quality ≥ 50) of the released assets ``asset_ids``."""
+    rows = conn.execute(
+        "SELECT f.pdq_raw FROM provenance_fingerprints f "
+        "JOIN provenance_manifests m ON m.id = f.manifest_id "
+        "WHERE m.asset_id = ANY(%s) AND f.pdq_quality >= 50 ORDER BY m.id, f.frame",
+        (list(asset_ids),),
+    ).fetchall()
+    return list(dict.fromkeys(bytes(row[0]) for row in rows))

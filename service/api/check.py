@@ -1,0 +1,144 @@
+"""``POST /v1/check``: a platform's upload (and/or its caption) in, the Verdict out."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, File, Form, UploadFile
+from pydantic import BaseModel, Field
+
+from service.api.deps import CurrentPlatform, ServicesDep
+from service.api.uploads import received
+from service.pipeline.check import CheckOutcome, CheckRequest, check
+from service.policy.model import verdict_to_dict
+
+router = APIRouter(prefix="/v1", tags=["check"])
+
+DecisionName = Literal["allow", "label", "review", "block"]
+
+
+class ReasonOut(BaseModel):
+    rule: str = Field(description="The policy rule that fired, e.g. `score.war_glorification.review`")
+    source: str = Field(description="The signal it read: `provenance`, `bank:<name>`, `text_model`, …")
+    detail: str
+
+
+class RequiredLabelOut(BaseModel):
+    label: Literal["ai_generated"]
+    rule: str
+
+
+class CodeOut(BaseModel):
+    code: str
+    explanation: str
+    url: str | None = None
+    kind: str | None = None
+
+
+class SignerOut(BaseModel):
+    issuer: str | None
+    common_name: str | None
+    serial: str | None
+    alg: str | None
+
+
+class TimestampOut(BaseModel):
+    time: str | None
+    trusted: bool
+
+
+class ProvenanceOut(BaseModel):
+    """The ProvenanceReport summary (``POST /v1/verify`` gives the whole report)."""
+
+    state: Literal["trusted", "valid", "invalid", "absent"]
+    ai_generated: bool
+    recovered_by: Literal["fingerprint"] | None = Field(
+        None, description="`fingerprint` when the manifest was found in the repository, not in the file"
+    )
+    digital_source_type: str | None = None
+    codes: list[CodeOut] = Field(default_factory=list)
+    signer: SignerOut | None = None
+    signed_at: str | None = None
+    timestamp: TimestampOut | None = None
+    asset_id: str | None = None
+    log_index: int | None = None
+    fingerprint_distance: int | None = Field(None, description="PDQ bits, when recovered by fingerprint")
+
+
+class MatchOut(BaseModel):
+    bank: str
+    distance: int = Field(description="Hamming distance to the bank entry")
+    hash_type: Literal["pdq", "phash"]
+    kind: Literal["block", "allow"]
+    labels: list[str]
+
+
+class StatementOfReasonsOut(BaseModel):
+    """EU DSA Transparency Database fields (2025 schema), valid enum values only."""
+
+    decision_visibility: list[str]
+    decision_visibility_other: str | None
+    decision_ground: Literal["DECISION_GROUND_ILLEGAL_CONTENT", "DECISION_GROUND_INCOMPATIBLE_CONTENT"]
+    legal_ground: str | None = Field(description="illegal_content_legal_ground, for illegal content")
+    illegal_content_explanation: str | None
+    incompatible_content_ground: str | None
+    incompatible_content_explanation: str | None
+    decision_ground_reference_url: str | None
+    category: str
+    category_specification: list[str]
+    content_type: list[str]
+    automated_detection: Literal["Yes", "No"]
+    automated_decision: Literal[
+        "AUTOMATED_DECISION_FULLY", "AUTOMATED_DECISION_PARTIALLY", "AUTOMATED_DECISION_NOT_AUTOMATED"
+    ]
+    source_type: str
+    decision_facts: str = Field(max_length=5000)
+    territorial_scope: list[str]
+
+
+class VerdictOut(BaseModel):
+    """The Verdict of DESIGN.md "Public interface"."""
+
+    decision: DecisionName
+    required_labels: list[RequiredLabelOut]
+    reasons: list[ReasonOut]
+    provenance: ProvenanceOut | None = Field(description="null for a text-only check")
+    consent_status: Literal["active", "revoked", "unknown"]
+    matches: list[MatchOut]
+    scores: dict[str, float] = Field(description="category → calibrated score in [0, 1]")
+    missing_signals: list[str] = Field(description="signals not configured here; decided without them")
+    policy_version: str
+    statement_of_reasons: StatementOfReasonsOut | None = Field(description="null for `allow`")
+    check_id: UUID = Field(description="Names this check in the audit log and the review queue")
+    flag_id: UUID | None = Field(description="The review flag, for a `review` decision")
+
+
+def verdict_out(outcome: CheckOutcome) -> VerdictOut:
+    data: dict[str, Any] = verdict_to_dict(outcome.verdict)
+    data["check_id"] = outcome.check_id
+    data["flag_id"] = outcome.flag_id
+    return VerdictOut.model_validate(data)
+
+
+@router.post("/check")
+def check_upload(
+    who: CurrentPlatform,
+    services: ServicesDep,
+    file: Annotated[UploadFile | None, File(description="the image, video or audio to check")] = None,
+    text: Annotated[
+        str | None, Form(description="caption or transcript sent with it", max_length=20000)
+    ] = None,
+    market: Annotated[str, Form(description="default, eu, cn or us-ca")] = "default",
+) -> VerdictOut:
+    """Provenance, consent status, hash banks, classifiers and policy: one decision with reasons.
+
+    A `review` decision also puts the item in the caller's review queue (`flag_id`).
+    """
+    with ExitStack() as stack:
+        media = stack.enter_context(received(file, services)) if file is not None else None
+        outcome = check(
+            services, CheckRequest(tenant_id=who.tenant_id, market=market, media=media, text=text)
+        )
+        return verdict_out(outcome)

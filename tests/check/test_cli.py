@@ -1,0 +1,61 @@
+"""``vigil check`` as a user runs it: exit 0 only for allow; ``--json`` is one object."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.check.conftest import WAR_CAPTION, photo
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def vigil(data_dir: Path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "VIGIL_DATA_DIR": str(data_dir),
+        "DATABASE_URL": database_url,
+        "VIGIL_LOG_JSON": "false",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_a_file_and_a_text(tmp_path: Path, database_url: str) -> None:
+    data = tmp_path / "inst"
+    upload = photo(tmp_path / "ordinary_photo.jpg", 21)
+
+    allowed = vigil(data, database_url, "check", str(upload), "--text", "Our dog at the beach", "--json")
+    assert allowed.returncode == 0, allowed.stderr
+    verdict = json.loads(allowed.stdout)
+    assert verdict["decision"] == "allow"
+    assert verdict["provenance"]["state"] == "absent"
+
+    human = vigil(data, database_url, "check", "--text", WAR_CAPTION, "--market", "eu")
+    assert human.returncode == 1, human.stderr
+    assert human.stdout.startswith("FAIL: text: review (policy pv-")
+    assert "score.war_glorification.review" in human.stdout
+    assert "queued for review as flag" in human.stdout
+
+
+def test_bad_invocations(tmp_path: Path, database_url: str) -> None:
+    data = tmp_path / "inst"
+    nothing = vigil(data, database_url, "check")
+    assert nothing.returncode == 2
+    market = vigil(data, database_url, "check", "--text", "hello", "--market", "mars")
+    assert market.returncode == 4
+    assert "markets: cn, default, eu, us-ca" in market.stderr
+    fake = tmp_path / "not_an_image.jpg"
+    fake.write_bytes(b"%PDF-1.7 a document")
+    refused = vigil(data, database_url, "check", str(fake))
+    assert refused.returncode == 4
+    assert refused.stderr.startswith("FAIL:")
