@@ -30,4 +30,6 @@ def test_demo_walks_through_the_story(tmp_path: Path, database_url: str) -> None
     assert "→ released" in out
     assert "released file: trusted" in out
     assert "recovered by fingerprint" in out
+    assert "verdict: label; required labels ['ai_generated']" in out  # the platform check
+    assert "consent status active" in out
     assert "OK: the story ran end to end" in out
