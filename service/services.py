@@ -93,6 +93,9 @@ class Services:
             db.close()
             raise
         services._load_market_profiles()
+        from service.pipeline import generation  # the flow registers its review effects
+
+        generation.wire(services)
         return services
 
     def _load_market_profiles(self) -> None:
@@ -136,7 +139,7 @@ class Services:
 
 # Modules whose job kinds and periodic tasks every worker runs, beside the built-in kinds and the
 # ``job_modules`` setting: the wiring of stages to the queue lives here, with the rest of it.
-STAGE_JOB_MODULES = ("service.consent.tasks", "service.audit.tasks")
+STAGE_JOB_MODULES = ("service.consent.tasks", "service.audit.tasks", "service.pipeline.generation")
 
 
 def job_registry(settings: Settings) -> HandlerRegistry:

@@ -282,6 +282,13 @@ class Settings(BaseSettings):
     video_seconds: float = Field(
         8.0, ge=6.0, le=10.0, description="Length of the compositor's video, in seconds (6 to 10)."
     )
+    generation_max_attempts: int = Field(
+        3,
+        ge=1,
+        le=20,
+        description="Runs of one generation job before it ends `failed` with the last reason "
+        "(each run already retries the HTTP generator `VIGIL_GENERATOR_RETRIES` times).",
+    )
 
     @model_validator(mode="after")
     def _pool_bounds(self) -> Settings:

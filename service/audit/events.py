@@ -42,6 +42,7 @@ class EventName(enum.StrEnum):
     BANK_CHANGED = "bank.changed"
     KEY_CREATED = "key.created"
     KEY_REVOKED = "key.revoked"
+    GENERATION_SCREENED = "generation.screened"
 
 
 Scalar = str | int | bool | None

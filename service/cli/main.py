@@ -76,9 +76,22 @@ pass_settings = click.make_pass_decorator(Settings)
 
 
 def _register() -> None:
-    from service.cli import audit, bank, check, classify, db, keys, labels, policy, provenance, serve, worker
+    from service.cli import (
+        audit,
+        bank,
+        check,
+        classify,
+        db,
+        demo,
+        keys,
+        labels,
+        policy,
+        provenance,
+        serve,
+        worker,
+    )
 
-    for module in (db, keys, labels, policy, serve, worker, audit, provenance, bank, classify, check):
+    for module in (db, keys, labels, policy, serve, worker, audit, provenance, bank, classify, check, demo):
         module.register(cli)
 
 

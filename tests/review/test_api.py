@@ -10,7 +10,7 @@ import pytest
 from service.audit import Event, EventName, append
 from service.db import Conn
 from service.errors import Unavailable
-from service.review.effects import Settled
+from service.review.effects import Effects, Settled
 from service.services import Services
 from tests.conftest import KeyMaker, bearer
 from tests.review.helpers import enqueue
@@ -143,6 +143,7 @@ async def test_effects_run_once_in_the_decision_transaction(
     def withhold(conn: Conn, settled: Settled) -> None:
         raise Unavailable("the withhold store is down")
 
+    services.review_effects = Effects()  # only this test's handlers (not the generation flow's)
     services.review_effects.register("generation", "approve", release)
     services.review_effects.register("generation", "reject", withhold)
     a = enqueue(services, category="violence")

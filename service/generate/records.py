@@ -1,0 +1,105 @@
+"""Typed values of a generation record (no I/O): its status, its reasons, the record itself.
+
+A record's ``status`` moves only forward: ``queued`` → ``running`` → one of ``held``,
+``released``, ``blocked``, ``failed`` (``denied`` straight from submission). A held record moves
+on to ``released`` or ``blocked`` when a reviewer decides. Only ``released`` records have a
+downloadable output, and only the release transaction makes a record ``released``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+
+class GenerationStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DENIED = "denied"  # consent refused at submission (or when the job started)
+    HELD = "held"  # a person must decide: the output waits in quarantine
+    RELEASED = "released"  # labelled, signed, logged: downloadable
+    BLOCKED = "blocked"  # withheld by policy or by a reviewer
+    FAILED = "failed"  # the generator gave no usable output after its retries
+
+    @property
+    def pending(self) -> bool:
+        """Still waiting for the worker."""
+        return self in (GenerationStatus.QUEUED, GenerationStatus.RUNNING)
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """As in a Verdict: the rule that fired, the signal or record it read, and a sentence."""
+
+    rule: str
+    source: str
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"rule": self.rule, "source": self.source, "detail": self.detail}
+
+
+def _reasons(raw: Any) -> tuple[Reason, ...]:
+    if isinstance(raw, tuple) and all(isinstance(r, Reason) for r in raw):
+        return raw
+    return tuple(Reason(str(r["rule"]), str(r["source"]), str(r["detail"])) for r in raw or ())
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """One studio request and what became of it. Columns of ``generations``, one to one."""
+
+    id: UUID
+    tenant_id: UUID
+    status: GenerationStatus
+    reasons: tuple[Reason, ...]
+    spec: Mapping[str, Any]  # the parsed spec, prompt and script included (never logged)
+    photo_sha256s: tuple[str, ...]
+    voice_sha256: str | None
+    market: str
+    output_kind: str  # image | video
+    grant_ids: tuple[UUID, ...]
+    idempotency_key: str | None
+    request_sha256: str  # of the canonical request: the same key with another body is a conflict
+    quarantine_sha256: str | None  # the generator's raw output (never served to the studio)
+    quarantine_mime: str | None
+    backend: str | None
+    backend_version: str | None
+    source_type: str | None  # the IPTC digital source type the backend declared
+    decision: str | None  # the policy decision: allow | label | review | block
+    policy_version: str | None
+    flag_id: UUID | None  # the review flag of a held output
+    released_sha256: str | None  # the labelled, signed output
+    released_mime: str | None
+    asset_id: UUID | None
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+    released_at: datetime | None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", GenerationStatus(self.status))
+        object.__setattr__(self, "reasons", _reasons(self.reasons))
+        object.__setattr__(self, "photo_sha256s", tuple(self.photo_sha256s))
+        object.__setattr__(self, "grant_ids", tuple(self.grant_ids))
+
+    @property
+    def prompt(self) -> str:
+        return str(self.spec.get("prompt") or "")
+
+    @property
+    def script(self) -> str | None:
+        script = self.spec.get("script")
+        return None if script is None else str(script)
+
+    @property
+    def caption(self) -> str:
+        return str(self.spec.get("caption") or "")
+
+    @property
+    def downloadable(self) -> bool:
+        return self.status is GenerationStatus.RELEASED and self.released_sha256 is not None

@@ -1,0 +1,368 @@
+"""The generation flow, studio → release. The ONLY module that knows the order of the steps.
+
+1. consent — every human depicted or voiced has a grant that covers the request; directives
+   first. Checked at submission (a refusal is recorded as ``denied`` at once) and again when
+   the job starts (a grant revoked meanwhile stops it).
+2. screen text — prompt, script and caption through the text classifier and lexicon.
+3. generate — the configured backend makes the output into quarantine (never served from there).
+4. screen media — the still or sampled frames through the image classifier; fingerprints
+   against the hash banks.
+5. decide — ``service.policy.evaluate`` (``Flow.GENERATION``) turns the signals into a Verdict.
+6. label — visible label and metadata for the market profile.
+7. sign — C2PA manifest with the AI source type, the grants, and the FINAL decision; so labels
+   and signature are applied at release (after a reviewer's approval, for a held output).
+8. release or hold — allow/label: released; review: ``held`` and a flag in the review queue
+   (a reviewer's approval releases it, a rejection withholds it); block: ``blocked``.
+9. audit — each step appends its event in the same transaction as the status it sets.
+
+Steps 2-9 run in the job ``generation.run``. Its effects commit with the job's completion
+(``ctx.completing()``); a worker that dies halfway leaves the record ``running`` and nothing
+downloadable, and the retried job starts again from the same database state.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from service.audit import Event, EventName, append
+from service.consent import ConsentDecision, ConsentRequest
+from service.consent import Decision as ConsentOutcome
+from service.consent import store as consent_store
+from service.db import Conn
+from service.errors import Conflict, InputError, LeaseLost, NotFound, VigilError
+from service.generate import GeneratedMedia, GenerationRequest, PhotoRef, store
+from service.generate import OutputKind as GeneratorOutput
+from service.generate.records import Generation, GenerationStatus, Reason
+from service.generate.spec import GenerationSpec, request_sha256
+from service.jobs import Job, JobContext, enqueue
+from service.jobs.registry import HandlerRegistry
+from service.media import MediaInfo
+from service.media.intake import inspect
+from service.pipeline import outcome
+from service.pipeline.screening import Screening, screen_media, screen_text
+from service.policy.evaluate import evaluate
+from service.policy.model import ConsentStatus, Decision, Flow, Signals, Verdict
+from service.review.effects import Settled
+
+if TYPE_CHECKING:
+    from service.services import Services
+
+log = logging.getLogger(__name__)
+
+JOB_KIND = "generation.run"
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """Inputs of ``POST /v1/generations`` after parsing and intake (all checked, none stored yet)."""
+
+    spec: GenerationSpec
+    photos: tuple[MediaInfo, ...]
+    voice: MediaInfo | None = None
+    idempotency_key: str | None = None
+
+
+def _reasons(decision: ConsentDecision) -> list[Reason]:
+    return [Reason(r.rule, r.source, r.detail) for r in decision.reasons]
+
+
+# --- submission (step 1) ----------------------------------------------------------------------
+
+
+def submit(services: Services, tenant_id: UUID, submission: Submission) -> Generation:
+    """Store the inputs, check consent (step 1), and record the generation: ``denied`` with its
+    reasons, or ``queued`` with its job in the same transaction. The same ``Idempotency-Key``
+    returns the same record; the same key with another request is a ``Conflict``."""
+    spec = submission.spec
+    photo_shas = tuple(services.blobs.put_file(p.path) for p in submission.photos)
+    voice_sha = services.blobs.put_file(submission.voice.path) if submission.voice else None
+    fingerprint = request_sha256(spec, photo_shas, voice_sha)
+    key = submission.idempotency_key
+    with services.db.tenant(tenant_id) as conn:
+        if key is not None:
+            existing = store.by_idempotency_key(conn, tenant_id, key)
+            if existing is not None:
+                return _same_request(existing, fingerprint)
+        # 1. consent
+        request = ConsentRequest.from_spec(spec.as_json())
+        consent = consent_store.check_request(conn, services.consent_rules, request, at=datetime.now(UTC))
+        denied = consent.decision is ConsentOutcome.DENIED
+        gen = store.insert(
+            conn,
+            generation_id=uuid.uuid4(),
+            tenant_id=tenant_id,
+            status=GenerationStatus.DENIED if denied else GenerationStatus.QUEUED,
+            reasons=_reasons(consent),
+            spec=spec.as_json(),
+            photo_sha256s=photo_shas,
+            voice_sha256=voice_sha,
+            market=spec.market,
+            output_kind=spec.output.value,
+            grant_ids=consent.grant_ids,
+            idempotency_key=key,
+            request_sha256=fingerprint,
+        )
+        if gen is not None:
+            _record_submission(services, conn, gen)
+    if gen is None:  # another request with this key committed first
+        assert key is not None  # only a key can collide
+        with services.db.tenant(tenant_id) as conn:
+            existing = store.by_idempotency_key(conn, tenant_id, key)
+        if existing is None:
+            raise Conflict("A request with this Idempotency-Key vanished; retry it.")
+        return _same_request(existing, fingerprint)
+    return gen
+
+
+def _same_request(existing: Generation, fingerprint: str) -> Generation:
+    if existing.request_sha256 != fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was used for a different request; use a new key for a new request."
+        )
+    return existing
+
+
+def _record_submission(services: Services, conn: Conn, gen: Generation) -> None:
+    """Audit the submission (step 9 for step 1) and queue the job (same transaction)."""
+    data: dict[str, Any] = {
+        "photos": list(gen.photo_sha256s),
+        "voice": gen.voice_sha256,
+        "grant_ids": [str(g) for g in gen.grant_ids],
+        "market": gen.market,
+        "output": gen.output_kind,
+    }
+    if gen.status is GenerationStatus.DENIED:
+        data["rules"] = [r.rule for r in gen.reasons]
+        append(conn, Event(EventName.GENERATION_DENIED, str(gen.id), gen.tenant_id, data))
+        return
+    append(conn, Event(EventName.GENERATION_SUBMITTED, str(gen.id), gen.tenant_id, data))
+    enqueue(
+        conn,
+        JOB_KIND,
+        {"generation_id": str(gen.id)},
+        tenant_id=gen.tenant_id,
+        dedupe_key=str(gen.id),
+        max_attempts=services.settings.generation_max_attempts,
+    )
+
+
+# --- the job (steps 1 again, 2-9) ------------------------------------------------------------
+
+
+def run_job(job: Job, ctx: JobContext) -> None:
+    """Handler of ``generation.run``: safe to run again for the same job (see ``service.jobs``)."""
+    services: Services = ctx.services
+    generation_id = UUID(str(job.payload["generation_id"]))
+    final_attempt = job.attempt >= job.max_attempts
+    try:
+        _run(services, ctx, generation_id)
+    except LeaseLost:
+        raise  # another worker owns the job now; this attempt's effects are gone
+    except InputError as exc:  # bad input stays bad: fail now, with the reason
+        _fail(ctx, generation_id, exc)
+    except Exception as exc:
+        if not final_attempt:
+            raise  # retried with backoff
+        _fail(ctx, generation_id, exc)
+
+
+def _run(services: Services, ctx: JobContext, generation_id: UUID) -> None:
+    with services.db.tenant(ctx.job.tenant_id) as conn:
+        gen = store.start(conn, generation_id)
+        if gen is None:  # settled by an earlier attempt: nothing left to do
+            return
+        # 1. consent, again: a grant revoked since submission stops the job
+        request = ConsentRequest.from_spec(dict(gen.spec))
+        consent = consent_store.check_request(conn, services.consent_rules, request, at=datetime.now(UTC))
+    if consent.decision is ConsentOutcome.DENIED:
+        with ctx.completing() as conn:
+            outcome.deny(conn, generation_id, _reasons(consent))
+        return
+    # 2. screen text
+    screening = screen_text(services, [gen.prompt, gen.script or "", gen.caption])
+    # 3. generate
+    media = _generate(services, gen)
+    output_sha = services.blobs.put_file(media.path)
+    media.path.unlink(missing_ok=True)
+    info = inspect(services.blobs.path(output_sha), services.limits)
+    # 4. screen media
+    screen_media(services, screening, info, tenant_id=gen.tenant_id)
+    # 5. decide
+    verdict = _decide(services, gen, screening, consent)
+    with ctx.completing() as conn:
+        gen = store.get(conn, generation_id, lock=True)
+        if gen.status is not GenerationStatus.RUNNING:
+            return  # another attempt settled it
+        gen = store.update(
+            conn,
+            gen.id,
+            quarantine_sha256=output_sha,
+            quarantine_mime=info.type.mime,
+            backend=media.backend,
+            backend_version=media.backend_version,
+            source_type=media.digital_source_type.value,
+            decision=verdict.decision.value,
+            policy_version=verdict.policy_version,
+            reasons=[Reason(r.rule, r.source, r.detail) for r in verdict.reasons],
+        )
+        append(
+            conn,
+            Event(
+                EventName.GENERATION_SCREENED,
+                str(gen.id),
+                gen.tenant_id,
+                {
+                    "output_sha256": output_sha,
+                    "backend": media.backend,
+                    "decision": verdict.decision.value,
+                    "policy_version": verdict.policy_version,
+                    **screening.audit_fields(),
+                },
+            ),
+        )
+        # 6.-8. label, sign and release; or hold; or withhold (9. audit inside each)
+        _settle(services, conn, gen, verdict, screening)
+
+
+def _generate(services: Services, gen: Generation) -> GeneratedMedia:
+    request = GenerationRequest(
+        request_id=str(gen.id),
+        output=GeneratorOutput(gen.output_kind),
+        photos=tuple(PhotoRef(sha, services.blobs.path(sha)) for sha in gen.photo_sha256s),
+        prompt=gen.prompt,
+        caption=gen.caption,
+        script=gen.script,
+        voice=services.blobs.path(gen.voice_sha256) if gen.voice_sha256 else None,
+        video_seconds=services.settings.video_seconds,
+    )
+    return services.generator.generate(request, out_dir=services.settings.quarantine_dir)
+
+
+def _decide(services: Services, gen: Generation, screening: Screening, consent: ConsentDecision) -> Verdict:
+    """Step 5: the policy of the market over every signal; consent that needs a person adds review."""
+    policy = services.policy.current.for_market(gen.market)
+    verdict = evaluate(
+        policy,
+        Signals(
+            flow=Flow.GENERATION,
+            market=gen.market,
+            content_kinds=(gen.output_kind, "text"),
+            consent_status=ConsentStatus.ACTIVE,
+            matches=tuple(screening.matches),
+            scores=tuple(screening.scores),
+            lexicon=tuple(screening.lexicon),
+            states=dict(screening.states),
+        ),
+    )
+    if consent.decision is ConsentOutcome.NEEDS_REVIEW and verdict.decision.rank < Decision.REVIEW.rank:
+        from dataclasses import replace
+
+        from service.policy.model import Reason as PolicyReason
+
+        extra = tuple(PolicyReason(r.rule, r.source, r.detail) for r in consent.reasons)
+        verdict = replace(
+            verdict, decision=Decision.REVIEW, reasons=extra + verdict.reasons, category="consent"
+        )
+    return verdict
+
+
+def _settle(services: Services, conn: Conn, gen: Generation, verdict: Verdict, screening: Screening) -> None:
+    if verdict.decision is Decision.BLOCK:
+        outcome.withhold(conn, gen.id, list(gen.reasons), by="policy")
+    elif verdict.decision is Decision.REVIEW:
+        outcome.hold(services, conn, gen, verdict)
+    else:
+        outcome.release(
+            services, conn, gen.id, moderation=verdict.decision.value, classifier_versions=screening.versions
+        )
+
+
+def _fail(ctx: JobContext, generation_id: UUID, exc: Exception) -> None:
+    """The job gives up: the record says why (codes and the backend's reason), nothing released."""
+    if isinstance(exc, VigilError):
+        code, message = exc.code, exc.message
+    else:  # an unexpected error: its type only (its text may quote inputs)
+        code, message = "internal_error", f"{type(exc).__name__} after {ctx.job.attempt} attempt(s)"
+    reason = Reason(f"generation.{code}", "generator", message[:500])
+    with ctx.completing() as conn:
+        gen = store.get(conn, generation_id, lock=True)
+        if gen.status is not GenerationStatus.RUNNING:
+            return
+        store.update(conn, gen.id, status=GenerationStatus.FAILED, reasons=[reason])
+        append(
+            conn,
+            Event(
+                EventName.GENERATION_FAILED,
+                str(gen.id),
+                gen.tenant_id,
+                {"code": code, "attempt": ctx.job.attempt},
+            ),
+        )
+    log.warning("generation %s failed at attempt %d: %s", generation_id, ctx.job.attempt, code)
+
+
+# --- review effects and wiring ----------------------------------------------------------------
+
+
+def _flagged(conn: Conn, settled: Settled) -> UUID | None:
+    """The generation a flag is about; None for a flag whose source is no generation record
+    (made by hand or by another tool): there is nothing to release or withhold then."""
+    try:
+        generation_id = UUID(settled.flag.source_id)
+        store.get(conn, generation_id)
+    except (ValueError, NotFound):
+        log.warning("flag %s names no generation record; no effect to apply", settled.flag.id)
+        return None
+    return generation_id
+
+
+def approve(services: Services, conn: Conn, settled: Settled) -> None:
+    """A reviewer approved a held output: label, sign and release it now (steps 6-9)."""
+    generation_id = _flagged(conn, settled)
+    if generation_id is not None:
+        outcome.release(services, conn, generation_id, moderation=outcome.APPROVED_BY_REVIEWER)
+
+
+def reject(conn: Conn, settled: Settled) -> None:
+    """A reviewer rejected a held output (or overturned its release): withheld."""
+    generation_id = _flagged(conn, settled)
+    if generation_id is not None:
+        reason = Reason("review.reject", f"flag:{settled.flag.id}", "a reviewer withheld the output")
+        outcome.withhold(conn, generation_id, [reason], by="review")
+
+
+def wire(services: Services) -> None:
+    """Register the review effects of generation flags on ``services``."""
+    services.review_effects.register("generation", "approve", functools.partial(approve, services))
+    services.review_effects.register("generation", "reject", reject)
+
+
+def on_dead(conn: Conn, job: Job, _services: Any) -> None:
+    """The job went to the dead letter outside the handler (its workers kept dying, or it failed
+    on every attempt): the record ends ``failed``, in the transaction that records the death."""
+    generation_id = UUID(str(job.payload["generation_id"]))
+    gen = store.get(conn, generation_id, lock=True)
+    if not gen.status.pending:
+        return
+    reason = Reason("generation.job_dead", "jobs", f"the job stopped after {job.attempt} attempt(s)")
+    store.update(conn, gen.id, status=GenerationStatus.FAILED, reasons=[reason])
+    append(
+        conn,
+        Event(
+            EventName.GENERATION_FAILED,
+            str(gen.id),
+            gen.tenant_id,
+            {"code": "job_dead", "attempt": job.attempt},
+        ),
+    )
+
+
+def register_handlers(registry: HandlerRegistry) -> None:
+    """The job kinds of this flow (``service.jobs`` reads this like any handler module)."""
+    registry.register(JOB_KIND, run_job, max_attempts=20, on_dead=on_dead)

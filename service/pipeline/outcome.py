@@ -1,0 +1,201 @@
+"""Step 8 of generation: release (after labelling and signing), hold, or withhold an output.
+
+``release`` is the ONLY code that makes a generation ``released``: it labels the quarantined
+output for its market, signs the labelled file with the final decision in the manifest, keeps
+the signed bytes as a blob, links the asset to its grants, and sets the status, all in the
+caller's transaction with the record's row locked. A retried job or a second approval finds
+the record released already and does nothing, so an output is released exactly once.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from service.audit import Event, EventName, append
+from service.consent import ConsentRequest
+from service.consent import Decision as ConsentOutcome
+from service.consent import store as consent_store
+from service.db import Conn
+from service.errors import Conflict
+from service.generate import store
+from service.generate.records import Generation, GenerationStatus, Reason
+from service.labels import TRAINED_ALGORITHMIC_MEDIA
+from service.media.intake import detect
+from service.pipeline.release import label_and_sign
+from service.policy.model import Verdict
+from service.provenance import ConsentAssertion, Ingredient, ModerationAssertion, SignSpec
+from service.review import queue
+
+if TYPE_CHECKING:
+    from service.services import Services
+
+APPROVED_BY_REVIEWER = "approved_by_reviewer"
+_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "video/mp4": ".mp4"}
+
+
+def _ingredients(services: Services, gen: Generation) -> tuple[Ingredient, ...]:
+    shas = [*gen.photo_sha256s, *([gen.voice_sha256] if gen.voice_sha256 else [])]
+    return tuple(Ingredient(sha, detect(services.blobs.path(sha)).mime) for sha in shas)
+
+
+def release(
+    services: Services,
+    conn: Conn,
+    generation_id: UUID,
+    *,
+    moderation: str,
+    classifier_versions: dict[str, str] | None = None,
+) -> Generation:
+    """Label (6), sign (7) and release (8) a screened output; audit each (9). Idempotent."""
+    gen = store.get(conn, generation_id, lock=True)  # the row lock serialises concurrent releases
+    if gen.status is GenerationStatus.RELEASED:
+        return gen
+    if gen.status not in (GenerationStatus.RUNNING, GenerationStatus.HELD, GenerationStatus.BLOCKED):
+        raise Conflict(f"A {gen.status.value} generation cannot be released.")
+    if gen.quarantine_sha256 is None or gen.quarantine_mime is None:
+        raise Conflict("This generation has no screened output to release.")
+    # Consent once more, at the moment of release: a grant revoked while the output waited for a
+    # reviewer stops it (REFERENCE §3.6: revocation stops new generation at once).
+    consent = consent_store.check_request(
+        conn, services.consent_rules, ConsentRequest.from_spec(dict(gen.spec)), at=datetime.now(UTC)
+    )
+    if consent.decision is ConsentOutcome.DENIED:
+        return deny(conn, gen.id, [Reason(r.rule, r.source, r.detail) for r in consent.reasons])
+    asset_id = uuid.uuid4()
+    now = datetime.now(UTC)
+    suffix = _EXTENSIONS.get(gen.quarantine_mime, ".bin")
+    services.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=services.settings.tmp_dir, prefix="release-") as work:
+        signed_path = Path(work) / f"signed{suffix}"
+        # 6. label and 7. sign: the manifest records the final decision and the grants
+        done = label_and_sign(
+            conn,
+            services,
+            services.blobs.path(gen.quarantine_sha256),
+            signed_path,
+            SignSpec(
+                source_type=gen.source_type or TRAINED_ALGORITHMIC_MEDIA,
+                software_agent=f"Vigil {gen.backend or 'generator'} {gen.backend_version or ''}".strip(),
+                asset_id=str(asset_id),
+                consent=ConsentAssertion(grant_ids=tuple(str(g) for g in gen.grant_ids)),
+                moderation=ModerationAssertion(
+                    verdict=moderation,
+                    policy_version=gen.policy_version or services.policy.current.version,
+                    classifier_versions=classifier_versions or {},
+                ),
+                ingredients=_ingredients(services, gen),
+            ),
+            market=gen.market,
+            tenant_id=gen.tenant_id,
+        )
+        signed = done.signed
+        released_sha = services.blobs.put_file(signed_path)
+    # 8. release: link the asset to its grants (revocation reaches it), then the status
+    if gen.grant_ids:
+        consent_store.link_outputs(
+            conn,
+            asset_ids=[asset_id],
+            grant_ids=gen.grant_ids,
+            tenant_id=gen.tenant_id,
+            source_sha256s=[*gen.photo_sha256s, *([gen.voice_sha256] if gen.voice_sha256 else [])],
+        )
+    released = store.update(
+        conn,
+        gen.id,
+        status=GenerationStatus.RELEASED,
+        released_sha256=released_sha,
+        released_mime=signed.mime,
+        asset_id=asset_id,
+        released_at=now,
+    )
+    # 9. audit
+    append(
+        conn,
+        Event(
+            EventName.GENERATION_RELEASED,
+            str(gen.id),
+            gen.tenant_id,
+            {
+                "asset_id": str(asset_id),
+                "sha256": released_sha,
+                "moderation": moderation,
+                "log_index": signed.log_index,
+            },
+        ),
+    )
+    return released
+
+
+def hold(services: Services, conn: Conn, gen: Generation, verdict: Verdict) -> Generation:
+    """Step 8 for a review verdict: the output waits in quarantine and a flag goes to the queue."""
+    reasons = [Reason(r.rule, r.source, r.detail) for r in verdict.reasons]
+    context: dict[str, Any] = {
+        "caption": gen.prompt,  # the reviewer reads the prompt; it never reaches logs or audit
+        "media": [
+            {"sha256": gen.quarantine_sha256, "mime": gen.quarantine_mime, "role": "output"},
+            *(
+                {"sha256": sha, "mime": detect(services.blobs.path(sha)).mime, "role": "source photo"}
+                for sha in gen.photo_sha256s
+            ),
+        ],
+        "scores": [{"category": c, "score": s} for c, s in sorted(verdict.scores.items())],
+        "consent": {"status": "active", "grant_ids": [str(g) for g in gen.grant_ids]},
+        "ids": {"generation_id": str(gen.id), "policy_version": verdict.policy_version},
+    }
+    flag = queue.create_flag(
+        conn,
+        tenant_id=gen.tenant_id,
+        source_kind="generation",
+        source_id=str(gen.id),
+        category=verdict.category or "generation",
+        reasons=[r.as_dict() for r in reasons],
+        context=context,
+        policy=services.review_policy,
+    )
+    held = store.update(conn, gen.id, status=GenerationStatus.HELD, reasons=reasons, flag_id=flag.id)
+    append(
+        conn,
+        Event(
+            EventName.GENERATION_HELD,
+            str(gen.id),
+            gen.tenant_id,
+            {"flag_id": str(flag.id), "rules": [r.rule for r in reasons]},
+        ),
+    )
+    return held
+
+
+def deny(conn: Conn, generation_id: UUID, reasons: list[Reason]) -> Generation:
+    """Consent no longer covers an unreleased output: ``denied``, never downloadable."""
+    gen = store.get(conn, generation_id, lock=True)
+    if gen.status in (GenerationStatus.DENIED, GenerationStatus.RELEASED):
+        return gen
+    denied = store.update(conn, gen.id, status=GenerationStatus.DENIED, reasons=reasons)
+    append(
+        conn,
+        Event(EventName.GENERATION_DENIED, str(gen.id), gen.tenant_id, {"rules": [r.rule for r in reasons]}),
+    )
+    return denied
+
+
+def withhold(conn: Conn, generation_id: UUID, reasons: list[Reason], *, by: str) -> Generation:
+    """Step 8 for a block (by policy or by a reviewer): withheld, never downloadable."""
+    gen = store.get(conn, generation_id, lock=True)
+    if gen.status is GenerationStatus.BLOCKED:
+        return gen
+    blocked = store.update(conn, gen.id, status=GenerationStatus.BLOCKED, reasons=reasons)
+    append(
+        conn,
+        Event(
+            EventName.GENERATION_BLOCKED,
+            str(gen.id),
+            gen.tenant_id,
+            {"by": by, "rules": [r.rule for r in reasons]},
+        ),
+    )
+    return blocked

@@ -1,0 +1,286 @@
+"""The generation flow through the HTTP API: denied, held then approved, propaganda held,
+released without review where policy allows it, and the bad-input cases of submission."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from uuid import UUID
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from service.labels import detect
+from service.services import Services
+from service.settings import Settings
+from tests.conftest import KeyMaker, bearer
+from tests.generation.conftest import run_jobs, screened_policies
+from tests.generation.helpers import (
+    PROPAGANDA_PROMPT,
+    approve_next,
+    consented_subject,
+    photo_bytes,
+    reviewers,
+    spec,
+    subject,
+    submit,
+)
+
+
+def _counts(services: Services) -> tuple[int, int]:
+    with services.db.system() as conn:
+        gens = conn.execute("SELECT count(*) FROM generations").fetchone()
+        jobs = conn.execute("SELECT count(*) FROM jobs").fetchone()
+    assert gens is not None
+    assert jobs is not None
+    return int(gens[0]), int(jobs[0])
+
+
+async def test_without_consent_the_request_is_denied_with_the_reason(
+    client: httpx.AsyncClient, make_key: KeyMaker, services: Services
+) -> None:
+    h = bearer(make_key("studio"))
+    sid = await subject(client, h)  # no grant on file
+    r = await submit(client, h, spec(sid))
+    assert r.status_code == 202, r.text
+    assert r.json()["status"] == "denied"
+    got = (await client.get(f"/v1/generations/{r.json()['id']}", headers=h)).json()
+    assert got["status"] == "denied"
+    assert got["reasons"]
+    assert got["reasons"][0]["source"].endswith(sid)
+    assert got["output"] is None
+    out = await client.get(f"/v1/generations/{r.json()['id']}/output", headers=h)
+    assert out.status_code == 409
+    assert _counts(services) == (1, 0)  # recorded, nothing queued
+
+
+async def test_held_output_is_released_after_a_reviewer_approves(
+    client: httpx.AsyncClient, make_key: KeyMaker, services: Services, tmp_path: Path
+) -> None:
+    h = bearer(make_key("studio"))
+    reviewer = reviewers(make_key)
+    sid = await consented_subject(client, h)
+    r = await submit(client, h, spec(sid))
+    assert r.status_code == 202, r.text
+    assert r.json()["status"] == "queued"
+    gid = r.json()["id"]
+    run_jobs(services)
+
+    held = (await client.get(f"/v1/generations/{gid}", headers=h)).json()
+    assert held["status"] == "held", held
+    # The shipped policy holds outputs no image model screened (precedence row 12).
+    assert "signal.image_model.not_configured" in {x["rule"] for x in held["reasons"]}
+    assert (await client.get(f"/v1/generations/{gid}/output", headers=h)).status_code == 409
+
+    assert await approve_next(client, reviewer) == gid
+    released = (await client.get(f"/v1/generations/{gid}", headers=h)).json()
+    assert released["status"] == "released", released
+    assert released["output"]["mime"] == "image/jpeg"
+    out = await client.get(released["output"]["url"], headers=h)
+    assert out.status_code == 200
+    assert out.headers["content-type"] == "image/jpeg"
+    path = tmp_path / "released.jpg"
+    path.write_bytes(out.content)
+
+    # Provenance: Trusted, AI source type, the asset id, and the reviewer's decision recorded.
+    auditor = bearer(make_key("auditor"))
+    report = (await client.post("/v1/verify", files={"file": ("x.jpg", out.content)}, headers=auditor)).json()
+    assert report["state"] == "trusted", report
+    assert report["ai_generated"] is True
+    assert report["digital_source_type"].startswith("http://cv.iptc.org/newscodes/digitalsourcetype/")
+    assert report["asset_id"] == released["output"]["asset_id"]
+    assert report["assertions"]["vigil.moderation"]["verdict"] == "approved_by_reviewer"
+    # Machine-readable label layers, and a visible label burned into the top-right corner.
+    layers = detect(path)
+    assert layers.xmp
+    assert layers.digital_source_type == report["digital_source_type"]
+    with services.db.tenant(_tenant(services)) as conn:
+        row = conn.execute("SELECT quarantine_sha256 FROM generations WHERE id = %s", (gid,)).fetchone()
+    assert row is not None
+    raw = np.asarray(Image.open(services.blobs.path(row[0])).convert("L"), dtype=float)
+    labelled = np.asarray(Image.open(io.BytesIO(out.content)).convert("L"), dtype=float)
+    h_, w_ = raw.shape
+    corner = (slice(0, h_ // 8), slice(w_ - w_ // 4, w_))
+    opposite = (slice(h_ - h_ // 8, h_), slice(0, w_ // 4))
+    assert (
+        np.abs(raw[corner] - labelled[corner]).mean() > 3 * np.abs(raw[opposite] - labelled[opposite]).mean()
+    )
+
+
+def _tenant(services: Services) -> UUID:
+    with services.db.system() as conn:
+        row = conn.execute("SELECT id FROM tenants WHERE name = 'acme'").fetchone()
+    assert row is not None
+    return UUID(str(row[0]))
+
+
+async def test_propaganda_prompt_is_held_and_not_downloadable_until_approved(
+    client: httpx.AsyncClient, make_key: KeyMaker, services: Services
+) -> None:
+    h = bearer(make_key("studio"))
+    reviewer = reviewers(make_key)
+    sid = await consented_subject(client, h)
+    gid = (await submit(client, h, spec(sid, prompt=PROPAGANDA_PROMPT))).json()["id"]
+    run_jobs(services)
+    held = (await client.get(f"/v1/generations/{gid}", headers=h)).json()
+    assert held["status"] == "held"
+    rules = {x["rule"] for x in held["reasons"]}
+    assert any(rule.startswith(("score.", "lexicon.")) for rule in rules), rules
+    assert held["flag_id"] is not None
+    assert (await client.get(f"/v1/generations/{gid}/output", headers=h)).status_code == 409
+    assert await approve_next(client, reviewer) == gid
+    assert (await client.get(f"/v1/generations/{gid}/output", headers=h)).status_code == 200
+
+
+async def test_a_rejected_output_is_withheld(
+    client: httpx.AsyncClient, make_key: KeyMaker, services: Services
+) -> None:
+    h = bearer(make_key("studio"))
+    reviewer = reviewers(make_key)
+    sid = await consented_subject(client, h)
+    gid = (await submit(client, h, spec(sid, prompt=PROPAGANDA_PROMPT))).json()["id"]
+    run_jobs(services)
+    await approve_next(client, reviewer, decision="reject")
+    got = (await client.get(f"/v1/generations/{gid}", headers=h)).json()
+    assert got["status"] == "blocked"
+    assert got["reasons"][0]["rule"] == "review.reject"
+    assert (await client.get(f"/v1/generations/{gid}/output", headers=h)).status_code == 409
+
+
+@pytest.fixture
+def screened_settings(settings: Settings, tmp_path: Path) -> Settings:
+    return settings.model_copy(update={"policies_dir": screened_policies(tmp_path)})
+
+
+async def test_where_policy_allows_it_a_clean_output_is_released_without_review(
+    screened_settings: Settings, database_url: str, make_key: KeyMaker
+) -> None:
+    from service.app import create_app
+
+    services = Services.open(screened_settings)
+    try:
+        app = create_app(screened_settings, services=services)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            h = bearer(make_key("studio"))
+            sid = await consented_subject(client, h)
+            gid = (await submit(client, h, spec(sid))).json()["id"]
+            run_jobs(services)
+            got = (await client.get(f"/v1/generations/{gid}", headers=h)).json()
+            assert got["status"] == "released", got
+            assert got["decision"] in ("allow", "label")
+            assert (await client.get(got["output"]["url"], headers=h)).status_code == 200
+    finally:
+        services.close()
+
+
+async def test_a_propaganda_prompt_is_held_even_where_clean_outputs_go_out_unreviewed(
+    screened_settings: Settings, make_key: KeyMaker
+) -> None:
+    from service.app import create_app
+
+    services = Services.open(screened_settings)
+    try:
+        app = create_app(screened_settings, services=services)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            h = bearer(make_key("studio"))
+            sid = await consented_subject(client, h)
+            gid = (await submit(client, h, spec(sid, prompt=PROPAGANDA_PROMPT))).json()["id"]
+            run_jobs(services)
+            got = (await client.get(f"/v1/generations/{gid}", headers=h)).json()
+            assert got["status"] == "held", got
+            rules = {x["rule"] for x in got["reasons"]}
+            assert any(rule.startswith(("score.", "lexicon.")) for rule in rules), rules
+            assert (await client.get(f"/v1/generations/{gid}/output", headers=h)).status_code == 409
+    finally:
+        services.close()
+
+
+async def test_idempotency_key_returns_the_same_job_and_refuses_another_body(
+    client: httpx.AsyncClient, make_key: KeyMaker, services: Services
+) -> None:
+    h = bearer(make_key("studio"))
+    sid = await consented_subject(client, h)
+    first = await submit(client, h, spec(sid), key="order-1042")
+    again = await submit(client, h, spec(sid), key="order-1042")
+    assert first.status_code == again.status_code == 202
+    assert first.json()["id"] == again.json()["id"]
+    other = await submit(client, h, spec(sid, prompt="another prompt"), key="order-1042")
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "conflict"
+    assert _counts(services) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("case", "files"),
+    [
+        ("truncated_photo.jpg", [photo_bytes(1)[:2000]]),
+        ("text_as_photo.jpg", [b"not a photo at all, just text " * 20]),
+        ("one_good_one_truncated.jpg", [photo_bytes(1), photo_bytes(2)[:1500]]),
+    ],
+)
+async def test_photos_that_fail_intake_are_refused_before_anything_is_queued(
+    client: httpx.AsyncClient, make_key: KeyMaker, services: Services, case: str, files: list[bytes]
+) -> None:
+    h = bearer(make_key("studio"))
+    sid = await consented_subject(client, h)
+    r = await submit(client, h, spec(sid), photos=files)
+    assert r.status_code in (415, 422), (case, r.text)
+    assert _counts(services) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "not json",
+        '{"subjects": [], "purpose": "private_memorial", "audience": "family", '
+        '"output": "image", "prompt": "x"}',
+        '{"subjects": [{"subject_id": "nope"}], "purpose": "private_memorial", "audience": "family", '
+        '"output": "image", "prompt": "x"}',
+    ],
+)
+async def test_malformed_specs_are_422(
+    client: httpx.AsyncClient, make_key: KeyMaker, services: Services, bad: str
+) -> None:
+    h = bearer(make_key("studio"))
+    r = await client.post(
+        "/v1/generations",
+        data={"spec": bad},
+        files=[("photos", ("p.jpg", photo_bytes(1), "image/jpeg"))],
+        headers=h,
+    )
+    assert r.status_code == 422, r.text
+    assert _counts(services) == (0, 0)
+
+
+async def test_other_tenants_and_roles_cannot_see_a_generation(
+    client: httpx.AsyncClient, make_key: KeyMaker
+) -> None:
+    h = bearer(make_key("studio"))
+    sid = await consented_subject(client, h)
+    gid = (await submit(client, h, spec(sid))).json()["id"]
+    other = bearer(make_key("studio", tenant="globex"))
+    assert (await client.get(f"/v1/generations/{gid}", headers=other)).status_code == 404
+    platform = bearer(make_key("platform"))
+    assert (await client.get(f"/v1/generations/{gid}", headers=platform)).status_code == 403
+
+
+async def test_consent_revoked_while_held_stops_the_release(
+    client: httpx.AsyncClient, make_key: KeyMaker, services: Services
+) -> None:
+    h = bearer(make_key("studio"))
+    reviewer = reviewers(make_key)
+    sid = await consented_subject(client, h)
+    gid = (await submit(client, h, spec(sid))).json()["id"]
+    run_jobs(services)
+    assert (await client.get(f"/v1/generations/{gid}", headers=h)).json()["status"] == "held"
+    with services.db.tenant(_tenant(services)) as conn:
+        row = conn.execute("SELECT grant_ids[1] FROM generations WHERE id = %s", (gid,)).fetchone()
+    assert row is not None
+    assert (await client.post(f"/v1/consents/{row[0]}/revoke", headers=h)).status_code == 200
+    assert await approve_next(client, reviewer) == gid
+    got = (await client.get(f"/v1/generations/{gid}", headers=h)).json()
+    assert got["status"] == "denied", got
+    assert "revoked" in got["reasons"][0]["detail"]
+    assert (await client.get(f"/v1/generations/{gid}/output", headers=h)).status_code == 409
