@@ -8,11 +8,10 @@ import email.policy
 import hashlib
 import io
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from PIL import Image
 
 from service.generate.model import PhotoRef
 from service.settings import Settings
+from tests import loopback
 
 CAPTION = "Forever in our hearts, Ivan Petrov"
 PROMPT = "a farewell portrait of Ivan Petrov at dawn"
@@ -135,25 +135,9 @@ def _respond(handler: BaseHTTPRequestHandler, server: GeneratorServer) -> None:
 @pytest.fixture
 def generator_server() -> Iterator[GeneratorServer]:
     state = GeneratorServer()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            _respond(self, state)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/generate"
-    try:
+    with loopback.serving(post=lambda handler: _respond(handler, state)) as base:
+        state.url = f"{base}/generate"
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import BaseHTTPRequestHandler
 
 from PIL import Image
+
+from tests import loopback
 
 
 @dataclass
@@ -53,23 +54,9 @@ def _respond(handler: BaseHTTPRequestHandler, server: GeneratorServer) -> None:
 @contextlib.contextmanager
 def serving() -> Iterator[GeneratorServer]:
     state = GeneratorServer()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            _respond(self, state)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/generate"
-    try:
-        yield state
-    finally:
-        state.release.set()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+    with loopback.serving(post=lambda handler: _respond(handler, state)) as base:
+        state.url = f"{base}/generate"
+        try:
+            yield state
+        finally:
+            state.release.set()
