@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         True,
         description="On a first start with no admin key, create one and print its token once.",
     )
+    bootstrap_signing: bool = Field(
+        True,
+        description="In development, on a first start with no signing key configured or on disk, "
+        "create a local C2PA signing CA under `<data_dir>/keys` (as `vigil keys init-signing` does).",
+    )
 
     # --- provenance ---------------------------------------------------------------
     signing_cert_chain: Path | None = Field(

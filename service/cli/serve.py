@@ -16,6 +16,7 @@ from service.auth import store as auth_store
 from service.cli.main import pass_settings
 from service.cli.worker import start_worker
 from service.jobs import WorkerThread
+from service.provenance.certs import CA_FILE, CHAIN_FILE, KEY_FILE, init_signing
 from service.services import Services
 from service.settings import Settings
 
@@ -30,6 +31,8 @@ def serve_cmd(settings: Settings, host: str | None, port: int | None, no_worker:
     from service.app import create_app
 
     logs.configure(level=settings.log_level, json_lines=settings.log_json)
+    if settings.bootstrap_signing and not settings.production:
+        _bootstrap_signing(settings)
     services = Services.open(settings)
     try:
         if settings.bootstrap_admin:
@@ -74,6 +77,21 @@ def _serve(app: Any, *, host: str, port: int, on_shutdown: Callable[[], None]) -
     # SIGTERM ends here (services closed, embedded database left cleanly) instead of killing us.
     signal.signal(signal.SIGTERM, _on_sigterm)
     Server(config).run()
+
+
+def _bootstrap_signing(settings: Settings) -> None:
+    """A development instance signs its outputs from the first start (production brings its keys)."""
+    if settings.signing_cert_chain is not None or settings.signing_key is not None:
+        return
+    keys = settings.keys_dir
+    if any((keys / name).exists() for name in (CA_FILE, CHAIN_FILE, KEY_FILE)):
+        return
+    files = init_signing(keys, "Vigil development")
+    click.echo(
+        f"Created a development C2PA signing CA under {keys}; give verifiers {files.ca}.\n"
+        "For production, configure VIGIL_SIGNING_CERT_CHAIN and VIGIL_SIGNING_KEY instead.",
+        err=True,
+    )
 
 
 def _bootstrap_admin(services: Services) -> None:

@@ -116,6 +116,9 @@ def test_serve_on_an_empty_data_dir_bootstraps_an_admin_key_once(pg_tmp):
         assert token is not None, "no bootstrap key printed"
         me = httpx.get(f"http://127.0.0.1:{port}/v1/whoami", headers={"Authorization": f"Bearer {token}"})
         assert me.json()["role"] == "admin"
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz").json()["components"]
+        assert ready["signing_key"]["state"] == "ok"  # a development instance can sign from the start
+        assert ready["trust_anchors"]["state"] == "ok"
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
