@@ -30,6 +30,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import httpx
 import numpy as np
+import psycopg
 from PIL import Image, ImageDraw
 
 from bench._util import free_port, load, multipart, progress, summary_ms, vigil_process
@@ -72,6 +73,10 @@ def populate(services: Services, tmp: Path, *, bank_size: int, signed: int) -> N
         hashes = [rng.integers(0, 256, 32, dtype=np.uint8).tobytes() for _ in range(bank_size)]
         banks.add_signals(conn, bank, hashes, labels=["propaganda"])
         banks.system_bank(conn, banks.REVOKED_OUTPUTS)
+    # What autovacuum does within a minute of a bulk load; without it the planner still believes
+    # the bank is empty and scans all of it to find the newest entry.
+    with psycopg.connect(services.db.url, autocommit=True) as conn:
+        conn.execute("ANALYZE bank_signals")
     for i in range(signed):
         src = photo(tmp / f"asset_{i}.jpg", 1000 + i, (640, 480))
         spec = SignSpec(source_type=SourceType.TRAINED_ALGORITHMIC, asset_id=str(uuid.uuid4()))

@@ -139,9 +139,12 @@ def bank_signals(conn: Conn, bank: Bank) -> list[StoredSignal]:
 
 def index_state(conn: Conn) -> dict[str, tuple[int, int]]:
     """Per hash type: (the newest signal id, the largest bank threshold). Needs a system() scope."""
+    # ORDER BY id DESC LIMIT 1 walks the (hash_type, id) index backwards and stops at the first
+    # visible row; max(id) under row-level security may scan every signal of the type instead.
     rows = conn.execute(
         "SELECT b.hash_type, "
-        "(SELECT coalesce(max(s.id), 0) FROM bank_signals s WHERE s.hash_type = b.hash_type), "
+        "coalesce((SELECT s.id FROM bank_signals s WHERE s.hash_type = b.hash_type "
+        "ORDER BY s.id DESC LIMIT 1), 0), "
         "max(b.threshold) FROM banks b GROUP BY b.hash_type"
     ).fetchall()
     return {str(r[0]): (int(r[1]), int(r[2])) for r in rows}
