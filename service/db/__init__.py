@@ -10,6 +10,6 @@ its migration, and every transaction is opened with a scope:
 A tenant table that forgot ``vigil_scope_table`` fails ``tests/db/test_tenancy.py``.
 """
 
-from service.db.pool import Conn, Database
+from service.db.pool import Conn, Database, in_system_scope
 
-__all__ = ["Conn", "Database"]
+__all__ = ["Conn", "Database", "in_system_scope"]

@@ -42,6 +42,12 @@ def _configure(conn: Conn) -> None:
     conn.commit()
 
 
+def in_system_scope(conn: Conn) -> bool:
+    """Whether ``conn``'s transaction was opened by ``Database.system()`` (may see every tenant)."""
+    row = conn.execute("SELECT current_setting('vigil.tenant', true)").fetchone()
+    return row is not None and row[0] == SYSTEM_SCOPE
+
+
 class Database:
     """A pool plus, when ``DATABASE_URL`` is unset, the embedded server it talks to."""
 

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from service.audit import Event, EventName, append
-from service.db import Conn
+from service.db import Conn, in_system_scope
 from service.match import store
 from service.match.hashes import PDQ_BITS, PHASH_BITS, ImageHashes, hamming, hash_image
 from service.match.index import Hits, MultiIndex
@@ -63,8 +63,7 @@ class BankIndex:
 
     def sync(self, conn: Conn) -> None:
         """Load every committed entry newer than the last one loaded (needs a system() scope)."""
-        scope = conn.execute("SELECT current_setting('vigil.tenant', true)").fetchone()
-        if scope is None or scope[0] != "*":
+        if not in_system_scope(conn):
             raise ValueError("the bank index loads every tenant's banks: pass a system() transaction")
         state = store.index_state(conn)
         with self._lock:

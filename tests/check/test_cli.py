@@ -3,31 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.check.conftest import WAR_CAPTION, photo
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def vigil(data_dir: Path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "VIGIL_DATA_DIR": str(data_dir),
-        "DATABASE_URL": database_url,
-        "VIGIL_LOG_JSON": "false",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.vigil_cli import vigil
 
 
 def test_check_a_file_and_a_text(tmp_path: Path, database_url: str) -> None:

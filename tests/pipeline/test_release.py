@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,27 +12,19 @@ from service.labels import detect
 from service.provenance.certs import init_signing
 from service.settings import Settings
 from tests.media import helpers
+from tests.vigil_cli import vigil as run_vigil
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    made = Settings(data_dir=tmp_path / "data", database_url=database_url, log_json=False, db_pool_min=1)
-    init_signing(made.keys_dir, "Acme Memorials")
-    return made
+def settings(settings: Settings) -> Settings:
+    init_signing(settings.keys_dir, "Acme Memorials")
+    return settings
 
 
 def vigil(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": str(settings.database_url)}
-    return subprocess.run(
-        [sys.executable, "-m", "service", "--data-dir", str(settings.data_dir), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_vigil(settings.data_dir, str(settings.database_url), *args)
 
 
 def test_sign_with_a_profile_labels_first_and_verifies_trusted(settings, tmp_path):

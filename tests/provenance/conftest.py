@@ -17,11 +17,10 @@ from service.settings import Settings
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def settings(settings: Settings) -> Settings:
     """The shared ``settings``, with a local CA and signing certificate made first."""
-    made = Settings(data_dir=tmp_path / "data", database_url=database_url, log_json=False, db_pool_min=1)
-    init_signing(made.keys_dir, "Acme Memorials")
-    return made
+    init_signing(settings.keys_dir, "Acme Memorials")
+    return settings
 
 
 def picture(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:

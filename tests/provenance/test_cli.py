@@ -10,25 +10,7 @@ import sys
 from pathlib import Path
 
 from tests.provenance.conftest import save_image
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def vigil(data_dir: Path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "VIGIL_DATA_DIR": str(data_dir),
-        "DATABASE_URL": database_url,
-        "VIGIL_LOG_JSON": "false",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.vigil_cli import ROOT, vigil
 
 
 def test_init_sign_verify_round_trip(tmp_path: Path, database_url: str) -> None:
