@@ -70,7 +70,9 @@ class TextClassifier(Classifier):
         self.encoder = encoder or TextEncoder(
             path=config.text_encoder_path,
             threads=config.torch_threads,
-            onnx_dir=config.model_root / ".text-onnx" if config.text_backend == "onnx" else None,
+            onnx_dir=config.model_root / ".text-onnx" if config.text_backend != "torch" else None,
+            int8=config.text_backend == "onnx-int8",
+            bf16=config.cpu_bf16,
         )
         self.probe_path = config.text_probes or config.policy_dir / "classify" / "text_probes.json"
         self._lock = threading.Lock()

@@ -20,17 +20,10 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from service.classify.encoder import quiet_transformers, set_threads
+from service.classify.encoder import native_bf16, quiet_transformers, set_threads
 from service.errors import ModelUnavailable
 
 F32 = npt.NDArray[np.float32]
-
-
-def _native_bf16() -> bool:
-    """Whether this CPU multiplies bfloat16 natively (else autocast would emulate it, slowly)."""
-    import torch
-
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def _features(output: Any) -> Any:
@@ -50,7 +43,7 @@ class ClipTower:
         quiet_transformers()
         set_threads(threads)
         self.threads = threads
-        self.bf16 = bf16 and _native_bf16()
+        self.bf16 = bf16 and native_bf16()
         from transformers import AutoTokenizer, CLIPModel
 
         # B615 (unpinned hub download) does not apply: a store directory whose SHA-256s were checked.

@@ -5,6 +5,7 @@ lexicon's context rules hold."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -144,12 +145,29 @@ def test_a_glorifying_passage_deep_in_a_long_script_is_found(text_classifier: Te
     assert text_classifier.classify([calm])[0].scores[Category.WAR_GLORIFICATION] < LOW
 
 
-def test_onnx_backend_gives_the_same_scores(text_classifier: TextClassifier, tmp_path: Path) -> None:
-    config = ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path, text_backend="onnx")
+@pytest.mark.parametrize(("backend", "tolerance"), [("onnx", 1e-3), ("onnx-int8", 0.1)])
+def test_onnx_backends_give_the_same_scores(
+    text_classifier: TextClassifier, tmp_path: Path, backend: Literal["onnx", "onnx-int8"], tolerance: float
+) -> None:
+    config = ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path, text_backend=backend)
     onnx = TextClassifier(config=config)
     texts = [GLORIFYING[0][2], BENIGN[0][1], "Наш боец ушёл в небо, ангелы встретили героя."]
+    # enough texts for several batches, run side by side
+    texts += [f"{text} ({n})" for n in range(6) for text in (GLORIFYING[1][2], BENIGN[1][1])]
     for fast, slow in zip(onnx.classify(texts), text_classifier.classify(texts), strict=True):
         assert fast.state is SignalState.OK
         for category in Category:
-            assert fast.scores[category] == pytest.approx(slow.scores[category], abs=1e-3)
-    assert list((tmp_path / ".text-onnx").glob("text_encoder-*.onnx"))
+            assert fast.scores[category] == pytest.approx(slow.scores[category], abs=tolerance)
+    assert onnx.classify([GLORIFYING[0][2]])[0].scores[Category.WAR_GLORIFICATION] >= HIGH
+    assert max(onnx.classify([BENIGN[0][1]])[0].scores.values()) < LOW
+    exported = list((tmp_path / ".text-onnx").glob("text_encoder-*.onnx"))
+    assert len(exported) == (2 if backend == "onnx-int8" else 1)
+
+
+def test_bfloat16_encoder_gives_the_same_scores(text_classifier: TextClassifier, tmp_path: Path) -> None:
+    config = ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path, cpu_bf16=True)
+    bf16 = TextClassifier(config=config)
+    texts = [GLORIFYING[0][2], BENIGN[0][1]]
+    for fast, slow in zip(bf16.classify(texts), text_classifier.classify(texts), strict=True):
+        for category in Category:
+            assert fast.scores[category] == pytest.approx(slow.scores[category], abs=0.02)
