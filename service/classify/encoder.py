@@ -8,6 +8,7 @@ English-only; a multilingual one (same layout: a transformers model directory) c
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -206,14 +207,18 @@ def _onnx_session(model: Any, tokenizer: Any, path: Path, directory: Path, *, in
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             tmp = quantised.with_suffix(".part")
-            quantize_dynamic(
-                target,
-                tmp,
-                weight_type=QuantType.QInt8,
-                per_channel=True,
-                op_types_to_quantize=["MatMul"],
-                extra_options={"MatMulConstBOnly": True},
-            )
+            logging.disable(logging.WARNING)  # the quantiser logs advice on the root logger
+            try:
+                quantize_dynamic(
+                    target,
+                    tmp,
+                    weight_type=QuantType.QInt8,
+                    per_channel=True,
+                    op_types_to_quantize=["MatMul"],
+                    extra_options={"MatMulConstBOnly": True},
+                )
+            finally:
+                logging.disable(logging.NOTSET)
             tmp.replace(quantised)
         target = quantised
     options = ort.SessionOptions()

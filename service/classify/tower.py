@@ -65,6 +65,10 @@ class ClipTower:
         self._session: Any = None
         if backend == "onnx":
             self._session = self._onnx_session(onnx_dir or path / "onnx")
+        elif self.bf16:  # weights cast once (autocast would cast them again on every call)
+            import torch
+
+            self.model = self.model.to(torch.bfloat16)
 
     # --- preprocessing -----------------------------------------------------------------------
     def pixels(self, images: Sequence[Image.Image]) -> F32:
@@ -73,9 +77,10 @@ class ClipTower:
             img = image.convert("RGB")
             w, h = img.size
             scale = self.side / min(w, h)
-            img = img.resize(
-                (max(self.crop, round(w * scale)), max(self.crop, round(h * scale))), Image.Resampling.BICUBIC
-            )
+            size = (max(self.crop, round(w * scale)), max(self.crop, round(h * scale)))
+            # reducing_gap: a box reduction first, then bicubic over the last factor of 2 (faster,
+            # and the same to the eye)
+            img = img.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
             w, h = img.size
             left, top = (w - self.crop) // 2, (h - self.crop) // 2
             img = img.crop((left, top, left + self.crop, top + self.crop))
@@ -91,16 +96,16 @@ class ClipTower:
         else:
             import torch
 
-            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-                out = _features(self.model.get_image_features(pixel_values=torch.from_numpy(pixels)))
-                raw = out.float().numpy()
+            with torch.inference_mode():
+                values = torch.from_numpy(pixels).to(self.model.dtype)
+                raw = _features(self.model.get_image_features(pixel_values=values)).float().numpy()
         return _normalise(raw)
 
     def embed_texts(self, texts: Sequence[str]) -> F32:
         import torch
 
         enc = self.tokenizer(list(texts), padding=True, truncation=True, return_tensors="pt")
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+        with torch.inference_mode():
             raw = _features(self.model.get_text_features(**enc)).float().numpy()
         return _normalise(raw)
 
@@ -111,7 +116,7 @@ class ClipTower:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         directory.mkdir(parents=True, exist_ok=True)
-        fp32, int8 = directory / "image_tower.onnx", directory / "image_tower.int8.onnx"
+        fp32, int8 = directory / "image_tower.onnx", directory / "image_tower.int8-weights.onnx"
 
         class ImageTower(torch.nn.Module):
             def __init__(self, clip: Any) -> None:
@@ -136,7 +141,14 @@ class ClipTower:
             )
             logging.disable(logging.WARNING)  # the quantiser logs advice on the root logger
             try:
-                quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+                # weight matrices only: products of two activations (attention) stay fp32
+                quantize_dynamic(
+                    str(fp32),
+                    str(int8),
+                    weight_type=QuantType.QInt8,
+                    op_types_to_quantize=["MatMul"],
+                    extra_options={"MatMulConstBOnly": True},
+                )
             finally:
                 logging.disable(logging.NOTSET)
         fp32.unlink(missing_ok=True)
@@ -147,7 +159,7 @@ class ClipTower:
             import onnxruntime as ort
         except ImportError as exc:
             raise ModelUnavailable("The onnx backend needs onnxruntime: pip install vigil[onnx].") from exc
-        model_file = directory / "image_tower.int8.onnx"
+        model_file = directory / "image_tower.int8-weights.onnx"
         if not model_file.is_file():
             model_file = self.export_onnx(directory)
         options = ort.SessionOptions()

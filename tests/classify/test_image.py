@@ -33,6 +33,6 @@ def test_onnx_int8_backend_agrees_with_torch(clip_config: ClassifyConfig) -> Non
     onnx_scores = onnx.classify([Image.new("RGB", (40, 40), "green")])[0]
     assert onnx_scores.state is SignalState.OK
     assert onnx_scores.version.endswith("/onnx")
-    assert list(clip_config.model_root.glob("tiny-clip/onnx/*/image_tower.int8.onnx"))
+    assert list(clip_config.model_root.glob("tiny-clip/onnx/*/image_tower.int8-weights.onnx"))
     for category in CATEGORIES:
         assert onnx_scores.scores[category] == pytest.approx(torch_scores.scores[category], abs=0.1)
