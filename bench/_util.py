@@ -50,7 +50,9 @@ def vigil_process(*args: str, env: dict[str, str] | None = None) -> subprocess.P
     )
 
 
-async def _worker(host: str, port: int, request: bytes, until: float, lat: list[float]) -> None:
+async def _worker(
+    host: str, port: int, request: bytes, until: float, lat: list[float], expect: bytes = b" 200 "
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.perf_counter() < until:
@@ -59,7 +61,7 @@ async def _worker(host: str, port: int, request: bytes, until: float, lat: list[
             await writer.drain()
             length = 0
             status = await reader.readline()
-            if b" 200 " not in status:
+            if expect not in status:
                 raise RuntimeError(f"the server answered {status!r}")
             while True:
                 line = await reader.readline()
@@ -100,6 +102,7 @@ def load(
     connections: int,
     method: str = "GET",
     body: bytes = b"",
+    expect: bytes = b" 200 ",
 ) -> dict[str, float]:
     """A keep-alive HTTP/1.1 load generator on loopback: latency percentiles and requests/s.
 
@@ -114,7 +117,7 @@ def load(
     async def run() -> float:
         start = time.perf_counter()
         until = start + seconds
-        await asyncio.gather(*(_worker(host, port, request, until, lat) for _ in range(connections)))
+        await asyncio.gather(*(_worker(host, port, request, until, lat, expect) for _ in range(connections)))
         return time.perf_counter() - start
 
     elapsed = asyncio.run(run())

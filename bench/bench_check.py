@@ -4,7 +4,8 @@ Figures (targets beside them):
 - in-process ``pipeline.check`` (intake inspect, decode, provenance with a repository lookup by
   SHA-256 and PDQ fingerprint, consent, bank match against 10,000 entries, policy, audit), image
   model excluded: p50 ≤ 15 ms;
-- the same over HTTP on loopback (``vigil serve``, multipart POST /v1/check, keep-alive): ≥ 100 req/s;
+- the same over HTTP on loopback (``vigil serve`` with one process, then one per core; multipart
+  POST /v1/check, keep-alive): ≥ 100 req/s;
 - with a ViT-B/32-sized CLIP image model (random weights of the real size, built from its config
   as ``bench_classify.py`` does): p50 ≤ 80 ms.
 Runs against a throwaway data dir with the embedded PostgreSQL.
@@ -96,16 +97,20 @@ def in_process(services: Services, tenant: uuid.UUID, path: Path, runs: int) -> 
     return out
 
 
-def over_http(data: Path, token: str, path: Path, *, seconds: float, connections: int) -> dict[str, float]:
+def over_http(
+    data: Path, token: str, path: Path, *, seconds: float, connections: int, workers: int, env: dict[str, str]
+) -> dict[str, float]:
     port = free_port()
     proc = vigil_process(
         "--data-dir",
         str(data),
         "serve",
         "--no-worker",
+        "--workers",
+        str(workers),
         "--port",
         str(port),
-        env={"VIGIL_LOG_LEVEL": "WARNING"},
+        env={"VIGIL_LOG_LEVEL": "WARNING", **env},
     )
     try:
         deadline = time.time() + 90
@@ -179,6 +184,7 @@ def main() -> None:
     parser.add_argument("--signed", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="vigil serve --workers")
     parser.add_argument("--model-runs", type=int, default=20)
     args = parser.parse_args()
 
@@ -204,10 +210,20 @@ def main() -> None:
         finally:
             services.close()
 
-        progress("over HTTP (vigil serve, loopback, keep-alive) …")
-        out["http_no_image_model"] = over_http(
-            data, token, upload, seconds=args.seconds, connections=args.connections
-        )
+        # The default (one process), then one process per core each running one check at a time.
+        for workers, concurrency in ((1, None), (args.workers, 1)):
+            env = {"VIGIL_CHECK_CONCURRENCY": str(concurrency)} if concurrency else {}
+            label = f"{workers}_workers" + (f"_check_concurrency_{concurrency}" if concurrency else "")
+            progress(f"over HTTP (vigil serve, {label}, loopback, keep-alive) …")
+            out[f"http_no_image_model_{label}"] = over_http(
+                data,
+                token,
+                upload,
+                seconds=args.seconds,
+                connections=args.connections,
+                workers=workers,
+                env=env,
+            )
         out["target_http_req_per_s"] = 100
 
         progress("ViT-B/32-sized image model (random weights) …")

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from service import __version__
+from service import __version__, logs
 from service.api import banks, check, consent, generations, health, keys, media, policy, review
 from service.api import errors as api_errors
 from service.api import log as log_api
@@ -20,6 +20,14 @@ from service.web import STATIC_DIR
 from service.web import home as home_page
 from service.web import review as review_pages
 from service.web import verify as verify_page
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one process of ``vigil serve --workers N``: settings from the environment (the
+    parent exported its data dir), its own services, opened at startup."""
+    settings = Settings()
+    logs.configure(level=settings.log_level, json_lines=settings.log_json)
+    return create_app(settings)
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:

@@ -6,7 +6,10 @@ to the HTTP edge and the CLI uses it directly. Nothing is built at import time.
 
 from __future__ import annotations
 
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 from service.audit.checkpoints import LogSigner, log_status
 from service.blobs import BlobStore
@@ -52,6 +55,8 @@ class Services:
     market_profiles: dict[str, MarketProfile] = field(default_factory=dict)
     market_profiles_error: str | None = None
     match_index: BankIndex = field(default_factory=BankIndex)
+    # Held while a check runs: at most ``check_concurrency`` at once in this process.
+    check_slots: AbstractContextManager[Any] = field(default_factory=nullcontext)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Services:
@@ -78,6 +83,11 @@ class Services:
                 notary=notary,
                 generator=generator,
                 classifiers=Classifiers.from_settings(settings),
+                check_slots=(
+                    threading.BoundedSemaphore(settings.check_concurrency)
+                    if settings.check_concurrency
+                    else nullcontext()
+                ),
                 match_index=BankIndex(
                     flood_limit=settings.match_flood_limit, flood_window_s=settings.match_flood_window_s
                 ),

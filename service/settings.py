@@ -40,6 +40,20 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `vigil serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `vigil serve` listens on.")
+    workers: int = Field(
+        1,
+        ge=1,
+        description="HTTP processes `vigil serve` runs on one socket (about one per core: a check is "
+        "CPU-bound in Python). Each has its own pool of `db_pool_max` connections and its own "
+        "`/metrics` counters; the job worker runs once, in the parent.",
+    )
+    check_concurrency: int | None = Field(
+        None,
+        ge=1,
+        description="Checks one HTTP process runs at once; more wait their turn. A check is CPU-bound "
+        "Python, so checks beyond the cores only contend for the interpreter: with `workers` at one "
+        "per core, 1 serves the most (see README, Throughput). Unset: as many as the thread pool.",
+    )
     db_pool_min: int = Field(2, ge=1, description="Connections the pool keeps open.")
     db_pool_max: int = Field(10, ge=1, description="Most connections the pool opens.")
     db_timeout_s: float = Field(5.0, gt=0, description="Seconds to wait for a pooled connection.")

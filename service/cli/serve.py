@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
+import os
 import signal
+import socket
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -15,33 +19,44 @@ from service.auth import Role
 from service.auth import store as auth_store
 from service.cli.main import pass_settings
 from service.cli.worker import start_worker
+from service.errors import ConfigError
 from service.jobs import WorkerThread
 from service.provenance.certs import CA_FILE, CHAIN_FILE, KEY_FILE, init_signing
 from service.services import Services
 from service.settings import Settings
 
+log = logging.getLogger(__name__)
+
 
 @click.command("serve")
 @click.option("--host", default=None, help="Bind address (default VIGIL_HOST or 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default VIGIL_PORT or 8000).")
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=None, help="HTTP processes (default VIGIL_WORKERS or 1)."
+)
 @click.option("--no-worker", is_flag=True, help="Do not run a job worker in this process.")
 @pass_settings
-def serve_cmd(settings: Settings, host: str | None, port: int | None, no_worker: bool) -> None:
+def serve_cmd(
+    settings: Settings, host: str | None, port: int | None, workers: int | None, no_worker: bool
+) -> None:
     """Serve the HTTP API and pages (embedded PostgreSQL unless DATABASE_URL is set)."""
     from service.app import create_app
 
     logs.configure(level=settings.log_level, json_lines=settings.log_json)
     if settings.bootstrap_signing and not settings.production:
         _bootstrap_signing(settings)
-    services = Services.open(settings)
+    services = Services.open(settings)  # migrates; with --workers it also keeps the embedded server up
     try:
         if settings.bootstrap_admin:
             _bootstrap_admin(services)
-        app = create_app(settings, services=services)
         worker = None if no_worker else start_worker(services)
         stop_worker = functools.partial(_stop, worker, settings.jobs_stop_grace_s)
+        host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
         try:
-            _serve(app, host=host or settings.host, port=port or settings.port, on_shutdown=stop_worker)
+            if workers > 1:
+                _serve_processes(settings, host=host, port=port, workers=workers)
+            else:
+                _serve(create_app(settings, services=services), host=host, port=port, on_shutdown=stop_worker)
         except (KeyboardInterrupt, _Stopped):
             pass  # uvicorn has shut down cleanly and re-raised the signal it caught: a normal stop
         finally:
@@ -77,6 +92,70 @@ def _serve(app: Any, *, host: str, port: int, on_shutdown: Callable[[], None]) -
     # SIGTERM ends here (services closed, embedded database left cleanly) instead of killing us.
     signal.signal(signal.SIGTERM, _on_sigterm)
     Server(config).run()
+
+
+def _serve_processes(settings: Settings, *, host: str, port: int, workers: int) -> None:
+    """``workers`` fresh interpreters, each on its own ``SO_REUSEPORT`` socket of one port: the
+    kernel spreads new connections over them (with one shared socket, whichever process wakes
+    first may take every connection a client pool opens). One that dies is started again."""
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors.multiprocess import Process
+
+    os.environ["VIGIL_DATA_DIR"] = str(settings.data_dir.resolve())  # each rebuilds its settings
+    config = uvicorn.Config(
+        "service.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+    )
+    sockets = [_reuse_port_socket(host, port) for _ in range(workers)]
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    processes = [Process(config, [sock]) for sock in sockets]
+    try:
+        for process in processes:
+            process.start()
+        log.info("serving on %s:%d with %d HTTP processes", host, port, workers)
+        while not stop.wait(0.5):
+            for i, process in enumerate(processes):
+                if process.process.is_alive():
+                    continue
+                process.join()
+                if process.exitcode == STARTUP_FAILURE:
+                    log.error("an HTTP process failed to start; stopping (see the error above)")
+                    stop.set()
+                    break
+                log.warning("HTTP process %s exited with %s; starting another", process.pid, process.exitcode)
+                processes[i] = Process(config, [sockets[i]])
+                processes[i].start()
+    finally:
+        for process in processes:
+            process.terminate()  # SIGTERM: uvicorn finishes the requests in flight
+        for process in processes:
+            process.join()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sock in sockets:
+            sock.close()
+
+
+def _reuse_port_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from exc
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 def _bootstrap_signing(settings: Settings) -> None:

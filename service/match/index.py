@@ -198,9 +198,14 @@ def _distance(words: U64, q: U64, qrow: npt.NDArray[np.intp]) -> npt.NDArray[np.
 
 
 def _brute(words: U64, ids: I64, q: U64, threshold: int) -> Hits:
-    dist = np.bitwise_count(words[None, :, :] ^ q[:, None, :]).sum(axis=2, dtype=np.int64)
+    """Every (query, entry) distance, one 64-bit word at a time: a sum over the last axis of a
+    (queries, n, words) array is several times slower in numpy than adding the columns."""
+    columns = np.ascontiguousarray(words.T)
+    dist = np.bitwise_count(q[:, 0, None] ^ columns[None, 0]).astype(np.uint16)  # ≤ 256 bits
+    for w in range(1, columns.shape[0]):
+        dist += np.bitwise_count(q[:, w, None] ^ columns[None, w])
     qrow, rows = np.nonzero(dist <= threshold)
-    return Hits(query=qrow.astype(np.intp), ids=ids[rows], distance=dist[qrow, rows])
+    return Hits(query=qrow.astype(np.intp), ids=ids[rows], distance=dist[qrow, rows].astype(np.int64))
 
 
 def _no_hits() -> Hits:

@@ -54,6 +54,11 @@ def check(services: Services, request: CheckRequest) -> CheckOutcome:
     """Run the check flow for one upload; see the module docstring for the steps."""
     if request.media is None and not (request.text or "").strip():
         raise steps.nothing_to_check()
+    with services.check_slots:  # VIGIL_CHECK_CONCURRENCY
+        return _check(services, request)
+
+
+def _check(services: Services, request: CheckRequest) -> CheckOutcome:
     policy = services.policy.current.for_market(steps.known_market(services, request.market))
     check_id = uuid.uuid4()
 

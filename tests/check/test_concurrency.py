@@ -1,0 +1,48 @@
+"""``VIGIL_CHECK_CONCURRENCY``: at most that many checks run at once in one process."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.media.intake import inspect
+from service.pipeline.check import CheckRequest, check
+from service.services import Services
+from service.settings import Settings
+from tests.check.conftest import photo
+
+
+@pytest.fixture
+def gated(settings: Settings) -> Iterator[Services]:
+    opened = Services.open(settings.model_copy(update={"check_concurrency": 1}))
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def test_a_check_waits_for_a_free_slot(gated: Services, tmp_path: Path) -> None:
+    media = inspect(photo(tmp_path / "a.jpg", 1), gated.limits)
+    done = threading.Event()
+
+    def run() -> None:
+        check(gated, CheckRequest(tenant_id=uuid.uuid4(), media=media))
+        done.set()
+
+    with gated.check_slots:  # the one slot is taken, as by a check in flight
+        worker = threading.Thread(target=run)
+        worker.start()
+        assert not done.wait(1.0)
+    assert done.wait(30)  # and it runs as soon as the slot is free
+    worker.join()
+
+
+def test_unset_means_no_gate(services: Services, tmp_path: Path) -> None:
+    media = inspect(photo(tmp_path / "a.jpg", 1), services.limits)
+    with services.check_slots:
+        outcome = check(services, CheckRequest(tenant_id=uuid.uuid4(), media=media))
+    assert outcome.verdict.decision.value in ("allow", "label", "review")
