@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -83,15 +84,13 @@ def test_workers_serve_one_port_and_a_dead_one_is_replaced(
 
 
 def test_a_port_in_use_is_a_clear_error(services: Services, database_url: str, tmp_path: Path) -> None:
-    import socket
-
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
+        argv = ["--data-dir", str(tmp_path / "d"), "serve", "--port", str(port), "--workers", "2"]
         done = subprocess.run(
-            [sys.executable, "-m", "service", "--data-dir", str(tmp_path / "d"), "serve"]
-            + ["--port", str(port), "--workers", "2", "--no-worker"],
+            [sys.executable, "-m", "service", *argv, "--no-worker"],
             cwd=ROOT,
             env=env_for(database_url),
             capture_output=True,
