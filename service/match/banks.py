@@ -105,6 +105,14 @@ def add_signals(conn: Conn, bank: Bank, hashes: Sequence[bytes], labels: Sequenc
     return added
 
 
+def withdraw(conn: Conn, bank: Bank, label: str, *, owner_prefix: str) -> int:
+    """Withdraw one owner's entries (e.g. ``generation:<id>``) from a bank whose entries each
+    name their owners; an entry another owner also holds stays. Returns the entries deleted."""
+    deleted = store.withdraw(conn, bank, label, owner_prefix=owner_prefix)
+    _event(conn, bank, {"action": "withdrawn", "owner": label, "deleted": deleted})
+    return deleted
+
+
 def release(conn: Conn, bank: Bank, signal_hex: str) -> None:
     """Re-enable an entry that flood quarantine disabled (after a human looked at it)."""
     hash_type = HashType(bank.hash_type)

@@ -221,3 +221,18 @@ def release(conn: Conn, bank: Bank, signal: bytes) -> bool:
         return False
     conn.execute("DELETE FROM match_hits WHERE signal_id = %s", (row[0],))
     return True
+
+
+def withdraw(conn: Conn, bank: Bank, label: str, *, owner_prefix: str) -> int:
+    """Take ``label`` off the bank's entries, and delete those of them left with no label starting
+    with ``owner_prefix`` (no other owner keeps them). Returns how many entries were deleted."""
+    lock_banks(conn)
+    touched = conn.execute(
+        "UPDATE bank_signals SET labels = array_remove(labels, %s) WHERE bank_id = %s AND %s = ANY(labels) "
+        "RETURNING id, labels",
+        (label, bank.id, label),
+    ).fetchall()
+    orphans = [int(r[0]) for r in touched if not any(str(x).startswith(owner_prefix) for x in r[1])]
+    if orphans:
+        conn.execute("DELETE FROM bank_signals WHERE id = ANY(%s)", (orphans,))
+    return len(orphans)

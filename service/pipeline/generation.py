@@ -44,7 +44,7 @@ from service.jobs import Job, JobContext, enqueue
 from service.jobs.registry import HandlerRegistry
 from service.media import MediaInfo
 from service.media.intake import inspect
-from service.pipeline import outcome
+from service.pipeline import outcome, rejection
 from service.pipeline.screening import Screening, screen_media, screen_text
 from service.policy.evaluate import evaluate
 from service.policy.model import ConsentStatus, Decision, Flow, Signals, Verdict
@@ -323,18 +323,23 @@ def _flagged(conn: Conn, settled: Settled) -> UUID | None:
 
 
 def approve(services: Services, conn: Conn, settled: Settled) -> None:
-    """A reviewer approved a held output: label, sign and release it now (steps 6-9)."""
+    """A reviewer approved a held output: label, sign and release it now (steps 6-9). An appeal
+    that overturned a rejection also takes the output out of the rejected-outputs bank."""
     generation_id = _flagged(conn, settled)
     if generation_id is not None:
         outcome.release(services, conn, generation_id, moderation=outcome.APPROVED_BY_REVIEWER)
+        if settled.overturned:
+            rejection.queue_banking(conn, settled.flag.tenant_id, generation_id, withdraw=True)
 
 
 def reject(conn: Conn, settled: Settled) -> None:
-    """A reviewer rejected a held output (or overturned its release): withheld."""
+    """A reviewer rejected a held output (or overturned its release): withheld, and its
+    fingerprints go to the rejected-outputs bank (a job queued in this transaction)."""
     generation_id = _flagged(conn, settled)
     if generation_id is not None:
         reason = Reason("review.reject", f"flag:{settled.flag.id}", "a reviewer withheld the output")
         outcome.withhold(conn, generation_id, [reason], by="review")
+        rejection.queue_banking(conn, settled.flag.tenant_id, generation_id)
 
 
 def wire(services: Services) -> None:
@@ -366,3 +371,4 @@ def on_dead(conn: Conn, job: Job, _services: Any) -> None:
 def register_handlers(registry: HandlerRegistry) -> None:
     """The job kinds of this flow (``service.jobs`` reads this like any handler module)."""
     registry.register(JOB_KIND, run_job, max_attempts=20, on_dead=on_dead)
+    rejection.register_handlers(registry)

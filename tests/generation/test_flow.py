@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -134,7 +135,7 @@ async def test_propaganda_prompt_is_held_and_not_downloadable_until_approved(
     assert (await client.get(f"/v1/generations/{gid}/output", headers=h)).status_code == 200
 
 
-async def test_a_rejected_output_is_withheld(
+async def test_a_rejected_output_is_withheld_and_banked_until_an_appeal_overturns_it(
     client: httpx.AsyncClient, make_key: KeyMaker, services: Services
 ) -> None:
     h = bearer(make_key("studio"))
@@ -147,6 +148,52 @@ async def test_a_rejected_output_is_withheld(
     assert got["status"] == "blocked"
     assert got["reasons"][0]["rule"] == "review.reject"
     assert (await client.get(f"/v1/generations/{gid}/output", headers=h)).status_code == 409
+
+    # The held picture, re-encoded, uploaded by another tenant's platform: blocked by the bank.
+    with services.db.system() as conn:
+        row = conn.execute("SELECT quarantine_sha256 FROM generations WHERE id = %s", (gid,)).fetchone()
+    assert row is not None
+    copy = io.BytesIO()
+    Image.open(services.blobs.path(row[0])).convert("RGB").save(copy, "JPEG", quality=75)
+    platform = bearer(make_key("platform", tenant="elsewhere"))
+
+    async def check_copy() -> dict[str, Any]:
+        r = await client.post(
+            "/v1/check", files={"file": ("up.jpg", copy.getvalue(), "image/jpeg")}, headers=platform
+        )
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    before_jobs = await check_copy()
+    assert not [m for m in before_jobs["matches"] if m["bank"] == "rejected-outputs"]
+    run_jobs(services)
+    blocked = await check_copy()
+    assert blocked["decision"] == "block"
+    hits = [m for m in blocked["matches"] if m["bank"] == "rejected-outputs"]
+    assert hits
+    assert hits[0]["distance"] <= 31
+    assert f"generation:{gid}" in hits[0]["labels"]
+
+    # The studio appeals; another reviewer overturns: released, and out of the bank again.
+    filed = await client.post(
+        f"/v1/flags/{got['flag_id']}/appeal", json={"statement": "A private memorial."}, headers=h
+    )
+    assert filed.status_code == 201, filed.text
+    decided = 0
+    for person in reviewer:
+        claimed = await client.post("/v1/flags/claim", headers=person)
+        if claimed.status_code != 200 or claimed.json()["source"]["kind"] != "appeal":
+            continue
+        decision = {"decision": "approve", "rationale": "a memorial, not propaganda"}
+        r = await client.post(f"/v1/flags/{claimed.json()['id']}/decision", json=decision, headers=person)
+        assert r.status_code == 200, r.text
+        decided += 1
+        break
+    assert decided == 1
+    assert (await client.get(f"/v1/generations/{gid}", headers=h)).json()["status"] == "released"
+    run_jobs(services)
+    after = await check_copy()
+    assert not [m for m in after["matches"] if m["bank"] == "rejected-outputs"]
 
 
 @pytest.fixture
