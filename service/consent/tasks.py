@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from service.consent.outputs import run_due_deletions
+from service.consent.store import run_due_deletions
 from service.db import Conn
 from service.jobs.registry import HandlerRegistry
 
