@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeAlias
@@ -42,10 +43,17 @@ def _configure(conn: Conn) -> None:
     conn.commit()
 
 
+# The scope each open ``Database._scoped`` transaction set, so asking for it costs no round trip.
+_scopes: weakref.WeakKeyDictionary[Conn, str] = weakref.WeakKeyDictionary()
+
+
 def in_system_scope(conn: Conn) -> bool:
     """Whether ``conn``'s transaction was opened by ``Database.system()`` (may see every tenant)."""
-    row = conn.execute("SELECT current_setting('vigil.tenant', true)").fetchone()
-    return row is not None and row[0] == SYSTEM_SCOPE
+    scope = _scopes.get(conn)
+    if scope is None:  # a connection from elsewhere: ask the server
+        row = conn.execute("SELECT current_setting('vigil.tenant', true)").fetchone()
+        scope = row[0] if row is not None else None
+    return scope == SYSTEM_SCOPE
 
 
 class Database:
@@ -96,7 +104,11 @@ class Database:
         try:
             with conn.transaction():
                 conn.execute("SELECT set_config('vigil.tenant', %s, true)", (scope,))
-                yield conn
+                _scopes[conn] = scope
+                try:
+                    yield conn
+                finally:
+                    _scopes.pop(conn, None)
         except BaseException as exc:
             conn_cm.__exit__(type(exc), exc, exc.__traceback__)
             if isinstance(exc, psycopg.OperationalError):
