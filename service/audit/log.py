@@ -29,7 +29,7 @@ def append(conn: Conn, event: Event) -> int:
 
 
 def append_many(conn: Conn, events: Sequence[Event]) -> list[int]:
-    """Append ``events`` in order with one frontier read and two inserts; returns their indices."""
+    """Append ``events`` in order with one frontier read and one insert; returns their indices."""
     if not events:
         return []
     store.lock(conn)
@@ -41,8 +41,7 @@ def append_many(conn: Conn, events: Sequence[Event]) -> list[int]:
     frontier = [(node, found[node]) for node in frontier_nodes]
     payloads = [(event.canonical(), event.name.value) for event in events]
     created = merkle.extend(frontier, [merkle.leaf_hash(p[0]) for p in payloads], start)
-    store.insert_entries(conn, start, payloads)
-    store.insert_nodes(conn, created)
+    store.insert_appended(conn, start, payloads, created)
     return list(range(start, start + len(events)))
 
 

@@ -37,19 +37,23 @@ def nodes(conn: Conn, wanted: Iterable[Node]) -> dict[Node, bytes]:
     return {(int(r[0]), int(r[1])): bytes(r[2]) for r in rows}
 
 
-def insert_entries(conn: Conn, start: int, entries: Sequence[tuple[bytes, str]]) -> None:
+def insert_appended(
+    conn: Conn, start: int, entries: Sequence[tuple[bytes, str]], new: Sequence[tuple[Node, bytes]]
+) -> None:
+    """The entries from index ``start`` and the tree nodes they complete, in one statement."""
     conn.execute(
-        "INSERT INTO audit_entries (idx, entry, event) "
-        "SELECT * FROM unnest(%s::bigint[], %s::bytea[], %s::text[])",
-        (list(range(start, start + len(entries))), [e[0] for e in entries], [e[1] for e in entries]),
-    )
-
-
-def insert_nodes(conn: Conn, new: Sequence[tuple[Node, bytes]]) -> None:
-    conn.execute(
+        "WITH appended AS (INSERT INTO audit_entries (idx, entry, event) "
+        "SELECT * FROM unnest(%s::bigint[], %s::bytea[], %s::text[])) "
         "INSERT INTO audit_nodes (level, idx, hash) "
         "SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[])",
-        ([n[0][0] for n in new], [n[0][1] for n in new], [n[1] for n in new]),
+        (
+            list(range(start, start + len(entries))),
+            [e[0] for e in entries],
+            [e[1] for e in entries],
+            [n[0][0] for n in new],
+            [n[0][1] for n in new],
+            [n[1] for n in new],
+        ),
     )
 
 
