@@ -17,9 +17,10 @@ PDQ_BITS = 256
 PHASH_BITS = 64
 PDQ_MIN_QUALITY = 50  # below this PDQ is unreliable (flat or tiny images): report, do not match
 # Hashing cost grows with pixels while PDQ itself works on a 64×64 reduction: a larger image is
-# first reduced by a whole factor (a box filter, ten times cheaper than a resampling resize) to a
-# longest side between 512 and 1023 pixels.
-_PDQ_MIN_SIDE = 512
+# first reduced by the whole factor that brings its longest side nearest 512 pixels (a box filter,
+# several times cheaper than a resampling resize; the hash stays within a few bits of the
+# full-size one).
+_PDQ_SIDE = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,7 @@ def _pack(vector: np.ndarray) -> bytes:
 
 def _prepared(image: Image.Image) -> Image.Image:
     rgb = image if image.mode == "RGB" else image.convert("RGB")
-    factor = max(rgb.size) // _PDQ_MIN_SIDE
+    factor = round(max(rgb.size) / _PDQ_SIDE)
     return rgb.reduce(factor) if factor > 1 else rgb
 
 
