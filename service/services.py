@@ -103,9 +103,10 @@ class Services:
             db.close()
             raise
         services._load_market_profiles()
-        from service.pipeline import generation  # the flow registers its review effects
+        from service.pipeline import generation, rejection  # the flows register their review effects
 
         generation.wire(services)
+        rejection.wire(services)
         return services
 
     def _load_market_profiles(self) -> None:

@@ -75,10 +75,22 @@ def system_bank(
     conn: Conn, name: str, *, kind: BankKind = BankKind.BLOCK, hash_type: HashType = HashType.PDQ
 ) -> Bank:
     """The system bank ``name``, created with the default threshold if new (system() scope)."""
+    return ensure_bank(conn, name, tenant_id=None, kind=kind, hash_type=hash_type)
+
+
+def ensure_bank(
+    conn: Conn,
+    name: str,
+    *,
+    tenant_id: UUID | None,
+    kind: BankKind = BankKind.BLOCK,
+    hash_type: HashType = HashType.PDQ,
+) -> Bank:
+    """The bank ``name`` of ``tenant_id`` (None: the system), created with the default threshold if new."""
     try:
-        return store.get_bank(conn, tenant_id=None, name=name)
+        return store.get_bank(conn, tenant_id=tenant_id, name=name)
     except NotFound:
-        return create_bank(conn, tenant_id=None, name=name, kind=kind, hash_type=hash_type)
+        return create_bank(conn, tenant_id=tenant_id, name=name, kind=kind, hash_type=hash_type)
 
 
 def import_file(conn: Conn, bank: Bank, data: bytes, *, fmt: str | None = None) -> ImportResult:

@@ -329,6 +329,9 @@ def _review_context(
             **({"sha256": decoded.info.sha256} if decoded.info is not None else {}),
         },
     }
+    pdq = [f.hashes.pdq.hex for f in decoded.frames if not f.hashes.pdq.low_quality]
+    if pdq:  # what a reviewer's reject puts in the tenant's review-rejected bank
+        context["fingerprints"] = {"pdq": list(dict.fromkeys(pdq))}
     if text:
         context["caption"] = text
     if provenance.report is not None:

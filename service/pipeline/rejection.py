@@ -1,8 +1,13 @@
-"""After a reviewer rejects a held output: its fingerprints go to the system bank of rejected
-outputs, so the same picture uploaded later (a re-encoded or stripped copy included) is blocked
-by it. An appeal that overturns the rejection takes them out again.
+"""After a reviewer rejects: the picture goes to a bank, so the same picture uploaded later (a
+re-encoded or stripped copy included) is blocked by it; an appeal that overturns the rejection
+takes it out again.
 
-Generation, review and match never import each other; this module joins them:
+- A held generation output goes to the ``rejected-outputs`` system bank (every tenant's checks).
+- A platform's upload that a check sent to review goes to that tenant's own ``review-rejected``
+  bank (its PDQ hashes are in the flag's context), in the decision's transaction.
+
+Generation, check, review and match never import each other; this module joins them. For a
+generation output:
 1. the review effects of generation flags (``generation.reject`` / ``generation.approve`` when
    overturned) queue a job in the decision's own transaction, so a decision is never recorded
    without its banking;
@@ -21,6 +26,7 @@ import logging
 from uuid import UUID
 
 from service.db import Conn
+from service.errors import NotFound
 from service.generate import store
 from service.generate.records import GenerationStatus
 from service.jobs import Job, JobContext, enqueue
@@ -28,10 +34,13 @@ from service.jobs.registry import HandlerRegistry
 from service.match import banks
 from service.media.intake import inspect
 from service.pipeline import check_steps
+from service.review.effects import Settled
 from service.services import Services
 
 log = logging.getLogger(__name__)
 
+CHECK_BANK = "review-rejected"
+CHECK_OWNER_PREFIX = "check:"
 BANK_JOB = "generation.bank_rejected"
 WITHDRAW_JOB = "generation.withdraw_rejected"
 REJECTED_LABEL = "review_rejected"
@@ -83,6 +92,39 @@ def withdraw_rejected(job: Job, ctx: JobContext) -> None:
             banks.withdraw(conn, bank, owner_label(generation_id), owner_prefix=OWNER_PREFIX)
     with ctx.completing():
         pass
+
+
+# --- uploads a check sent to review ------------------------------------------------------------
+
+
+def check_rejected(conn: Conn, settled: Settled) -> None:
+    """Review effect of ``("check", "reject")``: the upload's PDQ hashes into the tenant's bank."""
+    pdq = settled.flag.context.get("fingerprints", {}).get("pdq", [])
+    hashes = [bytes.fromhex(h) for h in pdq if isinstance(h, str)]
+    if not hashes:
+        log.info("flag %s has no fingerprint to bank (text only, or no frame of quality)", settled.flag.id)
+        return
+    bank = banks.ensure_bank(conn, CHECK_BANK, tenant_id=settled.flag.tenant_id)
+    owner = f"{CHECK_OWNER_PREFIX}{settled.flag.source_id}"
+    banks.add_signals(conn, bank, hashes, labels=[REJECTED_LABEL, owner])
+
+
+def check_approved(conn: Conn, settled: Settled) -> None:
+    """Review effect of ``("check", "approve")``: an overturned rejection leaves the bank."""
+    if not settled.overturned:
+        return
+    try:
+        bank = banks.get_bank(conn, tenant_id=settled.flag.tenant_id, name=CHECK_BANK)
+    except NotFound:
+        return
+    owner = f"{CHECK_OWNER_PREFIX}{settled.flag.source_id}"
+    banks.withdraw(conn, bank, owner, owner_prefix=CHECK_OWNER_PREFIX)
+
+
+def wire(services: Services) -> None:
+    """Register the review effects of check flags on ``services``."""
+    services.review_effects.register("check", "reject", check_rejected)
+    services.review_effects.register("check", "approve", check_approved)
 
 
 def register_handlers(registry: HandlerRegistry) -> None:

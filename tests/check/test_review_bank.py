@@ -1,0 +1,66 @@
+"""A reviewer's reject of a checked upload blocks that picture for the same platform tenant
+(its own ``review-rejected`` bank), until an appeal overturns the rejection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+from PIL import Image
+
+from service.auth import Role
+from tests.check.conftest import WAR_CAPTION, photo
+from tests.conftest import KeyMaker, bearer
+from tests.generation.helpers import approve_next
+
+
+async def _check(client: httpx.AsyncClient, token: str, path: Path, **form: str) -> dict[str, Any]:
+    files = {"file": (path.name, path.read_bytes(), "image/jpeg")}
+    r = await client.post("/v1/check", data=form, files=files, headers=bearer(token))
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def _rejected_hits(verdict: dict[str, Any]) -> list[dict[str, Any]]:
+    return [m for m in verdict["matches"] if m["bank"] == "review-rejected"]
+
+
+async def test_a_rejected_upload_is_blocked_for_its_tenant_until_an_appeal_overturns_it(
+    client: httpx.AsyncClient, make_key: KeyMaker, tmp_path: Path
+) -> None:
+    upload = photo(tmp_path / "upload.jpg", 21)
+    platform = make_key(Role.PLATFORM, tenant="acme")
+    first = await _check(client, platform, upload, text=WAR_CAPTION)
+    assert first["decision"] == "review"
+    reviewers = [bearer(make_key(Role.REVIEWER, tenant="acme")) for _ in range(3)]
+    assert await approve_next(client, reviewers, decision="reject") == first["check_id"]
+
+    copy = tmp_path / "copy.jpg"
+    Image.open(upload).save(copy, "JPEG", quality=70)  # re-encoded, and sent without the caption
+    again = await _check(client, platform, copy)
+    assert again["decision"] == "block"
+    [hit] = _rejected_hits(again)
+    assert hit["distance"] <= 31
+    assert f"check:{first['check_id']}" in hit["labels"]
+    elsewhere = await _check(client, make_key(Role.PLATFORM, tenant="other"), copy)
+    assert not _rejected_hits(elsewhere)  # another tenant's bank, not a shared list
+
+    filed = await client.post(
+        f"/v1/flags/{first['flag_id']}/appeal",
+        json={"statement": "A family memorial."},
+        headers=bearer(platform),
+    )
+    assert filed.status_code == 201, filed.text
+    for person in reviewers:  # whoever did not decide the original takes the appeal
+        claimed = await client.post("/v1/flags/claim", headers=person)
+        if claimed.status_code == 200:
+            decision = {"decision": "approve", "rationale": "a memorial, not propaganda"}
+            r = await client.post(f"/v1/flags/{claimed.json()['id']}/decision", json=decision, headers=person)
+            assert r.json()["appeal_status"] == "overturned", r.text
+            break
+    else:
+        raise AssertionError("nobody could take the appeal")
+    after = await _check(client, platform, copy)
+    assert not _rejected_hits(after)
+    assert after["decision"] != "block"
