@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from service.api.deps import CurrentPlatform, ServicesDep
 from service.api.uploads import received
 from service.pipeline.check import CheckOutcome, CheckRequest, check
 from service.policy.model import verdict_to_dict
+from service.review import queue as review_queue
 
 router = APIRouter(prefix="/v1", tags=["check"])
 
@@ -120,6 +122,40 @@ def verdict_out(outcome: CheckOutcome) -> VerdictOut:
     data["check_id"] = outcome.check_id
     data["flag_id"] = outcome.flag_id
     return VerdictOut.model_validate(data)
+
+
+class CheckReviewOut(BaseModel):
+    """Where the review of a `review` verdict stands: poll it after the check."""
+
+    check_id: UUID
+    flag_id: UUID
+    status: Literal["open", "escalated", "needs_context", "decided"]
+    outcome: Literal["approve", "reject"] | None = Field(
+        description="The decision in force once `status` is `decided` (an overturned appeal changes it)"
+    )
+    decided_at: datetime | None
+    due_at: datetime = Field(description="When the review is due under the category's SLA")
+    appeal_status: Literal["open", "upheld", "overturned"] | None = None
+
+
+@router.get("/checks/{check_id}/review")
+def check_review(check_id: UUID, who: CurrentPlatform, services: ServicesDep) -> CheckReviewOut:
+    """The review a check was sent to: open until a reviewer decides, then its outcome
+    (a reject also blocks the same picture for this tenant's later checks)."""
+    with services.db.tenant(who.tenant_id) as conn:
+        found = review_queue.review_of(conn, source_kind="check", source_id=str(check_id))
+    flag = found.flag
+    return CheckReviewOut.model_validate(
+        {
+            "check_id": check_id,
+            "flag_id": flag.id,
+            "status": flag.status,
+            "outcome": flag.outcome,
+            "decided_at": flag.decided_at,
+            "due_at": flag.due_at,
+            "appeal_status": found.appeal.status if found.appeal else None,
+        }
+    )
 
 
 @router.post("/check")

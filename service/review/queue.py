@@ -97,6 +97,25 @@ def create_flag(
     return flag
 
 
+@dataclass(frozen=True, slots=True)
+class SourceReview:
+    """Where the review of one source stands, for the party that sent it (no reviewer identity,
+    no rationale: those stay with the reviewers and the audit log)."""
+
+    flag: Flag
+    appeal: Appeal | None
+
+
+def review_of(conn: Conn, *, source_kind: str, source_id: str) -> SourceReview:
+    """The review of ``source_id`` in the caller's tenant; NotFound if it was never flagged."""
+    flag = store.flag_for_source(conn, source_kind=source_kind, source_id=source_id)
+    if flag is None:
+        raise NotFound(
+            f"No review of {source_kind} {source_id} in this tenant (only review verdicts have one)."
+        )
+    return SourceReview(flag=flag, appeal=store.latest_appeal(conn, flag.id))
+
+
 def claim(conn: Conn, *, tenant_id: UUID, reviewer: UUID, lease: timedelta) -> Flag | None:
     """Lease the most urgent flag of ``tenant_id`` this reviewer may take, or None when there is none."""
     return store.claim(conn, tenant_id=tenant_id, key_id=reviewer, lease=lease)

@@ -68,6 +68,26 @@ def get_flag(conn: Conn, flag_id: UUID, *, lock: bool = False) -> Flag | None:
         return cur.fetchone()
 
 
+def flag_for_source(conn: Conn, *, source_kind: str, source_id: str) -> Flag | None:
+    """The newest flag about a source (one the caller's tenant can see)."""
+    with conn.cursor(row_factory=class_row(Flag)) as cur:
+        cur.execute(
+            f"SELECT {_FLAG} FROM review_flags WHERE source_kind = %s AND source_id = %s "  # noqa: S608  # nosec B608
+            "ORDER BY created_at DESC LIMIT 1",
+            (source_kind, source_id),
+        )
+        return cur.fetchone()
+
+
+def latest_appeal(conn: Conn, flag_id: UUID) -> Appeal | None:
+    with conn.cursor(row_factory=class_row(Appeal)) as cur:
+        cur.execute(
+            f"SELECT {_APPEAL} FROM review_appeals WHERE flag_id = %s ORDER BY filed_at DESC LIMIT 1",  # noqa: S608  # nosec B608
+            (flag_id,),
+        )
+        return cur.fetchone()
+
+
 def list_flags(conn: Conn, *, statuses: Sequence[str], limit: int) -> list[Flag]:
     with conn.cursor(row_factory=class_row(Flag)) as cur:
         cur.execute(

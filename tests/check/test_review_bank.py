@@ -33,8 +33,15 @@ async def test_a_rejected_upload_is_blocked_for_its_tenant_until_an_appeal_overt
     platform = make_key(Role.PLATFORM, tenant="acme")
     first = await _check(client, platform, upload, text=WAR_CAPTION)
     assert first["decision"] == "review"
+    review_url = f"/v1/checks/{first['check_id']}/review"
+    pending = (await client.get(review_url, headers=bearer(platform))).json()
+    assert pending["flag_id"] == first["flag_id"]
+    assert (pending["status"], pending["outcome"], pending["appeal_status"]) == ("open", None, None)
     reviewers = [bearer(make_key(Role.REVIEWER, tenant="acme")) for _ in range(3)]
     assert await approve_next(client, reviewers, decision="reject") == first["check_id"]
+    decided = (await client.get(review_url, headers=bearer(platform))).json()
+    assert (decided["status"], decided["outcome"]) == ("decided", "reject")
+    assert decided["decided_at"] is not None
 
     copy = tmp_path / "copy.jpg"
     Image.open(upload).save(copy, "JPEG", quality=70)  # re-encoded, and sent without the caption
@@ -64,3 +71,25 @@ async def test_a_rejected_upload_is_blocked_for_its_tenant_until_an_appeal_overt
     after = await _check(client, platform, copy)
     assert not _rejected_hits(after)
     assert after["decision"] != "block"
+    overturned = (await client.get(review_url, headers=bearer(platform))).json()
+    assert (overturned["outcome"], overturned["appeal_status"]) == ("approve", "overturned")
+
+
+async def test_only_the_checking_tenant_sees_a_review_and_only_review_verdicts_have_one(
+    client: httpx.AsyncClient, make_key: KeyMaker, tmp_path: Path
+) -> None:
+    platform = make_key(Role.PLATFORM, tenant="acme")
+    reviewed = await _check(client, platform, photo(tmp_path / "a.jpg", 22), text=WAR_CAPTION)
+    assert reviewed["decision"] == "review"
+    plain = await _check(client, platform, photo(tmp_path / "b.jpg", 23))
+    assert plain["decision"] != "review"
+    url = "/v1/checks/{}/review"
+    assert (await client.get(url.format(reviewed["check_id"]), headers=bearer(platform))).status_code == 200
+    missing = await client.get(url.format(plain["check_id"]), headers=bearer(platform))
+    assert missing.status_code == 404
+    assert "only review verdicts" in missing.json()["error"]["message"]
+    other = bearer(make_key(Role.PLATFORM, tenant="other"))
+    assert (await client.get(url.format(reviewed["check_id"]), headers=other)).status_code == 404
+    studio = bearer(make_key(Role.STUDIO, tenant="acme"))
+    assert (await client.get(url.format(reviewed["check_id"]), headers=studio)).status_code == 403
+    assert (await client.get(url.format("not-a-uuid"), headers=bearer(platform))).status_code == 422
