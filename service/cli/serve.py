@@ -97,7 +97,8 @@ def _serve(app: Any, *, host: str, port: int, on_shutdown: Callable[[], None]) -
 def _serve_processes(settings: Settings, *, host: str, port: int, workers: int) -> None:
     """``workers`` fresh interpreters, each on its own ``SO_REUSEPORT`` socket of one port: the
     kernel spreads new connections over them (with one shared socket, whichever process wakes
-    first may take every connection a client pool opens). One that dies is started again."""
+    first may take every connection a client pool opens). One that dies is started again; SIGINT,
+    SIGTERM or SIGHUP stops them all, each finishing the requests it holds."""
     import uvicorn
     from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors.multiprocess import Process
@@ -114,7 +115,10 @@ def _serve_processes(settings: Settings, *, host: str, port: int, workers: int) 
     )
     sockets = [_reuse_port_socket(host, port) for _ in range(workers)]
     stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set())
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
     processes = [Process(config, [sock]) for sock in sockets]
     try:
         for process in processes:
