@@ -113,7 +113,7 @@ def _serve_processes(settings: Settings, *, host: str, port: int, workers: int) 
         access_log=False,
         proxy_headers=False,
     )
-    sockets = [_reuse_port_socket(host, port) for _ in range(workers)]
+    sockets = _reuse_port_sockets(host, port, workers)
     stop = threading.Event()
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set())
@@ -147,19 +147,36 @@ def _serve_processes(settings: Settings, *, host: str, port: int, workers: int) 
             sock.close()
 
 
-def _reuse_port_socket(host: str, port: int) -> socket.socket:
+def _reuse_port_sockets(host: str, port: int, count: int) -> list[socket.socket]:
+    """``count`` listening sockets sharing ``host:port``. A plain bind comes first: it fails if
+    anything holds the port, even another server's ``SO_REUSEPORT`` group, which the sockets
+    made here would otherwise quietly join and split its traffic with."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        _bind(probe, host, port)
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            _bind(sock, host, port)
+            sock.listen(2048)
+            sock.set_inheritable(True)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def _bind(sock: socket.socket, host: str, port: int) -> None:
     try:
         sock.bind((host, port))
     except OSError as exc:
-        sock.close()
         raise ConfigError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from exc
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
 
 
 def _bootstrap_signing(settings: Settings) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pytest
 from PIL import Image
 
 from service.auth import Role
@@ -99,3 +100,17 @@ def test_a_port_in_use_is_a_clear_error(services: Services, database_url: str, t
         )
     assert done.returncode != 0
     assert f"Cannot listen on 127.0.0.1:{port}".encode() in done.stderr
+
+
+def test_a_port_another_server_shares_is_refused_not_joined() -> None:
+    from service.cli.main import cli  # noqa: F401  (the command modules import through it)
+    from service.cli.serve import _reuse_port_sockets
+    from service.errors import ConfigError
+
+    [first] = _reuse_port_sockets("127.0.0.1", 0, 1)
+    try:
+        port = first.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"Cannot listen on 127.0.0.1:{port}"):
+            _reuse_port_sockets("127.0.0.1", port, 2)
+    finally:
+        first.close()
