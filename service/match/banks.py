@@ -13,7 +13,7 @@ from uuid import UUID
 
 from service.audit import Event, EventName, append
 from service.db import Conn
-from service.errors import MalformedRequest, NotFound
+from service.errors import Conflict, MalformedRequest, NotFound
 from service.match import bankfile, store
 from service.match.model import BANK_NAME, LABEL, Bank, BankKind, HashType, Signal
 
@@ -86,11 +86,18 @@ def ensure_bank(
     kind: BankKind = BankKind.BLOCK,
     hash_type: HashType = HashType.PDQ,
 ) -> Bank:
-    """The bank ``name`` of ``tenant_id`` (None: the system), created with the default threshold if new."""
+    """The bank ``name`` of ``tenant_id`` (None: the system), created with the default threshold if
+    new; Conflict if a bank of that name exists with another kind or hash type."""
     try:
-        return store.get_bank(conn, tenant_id=tenant_id, name=name)
+        bank = store.get_bank(conn, tenant_id=tenant_id, name=name)
     except NotFound:
         return create_bank(conn, tenant_id=tenant_id, name=name, kind=kind, hash_type=hash_type)
+    if (bank.kind, bank.hash_type) != (kind.value, hash_type.value):
+        raise Conflict(
+            f"Bank {name!r} exists as a {bank.kind} bank of {bank.hash_type} hashes; Vigil needs it as a "
+            f"{kind.value} bank of {hash_type.value} hashes. Rename or delete that bank."
+        )
+    return bank
 
 
 def import_file(conn: Conn, bank: Bank, data: bytes, *, fmt: str | None = None) -> ImportResult:

@@ -93,3 +93,24 @@ async def test_only_the_checking_tenant_sees_a_review_and_only_review_verdicts_h
     studio = bearer(make_key(Role.STUDIO, tenant="acme"))
     assert (await client.get(url.format(reviewed["check_id"]), headers=studio)).status_code == 403
     assert (await client.get(url.format("not-a-uuid"), headers=bearer(platform))).status_code == 422
+
+
+async def test_a_same_named_bank_of_another_kind_refuses_the_reject_and_records_nothing(
+    client: httpx.AsyncClient, make_key: KeyMaker, tmp_path: Path
+) -> None:
+    admin = bearer(make_key(Role.ADMIN, tenant="acme"))
+    made = await client.post(
+        "/v1/banks", json={"name": "review-rejected", "kind": "allow", "hash_type": "pdq"}, headers=admin
+    )
+    assert made.status_code in (200, 201), made.text
+    platform = make_key(Role.PLATFORM, tenant="acme")
+    first = await _check(client, platform, photo(tmp_path / "a.jpg", 24), text=WAR_CAPTION)
+    reviewer = bearer(make_key(Role.REVIEWER, tenant="acme"))
+    claimed = await client.post("/v1/flags/claim", headers=reviewer)
+    assert claimed.json()["id"] == first["flag_id"]
+    decision = {"decision": "reject", "rationale": "propaganda"}
+    r = await client.post(f"/v1/flags/{first['flag_id']}/decision", json=decision, headers=reviewer)
+    assert r.status_code == 409
+    assert "Rename or delete that bank" in r.json()["error"]["message"]
+    review = (await client.get(f"/v1/checks/{first['check_id']}/review", headers=bearer(platform))).json()
+    assert (review["status"], review["outcome"]) == ("open", None)  # the decision rolled back
