@@ -224,8 +224,10 @@ def main() -> None:
         finally:
             services.close()
 
-        # The default (one process), then one process per core each running one check at a time.
-        for workers, concurrency in ((1, None), (args.workers, 1)):
+        # The default (one process), then one and two processes per core, each running one check
+        # at a time (with two per core, connections the kernel hashes onto one socket still find
+        # the other cores busy with other processes).
+        for workers, concurrency in ((1, None), (args.workers, 1), (2 * args.workers, 1)):
             env = {"VIGIL_CHECK_CONCURRENCY": str(concurrency)} if concurrency else {}
             label = f"{workers}_workers" + (f"_check_concurrency_{concurrency}" if concurrency else "")
             progress(f"over HTTP (vigil serve, {label}, loopback, keep-alive) …")
