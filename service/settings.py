@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     workers: int = Field(
         1,
         ge=1,
-        description="HTTP processes `vigil serve` runs on its port (about one per core: a check is "
+        description="HTTP processes `vigil serve` runs on its port (one or two per core: a check is "
         "CPU-bound in Python). Each has its own pool of `db_pool_max` connections and its own "
         "`/metrics` counters; the job worker runs once, in the parent (see README, Throughput).",
     )
