@@ -22,6 +22,7 @@ from tests.generation.helpers import (
     PROPAGANDA_PROMPT,
     approve_next,
     consented_subject,
+    overturn_appeal,
     photo_bytes,
     reviewers,
     spec,
@@ -179,17 +180,7 @@ async def test_a_rejected_output_is_withheld_and_banked_until_an_appeal_overturn
         f"/v1/flags/{got['flag_id']}/appeal", json={"statement": "A private memorial."}, headers=h
     )
     assert filed.status_code == 201, filed.text
-    decided = 0
-    for person in reviewer:
-        claimed = await client.post("/v1/flags/claim", headers=person)
-        if claimed.status_code != 200 or claimed.json()["source"]["kind"] != "appeal":
-            continue
-        decision = {"decision": "approve", "rationale": "a memorial, not propaganda"}
-        r = await client.post(f"/v1/flags/{claimed.json()['id']}/decision", json=decision, headers=person)
-        assert r.status_code == 200, r.text
-        decided += 1
-        break
-    assert decided == 1
+    assert (await overturn_appeal(client, reviewer))["appeal_status"] == "overturned"
     assert (await client.get(f"/v1/generations/{gid}", headers=h)).json()["status"] == "released"
     run_jobs(services)
     after = await check_copy()
