@@ -98,6 +98,23 @@ def machine_reference(path: Path, runs: int = 50) -> float:
     return round(sorted(times)[len(times) // 2] * 1000, 3)
 
 
+def cpu_seconds(parent: int | None) -> float:
+    """User + system CPU of ``parent`` and its children (the HTTP processes), or with None of every
+    PostgreSQL process, from /proc."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            command, fields = text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
+        except (OSError, ValueError):
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        mine = command == "postgres" if parent is None else parent in (pid, ppid)
+        if mine:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def in_process(services: Services, tenant: uuid.UUID, path: Path, runs: int) -> dict[str, float]:
     times = []
     for i in range(runs + 5):
@@ -154,7 +171,8 @@ def over_http(
             method="POST",
             body=body,
         )
-        return load(
+        server_before, pg_before = cpu_seconds(proc.pid), cpu_seconds(None)
+        out = load(
             "127.0.0.1",
             port,
             "/v1/check",
@@ -164,6 +182,10 @@ def over_http(
             method="POST",
             body=body,
         )
+        served = max(out["n"], 1)
+        out["server_cpu_ms_per_request"] = round((cpu_seconds(proc.pid) - server_before) / served * 1000, 2)
+        out["postgres_cpu_ms_per_request"] = round((cpu_seconds(None) - pg_before) / served * 1000, 2)
+        return out
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)

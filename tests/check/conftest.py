@@ -3,21 +3,19 @@ made on the spot and named after their case."""
 
 from __future__ import annotations
 
-import random
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from service import __version__
 from service.labels import Disclosure, label_file
 from service.provenance import SignSpec, SourceType
-from service.provenance.certs import init_signing
 from service.services import Services
-from service.settings import Settings
+from tests.provenance.conftest import picture as provenance_picture
+from tests.provenance.conftest import settings as settings  # a local CA and signing certificate first
 
 # A caption the text classifier scores in the review band (0.5 ≤ score < 0.92) for
 # war_glorification and combatant_martyrdom, with a both-sides slogan the lexicon marks for review.
@@ -27,27 +25,9 @@ WAR_CAPTION = (
 )
 
 
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """The shared ``settings``, with a local CA and signing certificate made first."""
-    init_signing(settings.keys_dir, "Acme Memorials")
-    return settings
-
-
 def picture(seed: int, size: tuple[int, int] = (800, 600)) -> Image.Image:
     """A photo-like picture: a gradient with shapes (PDQ quality well above 50)."""
-    rng = random.Random(seed)
-    w, h = size
-    x, y = np.meshgrid(np.linspace(0, 1, w), np.linspace(0, 1, h))
-    base = np.stack([x * 255, y * 255, (1 - x) * (1 - y) * 255], axis=2)
-    img = Image.fromarray(base.astype("uint8"))
-    draw = ImageDraw.Draw(img)
-    for _ in range(40):
-        x0, y0 = rng.randrange(w), rng.randrange(h)
-        x1, y1 = x0 + rng.randrange(20, 200), y0 + rng.randrange(20, 200)
-        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
-        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)((x0, y0, x1, y1), fill=colour)
-    return img
+    return provenance_picture(seed, size, shape=200)
 
 
 def photo(path: Path, seed: int, quality: int = 90) -> Path:

@@ -23,8 +23,9 @@ def settings(settings: Settings) -> Settings:
     return settings
 
 
-def picture(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
-    """A synthetic photo-like image: a gradient with shapes (PDQ quality well above 50)."""
+def picture(seed: int, size: tuple[int, int] = (640, 480), *, shape: int = 160) -> Image.Image:
+    """A synthetic photo-like image: a gradient with shapes up to ``shape`` px (PDQ quality well
+    above 50)."""
     rng = random.Random(seed)
     w, h = size
     x, y = np.meshgrid(np.linspace(0, 1, w), np.linspace(0, 1, h))
@@ -33,7 +34,7 @@ def picture(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
     draw = ImageDraw.Draw(img)
     for _ in range(40):
         x0, y0 = rng.randrange(w), rng.randrange(h)
-        x1, y1 = x0 + rng.randrange(20, 160), y0 + rng.randrange(20, 160)
+        x1, y1 = x0 + rng.randrange(20, shape), y0 + rng.randrange(20, shape)
         colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
         (draw.ellipse if rng.random() < 0.5 else draw.rectangle)((x0, y0, x1, y1), fill=colour)
     return img
