@@ -4,8 +4,9 @@ Figures (targets beside them):
 - in-process ``pipeline.check`` (intake inspect, decode, provenance with a repository lookup by
   SHA-256 and PDQ fingerprint, consent, bank match against 10,000 entries, policy, audit), image
   model excluded: p50 ≤ 15 ms;
-- the same over HTTP on loopback (``vigil serve`` with one process, then one per core; multipart
-  POST /v1/check, keep-alive): ≥ 100 req/s;
+- the same over HTTP on loopback (``vigil serve`` with one process, then one and two per core,
+  then one per core with glibc's allocator defaults; multipart POST /v1/check, keep-alive):
+  ≥ 100 req/s;
 - with a ViT-B/32-sized CLIP image model (random weights of the real size, built from its config
   as ``bench_classify.py`` does): p50 ≤ 80 ms.
 Runs against a throwaway data dir with the embedded PostgreSQL.
@@ -249,9 +250,15 @@ def main() -> None:
         # The default (one process), then one and two processes per core, each running one check
         # at a time (with two per core, connections the kernel hashes onto one socket still find
         # the other cores busy with other processes).
-        for workers, concurrency in ((1, None), (args.workers, 1), (2 * args.workers, 1)):
+        # The last run is the second one again with glibc's allocator defaults (VIGIL_MALLOC_KEEP_MIB=0).
+        cores = args.workers
+        runs = ((1, None, True), (cores, 1, True), (2 * cores, 1, True), (cores, 1, False))
+        for workers, concurrency, tuned in runs:
             env = {"VIGIL_CHECK_CONCURRENCY": str(concurrency)} if concurrency else {}
             label = f"{workers}_workers" + (f"_check_concurrency_{concurrency}" if concurrency else "")
+            if not tuned:
+                env["VIGIL_MALLOC_KEEP_MIB"] = "0"
+                label += "_allocator_defaults"
             progress(f"over HTTP (vigil serve, {label}, loopback, keep-alive) …")
             out[f"http_no_image_model_{label}"] = over_http(
                 data,

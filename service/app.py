@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from service import __version__, logs
+from service import __version__, allocator, logs
 from service.api import banks, check, consent, generations, health, keys, media, policy, review
 from service.api import errors as api_errors
 from service.api import log as log_api
@@ -27,6 +27,7 @@ def app_from_environment() -> FastAPI:
     parent exported its data dir), its own services, opened at startup."""
     settings = Settings()
     logs.configure(level=settings.log_level, json_lines=settings.log_json)
+    allocator.tune(settings.malloc_keep_mib)
     return create_app(settings)
 
 

@@ -54,6 +54,13 @@ class Settings(BaseSettings):
         "Python, so checks beyond the cores only contend for the interpreter: with `workers` at one "
         "per core, 1 serves the most (see README, Throughput). Unset: as many as the thread pool.",
     )
+    malloc_keep_mib: int = Field(
+        128,
+        ge=0,
+        description="Serving processes keep blocks up to 32 MiB in the C heap and up to this much "
+        "free heap for the next request, instead of mapping fresh pages for every large buffer of "
+        "every check (glibc; see `service/allocator.py`). 0 leaves the allocator's defaults.",
+    )
     db_pool_min: int = Field(2, ge=1, description="Connections the pool keeps open.")
     db_pool_max: int = Field(10, ge=1, description="Most connections the pool opens.")
     db_timeout_s: float = Field(5.0, gt=0, description="Seconds to wait for a pooled connection.")

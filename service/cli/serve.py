@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from service import logs
+from service import allocator, logs
 from service.auth import Role
 from service.auth import store as auth_store
 from service.cli.main import pass_settings
@@ -43,6 +43,7 @@ def serve_cmd(
     from service.app import create_app
 
     logs.configure(level=settings.log_level, json_lines=settings.log_json)
+    allocator.tune(settings.malloc_keep_mib)
     if settings.bootstrap_signing and not settings.production:
         _bootstrap_signing(settings)
     services = Services.open(settings)  # migrates; with --workers it also keeps the embedded server up

@@ -8,7 +8,7 @@ from types import FrameType
 
 import click
 
-from service import logs
+from service import allocator, logs
 from service.cli.main import pass_settings
 from service.jobs import Worker, WorkerThread
 from service.services import Services, job_registry
@@ -30,6 +30,7 @@ def start_worker(services: Services) -> WorkerThread:
 def worker_cmd(settings: Settings, until_idle: bool) -> None:
     """Run queued jobs (more workers: start more of these). Stops cleanly on SIGTERM or SIGINT."""
     logs.configure(level=settings.log_level, json_lines=settings.log_json)
+    allocator.tune(settings.malloc_keep_mib)
     services = Services.open(settings)
     try:
         if until_idle:
