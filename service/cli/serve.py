@@ -96,13 +96,13 @@ def _serve(app: Any, *, host: str, port: int, on_shutdown: Callable[[], None]) -
 
 
 def _serve_processes(settings: Settings, *, host: str, port: int, workers: int) -> None:
-    """``workers`` fresh interpreters, each on its own ``SO_REUSEPORT`` socket of one port: the
-    kernel spreads new connections over them (with one shared socket, whichever process wakes
-    first may take every connection a client pool opens). One that dies is started again; SIGINT,
-    SIGTERM or SIGHUP stops them all, each finishing the requests it holds."""
+    """``workers`` fresh interpreters sharing one listening socket, each taking new connections
+    only on its turn (the one with the fewest open connections: see ``balance``). One that dies is
+    started again; SIGINT, SIGTERM or SIGHUP stops them all, each finishing the requests it holds."""
     import uvicorn
     from uvicorn.config import STARTUP_FAILURE
-    from uvicorn.supervisors.multiprocess import Process
+
+    from service.cli.balance import GONE, BalancedProcess, shared_counts
 
     os.environ["VIGIL_DATA_DIR"] = str(settings.data_dir.resolve())  # each rebuilds its settings
     config = uvicorn.Config(
@@ -114,13 +114,14 @@ def _serve_processes(settings: Settings, *, host: str, port: int, workers: int) 
         access_log=False,
         proxy_headers=False,
     )
-    sockets = _reuse_port_sockets(host, port, workers)
+    sock = _listening_socket(host, port)
+    counts = shared_counts(workers)
     stop = threading.Event()
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set())
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     }
-    processes = [Process(config, [sock]) for sock in sockets]
+    processes = [BalancedProcess(config, sock, counts, i) for i in range(workers)]
     try:
         for process in processes:
             process.start()
@@ -130,12 +131,13 @@ def _serve_processes(settings: Settings, *, host: str, port: int, workers: int) 
                 if process.process.is_alive():
                     continue
                 process.join()
+                counts[i] = GONE  # until its replacement starts
                 if process.exitcode == STARTUP_FAILURE:
                     log.error("an HTTP process failed to start; stopping (see the error above)")
                     stop.set()
                     break
                 log.warning("HTTP process %s exited with %s; starting another", process.pid, process.exitcode)
-                processes[i] = Process(config, [sockets[i]])
+                processes[i] = BalancedProcess(config, sock, counts, i)
                 processes[i].start()
     finally:
         for process in processes:
@@ -144,33 +146,22 @@ def _serve_processes(settings: Settings, *, host: str, port: int, workers: int) 
             process.join()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        for sock in sockets:
-            sock.close()
+        sock.close()
 
 
-def _reuse_port_sockets(host: str, port: int, count: int) -> list[socket.socket]:
-    """``count`` listening sockets sharing ``host:port``. A plain bind comes first: it fails if
-    anything holds the port, even another server's ``SO_REUSEPORT`` group, which the sockets
-    made here would otherwise quietly join and split its traffic with."""
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """The socket every HTTP process accepts from (refused if anything holds the port)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        _bind(probe, host, port)
-    sockets = []
+    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        for _ in range(count):
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            sockets.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            _bind(sock, host, port)
-            sock.listen(2048)
-            sock.set_inheritable(True)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        _bind(sock, host, port)
+        sock.listen(2048)
+        sock.set_inheritable(True)
     except BaseException:
-        for sock in sockets:
-            sock.close()
+        sock.close()
         raise
-    return sockets
+    return sock
 
 
 def _bind(sock: socket.socket, host: str, port: int) -> None:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-import pytest
 from PIL import Image
 
 from service.auth import Role
@@ -102,15 +101,54 @@ def test_a_port_in_use_is_a_clear_error(services: Services, database_url: str, t
     assert f"Cannot listen on 127.0.0.1:{port}".encode() in done.stderr
 
 
-def test_a_port_another_server_shares_is_refused_not_joined() -> None:
-    from service.cli.main import cli  # noqa: F401  (the command modules import through it)
-    from service.cli.serve import _reuse_port_sockets
-    from service.errors import ConfigError
+def connections_held(pid: int, port: int) -> int:
+    """Established TCP connections on ``port`` whose socket ``pid`` holds open."""
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                established.add(fields[9])
+    held = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in established:
+            held += 1
+    return held
 
-    [first] = _reuse_port_sockets("127.0.0.1", 0, 1)
+
+def test_a_client_pool_is_spread_evenly_over_the_processes(database_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    argv = ["--data-dir", str(tmp_path / "d"), "serve", "--port", str(port), "--workers", "2", "--no-worker"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service", *argv],
+        cwd=ROOT,
+        env=env_for(database_url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    pool: list[socket.socket] = []
     try:
-        port = first.getsockname()[1]
-        with pytest.raises(ConfigError, match=f"Cannot listen on 127.0.0.1:{port}"):
-            _reuse_port_sockets("127.0.0.1", port, 2)
+        wait_until(lambda: len(children(proc.pid)) == 2, timeout=60)
+        wait_until(
+            lambda: httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200, timeout=60
+        )
+        time.sleep(0.3)  # the processes publish the probes' connections as closed
+        # A client's keep-alive pool: four connections opened one after another, a request on each.
+        for _ in range(4):
+            conn = socket.create_connection(("127.0.0.1", port))
+            pool.append(conn)
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: vigil\r\n\r\n")
+            assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+            time.sleep(0.05)
+        held = sorted(connections_held(pid, port) for pid in children(proc.pid))
+        assert held == [2, 2]  # left to the kernel, [1, 3] or [0, 4] as often as not
     finally:
-        first.close()
+        for conn in pool:
+            conn.close()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode in (0, -signal.SIGTERM), err.decode()
