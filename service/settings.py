@@ -44,8 +44,9 @@ class Settings(BaseSettings):
         1,
         ge=1,
         description="HTTP processes `vigil serve` runs on its port (one or two per core: a check is "
-        "CPU-bound in Python). Each has its own pool of `db_pool_max` connections and its own "
-        "`/metrics` counters; the job worker runs once, in the parent (see README, Throughput).",
+        "CPU-bound in Python), each taking new connections on its turn. Each has its own pool of "
+        "`db_pool_max` connections; `/metrics` sums them all; the job worker runs once, in the parent "
+        "(see README, Throughput).",
     )
     check_concurrency: int | None = Field(
         None,

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import uuid
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.errors import error_body
 from service.logs import request_id
 
 log = logging.getLogger("service.access")
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class Metrics:
@@ -37,6 +40,16 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+
+    def exposition(self) -> bytes:
+        """The Prometheus text of every HTTP process: under ``vigil serve --workers`` each process
+        records into files under ``PROMETHEUS_MULTIPROC_DIR`` and whichever answers the scrape sums
+        them (a process that was restarted keeps its counts); otherwise this process's registry."""
+        if os.environ.get(MULTIPROCESS_ENV):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
+        return generate_latest(self.registry)
 
 
 class EdgeMiddleware:

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import logging
 import os
+import shutil
 import signal
 import socket
 import threading
@@ -102,9 +103,15 @@ def _serve_processes(settings: Settings, *, host: str, port: int, workers: int) 
     import uvicorn
     from uvicorn.config import STARTUP_FAILURE
 
+    from service.api.middleware import MULTIPROCESS_ENV
     from service.cli.balance import GONE, BalancedProcess, shared_counts
 
     os.environ["VIGIL_DATA_DIR"] = str(settings.data_dir.resolve())  # each rebuilds its settings
+    # Each process records its metrics into files here; /metrics sums them (see Metrics.exposition).
+    metrics_dir = settings.tmp_dir / f"metrics-{os.getpid()}"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ[MULTIPROCESS_ENV] = str(metrics_dir)
     config = uvicorn.Config(
         "service.app:app_from_environment",
         factory=True,
@@ -147,6 +154,8 @@ def _serve_processes(settings: Settings, *, host: str, port: int, workers: int) 
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         sock.close()
+        os.environ.pop(MULTIPROCESS_ENV, None)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:

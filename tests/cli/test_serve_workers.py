@@ -120,7 +120,9 @@ def connections_held(pid: int, port: int) -> int:
     return held
 
 
-def test_a_client_pool_is_spread_evenly_over_the_processes(database_url: str, tmp_path: Path) -> None:
+def test_a_client_pool_is_spread_evenly_and_metrics_count_every_process(
+    database_url: str, tmp_path: Path
+) -> None:
     port = free_port()
     argv = ["--data-dir", str(tmp_path / "d"), "serve", "--port", str(port), "--workers", "2", "--no-worker"]
     proc = subprocess.Popen(
@@ -146,6 +148,11 @@ def test_a_client_pool_is_spread_evenly_over_the_processes(database_url: str, tm
             time.sleep(0.05)
         held = sorted(connections_held(pid, port) for pid in children(proc.pid))
         assert held == [2, 2]  # left to the kernel, [1, 3] or [0, 4] as often as not
+
+        # Whichever process answers the scrape counts the requests both served.
+        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        series = 'vigil_http_requests_total{method="GET",route="/healthz",status="200"}'
+        assert [line.split()[-1] for line in scraped.splitlines() if line.startswith(series)] == ["4.0"]
     finally:
         for conn in pool:
             conn.close()
