@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from service import __version__, allocator, logs
-from service.api import banks, check, consent, generations, health, keys, media, policy, review
+from service.api import banks, check, consent, generations, health, keys, media, policy, review, webhooks
 from service.api import errors as api_errors
 from service.api import log as log_api
 from service.api import provenance as provenance_api
@@ -67,6 +67,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(generations.router)
     app.include_router(review.router)
     app.include_router(check.router)
+    app.include_router(webhooks.router)
     app.include_router(policy.router)
     app.include_router(review_pages.router)
     app.include_router(log_api.router)

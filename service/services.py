@@ -103,10 +103,12 @@ class Services:
             db.close()
             raise
         services._load_market_profiles()
-        from service.pipeline import generation, rejection  # the flows register their review effects
+        # the flows register their review effects
+        from service.pipeline import generation, rejection, webhooks
 
         generation.wire(services)
         rejection.wire(services)
+        webhooks.wire(services)
         return services
 
     def _load_market_profiles(self) -> None:
@@ -150,7 +152,12 @@ class Services:
 
 # Modules whose job kinds and periodic tasks every worker runs, beside the built-in kinds and the
 # ``job_modules`` setting: the wiring of stages to the queue lives here, with the rest of it.
-STAGE_JOB_MODULES = ("service.consent.tasks", "service.audit.tasks", "service.pipeline.generation")
+STAGE_JOB_MODULES = (
+    "service.consent.tasks",
+    "service.audit.tasks",
+    "service.pipeline.generation",
+    "service.pipeline.webhooks",
+)
 
 
 def job_registry(settings: Settings) -> HandlerRegistry:

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
         "Python, so checks beyond the cores only contend for the interpreter: with `workers` at one "
         "per core, 1 serves the most (see README, Throughput). Unset: as many as the thread pool.",
     )
+    webhook_allow_private: bool = Field(
+        False,
+        description="Let webhooks call http:// URLs and loopback or private addresses (development and "
+        "tests only: in production a webhook could otherwise reach internal services).",
+    )
+    webhook_timeout_s: float = Field(5.0, gt=0, le=30, description="Seconds a webhook call may take.")
     malloc_keep_mib: int = Field(
         128,
         ge=0,

@@ -43,6 +43,8 @@ class EventName(enum.StrEnum):
     KEY_CREATED = "key.created"
     KEY_REVOKED = "key.revoked"
     GENERATION_SCREENED = "generation.screened"
+    WEBHOOK_REGISTERED = "webhook.registered"
+    WEBHOOK_REMOVED = "webhook.removed"
 
 
 Scalar = str | int | bool | None

@@ -1,0 +1,114 @@
+"""Telling a platform its upload's review was decided: review effects queue a webhook delivery in
+the decision's own transaction, and a job makes the signed call, retried with backoff.
+
+The data is what ``GET /v1/checks/{check_id}/review`` answers (ids, states, times; no reviewer,
+no rationale). A delivery whose attempts run out, or whose URL now resolves to an address
+webhooks may not call, is marked ``failed``; ``GET /v1/webhooks/{id}/deliveries`` shows why.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from uuid import UUID
+
+from service.db import Conn
+from service.errors import MalformedRequest
+from service.jobs import Job, JobContext
+from service.jobs.registry import HandlerRegistry
+from service.notify import DeliveryStatus, store
+from service.notify import deliver as http
+from service.notify.model import CHECK_REVIEW_DECIDED
+from service.review import queue as review_queue
+from service.review.effects import Settled
+from service.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class EndpointRefused(Exception):
+    """The endpoint answered, but not with 2xx: try again later."""
+
+
+def review_data(conn: Conn, check_id: str, *, overturned: bool = False) -> dict[str, Any]:
+    found = review_queue.review_of(conn, source_kind="check", source_id=check_id)
+    flag = found.flag
+    appeal = "overturned" if overturned else (found.appeal.status if found.appeal else None)
+    return {
+        "check_id": check_id,
+        "flag_id": str(flag.id),
+        "status": flag.status,
+        "outcome": flag.outcome,
+        "decided_at": flag.decided_at.isoformat() if flag.decided_at else None,
+        "due_at": flag.due_at.isoformat(),
+        "appeal_status": appeal,
+    }
+
+
+def check_review_decided(conn: Conn, settled: Settled) -> None:
+    """Review effect of ``("check", "approve" | "reject")``: queue the tenant's webhooks."""
+    data = review_data(conn, settled.flag.source_id, overturned=settled.overturned)
+    queued = store.queue(conn, tenant_id=settled.flag.tenant_id, event=CHECK_REVIEW_DECIDED, data=data)
+    if queued:
+        log.info("flag %s: %d webhook deliveries queued", settled.flag.id, len(queued))
+
+
+def body_of(delivery_id: UUID, event: str, created_at: str, data: dict[str, Any]) -> bytes:
+    envelope = {"id": str(delivery_id), "event": event, "created_at": created_at, "data": data}
+    return json.dumps(envelope, separators=(",", ":"), sort_keys=True).encode()
+
+
+def deliver(job: Job, ctx: JobContext) -> None:
+    """Handler of ``webhook.deliver``."""
+    services: Services = ctx.services
+    delivery_id = UUID(str(job.payload["delivery_id"]))
+    with services.db.tenant(job.tenant_id) as conn:
+        delivery = store.delivery(conn, delivery_id)
+        hook = store.get(conn, delivery.webhook_id)
+        secret = store.secret_of(conn, hook.id)
+    if delivery.status is not DeliveryStatus.PENDING or hook.revoked_at is not None:
+        with ctx.completing():
+            return  # removed, or settled by an earlier attempt
+    body = body_of(delivery.id, delivery.event, delivery.created_at.isoformat(), delivery.payload)
+    settings = services.settings
+    try:
+        answer = http.post(
+            hook.url,
+            body,
+            secret=secret,
+            event=delivery.event,
+            delivery_id=str(delivery.id),
+            timeout_s=settings.webhook_timeout_s,
+            allow_private=settings.webhook_allow_private,
+        )
+    except (http.Unreachable, MalformedRequest) as exc:
+        _attempted(services, job.tenant_id, delivery_id, error=str(exc))
+        raise  # Unreachable: retried with backoff; MalformedRequest: the URL may not be called
+    if 200 <= answer.status_code < 300:
+        with ctx.completing() as conn:
+            store.record(conn, delivery_id, status=DeliveryStatus.DELIVERED, response_code=answer.status_code)
+        return
+    error = f"HTTP {answer.status_code}: {answer.preview}"
+    _attempted(services, job.tenant_id, delivery_id, error=error, code=answer.status_code)
+    raise EndpointRefused(error)
+
+
+def _attempted(
+    services: Services, tenant_id: UUID, delivery_id: UUID, *, error: str, code: int | None = None
+) -> None:
+    with services.db.tenant(tenant_id) as conn:
+        store.record(conn, delivery_id, status=DeliveryStatus.PENDING, response_code=code, error=error[:500])
+
+
+def on_dead(conn: Conn, job: Job, _services: Any) -> None:
+    store.give_up(conn, UUID(str(job.payload["delivery_id"])), job.last_error)
+
+
+def wire(services: Services) -> None:
+    services.review_effects.register("check", "approve", check_review_decided)
+    services.review_effects.register("check", "reject", check_review_decided)
+
+
+def register_handlers(registry: HandlerRegistry) -> None:
+    registry.register(store.DELIVER_JOB, deliver, max_attempts=12, on_dead=on_dead)
