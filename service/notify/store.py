@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from psycopg.rows import class_row
@@ -15,6 +15,8 @@ from service.db import Conn
 from service.errors import Conflict, NotFound
 from service.jobs import enqueue
 from service.notify.model import Delivery, DeliveryStatus, Webhook
+
+_Row = TypeVar("_Row", Webhook, Delivery)
 
 DELIVER_JOB = "webhook.deliver"
 MAX_WEBHOOKS = 10  # per tenant
@@ -56,12 +58,16 @@ def list_active(conn: Conn, tenant_id: UUID) -> list[Webhook]:
 
 
 def get(conn: Conn, webhook_id: UUID) -> Webhook:
-    with conn.cursor(row_factory=class_row(Webhook)) as cur:
-        cur.execute(f"SELECT {_WEBHOOK} FROM webhooks WHERE id = %s", (webhook_id,))  # noqa: S608  # nosec B608
-        hook = cur.fetchone()
-    if hook is None:
-        raise NotFound(f"No webhook {webhook_id} in this tenant.")
-    return hook
+    return _one(conn, Webhook, f"SELECT {_WEBHOOK} FROM webhooks WHERE id = %s", webhook_id, "webhook")  # noqa: S608  # nosec B608
+
+
+def _one(conn: Conn, row: type[_Row], query: str, key: UUID, what: str) -> _Row:
+    with conn.cursor(row_factory=class_row(row)) as cur:
+        cur.execute(query, (key,))
+        found = cur.fetchone()
+    if found is None:
+        raise NotFound(f"No {what} {key} in this tenant.")
+    return found
 
 
 def secret_of(conn: Conn, webhook_id: UUID) -> str:
@@ -108,12 +114,8 @@ def queue(conn: Conn, *, tenant_id: UUID, event: str, data: Mapping[str, Any]) -
 
 
 def delivery(conn: Conn, delivery_id: UUID) -> Delivery:
-    with conn.cursor(row_factory=class_row(Delivery)) as cur:
-        cur.execute(f"SELECT {_DELIVERY} FROM webhook_deliveries WHERE id = %s", (delivery_id,))  # noqa: S608  # nosec B608
-        found = cur.fetchone()
-    if found is None:
-        raise NotFound(f"No webhook delivery {delivery_id} in this tenant.")
-    return found
+    query = f"SELECT {_DELIVERY} FROM webhook_deliveries WHERE id = %s"  # noqa: S608  # nosec B608
+    return _one(conn, Delivery, query, delivery_id, "webhook delivery")
 
 
 def deliveries(conn: Conn, webhook_id: UUID, *, limit: int = 50) -> list[Delivery]:

@@ -84,6 +84,17 @@ async def _review_verdict(client: httpx.AsyncClient, headers: dict[str, str], pa
     return dict(r.json())
 
 
+async def decided_with_webhook(
+    client: httpx.AsyncClient, make_key: KeyMaker, url: str, upload: Path
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """A platform with a webhook at ``url`` whose checked upload a reviewer has just approved."""
+    platform = bearer(make_key(Role.PLATFORM, tenant="acme"))
+    hook = (await client.post("/v1/webhooks", json={"url": url}, headers=platform)).json()
+    await _review_verdict(client, platform, upload)
+    await approve_next(client, [bearer(make_key(Role.REVIEWER, tenant="acme")) for _ in range(3)])
+    return platform, hook
+
+
 async def test_a_decided_review_is_delivered_signed_and_again_after_an_overturn(
     client: httpx.AsyncClient,
     make_key: KeyMaker,
@@ -150,10 +161,7 @@ async def test_a_failing_endpoint_is_retried_with_the_same_delivery_id(
 ) -> None:
     receiver, url = endpoint
     receiver.statuses = [503, 500]
-    platform = bearer(make_key(Role.PLATFORM, tenant="acme"))
-    hook = (await client.post("/v1/webhooks", json={"url": url}, headers=platform)).json()
-    await _review_verdict(client, platform, photo(tmp_path / "b.jpg", 32))
-    await approve_next(client, [bearer(make_key(Role.REVIEWER, tenant="acme")) for _ in range(3)])
+    platform, hook = await decided_with_webhook(client, make_key, url, photo(tmp_path / "b.jpg", 32))
 
     run_jobs(services)
     history = f"/v1/webhooks/{hook['id']}/deliveries"
@@ -179,10 +187,7 @@ async def test_a_removed_webhook_is_not_called_and_its_pending_delivery_is_cance
     tmp_path: Path,
 ) -> None:
     receiver, url = endpoint
-    platform = bearer(make_key(Role.PLATFORM, tenant="acme"))
-    hook = (await client.post("/v1/webhooks", json={"url": url}, headers=platform)).json()
-    await _review_verdict(client, platform, photo(tmp_path / "c.jpg", 33))
-    await approve_next(client, [bearer(make_key(Role.REVIEWER, tenant="acme")) for _ in range(3)])
+    platform, hook = await decided_with_webhook(client, make_key, url, photo(tmp_path / "c.jpg", 33))
     removed = await client.delete(f"/v1/webhooks/{hook['id']}", headers=platform)
     assert removed.status_code == 200
     assert removed.json()["revoked_at"] is not None
