@@ -56,5 +56,6 @@ def require(*roles: Role) -> Callable[[Principal], Principal]:
 CurrentAdmin = Annotated[Principal, Depends(require(Role.ADMIN))]
 CurrentStudio = Annotated[Principal, Depends(require(Role.STUDIO, Role.ADMIN))]
 CurrentPlatform = Annotated[Principal, Depends(require(Role.PLATFORM, Role.ADMIN))]
+CurrentWebhookOwner = Annotated[Principal, Depends(require(Role.PLATFORM, Role.STUDIO, Role.ADMIN))]
 CurrentReviewer = Annotated[Principal, Depends(require(Role.REVIEWER, Role.ADMIN))]
 CurrentVerifier = Annotated[Principal, Depends(require(Role.AUDITOR, Role.PLATFORM, Role.ADMIN))]

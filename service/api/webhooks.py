@@ -1,4 +1,5 @@
-"""``/v1/webhooks``: a platform's endpoints told when a review of its checks is decided."""
+"""``/v1/webhooks``: a tenant's endpoints, told when a review of its checks is decided or its
+generations change status."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from service.api.deps import CurrentPlatform, ServicesDep
+from service.api.deps import CurrentWebhookOwner, ServicesDep
 from service.errors import MalformedRequest
 from service.notify import Delivery, Webhook, store
 from service.notify import deliver as http
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 
-EventName = Literal["check.review.decided"]
-_ALL_EVENTS: tuple[EventName, ...] = ("check.review.decided",)  # service.notify.EVENTS
+EventName = Literal["check.review.decided", "generation.status_changed"]
+_ALL_EVENTS: tuple[EventName, ...] = ("check.review.decided", "generation.status_changed")  # notify.EVENTS
 
 
 class WebhookCreate(BaseModel):
@@ -68,7 +69,7 @@ def _delivery_out(d: Delivery) -> DeliveryOut:
 
 
 @router.post("/webhooks", status_code=201)
-def create_webhook(body: WebhookCreate, who: CurrentPlatform, services: ServicesDep) -> WebhookCreated:
+def create_webhook(body: WebhookCreate, who: CurrentWebhookOwner, services: ServicesDep) -> WebhookCreated:
     """Register an endpoint. Its URL must be https on a public address (checked now and at every
     delivery); the signing secret is in this response only."""
     url = body.url.strip()
@@ -84,14 +85,14 @@ def create_webhook(body: WebhookCreate, who: CurrentPlatform, services: Services
 
 
 @router.get("/webhooks")
-def list_webhooks(who: CurrentPlatform, services: ServicesDep) -> dict[str, list[WebhookOut]]:
+def list_webhooks(who: CurrentWebhookOwner, services: ServicesDep) -> dict[str, list[WebhookOut]]:
     with services.db.tenant(who.tenant_id) as conn:
         hooks = store.list_active(conn, who.tenant_id)
     return {"webhooks": [WebhookOut(**_out(h)) for h in hooks]}
 
 
 @router.delete("/webhooks/{webhook_id}")
-def remove_webhook(webhook_id: UUID, who: CurrentPlatform, services: ServicesDep) -> WebhookOut:
+def remove_webhook(webhook_id: UUID, who: CurrentWebhookOwner, services: ServicesDep) -> WebhookOut:
     """Stop calling the endpoint; deliveries not yet made are cancelled."""
     with services.db.tenant(who.tenant_id) as conn:
         hook = store.remove(conn, webhook_id)
@@ -100,7 +101,7 @@ def remove_webhook(webhook_id: UUID, who: CurrentPlatform, services: ServicesDep
 
 @router.get("/webhooks/{webhook_id}/deliveries")
 def webhook_deliveries(
-    webhook_id: UUID, who: CurrentPlatform, services: ServicesDep
+    webhook_id: UUID, who: CurrentWebhookOwner, services: ServicesDep
 ) -> dict[str, list[DeliveryOut]]:
     """The latest 50 deliveries, newest first: what was sent, how many tries, the last answer."""
     with services.db.tenant(who.tenant_id) as conn:

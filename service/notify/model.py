@@ -12,7 +12,11 @@ from uuid import UUID
 # upload one of the tenant's checks sent to review, or an appeal overturned that decision; the
 # data is what ``GET /v1/checks/{check_id}/review`` answers at that moment.
 CHECK_REVIEW_DECIDED = "check.review.decided"
-EVENTS = (CHECK_REVIEW_DECIDED,)
+# ``generation.status_changed``: a studio's generation was released, held for review, blocked,
+# denied (consent withdrawn before release) or failed; the data names it, its status and the rule
+# ids behind it (``GET /v1/generations/{id}`` has the rest).
+GENERATION_STATUS_CHANGED = "generation.status_changed"
+EVENTS = (CHECK_REVIEW_DECIDED, GENERATION_STATUS_CHANGED)
 
 
 class DeliveryStatus(enum.StrEnum):

@@ -44,7 +44,7 @@ from service.jobs import Job, JobContext, enqueue
 from service.jobs.registry import HandlerRegistry
 from service.media import MediaInfo
 from service.media.intake import inspect
-from service.pipeline import outcome, rejection
+from service.pipeline import outcome, rejection, webhooks
 from service.pipeline.screening import Screening, screen_media, screen_text
 from service.policy.evaluate import evaluate
 from service.policy.model import ConsentStatus, Decision, Flow, Signals, Verdict
@@ -294,7 +294,7 @@ def _fail(ctx: JobContext, generation_id: UUID, exc: Exception) -> None:
         gen = store.get(conn, generation_id, lock=True)
         if gen.status is not GenerationStatus.RUNNING:
             return
-        store.update(conn, gen.id, status=GenerationStatus.FAILED, reasons=[reason])
+        failed = store.update(conn, gen.id, status=GenerationStatus.FAILED, reasons=[reason])
         append(
             conn,
             Event(
@@ -304,6 +304,7 @@ def _fail(ctx: JobContext, generation_id: UUID, exc: Exception) -> None:
                 {"code": code, "attempt": ctx.job.attempt},
             ),
         )
+        webhooks.generation_changed(conn, failed)
     log.warning("generation %s failed at attempt %d: %s", generation_id, ctx.job.attempt, code)
 
 
@@ -356,7 +357,7 @@ def on_dead(conn: Conn, job: Job, _services: Any) -> None:
     if not gen.status.pending:
         return
     reason = Reason("generation.job_dead", "jobs", f"the job stopped after {job.attempt} attempt(s)")
-    store.update(conn, gen.id, status=GenerationStatus.FAILED, reasons=[reason])
+    failed = store.update(conn, gen.id, status=GenerationStatus.FAILED, reasons=[reason])
     append(
         conn,
         Event(
@@ -366,6 +367,7 @@ def on_dead(conn: Conn, job: Job, _services: Any) -> None:
             {"code": "job_dead", "attempt": job.attempt},
         ),
     )
+    webhooks.generation_changed(conn, failed)
 
 
 def register_handlers(registry: HandlerRegistry) -> None:

@@ -26,6 +26,7 @@ from service.generate import store
 from service.generate.records import Generation, GenerationStatus, Reason
 from service.labels import TRAINED_ALGORITHMIC_MEDIA
 from service.media.intake import detect
+from service.pipeline import webhooks
 from service.pipeline.release import label_and_sign
 from service.policy.model import Verdict
 from service.provenance import ConsentAssertion, Ingredient, ModerationAssertion, SignSpec
@@ -128,6 +129,7 @@ def release(
             },
         ),
     )
+    webhooks.generation_changed(conn, released)
     return released
 
 
@@ -167,6 +169,7 @@ def hold(services: Services, conn: Conn, gen: Generation, verdict: Verdict) -> G
             {"flag_id": str(flag.id), "rules": [r.rule for r in reasons]},
         ),
     )
+    webhooks.generation_changed(conn, held)
     return held
 
 
@@ -180,6 +183,7 @@ def deny(conn: Conn, generation_id: UUID, reasons: list[Reason]) -> Generation:
         conn,
         Event(EventName.GENERATION_DENIED, str(gen.id), gen.tenant_id, {"rules": [r.rule for r in reasons]}),
     )
+    webhooks.generation_changed(conn, denied)
     return denied
 
 
@@ -198,4 +202,5 @@ def withhold(conn: Conn, generation_id: UUID, reasons: list[Reason], *, by: str)
             {"by": by, "rules": [r.rule for r in reasons]},
         ),
     )
+    webhooks.generation_changed(conn, blocked)
     return blocked

@@ -1,9 +1,12 @@
-"""Telling a platform its upload's review was decided: review effects queue a webhook delivery in
-the decision's own transaction, and a job makes the signed call, retried with backoff.
+"""Telling a tenant's endpoints what it waits on: a platform that a review of its check was
+decided, a studio that its generation was released, held, blocked, denied or failed. The
+delivery is queued in the transaction that made the change, and a job makes the signed call,
+retried with backoff.
 
-The data is what ``GET /v1/checks/{check_id}/review`` answers (ids, states, times; no reviewer,
-no rationale). A delivery whose attempts run out, or whose URL now resolves to an address
-webhooks may not call, is marked ``failed``; ``GET /v1/webhooks/{id}/deliveries`` shows why.
+The data holds ids, states, times and rule ids: what ``GET /v1/checks/{check_id}/review``
+answers, or a generation's id, status and the rules behind it (no reviewer, no rationale).
+A delivery whose attempts run out, or whose URL now resolves to an address webhooks may not
+call, is marked ``failed``; ``GET /v1/webhooks/{id}/deliveries`` shows why.
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ from uuid import UUID
 
 from service.db import Conn
 from service.errors import MalformedRequest
+from service.generate.records import Generation
 from service.jobs import Job, JobContext
 from service.jobs.registry import HandlerRegistry
 from service.notify import DeliveryStatus, store
 from service.notify import deliver as http
-from service.notify.model import CHECK_REVIEW_DECIDED
+from service.notify.model import CHECK_REVIEW_DECIDED, GENERATION_STATUS_CHANGED
 from service.review import queue as review_queue
 from service.review.effects import Settled
 from service.services import Services
@@ -52,6 +56,17 @@ def check_review_decided(conn: Conn, settled: Settled) -> None:
     queued = store.queue(conn, tenant_id=settled.flag.tenant_id, event=CHECK_REVIEW_DECIDED, data=data)
     if queued:
         log.info("flag %s: %d webhook deliveries queued", settled.flag.id, len(queued))
+
+
+def generation_changed(conn: Conn, gen: Generation) -> None:
+    """Called by the generation flow in the transaction that moved ``gen`` to its new status."""
+    data = {
+        "generation_id": str(gen.id),
+        "status": gen.status.value,
+        "rules": [reason.rule for reason in gen.reasons],
+        "updated_at": gen.updated_at.isoformat(),
+    }
+    store.queue(conn, tenant_id=gen.tenant_id, event=GENERATION_STATUS_CHANGED, data=data)
 
 
 def body_of(delivery_id: UUID, event: str, created_at: str, data: dict[str, Any]) -> bytes:

@@ -3,12 +3,9 @@ failing endpoint is retried and the delivery record says what happened."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -26,29 +23,13 @@ from tests.check.conftest import WAR_CAPTION, photo
 from tests.conftest import KeyMaker, bearer
 from tests.generation.helpers import approve_next, overturn_appeal
 from tests.loopback import serving
+from tests.receiver import Endpoint, verify_signature
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     # The test endpoint listens on loopback, which production webhooks may not call.
     return settings.model_copy(update={"webhook_allow_private": True})
-
-
-class Endpoint:
-    """A platform's receiver: answers each POST with the next scripted status, keeps what came."""
-
-    def __init__(self, statuses: list[int]) -> None:
-        self.statuses = statuses
-        self.received: list[tuple[dict[str, str], bytes]] = []
-
-    def __call__(self, handler: BaseHTTPRequestHandler) -> None:
-        body = handler.rfile.read(int(handler.headers["Content-Length"]))
-        self.received.append(({k.lower(): v for k, v in handler.headers.items()}, body))
-        status = self.statuses.pop(0) if self.statuses else 200
-        handler.send_response(status)
-        handler.send_header("Content-Length", "2")
-        handler.end_headers()
-        handler.wfile.write(b"ok")
 
 
 @pytest.fixture
@@ -66,14 +47,6 @@ def run_jobs(services: Services) -> int:
         backoff=Backoff(base_s=0.05, max_s=0.1),
     )
     return worker.run_pending()
-
-
-def verify_signature(secret: str, headers: dict[str, str], body: bytes) -> None:
-    """What a receiver does: recompute the HMAC over the raw body and compare in constant time."""
-    fields = dict(part.split("=", 1) for part in headers["vigil-signature"].split(","))
-    assert abs(time.time() - int(fields["t"])) < 60
-    expected = hmac.new(secret.encode(), f"{fields['t']}.".encode() + body, hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(fields["v1"], expected)
 
 
 async def _review_verdict(client: httpx.AsyncClient, headers: dict[str, str], path: Path) -> dict[str, Any]:
