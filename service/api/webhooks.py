@@ -11,9 +11,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from service.api.deps import CurrentWebhookOwner, ServicesDep
-from service.errors import MalformedRequest
+from service.errors import Conflict, MalformedRequest
 from service.notify import Delivery, Webhook, store
 from service.notify import deliver as http
+from service.notify.model import PING
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 
@@ -97,6 +98,24 @@ def remove_webhook(webhook_id: UUID, who: CurrentWebhookOwner, services: Service
     with services.db.tenant(who.tenant_id) as conn:
         hook = store.remove(conn, webhook_id)
     return WebhookOut(**_out(hook))
+
+
+class PingQueued(BaseModel):
+    delivery_id: UUID = Field(description="Follow it in `GET /v1/webhooks/{id}/deliveries`")
+
+
+@router.post("/webhooks/{webhook_id}/ping", status_code=202)
+def ping_webhook(webhook_id: UUID, who: CurrentWebhookOwner, services: ServicesDep) -> PingQueued:
+    """Queue a signed `webhook.ping` delivery to this endpoint alone, to try it out (the job worker
+    sends it, as it sends every event)."""
+    with services.db.tenant(who.tenant_id) as conn:
+        hook = store.get(conn, webhook_id)
+        if hook.revoked_at is not None:
+            raise Conflict(f"Webhook {webhook_id} was removed; register the endpoint again.")
+        [delivery_id] = store.queue(
+            conn, tenant_id=who.tenant_id, event=PING, data={"webhook_id": str(hook.id)}, webhook_id=hook.id
+        )
+    return PingQueued(delivery_id=delivery_id)
 
 
 @router.get("/webhooks/{webhook_id}/deliveries")

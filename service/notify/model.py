@@ -17,6 +17,8 @@ CHECK_REVIEW_DECIDED = "check.review.decided"
 # ids behind it (``GET /v1/generations/{id}`` has the rest).
 GENERATION_STATUS_CHANGED = "generation.status_changed"
 EVENTS = (CHECK_REVIEW_DECIDED, GENERATION_STATUS_CHANGED)
+# Sent on request to one webhook (``POST /v1/webhooks/{id}/ping``), to try an endpoint out.
+PING = "webhook.ping"
 
 
 class DeliveryStatus(enum.StrEnum):

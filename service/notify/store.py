@@ -98,14 +98,18 @@ def remove(conn: Conn, webhook_id: UUID) -> Webhook:
     return removed
 
 
-def queue(conn: Conn, *, tenant_id: UUID, event: str, data: Mapping[str, Any]) -> list[UUID]:
+def queue(
+    conn: Conn, *, tenant_id: UUID, event: str, data: Mapping[str, Any], webhook_id: UUID | None = None
+) -> list[UUID]:
     """In the caller's transaction: one delivery (and its job) per webhook of ``tenant_id`` that
-    subscribes to ``event``. Returns the delivery ids."""
+    subscribes to ``event``, or to ``webhook_id`` alone whatever it subscribes to (a ping).
+    Returns the delivery ids."""
     rows = conn.execute(
         "INSERT INTO webhook_deliveries (webhook_id, tenant_id, event, payload) "
         "SELECT id, tenant_id, %(event)s, %(payload)s FROM webhooks "
-        "WHERE tenant_id = %(tenant)s AND revoked_at IS NULL AND %(event)s = ANY(events) RETURNING id",
-        {"event": event, "payload": Jsonb(dict(data)), "tenant": tenant_id},
+        "WHERE tenant_id = %(tenant)s AND revoked_at IS NULL "
+        "AND (id = %(hook)s OR (%(hook)s::uuid IS NULL AND %(event)s = ANY(events))) RETURNING id",
+        {"event": event, "payload": Jsonb(dict(data)), "tenant": tenant_id, "hook": webhook_id},
     ).fetchall()
     ids = [row[0] for row in rows]
     for delivery_id in ids:

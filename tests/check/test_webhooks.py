@@ -226,3 +226,26 @@ async def test_production_refuses_a_loopback_webhook_over_http(
     )
     assert r.status_code == 422
     assert "not a public address" in r.json()["error"]["message"]
+
+
+async def test_a_ping_tries_one_endpoint_out_and_a_removed_one_cannot_be_pinged(
+    client: httpx.AsyncClient, make_key: KeyMaker, services: Services, endpoint: tuple[Endpoint, str]
+) -> None:
+    receiver, url = endpoint
+    platform = bearer(make_key(Role.PLATFORM, tenant="acme"))
+    hook = (await client.post("/v1/webhooks", json={"url": url}, headers=platform)).json()
+    other = (await client.post("/v1/webhooks", json={"url": url + "&second"}, headers=platform)).json()
+    pinged = await client.post(f"/v1/webhooks/{hook['id']}/ping", headers=platform)
+    assert pinged.status_code == 202, pinged.text
+    run_jobs(services)
+    [(headers, body)] = receiver.received  # the pinged endpoint only
+    verify_signature(hook["secret"], headers, body)
+    assert json.loads(body)["event"] == headers["vigil-event"] == "webhook.ping"
+    assert json.loads(body)["data"] == {"webhook_id": hook["id"]}
+    [done] = (await client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=platform)).json()[
+        "deliveries"
+    ]
+    assert (done["id"], done["status"]) == (pinged.json()["delivery_id"], "delivered")
+
+    await client.delete(f"/v1/webhooks/{other['id']}", headers=platform)
+    assert (await client.post(f"/v1/webhooks/{other['id']}/ping", headers=platform)).status_code == 409
