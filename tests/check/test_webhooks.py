@@ -249,3 +249,22 @@ async def test_a_ping_tries_one_endpoint_out_and_a_removed_one_cannot_be_pinged(
 
     await client.delete(f"/v1/webhooks/{other['id']}", headers=platform)
     assert (await client.post(f"/v1/webhooks/{other['id']}/ping", headers=platform)).status_code == 409
+
+
+async def test_a_delivery_the_url_rules_no_longer_allow_fails_at_once_without_a_call(
+    client: httpx.AsyncClient, make_key: KeyMaker, services: Services, endpoint: tuple[Endpoint, str]
+) -> None:
+    receiver, url = endpoint
+    platform = bearer(make_key(Role.PLATFORM, tenant="acme"))
+    hook = (await client.post("/v1/webhooks", json={"url": url}, headers=platform)).json()
+    assert (await client.post(f"/v1/webhooks/{hook['id']}/ping", headers=platform)).status_code == 202
+    # As in production, where this http:// loopback endpoint may not be called (the rules are
+    # applied again at every delivery, as when a public name now resolves to an internal address).
+    services.settings = services.settings.model_copy(update={"webhook_allow_private": False})
+    run_jobs(services)
+    assert receiver.received == []
+    [failed] = (await client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=platform)).json()[
+        "deliveries"
+    ]
+    assert (failed["status"], failed["attempts"]) == ("failed", 1)
+    assert "must start with https://" in failed["last_error"]
