@@ -11,6 +11,7 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -108,9 +109,7 @@ def _serve_processes(settings: Settings, *, host: str, port: int, workers: int) 
 
     os.environ["VIGIL_DATA_DIR"] = str(settings.data_dir.resolve())  # each rebuilds its settings
     # Each process records its metrics into files here; /metrics sums them (see Metrics.exposition).
-    metrics_dir = settings.tmp_dir / f"metrics-{os.getpid()}"
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True)
+    metrics_dir = _fresh_metrics_dir(settings.tmp_dir)
     os.environ[MULTIPROCESS_ENV] = str(metrics_dir)
     config = uvicorn.Config(
         "service.app:app_from_environment",
@@ -156,6 +155,28 @@ def _serve_processes(settings: Settings, *, host: str, port: int, workers: int) 
         sock.close()
         os.environ.pop(MULTIPROCESS_ENV, None)
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _fresh_metrics_dir(tmp_dir: Path) -> Path:
+    """This server's metrics directory, empty; those a server that was killed left are removed."""
+    for stale in tmp_dir.glob("metrics-*"):
+        pid = stale.name.removeprefix("metrics-")
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    fresh = tmp_dir / f"metrics-{os.getpid()}"
+    shutil.rmtree(fresh, ignore_errors=True)
+    fresh.mkdir(parents=True)
+    return fresh
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
