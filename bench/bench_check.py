@@ -116,6 +116,19 @@ def cpu_seconds(parent: int | None) -> float:
     return total
 
 
+def server_rss_mib(parent: int) -> float:
+    """Resident memory of ``parent`` and its children (the HTTP processes), after the load."""
+    total_kib = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+        except OSError:
+            continue
+        if parent in (int(fields["Pid"]), int(fields["PPid"])) and "VmRSS" in fields:
+            total_kib += int(fields["VmRSS"].split()[0])
+    return round(total_kib / 1024, 1)
+
+
 def in_process(services: Services, tenant: uuid.UUID, path: Path, runs: int) -> dict[str, float]:
     times = []
     for i in range(runs + 5):
@@ -186,6 +199,7 @@ def over_http(
         served = max(out["n"], 1)
         out["server_cpu_ms_per_request"] = round((cpu_seconds(proc.pid) - server_before) / served * 1000, 2)
         out["postgres_cpu_ms_per_request"] = round((cpu_seconds(None) - pg_before) / served * 1000, 2)
+        out["server_rss_mib"] = server_rss_mib(proc.pid)
         return out
     finally:
         proc.send_signal(signal.SIGINT)
