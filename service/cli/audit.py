@@ -13,7 +13,7 @@ import click
 
 from service.audit import sources
 from service.audit.verify import Report, State, verify
-from service.cli.main import EXIT_NEGATIVE, pass_settings
+from service.cli.common import EXIT_NEGATIVE, pass_settings
 from service.errors import MalformedRequest
 from service.services import Services
 from service.settings import Settings

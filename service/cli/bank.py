@@ -15,7 +15,7 @@ from uuid import UUID
 import click
 
 from service.auth import store as auth_store
-from service.cli.main import pass_settings
+from service.cli.common import pass_settings
 from service.db import Conn
 from service.match import banks as bank_ops
 from service.match.model import Bank, BankKind, HashType

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from service.auth import store as auth_store
-from service.cli.main import EXIT_NEGATIVE, pass_settings
+from service.cli.common import EXIT_NEGATIVE, pass_settings
 from service.media.intake import inspect
 from service.pipeline.check import CheckRequest, check
 from service.policy.model import Decision, verdict_to_dict

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from service.cli.main import pass_settings
+from service.cli.common import pass_settings
 from service.settings import Settings
 
 DEFAULT_MODEL = "clip-vit-base-patch32"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from service.cli.main import pass_settings
+from service.cli.common import pass_settings
 from service.db import Database
 from service.db import migrate as migrations
 from service.settings import Settings

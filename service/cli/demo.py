@@ -24,7 +24,7 @@ from service.audit import sources
 from service.audit.verify import verify as verify_log
 from service.auth import Role
 from service.auth import store as auth_store
-from service.cli.main import EXIT_NEGATIVE, pass_settings
+from service.cli.common import EXIT_NEGATIVE, pass_settings
 from service.jobs import Worker
 from service.provenance.certs import CHAIN_FILE, init_signing
 from service.services import Services, job_registry

@@ -6,7 +6,7 @@ import click
 
 from service.auth import Role
 from service.auth import store as auth_store
-from service.cli.main import pass_settings
+from service.cli.common import pass_settings
 from service.services import Services
 from service.settings import Settings
 

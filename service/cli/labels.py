@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from service import __version__
-from service.cli.main import pass_settings
+from service.cli.common import pass_settings
 from service.labels import Disclosure, LabelResult, get_profile, label_file, load_profiles
 from service.labels.model import TRAINED_ALGORITHMIC_MEDIA
 from service.labels.profiles import resolve_profiles_dir

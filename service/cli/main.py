@@ -19,24 +19,10 @@ from typing import Any, TypeVar
 import click
 
 from service import errors
+from service.cli.common import EXIT_CONFIG, exit_code_of
 from service.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_NEGATIVE = 1
-EXIT_UNAVAILABLE = 3
-EXIT_BAD_INPUT = 4
-EXIT_CONFIG = 5
-
-
-def exit_code_of(exc: errors.VigilError) -> int:
-    if isinstance(exc, errors.Unavailable):
-        return EXIT_UNAVAILABLE
-    if isinstance(exc, errors.ConfigError):
-        return EXIT_CONFIG
-    if isinstance(exc, errors.InputError | errors.NotFound | errors.Conflict):
-        return EXIT_BAD_INPUT
-    return EXIT_NEGATIVE
 
 
 class VigilGroup(click.Group):
@@ -70,9 +56,6 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
     except ValueError as exc:
         click.echo(f"FAIL: invalid configuration: {exc}", err=True)
         ctx.exit(EXIT_CONFIG)
-
-
-pass_settings = click.make_pass_decorator(Settings)
 
 
 def _register() -> None:

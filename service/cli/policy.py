@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from service.cli.main import pass_settings
+from service.cli.common import pass_settings
 from service.policy.load import load_policies
 from service.settings import Settings
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import click
 
+from service.cli.common import EXIT_NEGATIVE, pass_settings
 from service.cli.keys import keys_group
-from service.cli.main import EXIT_NEGATIVE, pass_settings
 from service.media.intake import inspect
 from service.media.model import MediaLimits
 from service.pipeline.release import label_and_sign

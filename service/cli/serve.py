@@ -19,7 +19,7 @@ import click
 from service import allocator, logs
 from service.auth import Role
 from service.auth import store as auth_store
-from service.cli.main import pass_settings
+from service.cli.common import pass_settings
 from service.cli.worker import start_worker
 from service.errors import ConfigError
 from service.jobs import WorkerThread

@@ -9,7 +9,7 @@ from types import FrameType
 import click
 
 from service import allocator, logs
-from service.cli.main import pass_settings
+from service.cli.common import pass_settings
 from service.jobs import Worker, WorkerThread
 from service.services import Services, job_registry
 from service.settings import Settings
