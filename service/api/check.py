@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from service.api.deps import CurrentPlatform, ServicesDep
@@ -160,6 +160,7 @@ def check_review(check_id: UUID, who: CurrentPlatform, services: ServicesDep) ->
 
 @router.post("/check")
 def check_upload(
+    request: Request,
     who: CurrentPlatform,
     services: ServicesDep,
     file: Annotated[UploadFile | None, File(description="the image, video or audio to check")] = None,
@@ -177,4 +178,5 @@ def check_upload(
         outcome = check(
             services, CheckRequest(tenant_id=who.tenant_id, market=market, media=media, text=text)
         )
-        return verdict_out(outcome)
+    request.app.state.metrics.count_check(outcome.verdict.decision.value)
+    return verdict_out(outcome)

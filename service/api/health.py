@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Metric, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from service.api.deps import ServicesDep
+from service.errors import Unavailable
 from service.health import State
+from service.jobs import JobState
+from service.jobs import store as job_store
+from service.notify import store as notify_store
+from service.review import store as review_store
+from service.services import Services
 
 router = APIRouter(tags=["health"])
 
@@ -33,6 +43,49 @@ def readyz(services: ServicesDep) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=Response)
-def metrics(request: Request) -> Response:
-    """Prometheus text exposition (of every HTTP process under ``vigil serve --workers``)."""
-    return Response(request.app.state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+def metrics(request: Request, services: ServicesDep) -> Response:
+    """Prometheus text exposition: requests and checks (of every HTTP process under ``vigil
+    serve --workers``), and the backlogs read from the database at the scrape (all tenants)."""
+    registry = CollectorRegistry()
+    registry.register(_Backlogs(services))
+    body = request.app.state.metrics.exposition() + generate_latest(registry)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+class _Backlogs(Collector):
+    """Work waiting on people and workers: a stuck worker or an overdue review shows here."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("vigil_database_up", "1 when the backlog counts below could be read")
+        try:
+            with self.services.db.system() as conn:
+                jobs = job_store.counts(conn)
+                flags = review_store.counts(conn)
+                deliveries = notify_store.counts(conn)
+        except (Unavailable, psycopg.Error):
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        job_states = GaugeMetricFamily("vigil_jobs", "Jobs in the queue, by state", labels=["state"])
+        for state in JobState:
+            job_states.add_metric([state.value], jobs[state])
+        yield job_states
+        review = GaugeMetricFamily(
+            "vigil_review_flags",
+            "Review flags: waiting, in_review, escalated, needs_context, breached (past due), decided_24h",
+            labels=["state"],
+        )
+        for name, n in flags.items():
+            review.add_metric([name], n)
+        yield review
+        hooks = GaugeMetricFamily(
+            "vigil_webhook_deliveries", "Webhook deliveries, by status", labels=["status"]
+        )
+        for status, n in deliveries.items():
+            hooks.add_metric([status], n)
+        yield hooks

@@ -40,6 +40,12 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+        self.checks = Counter(
+            "vigil_checks_total", "Checks answered, by decision", ["decision"], registry=self.registry
+        )
+
+    def count_check(self, decision: str) -> None:
+        self.checks.labels(decision).inc()
 
     def exposition(self) -> bytes:
         """The Prometheus text of every HTTP process: under ``vigil serve --workers`` each process

@@ -157,3 +157,10 @@ def give_up(conn: Conn, delivery_id: UUID, error: str | None) -> None:
         "last_error = coalesce(%s, last_error) WHERE id = %s AND status = 'pending'",
         (error, delivery_id),
     )
+
+
+def counts(conn: Conn) -> dict[str, int]:
+    """Deliveries by status (of every tenant the caller's scope sees)."""
+    rows = conn.execute("SELECT status, count(*) FROM webhook_deliveries GROUP BY status").fetchall()
+    found = {str(status): int(n) for status, n in rows}
+    return {status.value: found.get(status.value, 0) for status in DeliveryStatus}
