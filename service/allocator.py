@@ -35,7 +35,7 @@ def tune(keep_mib: int) -> bool:
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
-    keep = keep_mib * 1024 * 1024
+    keep = min(keep_mib, 1024) * 1024 * 1024  # mallopt takes a C int
     changed = bool(mallopt(_M_MMAP_THRESHOLD, min(_MMAP_MAX, keep)))
     changed = changed and bool(mallopt(_M_TRIM_THRESHOLD, keep))
     if not changed:

@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     malloc_keep_mib: int = Field(
         128,
         ge=0,
+        le=1024,
         description="Serving processes keep blocks up to 32 MiB in the C heap and up to this much "
         "free heap for the next request, instead of mapping fresh pages for every large buffer of "
         "every check (glibc; see `service/allocator.py`). 0 leaves the allocator's defaults.",

@@ -112,6 +112,8 @@ def ping_webhook(webhook_id: UUID, who: CurrentWebhookOwner, services: ServicesD
         hook = store.get(conn, webhook_id)
         if hook.revoked_at is not None:
             raise Conflict(f"Webhook {webhook_id} was removed; register the endpoint again.")
+        if store.ping_pending(conn, hook.id):
+            raise Conflict(f"A ping to webhook {webhook_id} is still pending; see its deliveries.")
         [delivery_id] = store.queue(
             conn, tenant_id=who.tenant_id, event=PING, data={"webhook_id": str(hook.id)}, webhook_id=hook.id
         )

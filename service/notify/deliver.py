@@ -14,13 +14,16 @@ receiver recomputes it over the raw body, compares in constant time and refuses 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import ipaddress
 import secrets
 import socket
+import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -71,13 +74,14 @@ def target(url: str, *, allow_private: bool, refuse: type[Exception] = Unreachab
         raise MalformedRequest(f"A webhook URL must start with {' or '.join(s + '://' for s in schemes)}.")
     if parts.username is not None or parts.password is not None:
         raise MalformedRequest("A webhook URL may not carry credentials; use the signing secret instead.")
-    host = parts.hostname
-    if not host:
+    if not parts.hostname:
         raise MalformedRequest("The webhook URL has no host.")
     try:
+        parsed = httpx.URL(url)  # the host IDNA-encoded, as it goes on the wire
+        host = parsed.raw_host.decode("ascii")
         port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as exc:
-        raise MalformedRequest(f"The webhook URL's port is not valid: {exc}.") from exc
+    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+        raise MalformedRequest(f"The webhook URL cannot be used: {exc}.") from exc
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
@@ -95,13 +99,60 @@ def target(url: str, *, allow_private: bool, refuse: type[Exception] = Unreachab
     if parts.port is not None:
         netloc += f":{parts.port}"
     pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-    return Target(url=pinned, host_header=parts.netloc, server_name=host, address=str(address))
+    host_header = parsed.netloc.decode("ascii")
+    return Target(url=pinned, host_header=host_header, server_name=host, address=str(address))
+
+
+# IPv6 forms that carry an IPv4 address the packet ends up at (NAT64, SIIT, IPv4-compatible):
+# the IPv4 address is the last 32 bits, and it must be public too.
+_EMBEDDING_V4 = tuple(
+    ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "::ffff:0:0:0/96", "::/96")
+)
 
 
 def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded: list[ipaddress.IPv4Address] = []
+        if address.ipv4_mapped is not None:
+            embedded.append(address.ipv4_mapped)
+        if address.sixtofour is not None:
+            embedded.append(address.sixtofour)
+        if address.teredo is not None:
+            embedded.extend(address.teredo)
+        if any(address in net for net in _EMBEDDING_V4):
+            embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if embedded:
+            return all(_public(v4) for v4 in embedded)
     return address.is_global and not address.is_multicast
+
+
+class _Deadline:
+    """Ends a call that runs past ``seconds`` in all (httpx's timeouts bound each read, so an
+    endpoint sending a byte at a time could hold the job worker for hours): at the deadline the
+    connection's socket is shut down, which wakes the blocked read with an error."""
+
+    def __init__(self, seconds: float) -> None:
+        self.sock: socket.socket | None = None
+        self.expired = False
+        self.timer = threading.Timer(seconds, self._expire)
+        self.timer.daemon = True
+
+    def trace(self, name: str, info: dict[str, Any]) -> None:
+        if name in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            self.sock = info["return_value"].get_extra_info("socket")
+
+    def _expire(self) -> None:
+        self.expired = True
+        if self.sock is not None:
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> _Deadline:
+        self.timer.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.timer.cancel()
 
 
 def post(
@@ -114,7 +165,8 @@ def post(
     timeout_s: float,
     allow_private: bool,
 ) -> Answer:
-    """One signed POST of ``body`` to ``url``. Raises ``Unreachable`` when no answer came, and
+    """One signed POST of ``body`` to ``url``, at most ``timeout_s`` once the name is resolved,
+    reading at most a few KiB of the answer. Raises ``Unreachable`` when no answer came, and
     ``MalformedRequest`` when the URL may no longer be called (its host now resolves inward)."""
     where = target(url, allow_private=allow_private)
     headers = {
@@ -125,11 +177,26 @@ def post(
         "Vigil-Delivery": delivery_id,
         SIGNATURE_HEADER: sign(secret, int(time.time()), body),
     }
+    extensions = {"sni_hostname": where.server_name}
     try:
-        with httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False) as client:
-            response = client.post(
-                where.url, content=body, headers=headers, extensions={"sni_hostname": where.server_name}
-            )
-    except httpx.HTTPError as exc:
+        with (
+            _Deadline(timeout_s) as deadline,
+            httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False) as client,
+            client.stream(
+                "POST",
+                where.url,
+                content=body,
+                headers=headers,
+                extensions={**extensions, "trace": deadline.trace},
+            ) as response,
+        ):
+            preview = b""
+            for chunk in response.iter_raw():
+                preview += chunk
+                if len(preview) >= _RESPONSE_PREVIEW:
+                    break
+    except (httpx.HTTPError, OSError, UnicodeError) as exc:
+        if deadline.expired:
+            raise Unreachable(f"no answer within {timeout_s:g} s") from exc
         raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
-    return Answer(response.status_code, response.text[:_RESPONSE_PREVIEW])
+    return Answer(response.status_code, preview[:_RESPONSE_PREVIEW].decode("utf-8", "replace"))

@@ -14,7 +14,7 @@ from service.audit import Event, EventName, append
 from service.db import Conn
 from service.errors import Conflict, NotFound
 from service.jobs import enqueue
-from service.notify.model import Delivery, DeliveryStatus, Webhook
+from service.notify.model import PING, Delivery, DeliveryStatus, Webhook
 
 _Row = TypeVar("_Row", Webhook, Delivery)
 
@@ -29,6 +29,8 @@ _DELIVERY = (
 
 
 def create(conn: Conn, *, tenant_id: UUID, url: str, events: list[str], secret: str) -> Webhook:
+    # One registration at a time per tenant, so two at once cannot both pass the count.
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('webhooks:' || %s::text, 0))", (tenant_id,))
     (active,) = conn.execute(
         "SELECT count(*) FROM webhooks WHERE tenant_id = %s AND revoked_at IS NULL", (tenant_id,)
     ).fetchone() or (0,)
@@ -115,6 +117,15 @@ def queue(
     for delivery_id in ids:
         enqueue(conn, DELIVER_JOB, {"delivery_id": str(delivery_id)}, tenant_id=tenant_id)
     return ids
+
+
+def ping_pending(conn: Conn, webhook_id: UUID) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM webhook_deliveries WHERE webhook_id = %s AND event = %s AND status = 'pending' "
+        "LIMIT 1",
+        (webhook_id, PING),
+    ).fetchone()
+    return row is not None
 
 
 def delivery(conn: Conn, delivery_id: UUID) -> Delivery:

@@ -3,7 +3,10 @@ failing endpoint is retried and the delivery record says what happened."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -200,12 +203,53 @@ async def test_webhooks_are_the_tenants_own_and_platform_or_admin_only(
         ("https://169.254.169.254/latest/meta-data", "not a public address"),
         ("https://[::1]/hook", "not a public address"),
         ("https://[::ffff:192.168.0.1]/hook", "not a public address"),
+        ("https://[64:ff9b::a00:1]/hook", "not a public address"),  # NAT64 to 10.0.0.1
+        ("https://[2002:7f00:1::1]/hook", "not a public address"),  # 6to4 from 127.0.0.1
+        ("https://[::7f00:1]/hook", "not a public address"),  # IPv4-compatible 127.0.0.1
         ("https:///hook", "no host"),
     ],
 )
 def test_a_webhook_may_call_public_https_addresses_only(url: str, needle: str) -> None:
     with pytest.raises(MalformedRequest, match=needle):
         http.check_url(url, allow_private=False)
+
+
+def test_public_addresses_of_both_families_are_allowed() -> None:
+    for url in (
+        "https://93.184.216.34/hook",
+        "https://[2606:4700:4700::1111]/hook",
+        "https://[64:ff9b::808:808]/",
+    ):
+        http.check_url(url, allow_private=False)
+
+
+def test_an_endpoint_that_answers_a_byte_at_a_time_is_cut_off_at_the_timeout() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        def drip() -> None:
+            conn, _ = listener.accept()
+            with conn, contextlib.suppress(OSError):
+                conn.recv(65536)
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100:
+                    conn.sendall(bytes([byte]))
+                    time.sleep(0.2)  # each byte well within the read timeout
+
+        threading.Thread(target=drip, daemon=True).start()
+        started = time.monotonic()
+        with pytest.raises(http.Unreachable, match="no answer within 1 s"):
+            http.post(
+                f"http://127.0.0.1:{port}/hook",
+                b"{}",
+                secret="whsec_x",
+                event="webhook.ping",
+                delivery_id="d",
+                timeout_s=1.0,
+                allow_private=True,
+            )
+        assert time.monotonic() - started < 2.5
 
 
 def test_a_public_address_is_pinned_with_the_urls_own_host_and_tls_name() -> None:
@@ -237,6 +281,8 @@ async def test_a_ping_tries_one_endpoint_out_and_a_removed_one_cannot_be_pinged(
     other = (await client.post("/v1/webhooks", json={"url": url + "&second"}, headers=platform)).json()
     pinged = await client.post(f"/v1/webhooks/{hook['id']}/ping", headers=platform)
     assert pinged.status_code == 202, pinged.text
+    again = await client.post(f"/v1/webhooks/{hook['id']}/ping", headers=platform)
+    assert again.status_code == 409  # one pending ping at a time
     run_jobs(services)
     [(headers, body)] = receiver.received  # the pinged endpoint only
     verify_signature(hook["secret"], headers, body)
