@@ -6,7 +6,7 @@ array), so a client's keep-alive pool is spread evenly instead of by chance: wit
 choosing (``SO_REUSEPORT`` hashes addresses, a shared socket wakes whoever is first) four
 connections often landed three or four on one process while another core idled. A process whose
 turn it is not waits a moment and looks again; after a few looks it takes the connection anyway,
-so one that is slow to answer (or gone) never holds a connection back for long.
+so one that is slow to answer (or gone) never holds a connection back for long (20 ms at most).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import select
 import socket
 import sys
 from typing import Any
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 GONE = 1 << 30  # the count of a process that died: never the least loaded
 _LOOK_AGAIN_S = 0.002
-_MOST_LOOKS = 5  # then take it anyway (10 ms)
+_MOST_LOOKS = 10  # then take it anyway (20 ms)
 
 
 def shared_counts(processes: int) -> Any:
@@ -41,7 +42,7 @@ class BalancedProcess(Process):
         super().__init__(config, [sock])
         self.counts = counts
         self.index = index
-        counts[index] = 0
+        counts[index] = GONE  # until it serves: a process still starting is never the least loaded
 
     @property
     def server(self) -> Server:
@@ -70,6 +71,7 @@ class BalancedServer(Server):
             )
 
         self.servers = []
+        self.publish()
         self.acceptors = [_Acceptor(self, loop, sock, protocol) for sock in sockets or []]
         for acceptor in self.acceptors:
             acceptor.start()
@@ -113,6 +115,8 @@ class _Acceptor:
     def start(self) -> None:
         if self.closed:
             return
+        if self.looks and not select.select([self.sock], [], [], 0)[0]:
+            self.looks = 0  # another process took the connection we were looking at
         self.sock.setblocking(False)
         self.loop.add_reader(self.sock.fileno(), self._readable)
 

@@ -9,7 +9,7 @@ import os
 import shutil
 import signal
 import socket
-import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -122,9 +122,11 @@ def _serve_processes(settings: Settings, *, host: str, port: int, workers: int) 
     )
     sock = _listening_socket(host, port)
     counts = shared_counts(workers)
-    stop = threading.Event()
+    # The handlers only note the signal: setting an Event from a handler can deadlock against the
+    # main thread waiting on it.
+    stop: list[int] = []
     previous = {
-        sig: signal.signal(sig, lambda *_: stop.set())
+        sig: signal.signal(sig, lambda signum, _frame: stop.append(signum))
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     }
     processes = [BalancedProcess(config, sock, counts, i) for i in range(workers)]
@@ -132,7 +134,8 @@ def _serve_processes(settings: Settings, *, host: str, port: int, workers: int) 
         for process in processes:
             process.start()
         log.info("serving on %s:%d with %d HTTP processes", host, port, workers)
-        while not stop.wait(0.5):
+        while not stop:
+            time.sleep(0.5)
             for i, process in enumerate(processes):
                 if process.process.is_alive():
                     continue
@@ -140,7 +143,7 @@ def _serve_processes(settings: Settings, *, host: str, port: int, workers: int) 
                 counts[i] = GONE  # until its replacement starts
                 if process.exitcode == STARTUP_FAILURE:
                     log.error("an HTTP process failed to start; stopping (see the error above)")
-                    stop.set()
+                    stop.append(0)
                     break
                 log.warning("HTTP process %s exited with %s; starting another", process.pid, process.exitcode)
                 processes[i] = BalancedProcess(config, sock, counts, i)
