@@ -144,18 +144,7 @@ def check_review(check_id: UUID, who: CurrentPlatform, services: ServicesDep) ->
     (a reject also blocks the same picture for this tenant's later checks)."""
     with services.db.tenant(who.tenant_id) as conn:
         found = review_queue.review_of(conn, source_kind="check", source_id=str(check_id))
-    flag = found.flag
-    return CheckReviewOut.model_validate(
-        {
-            "check_id": check_id,
-            "flag_id": flag.id,
-            "status": flag.status,
-            "outcome": flag.outcome,
-            "decided_at": flag.decided_at,
-            "due_at": flag.due_at,
-            "appeal_status": found.appeal.status if found.appeal else None,
-        }
-    )
+    return CheckReviewOut.model_validate({"check_id": check_id, **found.summary()})
 
 
 @router.post("/check")

@@ -44,7 +44,6 @@ class Target:
     url: str  # with the checked address in place of the host name
     host_header: str  # the URL's own host[:port]
     server_name: str  # the name TLS asks for and checks the certificate against
-    address: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +99,7 @@ def target(url: str, *, allow_private: bool, refuse: type[Exception] = Unreachab
         netloc += f":{parts.port}"
     pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
     host_header = parsed.netloc.decode("ascii")
-    return Target(url=pinned, host_header=host_header, server_name=host, address=str(address))
+    return Target(url=pinned, host_header=host_header, server_name=host)
 
 
 # IPv6 forms that carry an IPv4 address the packet ends up at (NAT64, SIIT, IPv4-compatible):

@@ -21,7 +21,7 @@ from service.errors import MalformedRequest
 from service.generate.records import Generation
 from service.jobs import Job, JobContext
 from service.jobs.registry import HandlerRegistry
-from service.notify import DeliveryStatus, store
+from service.notify import Delivery, DeliveryStatus, store
 from service.notify import deliver as http
 from service.notify.model import CHECK_REVIEW_DECIDED, GENERATION_STATUS_CHANGED
 from service.review import queue as review_queue
@@ -35,24 +35,11 @@ class EndpointRefused(Exception):
     """The endpoint answered, but not with 2xx: try again later."""
 
 
-def review_data(conn: Conn, check_id: str, *, overturned: bool = False) -> dict[str, Any]:
-    found = review_queue.review_of(conn, source_kind="check", source_id=check_id)
-    flag = found.flag
-    appeal = "overturned" if overturned else (found.appeal.status if found.appeal else None)
-    return {
-        "check_id": check_id,
-        "flag_id": str(flag.id),
-        "status": flag.status,
-        "outcome": flag.outcome,
-        "decided_at": flag.decided_at.isoformat() if flag.decided_at else None,
-        "due_at": flag.due_at.isoformat(),
-        "appeal_status": appeal,
-    }
-
-
 def check_review_decided(conn: Conn, settled: Settled) -> None:
     """Review effect of ``("check", "approve" | "reject")``: queue the tenant's webhooks."""
-    data = review_data(conn, settled.flag.source_id, overturned=settled.overturned)
+    check_id = settled.flag.source_id
+    found = review_queue.review_of(conn, source_kind="check", source_id=check_id)
+    data = {"check_id": check_id, **found.summary()}
     queued = store.queue(conn, tenant_id=settled.flag.tenant_id, event=CHECK_REVIEW_DECIDED, data=data)
     if queued:
         log.info("flag %s: %d webhook deliveries queued", settled.flag.id, len(queued))
@@ -69,8 +56,13 @@ def generation_changed(conn: Conn, gen: Generation) -> None:
     store.queue(conn, tenant_id=gen.tenant_id, event=GENERATION_STATUS_CHANGED, data=data)
 
 
-def body_of(delivery_id: UUID, event: str, created_at: str, data: dict[str, Any]) -> bytes:
-    envelope = {"id": str(delivery_id), "event": event, "created_at": created_at, "data": data}
+def body_of(delivery: Delivery) -> bytes:
+    envelope = {
+        "id": str(delivery.id),
+        "event": delivery.event,
+        "created_at": delivery.created_at.isoformat(),
+        "data": delivery.payload,
+    }
     return json.dumps(envelope, separators=(",", ":"), sort_keys=True).encode()
 
 
@@ -85,7 +77,7 @@ def deliver(job: Job, ctx: JobContext) -> None:
     if delivery.status is not DeliveryStatus.PENDING or hook.revoked_at is not None:
         with ctx.completing():
             return  # removed, or settled by an earlier attempt
-    body = body_of(delivery.id, delivery.event, delivery.created_at.isoformat(), delivery.payload)
+    body = body_of(delivery)
     settings = services.settings
     try:
         answer = http.post(

@@ -105,6 +105,18 @@ class SourceReview:
     flag: Flag
     appeal: Appeal | None
 
+    def summary(self) -> dict[str, Any]:
+        """As JSON values: what ``GET /v1/checks/{id}/review`` answers and a webhook carries."""
+        flag = self.flag
+        return {
+            "flag_id": str(flag.id),
+            "status": flag.status,
+            "outcome": flag.outcome,
+            "decided_at": flag.decided_at.isoformat() if flag.decided_at else None,
+            "due_at": flag.due_at.isoformat(),
+            "appeal_status": self.appeal.status if self.appeal else None,
+        }
+
 
 def review_of(conn: Conn, *, source_kind: str, source_id: str) -> SourceReview:
     """The review of ``source_id`` in the caller's tenant; NotFound if it was never flagged."""
@@ -235,15 +247,14 @@ def _settle_appeal(
     original = store.get_flag(conn, appeal.flag_id, lock=True)
     assert original is not None
     ran = 0
-    if original.outcome == decision.value:
-        status = AppealStatus.UPHELD
-    else:
-        status = AppealStatus.OVERTURNED
+    overturned = original.outcome != decision.value
+    status = AppealStatus.OVERTURNED if overturned else AppealStatus.UPHELD
+    store.close_appeal(conn, appeal.id, status.value)  # first: the effects read the settled appeal
+    if overturned:
         original = store.update_flag(conn, original.id, status=FlagStatus.DECIDED, outcome=decision.value)
         ran = effects.run(
             conn, Settled(original, decision, record.id, record.reviewer_key_id, overturned=True)
         )
-    store.close_appeal(conn, appeal.id, status.value)
     append(
         conn,
         Event(
