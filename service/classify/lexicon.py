@@ -1,17 +1,21 @@
 """Slogans and symbols with language and context rules (``policies/lexicon/*.yaml``).
 
-The offline text encoder reads English only; Russian and Ukrainian war slogans are carried by
-this lexicon. Rules (REFERENCE.md §5):
-- a term used by one side as endorsement raises its category's score to at least ``weight``;
-- a term used by both sides of the war (``both_sides: true``) never blocks alone: it raises the
-  score to at most ``both_sides_cap`` (below any block threshold) and marks the text for review;
-- near a contrast cue (memorial, news, history, anti-war wording in the same text) a hit is
-  capped at ``context_cap`` and marked for review instead of raising the score fully.
+The lexicon is the second reader beside the text encoder's probes: it knows slogans, codes and
+spellings by name in English, Russian and Ukrainian. Rules:
+- a term used by one side as endorsement raises its category's score to at least ``weight`` and
+  asks for a person (``review``);
+- a term used by both sides of the war (``both_sides: true``: "Героям слава", "вечная память
+  героям") never decides alone: it raises the score to at most ``both_sides_cap`` (below the
+  policy's review thresholds) and asks for nobody, so a widow's "Героям слава" is not sent to
+  review by the greeting; the probes decide on the rest of the text;
+- near a contrast cue (memorial, news, history, anti-war, game wording in the same text) any hit
+  is capped at ``context_cap`` and asks for nobody either.
 Files become frozen objects at load time or fail with the file, key path and message.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -65,11 +69,11 @@ class Lexicon:
             if not any(p.search(norm) for p in term.patterns):
                 continue
             value = term.weight
-            review = False
+            review = True
             if term.both_sides:
-                value, review = min(value, self.both_sides_cap), True
+                value, review = min(value, self.both_sides_cap), False
             if in_context:
-                value, review = min(value, self.context_cap), True
+                value, review = min(value, self.context_cap), False
             boosts[term.category] = max(boosts.get(term.category, 0.0), value)
             hits.append(LexiconHit(term.id, term.category, term.lang, term.both_sides, review))
             evidence.append(Evidence(category=term.category, score=value, term_id=term.id))
@@ -88,6 +92,17 @@ def _need(mapping: Mapping[str, Any], key: str, where: str) -> Any:
     if key not in mapping:
         raise ConfigError(f"{where}: missing key '{key}'")
     return mapping[key]
+
+
+def lexicon_version(directory: Path) -> str:
+    """``lexicon-<12 hex digits>``: SHA-256 over the names and bytes of the lexicon files, in the
+    order ``load_lexicon`` reads them, so a verdict and a manifest say which lexicon screened it."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.glob("*.yaml")):
+        digest.update(path.name.encode() + b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return f"lexicon-{digest.hexdigest()[:12]}"
 
 
 def load_lexicon(directory: Path) -> Lexicon:
