@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from service.api.deps import CurrentPlatform, ServicesDep
 from service.api.uploads import received
 from service.pipeline.check import CheckOutcome, CheckRequest, check
-from service.policy.model import verdict_to_dict
+from service.policy.model import TextSource, verdict_to_dict
 from service.review import queue as review_queue
 
 router = APIRouter(prefix="/v1", tags=["check"])
@@ -100,6 +100,17 @@ class StatementOfReasonsOut(BaseModel):
     territorial_scope: list[str]
 
 
+class SourceScoresOut(BaseModel):
+    """The scores one input got from one signal, named by where the input came from."""
+
+    signal: str = Field(description="The signal that scored it: `text_model`, `image_model`, `ocr`")
+    source: str = Field(
+        description="What it read: `caption` or `transcript` (the text sent), `ocr` (text read "
+        "from the picture), `image` or `video` (the upload)"
+    )
+    scores: dict[str, float] = Field(description="category → calibrated score in [0, 1]")
+
+
 class VerdictOut(BaseModel):
     """The Verdict of DESIGN.md "Public interface"."""
 
@@ -110,7 +121,21 @@ class VerdictOut(BaseModel):
     consent_status: Literal["active", "revoked", "unknown"]
     matches: list[MatchOut]
     scores: dict[str, float] = Field(description="category → calibrated score in [0, 1]")
-    missing_signals: list[str] = Field(description="signals not configured here; decided without them")
+    scores_by_source: list[SourceScoresOut] = Field(
+        default_factory=list,
+        description="Every input's scores under its source (`caption`, `transcript`, `ocr`, `image`, "
+        "`video`); `scores` keeps each category's highest",
+    )
+    classifier_versions: dict[str, str] = Field(
+        default_factory=dict,
+        description="Each classifier that screened the upload → its version (`text-probe`, `lexicon`, "
+        "the image model, `ocr`), or `not_configured` / `unavailable` for one that could not "
+        "(`speech` for audio: no speech model ships)",
+    )
+    missing_signals: list[str] = Field(
+        description="signals not configured here (e.g. `image_model`, `ocr`, `speech` for audio); "
+        "decided without them"
+    )
     policy_version: str
     statement_of_reasons: StatementOfReasonsOut | None = Field(description="null for `allow`")
     check_id: UUID = Field(description="Names this check in the audit log and the review queue")
@@ -136,6 +161,11 @@ class CheckReviewOut(BaseModel):
     decided_at: datetime | None
     due_at: datetime = Field(description="When the review is due under the category's SLA")
     appeal_status: Literal["open", "upheld", "overturned"] | None = None
+    statement_of_reasons: StatementOfReasonsOut | None = Field(
+        None,
+        description="Once a reviewer's `reject` is in force: the DSA statement to file for removing "
+        "the content (`automated_decision`: `AUTOMATED_DECISION_NOT_AUTOMATED`); null otherwise",
+    )
 
 
 @router.get("/checks/{check_id}/review")
@@ -157,6 +187,10 @@ def check_upload(
         str | None, Form(description="caption or transcript sent with it", max_length=20000)
     ] = None,
     market: Annotated[str, Form(description="default, eu, cn or us-ca")] = "default",
+    text_source: Annotated[
+        Literal["caption", "transcript"],
+        Form(description="what `text` is: the upload's `caption` (default) or a `transcript` of its audio"),
+    ] = "caption",
 ) -> VerdictOut:
     """Provenance, consent status, hash banks, classifiers and policy: one decision with reasons.
 
@@ -165,7 +199,14 @@ def check_upload(
     with ExitStack() as stack:
         media = stack.enter_context(received(file, services)) if file is not None else None
         outcome = check(
-            services, CheckRequest(tenant_id=who.tenant_id, market=market, media=media, text=text)
+            services,
+            CheckRequest(
+                tenant_id=who.tenant_id,
+                market=market,
+                media=media,
+                text=text,
+                text_source=TextSource(text_source),
+            ),
         )
     request.app.state.metrics.count_check(outcome.verdict.decision.value)
     return verdict_out(outcome)

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, File, Form, Header, UploadFile
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from service.api.deps import CurrentStudio, ServicesDep
 from service.api.uploads import received
@@ -58,6 +58,12 @@ class GenerationOut(BaseModel):
     output_kind: str
     decision: str | None
     policy_version: str | None
+    classifier_versions: dict[str, str] = Field(
+        default_factory=dict,
+        description="Each classifier that screened the request and output → its version, or "
+        "`not_configured` / `unavailable` (`speech` for a voice track: no speech model ships); "
+        "signed into the output's `vigil.moderation` assertion",
+    )
     flag_id: UUID | None
     output: OutputOut | None  # set once released
     created_at: datetime
@@ -75,6 +81,7 @@ def generation_out(gen: Generation) -> GenerationOut:
         output_kind=gen.output_kind,
         decision=gen.decision,
         policy_version=gen.policy_version,
+        classifier_versions=dict(gen.classifier_versions),
         flag_id=gen.flag_id,
         output=OutputOut(
             asset_id=gen.asset_id,

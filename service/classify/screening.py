@@ -4,7 +4,10 @@
     classify_image(image)         -> ImageScores
     classify_video(info, limits)  -> VideoScores        frames, then max / top-k mean + evidence
     classify_image_text(image)    -> TextScores         text inside the image (OCR), if installed
+    classify_speech(info)         -> TextScores         what is said in an audio track: no model
+                                                        ships, so ``not_configured``
     signals()                     -> {name: (state, detail)} for a verdict's reasons
+    lexicon_version()             -> "lexicon-<hash>" of the lexicon files the text classifier reads
 
 Models load on first use, not when the process starts; ``readiness_*`` report the state for
 ``/readyz`` (image: ``not_configured`` keeps 200, ``unavailable`` gives 503).
@@ -18,6 +21,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from service.classify.builtins import IMAGE_DEFAULT, TEXT_DEFAULT, ensure_registered
+from service.classify.lexicon import lexicon_version
 from service.classify.model import ImageScores, Scores, SignalState, TextScores, VideoScores
 from service.classify.ocr import TesseractOcr
 from service.classify.registry import REGISTRY, Classifier, ClassifyConfig
@@ -28,6 +32,9 @@ from service.media.intake import iter_frames
 from service.media.model import MediaInfo, MediaKind, MediaLimits
 from service.settings import Settings
 
+SPEECH = "speech"
+SPEECH_NOT_CONFIGURED = "no speech-to-text model ships with Vigil; send the transcript as text"
+
 
 @dataclass
 class Classifiers:
@@ -35,6 +42,7 @@ class Classifiers:
     text: Classifier
     image: Classifier
     ocr: TesseractOcr = field(default_factory=TesseractOcr.find)
+    _lexicon_version: str | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_config(cls, config: ClassifyConfig) -> Classifiers:
@@ -83,10 +91,27 @@ class Classifiers:
             return Scores.unavailable("ocr", "tesseract", read.detail)
         return self.text.classify([read.text])[0]
 
+    def lexicon_version(self) -> str:
+        """The lexicon's version, hashed once (the text classifier also reads it once); an
+        unreadable lexicon directory is ``unavailable`` (the text classifier says why)."""
+        if self._lexicon_version is None:
+            try:
+                self._lexicon_version = lexicon_version(self.config.policy_dir / "lexicon")
+            except OSError:
+                return SignalState.UNAVAILABLE.value
+        return self._lexicon_version
+
+    def classify_speech(self, info: MediaInfo) -> TextScores:
+        """What is said in the audio track of ``info``. No speech-to-text model ships with Vigil,
+        so every file with audio answers ``not_configured`` (never a clean score): the verdict
+        names ``speech`` as missing and a platform may send the transcript as text."""
+        return Scores.not_configured(SPEECH, f"{SPEECH_NOT_CONFIGURED} ({info.type.name} with audio)")
+
     def signals(self) -> dict[str, tuple[SignalState, str]]:
         """Each classifier's state for a verdict's reasons (``not_configured`` is named there)."""
         out = {c.name: c.preflight() for c in (self.text, self.image)}
         out["ocr"] = self.ocr.status()
+        out[SPEECH] = (SignalState.NOT_CONFIGURED, SPEECH_NOT_CONFIGURED)
         return out
 
     def readiness_image(self) -> ComponentStatus:

@@ -12,7 +12,7 @@ from service.auth import store as auth_store
 from service.cli.common import EXIT_NEGATIVE, pass_settings
 from service.media.intake import inspect
 from service.pipeline.check import CheckRequest, check
-from service.policy.model import Decision, verdict_to_dict
+from service.policy.model import Decision, TextSource, verdict_to_dict
 from service.services import Services
 from service.settings import Settings
 
@@ -20,12 +20,25 @@ from service.settings import Settings
 @click.command("check")
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--text", default=None, help="Caption or transcript sent with the file (or alone).")
+@click.option(
+    "--text-source",
+    type=click.Choice([TextSource.CAPTION.value, TextSource.TRANSCRIPT.value]),
+    default=TextSource.CAPTION.value,
+    show_default=True,
+    help="What --text is: the file's caption or a transcript of its audio (reasons name it).",
+)
 @click.option("--market", default="default", show_default=True, help="default, eu, cn or us-ca.")
 @click.option("--tenant", default="local", show_default=True, help="Tenant whose banks and queue count.")
 @click.option("--json", "as_json", is_flag=True, help="Print the Verdict as one JSON object.")
 @pass_settings
 def check_cmd(
-    settings: Settings, file: Path | None, text: str | None, market: str, tenant: str, as_json: bool
+    settings: Settings,
+    file: Path | None,
+    text: str | None,
+    text_source: str,
+    market: str,
+    tenant: str,
+    as_json: bool,
 ) -> None:
     """Decide allow / label / review / block for FILE and/or --text (exit 0 only for allow, 1 otherwise)."""
     if file is None and text is None:
@@ -35,7 +48,10 @@ def check_cmd(
         with services.db.system() as conn:
             tenant_id = auth_store.ensure_tenant(conn, tenant).id
         media = inspect(file, services.limits) if file is not None else None
-        outcome = check(services, CheckRequest(tenant_id=tenant_id, market=market, media=media, text=text))
+        request = CheckRequest(
+            tenant_id=tenant_id, market=market, media=media, text=text, text_source=TextSource(text_source)
+        )
+        outcome = check(services, request)
     finally:
         services.close()
     verdict = outcome.verdict

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -80,6 +80,9 @@ class Generation:
     created_at: datetime
     updated_at: datetime
     released_at: datetime | None
+    # Each classifier that screened it -> version (or "not_configured" / "unavailable"); signed
+    # into the output's vigil.moderation assertion at release.
+    classifier_versions: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", GenerationStatus(self.status))

@@ -36,6 +36,7 @@ _MUTABLE = frozenset(
         "released_mime",
         "asset_id",
         "released_at",
+        "classifier_versions",
     }
 )
 
@@ -134,6 +135,8 @@ def update(conn: Conn, generation_id: UUID, **fields: Any) -> Generation:
             value = GenerationStatus(value).value
         elif name == "grant_ids":
             value = list(value)
+        elif name == "classifier_versions":
+            value = Jsonb(dict(value))
         assignments.append(sql.SQL("{} = %s").format(sql.Identifier(name)))
         values.append(value)
     assignments.append(sql.SQL("updated_at = now()"))

@@ -10,13 +10,16 @@ The steps, in order (DESIGN.md "The two flows"); each is one call below, numbere
    ``active`` or ``revoked``; ``unknown`` for everything else.
 4. match: the tenant's hash banks and the system banks (rejected and revoked outputs); every
    match carries its distance.
-5. classify: the media and the caption/transcript text sent with it. A classifier that is not
-   configured or unavailable becomes a ``SignalState``, never a clean score.
+5. classify: the media and the caption/transcript text sent with it (its scores and lexicon hits
+   are named ``caption`` or ``transcript``, text read from the picture ``ocr``). A classifier
+   that is not configured or unavailable becomes a ``SignalState``, never a clean score; audio
+   (and video with sound) asks for ``speech``, which no shipped model hears.
 6. decide: the market's policy turns the signals into a Verdict with required labels and a
    DSA statement of reasons.
-7. audit: ``check.decided`` (ids, hashes, decision, policy version; never the caption) and, for
-   ``review``, a flag in the caller's tenant queue with the context a reviewer needs (the media
-   is kept in the blob store for that page).
+7. audit: ``check.decided`` (ids, hashes, decision, policy version, classifier versions; never
+   the caption) and, for ``review``, a flag in the caller's tenant queue with the context a
+   reviewer needs (the media is kept in the blob store for that page) and the statement of
+   reasons to file if the reviewer rejects it.
 
 Steps 2 to 4 read public or cross-tenant records (released assets, system banks), so they share
 one ``system()`` transaction; step 7 writes in the caller's tenant transaction.
@@ -29,9 +32,10 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from service.media import MediaInfo
+from service.pipeline import check_record
 from service.pipeline import check_steps as steps
 from service.policy.evaluate import evaluate
-from service.policy.model import Verdict
+from service.policy.model import TextSource, Verdict
 from service.services import Services
 
 
@@ -41,6 +45,7 @@ class CheckRequest:
     market: str = "default"
     media: MediaInfo | None = None  # already accepted by intake (step 1 at the edge)
     text: str | None = None  # caption or transcript; never logged
+    text_source: TextSource = TextSource.CAPTION  # what ``text`` is: caption or transcript
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +79,7 @@ def _check(services: Services, request: CheckRequest) -> CheckOutcome:
         matches = steps.match(services, conn, request.tenant_id, decoded)
 
     # 5. classify: media and caption; missing classifiers become signal states
-    classified = steps.classify(services, decoded, request.text)
+    classified = steps.classify(services, decoded, request.text, request.text_source)
 
     # 6. decide: the market's policy over everything steps 2 to 5 found
     verdict = evaluate(
@@ -82,13 +87,14 @@ def _check(services: Services, request: CheckRequest) -> CheckOutcome:
     )
 
     # 7. audit, and a flag for a person when the verdict is review
-    flag_id = steps.record(
+    flag_id = check_record.record(
         services,
         check_id=check_id,
         request_tenant=request.tenant_id,
         policy=policy,
         decoded=decoded,
         text=request.text,
+        text_source=request.text_source,
         verdict=verdict,
         provenance=provenance,
         matches=matches,

@@ -1,4 +1,5 @@
-"""The steps of the check flow, one function each; ``check.py`` decides their order.
+"""Steps 1 to 6 of the check flow, one function each; ``check.py`` decides their order and
+``check_record.py`` holds step 7 (audit and review).
 
 Each step turns what a stage package returns into the policy's signal values, so the stage
 packages never learn about each other (a match never imports provenance, nor policy classify).
@@ -6,19 +7,16 @@ packages never learn about each other (a match never imports provenance, nor pol
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from PIL import Image
 
-from service.audit import Event, EventName, append
-from service.audit.events import Value
 from service.classify.model import Scores
 from service.classify.model import SignalState as ClassifyState
+from service.classify.screening import Classifiers
 from service.consent import store as consent_store
 from service.db import Conn
 from service.errors import MalformedRequest, UnknownProfile
@@ -26,10 +24,10 @@ from service.match.matching import FrameHashes, hash_frames, match_hashes
 from service.match.model import MatchReport
 from service.media import MediaInfo, MediaKind
 from service.media.intake import decode_image, iter_frames
+from service.pipeline.screening import record_version
 from service.policy.load import Policy
 from service.policy.model import (
     ConsentStatus,
-    Decision,
     Flow,
     LexiconHit,
     MatchSignal,
@@ -37,10 +35,9 @@ from service.policy.model import (
     ScoreSignal,
     Signals,
     SignalState,
-    Verdict,
+    TextSource,
 )
 from service.provenance import ProvenanceReport
-from service.review import queue as review_queue
 from service.services import Services
 
 # The verdict's provenance summary: the report's evidence without the bulky parts.
@@ -190,9 +187,11 @@ class Classified:
     lexicon: tuple[LexiconHit, ...] = ()
     states: Mapping[str, SignalState] = field(default_factory=dict)
     results: Mapping[str, Scores] = field(default_factory=dict)  # signal name -> classifier answer
+    origins: Mapping[str, str] = field(default_factory=dict)  # signal name -> the input it read
+    versions: Mapping[str, str] = field(default_factory=dict)  # classifier -> version or state
 
 
-def _score_signals(source: str, result: Scores) -> list[ScoreSignal]:
+def _score_signals(source: str, result: Scores, origin: str) -> list[ScoreSignal]:
     out = []
     for category, score in result.scores.items():
         best = max(
@@ -203,31 +202,57 @@ def _score_signals(source: str, result: Scores) -> list[ScoreSignal]:
         evidence = (
             f"frame {best.frame_index} at {best.t:.1f} s" if best is not None and best.t is not None else ""
         )
-        out.append(ScoreSignal(source, category.value, float(score), evidence))
+        out.append(ScoreSignal(source, category.value, float(score), evidence, origin=origin))
     return out
 
 
-def classify(services: Services, decoded: Decoded, text: str | None) -> Classified:
+def classify(
+    services: Services, decoded: Decoded, text: str | None, text_source: TextSource = TextSource.CAPTION
+) -> Classified:
+    """The media and the text sent with it (named ``text_source``: caption or transcript). Audio,
+    and video with sound, also ask for ``speech``, which no shipped model hears."""
     results: dict[str, Scores] = {}
+    origins: dict[str, str] = {}
+    versions: dict[str, str] = {}
+    classifiers = services.classifiers
     if text and text.strip():
-        results["text_model"] = services.classifiers.classify_text([text])[0]
+        results["text_model"] = classifiers.classify_text([text])[0]
+        origins["text_model"] = text_source.value
     states: dict[str, SignalState] = {}
+    info = decoded.info
     if decoded.image is not None:
-        results["image_model"] = services.classifiers.classify_image(decoded.image)
+        results["image_model"] = classifiers.classify_image(decoded.image)
+        origins["image_model"] = MediaKind.IMAGE.value
         if services.settings.check_ocr:  # text inside the picture: slogans on posters, markings
-            results["ocr"] = services.classifiers.classify_image_text(decoded.image)
+            results["ocr"] = classifiers.classify_image_text(decoded.image)
+            origins["ocr"] = TextSource.OCR.value
+            if results["ocr"].state is ClassifyState.OK:
+                versions["ocr"] = ocr_version(classifiers)
         else:
             states["ocr"] = SignalState.NOT_CONFIGURED
-    elif decoded.info is not None and decoded.info.kind is MediaKind.VIDEO:
-        results["image_model"] = services.classifiers.classify_video(decoded.info, limits=services.limits)
+            versions["ocr"] = SignalState.NOT_CONFIGURED.value
+    elif info is not None and info.kind is MediaKind.VIDEO:
+        results["image_model"] = classifiers.classify_video(info, limits=services.limits)
+        origins["image_model"] = MediaKind.VIDEO.value
+    if info is not None and info.has_audio:  # audio, or a video with sound: what is said
+        results["speech"] = classifiers.classify_speech(info)
+        origins["speech"] = info.kind.value
     scores: list[ScoreSignal] = []
     lexicon: list[LexiconHit] = []
     for name, result in results.items():
         states[name] = SignalState(result.state.value)
+        record_version(versions, result, classifiers)
         if result.state is ClassifyState.OK:
-            scores += _score_signals(name, result)
-            lexicon += [LexiconHit(h.term_id, h.category.value) for h in result.hits if h.review]
-    return Classified(tuple(scores), tuple(lexicon), states, results)
+            scores += _score_signals(name, result, origins[name])
+            lexicon += [
+                LexiconHit(h.term_id, h.category.value, origin=origins[name]) for h in result.hits if h.review
+            ]
+    return Classified(tuple(scores), tuple(lexicon), states, results, origins, versions)
+
+
+def ocr_version(classifiers: Classifiers) -> str:
+    """The OCR engine and the languages it reads, e.g. ``tesseract:eng+rus+ukr``."""
+    return f"tesseract:{'+'.join(classifiers.ocr.langs())}"
 
 
 # --- 6. decide --------------------------------------------------------------------------------
@@ -251,150 +276,5 @@ def signals(
         scores=classified.scores,
         lexicon=classified.lexicon,
         states={**provenance.states, **matches.states, **classified.states},
+        classifier_versions=dict(classified.versions),
     )
-
-
-# --- 7. audit and review -----------------------------------------------------------------------
-def _code(rule: str) -> str:
-    """A rule id as the audit log takes it (ids from policy files are codes, never free text)."""
-    return re.sub(r"[^A-Za-z0-9_.:/@+=-]", "_", rule)[:200]
-
-
-def _audit_data(
-    *, market: str, decoded: Decoded, text: str | None, verdict: Verdict, flag_id: UUID | None
-) -> dict[str, Value]:
-    prov = verdict.provenance
-    return {
-        "market": market,
-        "decision": verdict.decision.value,
-        "policy_version": verdict.policy_version,
-        "sha256": decoded.info.sha256 if decoded.info is not None else None,
-        # The caption is never logged, only its hash (it may name people).
-        "text_sha256": hashlib.sha256(text.encode()).hexdigest() if text else None,
-        "provenance": prov.state if prov is not None else None,
-        "recovered_by": prov.recovered_by if prov is not None else None,
-        "asset_id": prov.asset_id if prov is not None else None,
-        "consent_status": verdict.consent_status.value,
-        "rules": [_code(r.rule) for r in verdict.reasons],
-        "matches": [f"{m.bank}:{m.hash_type}:{m.distance}" for m in verdict.matches],
-        "missing_signals": list(verdict.missing_signals),
-        "flag_id": str(flag_id) if flag_id is not None else None,
-    }
-
-
-def _review_context(
-    services: Services,
-    *,
-    check_id: UUID,
-    decoded: Decoded,
-    text: str | None,
-    verdict: Verdict,
-    provenance: ProvenanceFound,
-    matches: Matched,
-    classified: Classified,
-    policy_review_at: Mapping[str, float],
-) -> dict[str, Any]:
-    media = []
-    if decoded.info is not None:
-        sha = services.blobs.put_file(decoded.info.path)  # the reviewer page shows it from here
-        media.append({"sha256": sha, "mime": decoded.info.type.mime, "role": "upload"})
-    scores = []
-    for name, result in classified.results.items():
-        for category, score in sorted(result.scores.items(), key=lambda kv: -kv[1]):
-            evidence = [
-                {"timestamp_s": e.t, "score": round(e.score, 4)}
-                for e in result.evidence
-                if e.category == category and e.t is not None
-            ]
-            scores.append(
-                {
-                    "category": category.value,
-                    "score": round(float(score), 4),
-                    "threshold": policy_review_at.get(category.value),
-                    "source": name,
-                    "evidence": evidence,
-                }
-            )
-    context: dict[str, Any] = {
-        "media": media,
-        "scores": scores,
-        "matches": [
-            {"bank": m.bank, "distance": m.distance, "hash_type": m.hash_type, "labels": list(m.labels)}
-            for m in verdict.matches
-        ],
-        "consent": {"status": verdict.consent_status.value},
-        "ids": {
-            "check_id": str(check_id),
-            "policy_version": verdict.policy_version,
-            **({"sha256": decoded.info.sha256} if decoded.info is not None else {}),
-        },
-    }
-    pdq = [f.hashes.pdq.hex for f in decoded.frames if not f.hashes.pdq.low_quality]
-    if pdq:  # what a reviewer's reject puts in the tenant's review-rejected bank
-        context["fingerprints"] = {"pdq": list(dict.fromkeys(pdq))}
-    if text:
-        context["caption"] = text
-    if provenance.report is not None:
-        summary = provenance_summary(provenance.report)
-        context["provenance"] = {
-            k: v for k, v in summary.items() if k in ("state", "recovered_by", "asset_id", "signed_at")
-        }
-        context["provenance"]["ai_generated"] = summary["ai_generated"]
-        if provenance.report.signer is not None:
-            context["provenance"]["signer"] = provenance.report.signer.issuer
-    if matches.report is not None and matches.report.suppressed:
-        context["suppressed_matches"] = [m.summary() for m in matches.report.suppressed]
-    return context
-
-
-def record(
-    services: Services,
-    *,
-    check_id: UUID,
-    request_tenant: UUID,
-    policy: Policy,
-    decoded: Decoded,
-    text: str | None,
-    verdict: Verdict,
-    provenance: ProvenanceFound,
-    matches: Matched,
-    classified: Classified,
-) -> UUID | None:
-    """Append ``check.decided`` and, for review, enqueue a flag, in one tenant transaction."""
-    flag_id: UUID | None = None
-    with services.db.tenant(request_tenant) as conn:
-        if verdict.decision is Decision.REVIEW:
-            context = _review_context(
-                services,
-                check_id=check_id,
-                decoded=decoded,
-                text=text,
-                verdict=verdict,
-                provenance=provenance,
-                matches=matches,
-                classified=classified,
-                policy_review_at={name: c.review_at for name, c in policy.categories.items()},
-            )
-            flag = review_queue.create_flag(
-                conn,
-                tenant_id=request_tenant,
-                source_kind="check",
-                source_id=str(check_id),
-                category=verdict.category or "check",
-                reasons=[asdict(r) for r in verdict.reasons],
-                context=context,
-                policy=services.review_policy,
-            )
-            flag_id = flag.id
-        append(
-            conn,
-            Event(
-                EventName.CHECK_DECIDED,
-                str(check_id),
-                request_tenant,
-                _audit_data(
-                    market=policy.market, decoded=decoded, text=text, verdict=verdict, flag_id=flag_id
-                ),
-            ),
-        )
-    return flag_id

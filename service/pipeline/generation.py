@@ -3,14 +3,18 @@
 1. consent — every human depicted or voiced has a grant that covers the request; directives
    first. Checked at submission (a refusal is recorded as ``denied`` at once) and again when
    the job starts (a grant revoked meanwhile stops it).
-2. screen text — prompt, script and caption through the text classifier and lexicon.
+2. screen text — prompt, script (the words of a voice track) and caption through the text
+   classifier and lexicon; each score and hit keeps the name of its text (``prompt``, ``script``,
+   ``caption``).
 3. generate — the configured backend makes the output into quarantine (never served from there).
-4. screen media — the still or sampled frames through the image classifier; fingerprints
+4. screen media — the still or sampled frames through the image classifier; a voice track is
+   ``speech``, which no shipped model hears (the policy says what that means); fingerprints
    against the hash banks.
 5. decide — ``service.policy.evaluate`` (``Flow.GENERATION``) turns the signals into a Verdict.
 6. label — visible label and metadata for the market profile.
-7. sign — C2PA manifest with the AI source type, the grants, and the FINAL decision; so labels
-   and signature are applied at release (after a reviewer's approval, for a held output).
+7. sign — C2PA manifest with the AI source type, the grants, the FINAL decision and the versions
+   of the classifiers that screened it; so labels and signature are applied at release (after a
+   reviewer's approval, for a held output).
 8. release or hold — allow/label: released; review: ``held`` and a flag in the review queue
    (a reviewer's approval releases it, a rejection withholds it); block: ``blocked``.
 9. audit — each step appends its event in the same transaction as the status it sets.
@@ -47,7 +51,7 @@ from service.media.intake import inspect
 from service.pipeline import outcome, rejection, webhooks
 from service.pipeline.screening import Screening, screen_media, screen_text
 from service.policy.evaluate import evaluate
-from service.policy.model import ConsentStatus, Decision, Flow, Signals, Verdict
+from service.policy.model import ConsentStatus, Decision, Flow, Signals, TextSource, Verdict
 from service.review.effects import Settled
 
 if TYPE_CHECKING:
@@ -185,7 +189,10 @@ def _run(services: Services, ctx: JobContext, generation_id: UUID) -> None:
             outcome.deny(conn, generation_id, _reasons(consent))
         return
     # 2. screen text
-    screening = screen_text(services, [gen.prompt, gen.script or "", gen.caption])
+    screening = screen_text(
+        services,
+        [(TextSource.PROMPT, gen.prompt), (TextSource.SCRIPT, gen.script), (TextSource.CAPTION, gen.caption)],
+    )
     # 3. generate
     media = _generate(services, gen)
     output_sha = services.blobs.put_file(media.path)
@@ -210,6 +217,7 @@ def _run(services: Services, ctx: JobContext, generation_id: UUID) -> None:
             decision=verdict.decision.value,
             policy_version=verdict.policy_version,
             reasons=[Reason(r.rule, r.source, r.detail) for r in verdict.reasons],
+            classifier_versions=dict(verdict.classifier_versions),
         )
         append(
             conn,
@@ -227,7 +235,7 @@ def _run(services: Services, ctx: JobContext, generation_id: UUID) -> None:
             ),
         )
         # 6.-8. label, sign and release; or hold; or withhold (9. audit inside each)
-        _settle(services, conn, gen, verdict, screening)
+        _settle(services, conn, gen, verdict)
 
 
 def _generate(services: Services, gen: Generation) -> GeneratedMedia:
@@ -258,6 +266,7 @@ def _decide(services: Services, gen: Generation, screening: Screening, consent: 
             scores=tuple(screening.scores),
             lexicon=tuple(screening.lexicon),
             states=dict(screening.states),
+            classifier_versions=dict(screening.versions),
         ),
     )
     if consent.decision is ConsentOutcome.NEEDS_REVIEW and verdict.decision.rank < Decision.REVIEW.rank:
@@ -272,15 +281,13 @@ def _decide(services: Services, gen: Generation, screening: Screening, consent: 
     return verdict
 
 
-def _settle(services: Services, conn: Conn, gen: Generation, verdict: Verdict, screening: Screening) -> None:
+def _settle(services: Services, conn: Conn, gen: Generation, verdict: Verdict) -> None:
     if verdict.decision is Decision.BLOCK:
         outcome.withhold(conn, gen.id, list(gen.reasons), by="policy")
     elif verdict.decision is Decision.REVIEW:
         outcome.hold(services, conn, gen, verdict)
-    else:
-        outcome.release(
-            services, conn, gen.id, moderation=verdict.decision.value, classifier_versions=screening.versions
-        )
+    else:  # the record carries the classifier versions into the manifest
+        outcome.release(services, conn, gen.id, moderation=verdict.decision.value)
 
 
 def _fail(ctx: JobContext, generation_id: UUID, exc: Exception) -> None:

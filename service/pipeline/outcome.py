@@ -50,9 +50,9 @@ def release(
     generation_id: UUID,
     *,
     moderation: str,
-    classifier_versions: dict[str, str] | None = None,
 ) -> Generation:
-    """Label (6), sign (7) and release (8) a screened output; audit each (9). Idempotent."""
+    """Label (6), sign (7) and release (8) a screened output; audit each (9). Idempotent.
+    The manifest names the classifiers that screened it (kept on the record at screening)."""
     gen = store.get(conn, generation_id, lock=True)  # the row lock serialises concurrent releases
     if gen.status is GenerationStatus.RELEASED:
         return gen
@@ -87,7 +87,7 @@ def release(
                 moderation=ModerationAssertion(
                     verdict=moderation,
                     policy_version=gen.policy_version or services.policy.current.version,
-                    classifier_versions=classifier_versions or {},
+                    classifier_versions=dict(gen.classifier_versions),
                 ),
                 ingredients=_ingredients(services, gen),
             ),
@@ -136,8 +136,15 @@ def release(
 def hold(services: Services, conn: Conn, gen: Generation, verdict: Verdict) -> Generation:
     """Step 8 for a review verdict: the output waits in quarantine and a flag goes to the queue."""
     reasons = [Reason(r.rule, r.source, r.detail) for r in verdict.reasons]
+    policy = services.policy.current.for_market(gen.market)
     context: dict[str, Any] = {
         "caption": gen.prompt,  # the reviewer reads the prompt; it never reaches logs or audit
+        # Every text that was screened, under its source name (the scores below name it too).
+        "texts": [
+            {"source": source, "text": text}
+            for source, text in (("prompt", gen.prompt), ("script", gen.script), ("caption", gen.caption))
+            if text
+        ],
         "media": [
             {"sha256": gen.quarantine_sha256, "mime": gen.quarantine_mime, "role": "output"},
             *(
@@ -145,7 +152,18 @@ def hold(services: Services, conn: Conn, gen: Generation, verdict: Verdict) -> G
                 for sha in gen.photo_sha256s
             ),
         ],
-        "scores": [{"category": c, "score": s} for c, s in sorted(verdict.scores.items())],
+        "scores": [
+            {
+                "category": category,
+                "score": score,
+                "threshold": policy.categories[category].review_at if category in policy.categories else None,
+                "source": group.source,
+                "signal": group.signal,
+            }
+            for group in verdict.scores_by_source
+            for category, score in sorted(group.scores.items(), key=lambda kv: -kv[1])
+        ],
+        "classifier_versions": dict(verdict.classifier_versions),
         "consent": {"status": "active", "grant_ids": [str(g) for g in gen.grant_ids]},
         "ids": {"generation_id": str(gen.id), "policy_version": verdict.policy_version},
     }

@@ -1,28 +1,36 @@
 """Screening results as policy signals: what the classifiers and hash banks found, in the
 vocabulary of ``service.policy`` (signal names ``text_model``, ``lexicon``, ``image_model``,
-``hash_banks`` as in ``policies/default.yaml``). A signal that could not run is ``unavailable``,
-never clean (STYLE §3).
+``speech``, ``hash_banks`` as in ``policies/default.yaml``). A signal that could not run is
+``unavailable`` (or ``not_configured``), never clean (STYLE §3). Every text keeps the name of
+its source (``prompt``, ``script``, ``caption``, ...) through to the reasons, and every
+classifier that screened the content is recorded with its version for the verdict and the
+signed ``vigil.moderation`` assertion.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from service.classify.builtins import TEXT_DEFAULT
 from service.classify.model import Scores
 from service.classify.model import SignalState as ClassifyState
 from service.errors import VigilError
 from service.match.matching import match_media
 from service.media import MediaInfo
-from service.policy.model import LexiconHit, MatchSignal, ScoreSignal, SignalState
+from service.policy.model import LexiconHit, MatchSignal, ScoreSignal, SignalState, TextSource
 
 if TYPE_CHECKING:
+    from service.classify.screening import Classifiers
     from service.services import Services
 
 log = logging.getLogger(__name__)
+
+LEXICON = "lexicon"
 
 
 @dataclass
@@ -41,51 +49,91 @@ class Screening:
             "scores": len(self.scores),
             "lexicon_hits": len(self.lexicon),
             "matches": len(self.matches),
+            "classifier_versions": {_code(k): _code(v) for k, v in sorted(self.versions.items())},
         }
+
+
+def _code(value: str) -> str:
+    """A classifier name or version as the audit log takes it (a plugin's may hold spaces)."""
+    return re.sub(r"[^A-Za-z0-9_.:/@+=-]", "_", value)[:200]
 
 
 def _state(state: ClassifyState) -> SignalState:
     return SignalState(state.value)
 
 
-def _add_scores(screening: Screening, signal: str, result: Scores, evidence: str = "") -> None:
+def record_version(versions: dict[str, str], result: Scores, classifiers: Classifiers) -> None:
+    """``classifier -> version`` for a result that ran (the lexicon too, for a text), or the
+    state of one that could not (``not_configured`` / ``unavailable``); a version beats a state."""
+    if result.state is ClassifyState.OK:
+        versions[result.classifier] = result.version or "unversioned"
+        if result.classifier == TEXT_DEFAULT:  # the built-in text classifier reads the lexicon
+            versions[LEXICON] = classifiers.lexicon_version()
+    else:
+        versions.setdefault(result.classifier, result.state.value)
+
+
+def _add_scores(
+    screening: Screening, services: Services, signal: str, result: Scores, *, origin: str
+) -> None:
     state = _state(result.state)
     # The worst state of a signal wins: one text that could not be read makes the signal unavailable.
     previous = screening.states.get(signal)
     if previous is None or previous is SignalState.OK:
         screening.states[signal] = state
-    if result.version:
-        screening.versions[result.classifier] = result.version
+    record_version(screening.versions, result, services.classifiers)
     for category, score in result.scores.items():
-        screening.scores.append(ScoreSignal(signal, str(category), float(score), evidence))
+        screening.scores.append(ScoreSignal(signal, str(category), float(score), origin=origin))
 
 
-def screen_text(services: Services, texts: Sequence[str]) -> Screening:
-    """Step 2: the prompt, script and caption through the text classifier and its lexicon."""
+def screen_text(services: Services, texts: Sequence[tuple[TextSource, str | None]]) -> Screening:
+    """Step 2: the prompt, script and caption through the text classifier and its lexicon; each
+    score and lexicon hit keeps the name of the text it came from. Empty texts are skipped."""
     screening = Screening()
+    present = [(source, text) for source, text in texts if text and text.strip()]
+    if not present:
+        return screening
     try:
-        results = services.classifiers.classify_text([t for t in texts if t.strip()])
+        results = services.classifiers.classify_text([text for _, text in present])
     except VigilError as exc:
         log.warning("text screening unavailable: %s", exc.code)
         screening.states["text_model"] = SignalState.UNAVAILABLE
-        screening.states["lexicon"] = SignalState.UNAVAILABLE
+        screening.states[LEXICON] = SignalState.UNAVAILABLE
+        screening.versions[services.classifiers.text.name] = SignalState.UNAVAILABLE.value
         return screening
-    for index, result in enumerate(results):
-        _add_scores(screening, "text_model", result, evidence=f"text {index}")
-        screening.states.setdefault("lexicon", _state(result.state))
+    for (source, _), result in zip(present, results, strict=True):
+        _add_scores(screening, services, "text_model", result, origin=source.value)
+        screening.states.setdefault(LEXICON, _state(result.state))
         for hit in result.hits:
-            screening.lexicon.append(LexiconHit(term=hit.term_id, category=str(hit.category)))
+            if not hit.review:  # a both-sides greeting or a quoted slogan: its capped score only
+                continue
+            screening.lexicon.append(
+                LexiconHit(term=hit.term_id, category=str(hit.category), origin=source.value)
+            )
     return screening
 
 
+def screen_speech(services: Services, screening: Screening, info: MediaInfo) -> None:
+    """What is said in an audio track (audio, or video with a voice): no speech model ships, so
+    ``speech`` is ``not_configured`` and the policy decides what that means for the flow."""
+    if not info.has_audio:
+        return
+    result = services.classifiers.classify_speech(info)
+    screening.states[result.classifier] = _state(result.state)
+    record_version(screening.versions, result, services.classifiers)
+
+
 def screen_media(services: Services, screening: Screening, info: MediaInfo, *, tenant_id: UUID) -> None:
-    """Step 4: the still or sampled frames through the image classifier; fingerprints against banks."""
+    """Step 4: the still or sampled frames through the image classifier, the audio track through
+    speech (not shipped: named as missing); fingerprints against the hash banks."""
     try:
         result = services.classifiers.classify_video(info, limits=services.limits)
-        _add_scores(screening, "image_model", result)
+        _add_scores(screening, services, "image_model", result, origin=info.kind.value)
     except VigilError as exc:
         log.warning("image screening unavailable: %s", exc.code)
         screening.states["image_model"] = SignalState.UNAVAILABLE
+        screening.versions[services.classifiers.image.name] = SignalState.UNAVAILABLE.value
+    screen_speech(services, screening, info)
     try:
         with services.db.system() as conn:
             report = match_media(

@@ -10,6 +10,12 @@ Precedence (README "Policy precedence" is the same table, one test per row):
    signals), and the verdict names it in ``missing_signals``.
 5. AI-generated content always carries the ``ai_generated`` label requirement, whatever the decision.
 6. Revoked consent and lexicon limits are not suppressible by allow banks.
+7. A score blocks only at a ``block_at`` an operator set on purpose: the shipped policy has none,
+   so classifier evidence routes to a person (review in a check, held in a generation).
+
+Every score and lexicon hit names the input it read (``prompt``, ``script``, ``caption``,
+``transcript``, ``ocr``, ``image``, ``video``) in its reason and in ``scores_by_source``; the
+verdict carries the classifier versions the flow recorded.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from service.policy.model import (
     RequiredLabel,
     Signals,
     SignalState,
+    SourceScores,
     Verdict,
 )
 from service.policy.sor import statement_of_reasons
@@ -125,7 +132,8 @@ def _scores(policy: Policy, signals: Signals) -> tuple[list[Finding], dict[str, 
         cat = policy.categories.get(s.category)
         if cat is None:
             continue
-        evidence = f" ({s.evidence})" if s.evidence else ""
+        where = ", ".join(part for part in (s.origin, s.evidence) if part)  # "caption", "video, frame 3 …"
+        evidence = f" ({where})" if where else ""
         if cat.block_at is not None and s.score >= cat.block_at:
             findings.append(
                 Finding(
@@ -149,6 +157,15 @@ def _scores(policy: Policy, signals: Signals) -> tuple[list[Finding], dict[str, 
                 )
             )
     return findings, best
+
+
+def _by_source(signals: Signals) -> tuple[SourceScores, ...]:
+    """Every input's scores under its source name, in the order the flow screened them."""
+    grouped: dict[tuple[str, str], dict[str, float]] = {}
+    for s in signals.scores:
+        scores = grouped.setdefault((s.source, s.origin or s.source), {})
+        scores[s.category] = max(scores.get(s.category, 0.0), round(s.score, 4))
+    return tuple(SourceScores(signal, source, scores) for (signal, source), scores in grouped.items())
 
 
 def evaluate(policy: Policy, signals: Signals) -> Verdict:
@@ -199,9 +216,12 @@ def evaluate(policy: Policy, signals: Signals) -> Verdict:
         action = policy.rules["lexicon_hit"]
         if hit.blocks_alone:
             action = Decision.BLOCK
+        where = f" ({hit.origin})" if hit.origin else ""
         findings.append(
             Finding(
-                action, Reason(f"lexicon.{hit.term}", "lexicon", f"category {hit.category}"), hit.category
+                action,
+                Reason(f"lexicon.{hit.term}", "lexicon", f"category {hit.category}{where}"),
+                hit.category,
             )
         )
 
@@ -223,6 +243,8 @@ def evaluate(policy: Policy, signals: Signals) -> Verdict:
         policy_version=policy.version,
         statement_of_reasons=None,
         category=category,
+        classifier_versions=dict(signals.classifier_versions),
+        scores_by_source=_by_source(signals),
     )
     return _with_statement(policy, signals, verdict)
 

@@ -28,9 +28,16 @@ CATEGORIES = (
     "minors_militarised",
     "dehumanisation",
 )
-SIGNALS = ("image_model", "text_model", "lexicon", "ocr", "hash_banks", "provenance", "consent")
+SIGNALS = ("image_model", "text_model", "lexicon", "ocr", "speech", "hash_banks", "provenance", "consent")
 RULES = ("provenance_ai_generated", "provenance_invalid", "consent_revoked", "block_bank", "lexicon_hit")
 DECISIONS = ("allow", "label", "review", "block")
+
+
+DEFAULT_LABEL_GROUND = "Disclosure of AI-generated content: shown with a label saying it was made with AI"
+DEFAULT_LABEL_EXPLANATION = (
+    "The content is AI-generated (its C2PA provenance says so, or it matches a Vigil output by "
+    "fingerprint). It stays available and is labelled as AI-generated; nothing else was found against it."
+)
 
 
 class PolicyError(ConfigError):
@@ -70,6 +77,10 @@ class Grounds:
     consent_category: str
     consent_keywords: tuple[str, ...]
     label_category: str
+    # The statement of a ``label`` verdict for AI-generated content: it is shown with a disclosure
+    # label, not restricted for what it depicts, so it gets its own ground and explanation.
+    label_ground: str = DEFAULT_LABEL_GROUND
+    label_explanation: str = DEFAULT_LABEL_EXPLANATION
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +231,8 @@ def _parse(raw: Mapping[str, Any], *, market: str, version: str, reader: _Reader
             "consent_category",
             "consent_keywords",
             "label_category",
+            "label_ground",
+            "label_explanation",
         ),
         "grounds",
     )
@@ -270,6 +283,12 @@ def _parse(raw: Mapping[str, Any], *, market: str, version: str, reader: _Reader
         ),
         label_category=reader.enum(
             reader.field(g, "label_category", "grounds"), dsa.CATEGORY, "grounds.label_category"
+        ),
+        label_ground=str(reader.text(g.get("label_ground", DEFAULT_LABEL_GROUND), "grounds.label_ground")),
+        label_explanation=str(
+            reader.text(
+                g.get("label_explanation", DEFAULT_LABEL_EXPLANATION), "grounds.label_explanation", limit=2000
+            )
         ),
     )
     return Policy(

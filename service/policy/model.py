@@ -42,6 +42,16 @@ class SignalState(enum.StrEnum):
     UNAVAILABLE = "unavailable"  # configured but broken: never read as clean
 
 
+class TextSource(enum.StrEnum):
+    """Where a screened text came from; scores and reasons name it instead of a position."""
+
+    PROMPT = "prompt"  # a generation's prompt
+    SCRIPT = "script"  # a generation's voice script (what the cloned voice says)
+    CAPTION = "caption"  # a generation's caption, or the caption sent with a check
+    TRANSCRIPT = "transcript"  # the transcript a platform sends with audio or video
+    OCR = "ocr"  # text read from the picture
+
+
 class ConsentStatus(enum.StrEnum):
     ACTIVE = "active"
     REVOKED = "revoked"
@@ -77,10 +87,21 @@ class MatchSignal:
 
 @dataclass(frozen=True, slots=True)
 class ScoreSignal:
-    source: str  # image_model | text_model | ocr
+    source: str  # the signal: image_model | text_model | ocr
     category: str
     score: float  # calibrated, [0, 1]
     evidence: str = ""  # e.g. "frame 12 at 11.0 s"
+    origin: str = ""  # the input it read: a TextSource value for text; image | video for media
+
+
+@dataclass(frozen=True, slots=True)
+class SourceScores:
+    """The scores one input got from one signal: the caption from text_model, the video from
+    image_model, and so on (a verdict's ``scores`` keeps only each category's highest)."""
+
+    signal: str  # image_model | text_model | ocr
+    source: str  # prompt | script | caption | transcript | ocr | image | video
+    scores: Mapping[str, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +109,7 @@ class LexiconHit:
     term: str  # a lexicon entry id, never the matched text itself
     category: str
     blocks_alone: bool = False
+    origin: str = ""  # the text it was found in: a TextSource value
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +125,7 @@ class Signals:
     scores: tuple[ScoreSignal, ...] = ()
     lexicon: tuple[LexiconHit, ...] = ()
     states: Mapping[str, SignalState] = field(default_factory=dict)  # signal name -> state
+    classifier_versions: Mapping[str, str] = field(default_factory=dict)  # classifier -> version or state
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +169,10 @@ class Verdict:
     policy_version: str
     statement_of_reasons: StatementOfReasons | None
     category: str | None = None  # the policy category that drove the decision, if any
+    # Each classifier that screened the content -> its version ("not_configured" / "unavailable"
+    # for one that could not), as recorded in the signed vigil.moderation assertion.
+    classifier_versions: Mapping[str, str] = field(default_factory=dict)
+    scores_by_source: tuple[SourceScores, ...] = ()  # every input's scores, named by its source
 
     def __bool__(self) -> bool:
         raise TypeError("a Verdict has no truth value: look at verdict.decision")
@@ -182,9 +209,19 @@ def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
             for m in verdict.matches
         ],
         "scores": dict(verdict.scores),
+        "scores_by_source": [
+            {"signal": s.signal, "source": s.source, "scores": dict(s.scores)}
+            for s in verdict.scores_by_source
+        ],
+        "classifier_versions": dict(verdict.classifier_versions),
         "missing_signals": list(verdict.missing_signals),
         "policy_version": verdict.policy_version,
-        "statement_of_reasons": None
-        if sor is None
-        else {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(sor).items()},
+        "statement_of_reasons": None if sor is None else statement_to_dict(sor),
     }
+
+
+def statement_to_dict(sor: StatementOfReasons) -> dict[str, Any]:
+    """A statement of reasons as JSON values (the Transparency Database field names)."""
+    from dataclasses import asdict
+
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(sor).items()}

@@ -115,7 +115,18 @@ class SourceReview:
             "decided_at": flag.decided_at.isoformat() if flag.decided_at else None,
             "due_at": flag.due_at.isoformat(),
             "appeal_status": self.appeal.status if self.appeal else None,
+            "statement_of_reasons": self.statement_of_reasons(),
         }
+
+    def statement_of_reasons(self) -> dict[str, Any] | None:
+        """The DSA statement for a reviewer's ``reject`` in force (decided by a person, so
+        ``AUTOMATED_DECISION_NOT_AUTOMATED``), as the flow stored it when it queued the flag;
+        None while undecided, for an approval (nothing restricted) or a flag without one."""
+        flag = self.flag
+        if flag.status != FlagStatus.DECIDED or flag.outcome != Decision.REJECT:
+            return None
+        stored = flag.context.get("statement_if_rejected")
+        return dict(stored) if isinstance(stored, Mapping) else None
 
 
 def review_of(conn: Conn, *, source_kind: str, source_id: str) -> SourceReview:

@@ -17,8 +17,8 @@ from service.services import Services
 from tests.provenance.conftest import picture as provenance_picture
 from tests.provenance.conftest import settings as settings  # a local CA and signing certificate first
 
-# A caption the text classifier scores in the review band (0.5 ≤ score < 0.92) for
-# war_glorification and combatant_martyrdom, with a both-sides slogan the lexicon marks for review.
+# A caption the text classifier scores above review_at for combatant_martyrdom (the fallen rising
+# to heaven in glory), with a both-sides slogan ("heroes never die") that decides nothing alone.
 WAR_CAPTION = (
     "Heroes never die: our fallen soldiers rise to heaven, glory to those who gave their lives "
     "in this holy war."
@@ -72,19 +72,35 @@ def tampered(signed: Path, tmp: Path) -> Path:
     return out
 
 
-def video(path: Path, seed: int, *, seconds: int = 2, fps: int = 8) -> Path:
-    """A short MPEG-4 clip whose picture changes every second."""
+def video(path: Path, seed: int, *, seconds: int = 2, fps: int = 8, sound: bool = False) -> Path:
+    """A short MPEG-4 clip whose picture changes every second; ``sound`` adds a 330 Hz AAC track."""
+    from fractions import Fraction
+
     import av
 
     with av.open(str(path), "w") as out:
         stream = out.add_stream("mpeg4", rate=fps)
         stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        audio = out.add_stream("aac", rate=16_000, layout="mono") if sound else None
         for i in range(seconds * fps):
             frame = av.VideoFrame.from_image(picture(seed + i // fps, (320, 240)))
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
+        if audio is not None:
+            rate, size = 16_000, 1024
+            t = np.arange(rate * seconds) / rate
+            samples = (np.sin(2 * np.pi * 330 * t) * 0.4).astype(np.float32)
+            for start in range(0, len(samples) - size + 1, size):
+                chunk = av.AudioFrame.from_ndarray(
+                    samples[None, start : start + size], format="fltp", layout="mono"
+                )
+                chunk.sample_rate, chunk.pts, chunk.time_base = rate, start, Fraction(1, rate)
+                for packet in audio.encode(chunk):
+                    out.mux(packet)
+            for packet in audio.encode(None):
+                out.mux(packet)
     return path
 
 

@@ -173,7 +173,7 @@ async def test_a_reload_with_an_invalid_file_keeps_the_last_good_policy(
     assert good["last_error"] is None
 
     default = root / "default.yaml"
-    default.write_text(default.read_text().replace("review_at: 0.50", "review_at: 1.50", 1))
+    default.write_text(default.read_text().replace("review_at: 0.73", "review_at: 1.50", 1))
     r = await client.post("/v1/policy/reload", headers=admin)
     assert r.status_code == 422
     error = r.json()["error"]
@@ -191,7 +191,10 @@ async def test_a_reload_with_an_invalid_file_keeps_the_last_good_policy(
     assert "last reload failed" in ready["components"]["policy"]["detail"]
 
     # A valid change takes effect at once and every verdict names the new version.
-    default.write_text(default.read_text().replace("review_at: 1.50", "review_at: 0.90", 1))
+    text = default.read_text().replace("review_at: 1.50", "review_at: 0.90", 1)
+    martyrdom = "  combatant_martyrdom:\n"
+    head, tail = text.split(martyrdom, 1)
+    default.write_text(head + martyrdom + tail.replace("review_at: 0.73", "review_at: 1.00", 1))
     reloaded = await client.post("/v1/policy/reload", headers=admin)
     assert reloaded.status_code == 200
     new = reloaded.json()
@@ -199,7 +202,7 @@ async def test_a_reload_with_an_invalid_file_keeps_the_last_good_policy(
     assert new["last_error"] is None
     verdict = (await _post(client, platform, text=WAR_CAPTION)).json()
     assert verdict["policy_version"] == new["version"]
-    assert "score.war_glorification.review" not in {r["rule"] for r in verdict["reasons"]}
+    assert "score.combatant_martyrdom.review" not in {r["rule"] for r in verdict["reasons"]}
     assert (await client.post("/v1/policy/reload", headers=bearer(platform))).status_code == 403
 
 

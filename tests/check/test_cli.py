@@ -22,8 +22,17 @@ def test_check_a_file_and_a_text(tmp_path: Path, database_url: str) -> None:
     human = vigil(data, database_url, "check", "--text", WAR_CAPTION, "--market", "eu")
     assert human.returncode == 1, human.stderr
     assert human.stdout.startswith("FAIL: text: review (policy pv-")
-    assert "score.war_glorification.review" in human.stdout
+    assert "score.combatant_martyrdom.review" in human.stdout
+    assert "(caption)" in human.stdout  # the reasons name the text they read
     assert "queued for review as flag" in human.stdout
+
+    transcript = vigil(
+        data, database_url, "check", "--text", WAR_CAPTION, "--text-source", "transcript", "--json"
+    )
+    assert transcript.returncode == 1, transcript.stderr
+    verdict = json.loads(transcript.stdout)
+    assert [s["source"] for s in verdict["scores_by_source"]] == ["transcript"]
+    assert "+probes-" in verdict["classifier_versions"]["text-probe"]
 
 
 def test_bad_invocations(tmp_path: Path, database_url: str) -> None:

@@ -35,7 +35,7 @@ def poster(path: Path, words: str) -> Path:
 async def test_a_slogan_on_the_picture_goes_to_review(
     client: httpx.AsyncClient, make_key: KeyMaker, tmp_path: Path
 ) -> None:
-    upload = poster(tmp_path / "poster_heroes_never_die.jpg", "HEROES NEVER DIE")
+    upload = poster(tmp_path / "poster_za_pobedu.jpg", "ZA POBEDU")
     r = await client.post(
         "/v1/check",
         files={"file": (upload.name, upload.read_bytes(), "image/jpeg")},
@@ -44,5 +44,9 @@ async def test_a_slogan_on_the_picture_goes_to_review(
     assert r.status_code == 200, r.text
     verdict = r.json()
     assert verdict["decision"] == "review"
-    assert any(x["rule"].startswith("lexicon.") for x in verdict["reasons"])
+    hits = [x for x in verdict["reasons"] if x["rule"].startswith("lexicon.")]
+    assert hits
+    assert all(x["detail"].endswith("(ocr)") for x in hits), hits  # read from the picture
     assert "ocr" not in verdict["missing_signals"]
+    assert verdict["classifier_versions"]["ocr"].startswith("tesseract:")
+    assert "ocr" in {s["source"] for s in verdict["scores_by_source"]}

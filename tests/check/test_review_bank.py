@@ -37,11 +37,21 @@ async def test_a_rejected_upload_is_blocked_for_its_tenant_until_an_appeal_overt
     pending = (await client.get(review_url, headers=bearer(platform))).json()
     assert pending["flag_id"] == first["flag_id"]
     assert (pending["status"], pending["outcome"], pending["appeal_status"]) == ("open", None, None)
+    assert pending["statement_of_reasons"] is None  # nothing decided by a person yet
     reviewers = [bearer(make_key(Role.REVIEWER, tenant="acme")) for _ in range(3)]
     assert await approve_next(client, reviewers, decision="reject") == first["check_id"]
     decided = (await client.get(review_url, headers=bearer(platform))).json()
     assert (decided["status"], decided["outcome"]) == ("decided", "reject")
     assert decided["decided_at"] is not None
+    # The statement to file for the removal: a person decided it; detection was automated.
+    sor = decided["statement_of_reasons"]
+    assert (sor["automated_detection"], sor["automated_decision"]) == (
+        "Yes",
+        "AUTOMATED_DECISION_NOT_AUTOMATED",
+    )
+    assert sor["decision_visibility"] == ["DECISION_VISIBILITY_CONTENT_DISABLED"]
+    assert sor["category"] == first["statement_of_reasons"]["category"]
+    assert sor["decision_facts"].startswith("A qualified reviewer rejected the content")
 
     copy = tmp_path / "copy.jpg"
     Image.open(upload).save(copy, "JPEG", quality=70)  # re-encoded, and sent without the caption
@@ -65,6 +75,7 @@ async def test_a_rejected_upload_is_blocked_for_its_tenant_until_an_appeal_overt
     assert after["decision"] != "block"
     overturned = (await client.get(review_url, headers=bearer(platform))).json()
     assert (overturned["outcome"], overturned["appeal_status"]) == ("approve", "overturned")
+    assert overturned["statement_of_reasons"] is None  # approved on appeal: nothing restricted
 
 
 async def test_only_the_checking_tenant_sees_a_review_and_only_review_verdicts_have_one(

@@ -7,12 +7,18 @@
 | the same, one bit flipped after signing       | review       | the manifest does not validate       |
 | a re-encoded copy of a block-bank poster      | block        | bank match with its distance         |
 | an output whose consent was revoked (+ copy)  | block        | consent revoked, revocation bank     |
-| a photo with a caption glorifying the war     | review       | text scores, statement of reasons    |
+| a photo with a caption glorifying the war     | review       | text scores named "caption", SoR     |
+| a caption the classifier is certain about     | review       | a score alone never blocks           |
+| the same, where an operator set block_at      | block        | the operator's rule, fully automated |
+| audio with its transcript                     | review       | scores named "transcript"; `speech`  |
+|                                               |              | missing (no speech model ships)      |
+| a video with sound, nothing found             | allow        | `speech` named in missing_signals    |
 | an ordinary photo, nothing found              | allow        | no reason to act                     |
 """
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +31,17 @@ from service.auth import Role
 from service.consent import store as consent_store
 from service.match.hashes import pdq
 from service.services import Services
-from tests.check.conftest import WAR_CAPTION, photo, picture, signed_labelled, stripped_recompressed, tampered
+from tests.certain_text import CERTAIN, use_certain_text
+from tests.check.conftest import (
+    WAR_CAPTION,
+    photo,
+    picture,
+    signed_labelled,
+    stripped_recompressed,
+    tampered,
+    video,
+    wav,
+)
 from tests.conftest import KeyMaker, bearer
 
 
@@ -65,7 +81,15 @@ async def test_a_vigil_signed_labelled_output_is_labelled_with_trusted_provenanc
     assert sor["decision_visibility"] == ["DECISION_VISIBILITY_CONTENT_LABELLED"]
     assert "CONTENT_TYPE_SYNTHETIC_MEDIA" in sor["content_type"]
     assert (sor["automated_detection"], sor["automated_decision"]) == ("Yes", "AUTOMATED_DECISION_FULLY")
+    # Labelled as AI-generated: the disclosure ground, not the propaganda policy.
+    assert sor["decision_ground"] == "DECISION_GROUND_INCOMPATIBLE_CONTENT"
+    assert "AI-generated" in sor["incompatible_content_ground"]
+    assert "label" in sor["incompatible_content_explanation"]
+    assert "propaganda" not in (sor["incompatible_content_ground"] + sor["incompatible_content_explanation"])
+    assert (sor["category"], sor["category_specification"]) == ("STATEMENT_CATEGORY_OTHER_VIOLATION_TC", [])
     assert "image_model" in verdict["missing_signals"]  # not configured here: named, not hidden
+    assert verdict["classifier_versions"]["clip-zero-shot"] == "not_configured"
+    assert "speech" not in verdict["missing_signals"]  # a still has no sound
 
 
 async def test_a_stripped_recompressed_copy_is_recovered_by_fingerprint_and_needs_a_label(
@@ -193,8 +217,19 @@ async def test_a_caption_glorifying_the_war_goes_to_review_with_a_statement_of_r
     upload = photo(tmp_path / "ordinary_photo_war_caption.jpg", 60)
     verdict = await _check(client, make_key(Role.PLATFORM), upload, WAR_CAPTION, market="eu")
     assert verdict["decision"] == "review"
-    assert 0.5 <= verdict["scores"]["war_glorification"] < 0.92
-    assert "score.war_glorification.review" in _rules(verdict)
+    assert not any(rule.endswith(".block") for rule in _rules(verdict))
+    assert "score.combatant_martyrdom.review" in _rules(verdict)
+    # Each score and lexicon hit names the text it came from.
+    text_reasons = [r for r in verdict["reasons"] if r["rule"].startswith(("score.", "lexicon."))]
+    assert text_reasons
+    assert all(r["detail"].endswith("(caption)") for r in text_reasons), text_reasons
+    [caption] = [s for s in verdict["scores_by_source"] if s["source"] == "caption"]
+    assert caption["signal"] == "text_model"
+    assert caption["scores"]["war_glorification"] == verdict["scores"]["war_glorification"]
+    versions = verdict["classifier_versions"]
+    assert "+probes-" in versions["text-probe"]
+    assert versions["lexicon"].startswith("lexicon-")
+    assert (versions["clip-zero-shot"], versions["ocr"]) == ("not_configured", "not_configured")
     sor = verdict["statement_of_reasons"]
     assert sor["decision_ground"] == "DECISION_GROUND_INCOMPATIBLE_CONTENT"
     assert sor["incompatible_content_ground"]
@@ -202,8 +237,78 @@ async def test_a_caption_glorifying_the_war_goes_to_review_with_a_statement_of_r
     assert sor["content_type"] == ["CONTENT_TYPE_IMAGE", "CONTENT_TYPE_TEXT"]
     assert (sor["automated_detection"], sor["automated_decision"]) == ("Yes", "AUTOMATED_DECISION_PARTIALLY")
     assert sor["territorial_scope"]  # the eu overlay names the member states
-    assert "score.war_glorification.review" in sor["decision_facts"]
+    assert "score.combatant_martyrdom.review" in sor["decision_facts"]
     assert WAR_CAPTION not in sor["decision_facts"]
+
+
+async def test_a_caption_the_classifier_is_certain_about_goes_to_a_person_not_blocked(
+    client: httpx.AsyncClient, services: Services, make_key: KeyMaker, tmp_path: Path
+) -> None:
+    use_certain_text(services)  # 0.99 in every category: as sure as a classifier gets
+    upload = photo(tmp_path / "ordinary_photo_certain_caption.jpg", 61)
+    verdict = await _check(client, make_key(Role.PLATFORM), upload, "any caption", market="cn")
+    assert verdict["decision"] == "review"
+    assert verdict["flag_id"] is not None
+    assert min(verdict["scores"].values()) == CERTAIN
+    assert not any(rule.endswith(".block") for rule in _rules(verdict))
+    assert {f"score.{c}.review" for c in verdict["scores"]} <= _rules(verdict)
+    assert verdict["classifier_versions"]["certain-text"] == "certain-1"
+    sor = verdict["statement_of_reasons"]
+    assert sor["decision_visibility"] == ["DECISION_VISIBILITY_OTHER"]
+    assert (sor["automated_detection"], sor["automated_decision"]) == ("Yes", "AUTOMATED_DECISION_PARTIALLY")
+
+
+async def test_a_block_at_an_operator_sets_on_purpose_blocks(
+    client: httpx.AsyncClient, services: Services, make_key: KeyMaker, tmp_path: Path
+) -> None:
+    root = tmp_path / "policies"
+    shutil.copytree(services.policy.root, root)
+    default = root / "default.yaml"
+    text = default.read_text()
+    cut = text.index("block_at: null", text.index("  war_glorification:\n"))
+    default.write_text(text[:cut] + "block_at: 0.95" + text[cut + len("block_at: null") :])
+    services.policy.root = root
+    reloaded = await client.post("/v1/policy/reload", headers=bearer(make_key(Role.ADMIN)))
+    assert reloaded.status_code == 200, reloaded.text
+    use_certain_text(services)
+    upload = photo(tmp_path / "ordinary_photo_certain_caption.jpg", 62)
+    verdict = await _check(client, make_key(Role.PLATFORM), upload, "any caption")
+    assert verdict["decision"] == "block"
+    [block] = [r for r in verdict["reasons"] if r["rule"] == "score.war_glorification.block"]
+    assert block["detail"] == "0.99 ≥ 0.95 (caption)"
+    assert "score.combatant_martyrdom.review" in _rules(verdict)  # the other categories still review
+    sor = verdict["statement_of_reasons"]
+    assert sor["decision_visibility"] == ["DECISION_VISIBILITY_CONTENT_DISABLED"]
+    assert (sor["automated_detection"], sor["automated_decision"]) == ("Yes", "AUTOMATED_DECISION_FULLY")
+
+
+async def test_audio_with_a_transcript_is_scored_as_a_transcript_and_speech_is_named_missing(
+    client: httpx.AsyncClient, make_key: KeyMaker, tmp_path: Path
+) -> None:
+    tone = wav(tmp_path / "voice_message.wav")
+    verdict = await _check(client, make_key(Role.PLATFORM), tone, WAR_CAPTION, text_source="transcript")
+    assert verdict["decision"] == "review"
+    assert "speech" in verdict["missing_signals"]
+    assert verdict["classifier_versions"]["speech"] == "not_configured"
+    [speech] = [r for r in verdict["reasons"] if r["rule"] == "signal.speech.not_configured"]
+    assert "decided on the remaining signals" in speech["detail"]
+    text_reasons = [r for r in verdict["reasons"] if r["rule"].startswith(("score.", "lexicon."))]
+    assert text_reasons
+    assert all(r["detail"].endswith("(transcript)") for r in text_reasons), text_reasons
+    assert [s["source"] for s in verdict["scores_by_source"]] == ["transcript"]
+
+
+async def test_a_video_with_sound_names_speech_as_missing_and_one_without_does_not(
+    client: httpx.AsyncClient, make_key: KeyMaker, tmp_path: Path
+) -> None:
+    token = make_key(Role.PLATFORM)
+    with_sound = await _check(client, token, video(tmp_path / "ordinary_clip_with_sound.mp4", 90, sound=True))
+    assert with_sound["decision"] == "allow"  # the platform's check is decided on the other signals
+    assert "speech" in with_sound["missing_signals"]
+    assert "signal.speech.not_configured" in _rules(with_sound)
+    silent = await _check(client, token, video(tmp_path / "ordinary_clip_silent.mp4", 95))
+    assert "speech" not in silent["missing_signals"]
+    assert "speech" not in silent["classifier_versions"]
 
 
 async def test_an_ordinary_photo_with_nothing_found_is_allowed(

@@ -113,3 +113,36 @@ def test_audio_has_no_frames_to_screen(tmp_path: Path) -> None:
     config = ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path)
     with pytest.raises(UnsupportedMediaType, match="has no frames to screen"):
         Classifiers.from_config(config).classify_video(inspect(path, LIMITS), limits=LIMITS)
+
+
+def test_sound_is_speech_that_no_shipped_model_hears(tmp_path: Path) -> None:
+    path = tmp_path / "voice_only.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\x00\x00" * 8000)
+    classifiers = Classifiers.from_config(ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path))
+    result = classifiers.classify_speech(inspect(path, LIMITS))
+    assert (result.classifier, result.state, dict(result.scores)) == (
+        "speech",
+        SignalState.NOT_CONFIGURED,
+        {},
+    )
+    assert "transcript" in result.detail
+    assert classifiers.signals()["speech"][0] is SignalState.NOT_CONFIGURED
+
+
+def test_the_lexicon_version_is_a_hash_of_its_files(tmp_path: Path) -> None:
+    import shutil
+
+    from service.classify.lexicon import lexicon_version
+
+    copy = tmp_path / "lexicon"
+    shutil.copytree(DEFAULT_POLICY_DIR / "lexicon", copy)
+    first = lexicon_version(copy)
+    assert first == lexicon_version(DEFAULT_POLICY_DIR / "lexicon")
+    assert first.startswith("lexicon-")
+    edited = next(copy.glob("*.yaml"))
+    edited.write_text(edited.read_text() + "\n# an operator's edit\n")
+    assert lexicon_version(copy) != first

@@ -19,16 +19,21 @@ from tests.generation.generator_server import GeneratorServer, serving
 REPO_POLICIES = Path(__file__).resolve().parents[2] / "policies"
 
 
-def screened_policies(root: Path) -> Path:
+def screened_policies(root: Path, *, unheard_speech: str = "review") -> Path:
     """A copy of the shipped policies in which generation outputs no image model screened are
-    decided on the remaining signals (the operator's choice when no image model is installed)."""
+    decided on the remaining signals (the operator's choice when no image model is installed).
+    ``unheard_speech="ignore"`` also releases voice tracks no speech model heard (the shipped
+    policy holds them for a person)."""
     target = root / "policies"
     shutil.copytree(REPO_POLICIES, target)
     default = target / "default.yaml"
     text = default.read_text()
-    needle = "  image_model:\n    when_unavailable: review\n    when_not_configured: {generation: review,"
-    assert needle in text
-    default.write_text(text.replace(needle, needle.replace("generation: review", "generation: ignore")))
+    for signal, action in (("image_model", "ignore"), ("speech", unheard_speech)):
+        start = text.index(f"  {signal}:\n")
+        needle = "when_not_configured: {generation: review,"
+        at = text.index(needle, start)
+        text = text[:at] + needle.replace("review", action) + text[at + len(needle) :]
+    default.write_text(text)
     return target
 
 

@@ -1,9 +1,11 @@
-"""The generation flow through the HTTP API: denied, held then approved, propaganda held,
+"""The generation flow through the HTTP API: denied, held then approved, propaganda held (a score
+alone never blocks), the classifiers named in the signed manifest,
 released without review where policy allows it, and the bad-input cases of submission."""
 
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -14,8 +16,10 @@ import pytest
 from PIL import Image
 
 from service.labels import detect
+from service.policy.load import CATEGORIES as CATEGORY_NAMES
 from service.services import Services
 from service.settings import Settings
+from tests.certain_text import use_certain_text
 from tests.conftest import KeyMaker, bearer
 from tests.generation.conftest import run_jobs, screened_policies
 from tests.generation.helpers import (
@@ -93,7 +97,14 @@ async def test_held_output_is_released_after_a_reviewer_approves(
     assert report["ai_generated"] is True
     assert report["digital_source_type"].startswith("http://cv.iptc.org/newscodes/digitalsourcetype/")
     assert report["asset_id"] == released["output"]["asset_id"]
-    assert report["assertions"]["vigil.moderation"]["verdict"] == "approved_by_reviewer"
+    moderation = report["assertions"]["vigil.moderation"]
+    assert moderation["verdict"] == "approved_by_reviewer"
+    # The signed assertion names the classifiers that screened it, as the record does.
+    versions = moderation["classifier_versions"]
+    assert "+probes-" in versions["text-probe"]
+    assert versions["lexicon"].startswith("lexicon-")
+    assert versions["clip-zero-shot"] == "not_configured"
+    assert released["classifier_versions"] == versions
     # Machine-readable label layers, and a visible label burned into the top-right corner.
     layers = detect(path)
     assert layers.xmp
@@ -128,8 +139,12 @@ async def test_propaganda_prompt_is_held_and_not_downloadable_until_approved(
     run_jobs(services)
     held = (await client.get(f"/v1/generations/{gid}", headers=h)).json()
     assert held["status"] == "held"
-    rules = {x["rule"] for x in held["reasons"]}
-    assert any(rule.startswith(("score.", "lexicon.")) for rule in rules), rules
+    assert held["decision"] == "review"
+    text_reasons = [x for x in held["reasons"] if x["rule"].startswith(("score.", "lexicon."))]
+    assert text_reasons, held["reasons"]
+    assert all(x["detail"].endswith(("(prompt)", "(caption)")) for x in text_reasons), text_reasons
+    assert any(x["detail"].endswith("(prompt)") for x in text_reasons)
+    assert not any(x["rule"].endswith(".block") for x in held["reasons"])
     assert held["flag_id"] is not None
     assert (await client.get(f"/v1/generations/{gid}/output", headers=h)).status_code == 409
     assert await approve_next(client, reviewer) == gid
@@ -187,6 +202,56 @@ async def test_a_rejected_output_is_withheld_and_banked_until_an_appeal_overturn
     assert not [m for m in after["matches"] if m["bank"] == "rejected-outputs"]
 
 
+async def test_classifier_evidence_alone_holds_an_output_for_a_person_and_never_blocks_it(
+    client: httpx.AsyncClient, make_key: KeyMaker, services: Services
+) -> None:
+    use_certain_text(services)  # 0.99 for every category, for every text
+    h = bearer(make_key("studio"))
+    reviewer = reviewers(make_key)
+    sid = await consented_subject(client, h)
+    body = spec(sid, script="The words a cloned voice would say.", caption="Forever with us")
+    gid = (await submit(client, h, body)).json()["id"]
+    run_jobs(services)
+    held = (await client.get(f"/v1/generations/{gid}", headers=h)).json()
+    assert (held["status"], held["decision"]) == ("held", "review"), held
+    assert not any(x["rule"].endswith(".block") for x in held["reasons"])
+    scored: dict[str, set[str]] = {}
+    for x in held["reasons"]:
+        if x["rule"].startswith("score."):
+            scored.setdefault(x["detail"].rsplit("(", 1)[1].rstrip(")"), set()).add(x["rule"])
+    review_rules = {f"score.{c}.review" for c in CATEGORY_NAMES}
+    assert scored == {"prompt": review_rules, "script": review_rules, "caption": review_rules}
+    assert held["classifier_versions"] == {"certain-text": "certain-1", "clip-zero-shot": "not_configured"}
+
+    page = await _review_page(client, make_key, held["flag_id"])
+    for source in ("prompt", "script", "caption"):
+        assert f'data-source="{source}"' in page  # each text under its name, for the reviewer
+    assert '<td class="source">script</td>' in page
+
+    assert await approve_next(client, reviewer) == gid
+    released = (await client.get(f"/v1/generations/{gid}", headers=h)).json()
+    assert released["status"] == "released"
+    out = await client.get(released["output"]["url"], headers=h)
+    auditor = bearer(make_key("auditor"))
+    report = (await client.post("/v1/verify", files={"file": ("x.jpg", out.content)}, headers=auditor)).json()
+    assert report["assertions"]["vigil.moderation"]["classifier_versions"] == {
+        "certain-text": "certain-1",
+        "clip-zero-shot": "not_configured",
+    }
+
+
+async def _review_page(client: httpx.AsyncClient, make_key: KeyMaker, flag_id: str) -> str:
+    """The reviewer page of a flag, as a reviewer of the tenant sees it after logging in."""
+    form = (await client.get("/review/login")).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert csrf is not None
+    login = await client.post("/review/login", data={"token": make_key("reviewer"), "csrf": csrf.group(1)})
+    assert login.status_code == 303, login.text
+    page = await client.get(f"/review/{flag_id}")
+    assert page.status_code == 200, page.text
+    return page.text
+
+
 @pytest.fixture
 def screened_settings(settings: Settings, tmp_path: Path) -> Settings:
     return settings.model_copy(update={"policies_dir": screened_policies(tmp_path)})
@@ -208,7 +273,16 @@ async def test_where_policy_allows_it_a_clean_output_is_released_without_review(
             got = (await client.get(f"/v1/generations/{gid}", headers=h)).json()
             assert got["status"] == "released", got
             assert got["decision"] in ("allow", "label")
-            assert (await client.get(got["output"]["url"], headers=h)).status_code == 200
+            out = await client.get(got["output"]["url"], headers=h)
+            assert out.status_code == 200
+            auditor = bearer(make_key("auditor"))
+            report = (
+                await client.post("/v1/verify", files={"file": ("x.jpg", out.content)}, headers=auditor)
+            ).json()
+            signed = report["assertions"]["vigil.moderation"]
+            assert signed["verdict"] == got["decision"]
+            assert signed["classifier_versions"] == got["classifier_versions"]
+            assert set(signed["classifier_versions"]) == {"text-probe", "lexicon", "clip-zero-shot"}
     finally:
         services.close()
 
@@ -230,6 +304,7 @@ async def test_a_propaganda_prompt_is_held_even_where_clean_outputs_go_out_unrev
             assert got["status"] == "held", got
             rules = {x["rule"] for x in got["reasons"]}
             assert any(rule.startswith(("score.", "lexicon.")) for rule in rules), rules
+            assert not any(rule.endswith(".block") for rule in rules)
             assert (await client.get(f"/v1/generations/{gid}/output", headers=h)).status_code == 409
     finally:
         services.close()

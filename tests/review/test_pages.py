@@ -116,6 +116,32 @@ async def test_captions_and_file_names_are_escaped(
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
 
 
+async def test_each_text_and_score_is_shown_under_its_source_escaped(
+    client: httpx.AsyncClient, services: Services, make_key: KeyMaker
+) -> None:
+    flag = enqueue(
+        services,
+        context={
+            "caption": "Forever a hero",
+            "texts": [
+                {"source": "prompt", "text": "Forever a hero"},
+                {"source": "script", "text": f"He rises to heaven {SCRIPT}"},
+            ],
+            "scores": [
+                {"category": "combatant_martyrdom", "score": 0.81, "threshold": 0.5, "source": "script"},
+                {"category": "war_glorification", "score": 0.12, "threshold": 0.5, "source": "prompt"},
+            ],
+        },
+    )
+    await login(client, make_key("reviewer"))
+    html = (await client.get(f"/review/{flag.id}")).text
+    assert re.search(r'<h3 class="text-source">script</h3>\s*<blockquote[^>]*data-source="script"', html)
+    assert "He rises to heaven &lt;script&gt;" in html
+    assert SCRIPT not in html
+    assert '<td class="source">script</td>' in html
+    assert '<td class="source">prompt</td>' in html
+
+
 async def test_other_tenants_items_are_404(
     client: httpx.AsyncClient, services: Services, make_key: KeyMaker
 ) -> None:

@@ -1,0 +1,178 @@
+"""Step 7 of the check flow: the audit entry of every check, and for a ``review`` verdict a flag
+in the caller's tenant queue with what a reviewer needs (the media in the blob store, the text
+under its source name, the scores with theirs, matches, provenance, consent, the classifier
+versions) and the statement of reasons the platform files if the reviewer rejects the content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict
+from typing import Any
+from uuid import UUID
+
+from service.audit import Event, EventName, append
+from service.audit.events import Value
+from service.pipeline.check_steps import Classified, Decoded, Matched, ProvenanceFound, provenance_summary
+from service.policy.load import Policy
+from service.policy.model import Decision, TextSource, Verdict, statement_to_dict
+from service.policy.sor import reviewed
+from service.review import queue as review_queue
+from service.services import Services
+
+
+# --- 7. audit and review -----------------------------------------------------------------------
+def _code(rule: str) -> str:
+    """A rule id as the audit log takes it (ids from policy files are codes, never free text)."""
+    return re.sub(r"[^A-Za-z0-9_.:/@+=-]", "_", rule)[:200]
+
+
+def _audit_data(
+    *, market: str, decoded: Decoded, text: str | None, verdict: Verdict, flag_id: UUID | None
+) -> dict[str, Value]:
+    prov = verdict.provenance
+    return {
+        "market": market,
+        "decision": verdict.decision.value,
+        "policy_version": verdict.policy_version,
+        "sha256": decoded.info.sha256 if decoded.info is not None else None,
+        # The caption is never logged, only its hash (it may name people).
+        "text_sha256": hashlib.sha256(text.encode()).hexdigest() if text else None,
+        "provenance": prov.state if prov is not None else None,
+        "recovered_by": prov.recovered_by if prov is not None else None,
+        "asset_id": prov.asset_id if prov is not None else None,
+        "consent_status": verdict.consent_status.value,
+        "rules": [_code(r.rule) for r in verdict.reasons],
+        "matches": [f"{m.bank}:{m.hash_type}:{m.distance}" for m in verdict.matches],
+        "missing_signals": list(verdict.missing_signals),
+        "classifier_versions": {_code(k): _code(v) for k, v in sorted(verdict.classifier_versions.items())},
+        "flag_id": str(flag_id) if flag_id is not None else None,
+    }
+
+
+def _review_context(
+    services: Services,
+    *,
+    check_id: UUID,
+    decoded: Decoded,
+    text: str | None,
+    verdict: Verdict,
+    provenance: ProvenanceFound,
+    matches: Matched,
+    classified: Classified,
+    policy: Policy,
+    text_source: TextSource,
+) -> dict[str, Any]:
+    policy_review_at = {name: c.review_at for name, c in policy.categories.items()}
+    media = []
+    if decoded.info is not None:
+        sha = services.blobs.put_file(decoded.info.path)  # the reviewer page shows it from here
+        media.append({"sha256": sha, "mime": decoded.info.type.mime, "role": "upload"})
+    scores = []
+    for name, result in classified.results.items():
+        for category, score in sorted(result.scores.items(), key=lambda kv: -kv[1]):
+            evidence = [
+                {"timestamp_s": e.t, "score": round(e.score, 4)}
+                for e in result.evidence
+                if e.category == category and e.t is not None
+            ]
+            scores.append(
+                {
+                    "category": category.value,
+                    "score": round(float(score), 4),
+                    "threshold": policy_review_at.get(category.value),
+                    "source": classified.origins.get(name, name),  # caption, transcript, ocr, image, video
+                    "signal": name,
+                    "evidence": evidence,
+                }
+            )
+    context: dict[str, Any] = {
+        "media": media,
+        "scores": scores,
+        "matches": [
+            {"bank": m.bank, "distance": m.distance, "hash_type": m.hash_type, "labels": list(m.labels)}
+            for m in verdict.matches
+        ],
+        "consent": {"status": verdict.consent_status.value},
+        "ids": {
+            "check_id": str(check_id),
+            "policy_version": verdict.policy_version,
+            **({"sha256": decoded.info.sha256} if decoded.info is not None else {}),
+        },
+    }
+    pdq = [f.hashes.pdq.hex for f in decoded.frames if not f.hashes.pdq.low_quality]
+    if pdq:  # what a reviewer's reject puts in the tenant's review-rejected bank
+        context["fingerprints"] = {"pdq": list(dict.fromkeys(pdq))}
+    if text:
+        context["caption"] = text
+        context["texts"] = [{"source": text_source.value, "text": text}]
+    context["classifier_versions"] = dict(verdict.classifier_versions)
+    if verdict.statement_of_reasons is not None:  # what the platform files if a reviewer rejects it
+        context["statement_if_rejected"] = statement_to_dict(reviewed(policy, verdict.statement_of_reasons))
+    if provenance.report is not None:
+        summary = provenance_summary(provenance.report)
+        context["provenance"] = {
+            k: v for k, v in summary.items() if k in ("state", "recovered_by", "asset_id", "signed_at")
+        }
+        context["provenance"]["ai_generated"] = summary["ai_generated"]
+        if provenance.report.signer is not None:
+            context["provenance"]["signer"] = provenance.report.signer.issuer
+    if matches.report is not None and matches.report.suppressed:
+        context["suppressed_matches"] = [m.summary() for m in matches.report.suppressed]
+    return context
+
+
+def record(
+    services: Services,
+    *,
+    check_id: UUID,
+    request_tenant: UUID,
+    policy: Policy,
+    decoded: Decoded,
+    text: str | None,
+    text_source: TextSource = TextSource.CAPTION,
+    verdict: Verdict,
+    provenance: ProvenanceFound,
+    matches: Matched,
+    classified: Classified,
+) -> UUID | None:
+    """Append ``check.decided`` and, for review, enqueue a flag, in one tenant transaction."""
+    flag_id: UUID | None = None
+    with services.db.tenant(request_tenant) as conn:
+        if verdict.decision is Decision.REVIEW:
+            context = _review_context(
+                services,
+                check_id=check_id,
+                decoded=decoded,
+                text=text,
+                verdict=verdict,
+                provenance=provenance,
+                matches=matches,
+                classified=classified,
+                policy=policy,
+                text_source=text_source,
+            )
+            flag = review_queue.create_flag(
+                conn,
+                tenant_id=request_tenant,
+                source_kind="check",
+                source_id=str(check_id),
+                category=verdict.category or "check",
+                reasons=[asdict(r) for r in verdict.reasons],
+                context=context,
+                policy=services.review_policy,
+            )
+            flag_id = flag.id
+        append(
+            conn,
+            Event(
+                EventName.CHECK_DECIDED,
+                str(check_id),
+                request_tenant,
+                _audit_data(
+                    market=policy.market, decoded=decoded, text=text, verdict=verdict, flag_id=flag_id
+                ),
+            ),
+        )
+    return flag_id

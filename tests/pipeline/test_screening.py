@@ -1,0 +1,89 @@
+"""Screening in the generation flow: every text keeps its source name, empty texts are skipped,
+each classifier that ran is recorded with its version (its state when it could not run), and
+sound nobody can hear is ``speech``, not configured."""
+
+from __future__ import annotations
+
+import wave
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from service.classify.model import Modality, Scores, SignalState
+from service.classify.registry import Classifier
+from service.errors import ModelUnavailable
+from service.media.intake import inspect
+from service.pipeline.screening import Screening, screen_speech, screen_text
+from service.policy.model import SignalState as PolicyState
+from service.policy.model import TextSource
+from service.services import Services
+from tests.certain_text import CERTAIN, use_certain_text
+
+
+def test_each_score_names_its_text_and_empty_texts_are_skipped(services: Services) -> None:
+    use_certain_text(services)
+    screening = screen_text(
+        services,
+        [(TextSource.PROMPT, "a prompt"), (TextSource.SCRIPT, None), (TextSource.CAPTION, "  ")],
+    )
+    assert {s.origin for s in screening.scores} == {"prompt"}
+    assert {s.score for s in screening.scores} == {CERTAIN}
+    assert screening.states == {"text_model": PolicyState.OK, "lexicon": PolicyState.OK}
+    # A plugin text classifier does not read Vigil's lexicon: only its own version is recorded.
+    assert screening.versions == {"certain-text": "certain-1"}
+
+
+def test_the_built_in_classifier_records_its_version_and_the_lexicons(services: Services) -> None:
+    screening = screen_text(
+        services, [(TextSource.PROMPT, "Grandfather in his garden"), (TextSource.SCRIPT, "We miss you.")]
+    )
+    assert [s.origin for s in screening.scores if s.category == "war_glorification"] == ["prompt", "script"]
+    versions = screening.versions
+    assert set(versions) == {"text-probe", "lexicon"}
+    assert "+probes-" in versions["text-probe"]
+    assert versions["lexicon"] == services.classifiers.lexicon_version()
+    assert versions["lexicon"].startswith("lexicon-")
+
+
+class _Broken(Classifier):
+    name: ClassVar[str] = "broken-text"
+    modality: ClassVar[Modality] = Modality.TEXT
+
+    @property
+    def version(self) -> str:
+        return "broken-1"
+
+    def status(self) -> tuple[SignalState, str]:
+        return SignalState.OK, ""
+
+    def classify(self, items: Sequence[Any]) -> list[Scores]:
+        raise ModelUnavailable("the text model fell over")
+
+
+def test_a_text_classifier_that_fails_is_unavailable_never_clean(services: Services) -> None:
+    services.classifiers.text = _Broken()
+    screening = screen_text(services, [(TextSource.PROMPT, "a prompt")])
+    assert screening.scores == []
+    assert screening.states == {"text_model": PolicyState.UNAVAILABLE, "lexicon": PolicyState.UNAVAILABLE}
+    assert screening.versions == {"broken-text": "unavailable"}
+
+
+def test_sound_is_speech_that_no_model_hears(services: Services, tmp_path: Path) -> None:
+    path = tmp_path / "voice_sample.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\x00\x01" * 8000)
+    screening = Screening()
+    screen_speech(services, screening, inspect(path, services.limits))
+    assert screening.states == {"speech": PolicyState.NOT_CONFIGURED}
+    assert screening.versions == {"speech": "not_configured"}
+
+
+def test_audit_fields_carry_versions_as_codes(services: Services) -> None:
+    screening = Screening(versions={"a plugin": "v 1 (beta)", "text-probe": "enc+probes-abc"})
+    assert screening.audit_fields()["classifier_versions"] == {
+        "a_plugin": "v_1__beta_",
+        "text-probe": "enc+probes-abc",
+    }
