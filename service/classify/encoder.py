@@ -107,9 +107,11 @@ class TextEncoder:
         self.bf16 = bf16  # torch: weights in bfloat16 where the CPU multiplies it natively
         self._session: Any = None
         self._streams = threads or len(os.sched_getaffinity(0))
-        self.name = encoder_name(path)
+        # int8 weights move the embeddings (cosine 0.99 to fp32): probes are trained for one or the
+        # other, so the name says which. bfloat16 and ONNX fp32 agree with fp32 to 0.9999.
+        self.name = encoder_name(path) + ("+int8" if onnx_dir is not None and int8 else "")
         # a configured encoder is assumed to be multilingual (that is why one configures it)
-        self.multilingual = self.name != ENGLISH_ENCODER
+        self.multilingual = encoder_name(path) != ENGLISH_ENCODER
         self.prefix = ""  # E5 reads "query: " + text
         self._lock = threading.Lock()
         self._loaded: tuple[Any, Any] | None = None

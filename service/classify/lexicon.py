@@ -9,7 +9,9 @@ spellings by name in English, Russian and Ukrainian. Rules:
   policy's review thresholds) and asks for nobody, so a widow's "Героям слава" is not sent to
   review by the greeting; the probes decide on the rest of the text;
 - near a contrast cue (memorial, news, history, anti-war, game wording in the same text) any hit
-  is capped at ``context_cap`` and asks for nobody either.
+  is capped at ``context_cap`` and asks for nobody either; so is a term that only appears inside
+  quotation marks in a text that says more than the quote (commentary citing a slogan to criticise
+  or report it; a poster that is nothing but the quoted slogan still counts).
 Files become frozen objects at load time or fail with the file, key path and message.
 """
 
@@ -62,22 +64,59 @@ class Lexicon:
     def scan(self, text: str) -> LexiconResult:
         norm = normalise(text)
         in_context = any(cue.search(norm) for cue in self.contrast_cues)
+        quotes = quoted_spans(norm)
         boosts: dict[Category, float] = {}
         hits: list[LexiconHit] = []
         evidence: list[Evidence] = []
         for term in self.terms:
-            if not any(p.search(norm) for p in term.patterns):
+            found = [m.span() for p in term.patterns for m in p.finditer(norm)]
+            if not found:
                 continue
             value = term.weight
             review = True
             if term.both_sides:
                 value, review = min(value, self.both_sides_cap), False
-            if in_context:
+            # Quoted inside commentary ("«Zа наших» пишут те, кто…"): cited, not said.
+            cited = quotes.commentary and all(quotes.covers(span) for span in found)
+            if in_context or cited:
                 value, review = min(value, self.context_cap), False
             boosts[term.category] = max(boosts.get(term.category, 0.0), value)
             hits.append(LexiconHit(term.id, term.category, term.lang, term.both_sides, review))
             evidence.append(Evidence(category=term.category, score=value, term_id=term.id))
         return LexiconResult(boosts, tuple(hits), tuple(evidence))
+
+
+_QUOTE_PAIRS = (("«", "»"), ("„", "“"), ("“", "”"), ('"', '"'), ("‘", "’"), ("'", "'"))
+# Words outside the quotes for a text to be commentary on what it quotes (a poster that is one
+# quoted slogan is not).
+COMMENTARY_WORDS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class QuotedSpans:
+    spans: tuple[tuple[int, int], ...]
+    commentary: bool  # enough words outside every quote
+
+    def covers(self, span: tuple[int, int]) -> bool:
+        return any(start <= span[0] and span[1] <= end for start, end in self.spans)
+
+
+def quoted_spans(text: str) -> QuotedSpans:
+    """Character ranges inside quotation marks (guillemets, typographic and straight quotes; a
+    straight apostrophe inside a word is not a quote)."""
+    spans: list[tuple[int, int]] = []
+    for opening, closing in _QUOTE_PAIRS:
+        pattern = (
+            rf"(?<!\w){re.escape(opening)}([^{re.escape(closing)}]{{1,200}}){re.escape(closing)}(?!\w)"
+            if opening in "'\""
+            else rf"{re.escape(opening)}([^{re.escape(closing)}]{{1,200}}){re.escape(closing)}"
+        )
+        spans += [m.span(1) for m in re.finditer(pattern, text)]
+    outside = text
+    for start, end in sorted(spans, reverse=True):
+        outside = outside[:start] + " " + outside[end:]
+    words = len(re.findall(r"\w+", outside))
+    return QuotedSpans(tuple(spans), bool(spans) and words >= COMMENTARY_WORDS)
 
 
 def _compile(pattern: str, where: str) -> re.Pattern[str]:

@@ -32,6 +32,9 @@ class Contrast(enum.StrEnum):
     ANTI_WAR = "anti_war"
     FICTION = "fiction"
     VETERANS_CIVILIAN = "veterans_civilian"
+    PET_MEMORIAL = "pet_memorial"
+    TREND_CRITICISM = "trend_criticism"  # journalism and criticism of AI farewell videos
+    FAMILY = "family"  # everyday family captions, some in uniform
 
 
 class SignalState(enum.StrEnum):
@@ -64,7 +67,8 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class LexiconHit:
-    """A slogan or symbol found in text. ``review`` marks a hit that routes to a human."""
+    """A slogan or symbol found in text. ``review`` marks a hit that routes to a human (a
+    one-sided term outside any contrast context); the others only add their capped score."""
 
     term_id: str
     category: Category
@@ -104,7 +108,7 @@ class Scores:
 
     @property
     def review(self) -> bool:
-        """A lexicon hit asked for a human look (it never blocks alone)."""
+        """A lexicon hit asked for a human look (a lexicon hit never blocks alone)."""
         return any(hit.review for hit in self.hits)
 
     def top(self) -> tuple[Category, float] | None:

@@ -1,9 +1,17 @@
-"""Linear probes over embeddings, with Platt calibration (no I/O beyond load/save of one file).
+"""Probes over embeddings, with Platt calibration (no I/O beyond load/save of one file).
 
-A probe is logistic regression (L2, class-balanced) fitted with Newton's method; its raw logit
-is then mapped through Platt's sigmoid ``1 / (1 + exp(a·z + b))`` whose ``a, b`` are fitted on
-out-of-fold logits (Platt 1999, with his smoothed targets), so a stored score of 0.8 means
-roughly 80 % precision on data like the seed set, not merely "more than 0.5".
+Two kinds, one file format:
+- linear: per category, logistic regression (L2, class-balanced) fitted with Newton's method
+  (image probes; few labelled images);
+- with a hidden layer (text): the embeddings are standardised, go through one shared layer of
+  ``width`` GELU units, and each category reads that layer with its own logistic output; trained
+  together (class-balanced binary cross-entropy, AdamW, dropout) with PyTorch. A linear probe over
+  multilingual-e5-small's mean-pooled embeddings separates grief from glorification less well
+  (measured on the corpus' held-out split: ROC-AUC 0.96–0.97 against 0.98–0.99).
+Either way the raw logit is mapped through Platt's sigmoid ``1 / (1 + exp(a·z + b))`` whose
+``a, b`` are fitted on out-of-fold logits (Platt 1999, with his smoothed targets), so a stored
+score of 0.8 means roughly 80 % precision on data like the training set, not merely "more than
+0.5".
 """
 
 from __future__ import annotations
@@ -87,25 +95,56 @@ class Probe:
         return np.clip(platt(z, self.platt_a, self.platt_b), 0.0, 1.0)
 
 
+def gelu(x: Array) -> Array:
+    """GELU, tanh form (as trained: ``torch.nn.GELU(approximate="tanh")``)."""
+    return np.asarray(0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x**3))), dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class HiddenLayer:
+    """Standardise, then one dense GELU layer: ``gelu(((x - mean) / scale) @ weights + bias)``."""
+
+    mean: Array
+    scale: Array
+    weights: Array  # (dim, width)
+    bias: Array
+
+    def apply(self, x: Array) -> Array:
+        return gelu(((x - self.mean) / self.scale) @ self.weights + self.bias)
+
+
 @dataclass(frozen=True, slots=True)
 class ProbeSet:
-    """One probe per category over the embeddings of one encoder."""
+    """One probe per category over the embeddings of one encoder (through a shared hidden layer
+    when ``hidden`` is set)."""
 
     encoder: str
     dim: int
     probes: Mapping[Category, Probe]
+    trained: Mapping[str, object] | None = None  # what they were trained on (counts, data hash)
+    hidden: HiddenLayer | None = None
 
     def score(self, x: Array) -> dict[Category, Array]:
         if x.shape[1] != self.dim:
             raise ConfigError(
                 f"probes expect {self.dim}-dim embeddings from {self.encoder}, got {x.shape[1]}"
             )
-        return {c: p.score(x) for c, p in self.probes.items()}
+        features = self.hidden.apply(x) if self.hidden is not None else x
+        return {c: p.score(features) for c, p in self.probes.items()}
 
     def save(self, path: Path) -> None:
-        body = {
+        body: dict[str, object] = {
             "encoder": self.encoder,
             "dim": self.dim,
+            "trained": dict(self.trained or {}),
+            "hidden": None
+            if self.hidden is None
+            else {
+                "mean": _rounded(self.hidden.mean),
+                "scale": _rounded(self.hidden.scale),
+                "bias": _rounded(self.hidden.bias),
+                "weights": [_rounded(row) for row in self.hidden.weights],
+            },
             "probes": {
                 c.value: {
                     "bias": round(p.bias, 6),
@@ -116,23 +155,32 @@ class ProbeSet:
                 for c, p in self.probes.items()
             },
         }
-        path.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+        path.write_text(json.dumps(body, separators=(",", ":")) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> ProbeSet:
         try:
             body = json.loads(path.read_text(encoding="utf-8"))
             dim = int(body["dim"])
+            hidden = _hidden(body.get("hidden"), dim)
+            width = dim if hidden is None else hidden.weights.shape[1]
             probes: dict[Category, Probe] = {}
             for name, p in body["probes"].items():
                 category = Category(name)
                 weights = tuple(float(w) for w in p["weights"])
-                if len(weights) != dim:
-                    raise ValueError(f"{name}: {len(weights)} weights, expected {dim}")
+                if len(weights) != width:
+                    raise ValueError(f"{name}: {len(weights)} weights, expected {width}")
                 probes[category] = Probe(
                     category, weights, float(p["bias"]), float(p["platt_a"]), float(p["platt_b"])
                 )
-            return cls(encoder=str(body["encoder"]), dim=dim, probes=probes)
+            trained = body.get("trained")
+            return cls(
+                encoder=str(body["encoder"]),
+                dim=dim,
+                probes=probes,
+                trained=dict(trained) if isinstance(trained, dict) else None,
+                hidden=hidden,
+            )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"{path}: not a probe file ({exc}); run 'vigil classify train'.") from exc
 
@@ -157,3 +205,105 @@ def train_probes(
         w, b = fit_logistic(x, y, l2=l2)
         probes[category] = Probe(category, tuple(float(v) for v in w), b, a, pb)
     return ProbeSet(encoder=encoder, dim=x.shape[1], probes=probes)
+
+
+def _rounded(values: Array) -> list[float]:
+    return [round(float(v), 6) for v in values]
+
+
+def _hidden(raw: object, dim: int) -> HiddenLayer | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValueError("'hidden' must be an object")
+    layer = HiddenLayer(
+        mean=np.asarray(raw["mean"], dtype=np.float64),
+        scale=np.asarray(raw["scale"], dtype=np.float64),
+        weights=np.asarray(raw["weights"], dtype=np.float64),
+        bias=np.asarray(raw["bias"], dtype=np.float64),
+    )
+    width = layer.bias.shape[0] if layer.bias.ndim == 1 else -1
+    if layer.mean.shape != (dim,) or layer.scale.shape != (dim,) or layer.weights.shape != (dim, width):
+        raise ValueError(f"hidden layer shapes do not fit {dim}-dim embeddings")
+    if not np.all(layer.scale > 0):
+        raise ValueError("hidden layer scales must be positive")
+    return layer
+
+
+def _fit_hidden(
+    x: Array, y: Array, *, width: int, epochs: int, seed: int, weight_decay: float, dropout: float
+) -> tuple[HiddenLayer, Array, Array]:
+    """Train the shared layer and every category's output together; returns the layer, the
+    output weights ``(width, categories)`` and biases."""
+    import torch
+
+    torch.manual_seed(seed)
+    mean = x.mean(axis=0)
+    scale = np.maximum(x.std(axis=0), 1e-6)
+    inputs = torch.tensor((x - mean) / scale, dtype=torch.float32)
+    targets = torch.tensor(y, dtype=torch.float32)
+    pos = targets.sum(dim=0).clamp(min=1.0)
+    pos_weight = ((targets.shape[0] - pos) / pos).clamp(max=50.0)
+    dense = torch.nn.Linear(x.shape[1], width)
+    out = torch.nn.Linear(width, y.shape[1])
+    net = torch.nn.Sequential(dense, torch.nn.GELU(approximate="tanh"), torch.nn.Dropout(dropout), out)
+    optimiser = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=weight_decay)
+    loss_of = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    for _ in range(epochs):
+        net.train()
+        optimiser.zero_grad()
+        loss = loss_of(net(inputs), targets)
+        loss.backward()
+        optimiser.step()
+    net.eval()
+    layer = HiddenLayer(
+        mean=mean,
+        scale=scale,
+        weights=dense.weight.detach().double().numpy().T.copy(),
+        bias=dense.bias.detach().double().numpy().copy(),
+    )
+    return layer, out.weight.detach().double().numpy().T.copy(), out.bias.detach().double().numpy().copy()
+
+
+def train_hidden_probes(
+    x: Array,
+    labels: Sequence[frozenset[Category]],
+    *,
+    encoder: str,
+    width: int = 256,
+    epochs: int = 200,
+    folds: int = 5,
+    seed: int = 0,
+    weight_decay: float = 1e-2,
+    dropout: float = 0.5,
+) -> tuple[ProbeSet, dict[Category, Array]]:
+    """Probes through a shared hidden layer, Platt-calibrated on out-of-fold logits. Returns the
+    probes and each category's calibrated out-of-fold scores (to choose operating points on the
+    training split without touching the held-out one)."""
+    categories = list(Category)
+    y = np.array([[1.0 if c in ls else 0.0 for c in categories] for ls in labels])
+    for j, category in enumerate(categories):
+        if y[:, j].sum() < folds:
+            raise ConfigError(f"the training set has fewer than {folds} examples of {category}")
+    n = x.shape[0]
+    fold_of = np.arange(n) % folds
+    oof = np.zeros_like(y)
+    options = {
+        "width": width,
+        "epochs": epochs,
+        "seed": seed,
+        "weight_decay": weight_decay,
+        "dropout": dropout,
+    }
+    for k in range(folds):
+        train, held = fold_of != k, fold_of == k
+        layer, w, b = _fit_hidden(x[train], y[train], **options)  # type: ignore[arg-type]
+        oof[held] = layer.apply(x[held]) @ w + b
+    layer, w, b = _fit_hidden(x, y, **options)  # type: ignore[arg-type]
+    probes: dict[Category, Probe] = {}
+    calibrated: dict[Category, Array] = {}
+    for j, category in enumerate(categories):
+        a, pb = fit_platt(oof[:, j], y[:, j])
+        probes[category] = Probe(category, tuple(float(v) for v in w[:, j]), float(b[j]), a, pb)
+        calibrated[category] = platt(oof[:, j], a, pb)
+    return ProbeSet(encoder=encoder, dim=x.shape[1], probes=probes, hidden=layer), calibrated

@@ -31,7 +31,7 @@ class ClassifyConfig:
     image_model: str | None = None
     image_backend: Literal["torch", "onnx"] = "torch"
     text_encoder_path: Path | None = None
-    text_backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
+    text_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
     text_probes: Path | None = None
     video_fps: float = 1.0
     video_max_frames: int = 64

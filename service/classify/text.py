@@ -61,20 +61,25 @@ def mostly_cyrillic(text: str) -> bool:
     return bool(letters) and cyrillic * 2 > len(letters)
 
 
+def text_encoder(config: ClassifyConfig) -> TextEncoder:
+    """The configured encoder on the configured backend (screening and training use the same)."""
+    return TextEncoder(
+        path=config.text_encoder_path,
+        model_root=config.model_root,
+        threads=config.torch_threads,
+        onnx_dir=config.model_root / ".text-onnx" if config.text_backend != "torch" else None,
+        int8=config.text_backend == "onnx-int8",
+        bf16=config.cpu_bf16,
+    )
+
+
 class TextClassifier(Classifier):
     name: ClassVar[str] = "text-probe"
     modality: ClassVar[Modality] = Modality.TEXT
 
     def __init__(self, *, config: ClassifyConfig, encoder: TextEncoder | None = None) -> None:
         self.config = config
-        self.encoder = encoder or TextEncoder(
-            path=config.text_encoder_path,
-            model_root=config.model_root,
-            threads=config.torch_threads,
-            onnx_dir=config.model_root / ".text-onnx" if config.text_backend != "torch" else None,
-            int8=config.text_backend == "onnx-int8",
-            bf16=config.cpu_bf16,
-        )
+        self.encoder = encoder or text_encoder(config)
         self.probe_path = config.text_probes or config.policy_dir / "classify" / "text_probes.json"
         self._lock = threading.Lock()
         self._ready: tuple[ProbeSet, Lexicon] | None = None

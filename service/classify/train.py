@@ -1,25 +1,30 @@
 """Labelled JSONL data and the training of linear probes (``vigil classify train``).
 
 One example per line: ``{"text": ..., "lang": "en|ru|uk", "labels": [category, ...], "slice":
-"positive|private_memorial|news|history|anti_war|fiction|veterans_civilian"}``; image examples
-carry ``"image": "<path relative to the file>"`` instead of ``text``. The held-out split is
-fixed by a hash of the content (one line in five), so the shipped probes, the benchmark and the
-tests agree on which lines were never trained on.
+"positive|<contrast>", "form": "caption|prompt|script|post|ocr"}`` where a contrast is one of
+``model.Contrast`` (private_memorial, news, history, anti_war, fiction, veterans_civilian,
+pet_memorial, trend_criticism, family); image examples carry ``"image": "<path relative to the
+file>"`` instead of ``text``. The held-out split is fixed by a hash of the content (one line in
+five), so the shipped probes, the benchmark and the tests agree on which lines were never trained
+on or tuned on.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from service.classify.encoder import TextEncoder
+from service.classify.lexicon import Lexicon
 from service.classify.model import Category, Contrast
-from service.classify.probes import ProbeSet, train_probes
+from service.classify.probes import ProbeSet, train_hidden_probes
 from service.errors import InputError
 
 SLICES = ("positive", *(c.value for c in Contrast))
@@ -31,6 +36,7 @@ class Example:
     lang: str
     labels: frozenset[Category]
     slice: str
+    form: str = ""  # caption, prompt, script, post or ocr
 
     @property
     def held_out(self) -> bool:
@@ -38,13 +44,31 @@ class Example:
 
 
 def load_examples(path: Path, *, kind: str = "text") -> list[Example]:
-    """Parse a labelled JSONL file; every bad line is reported with its number."""
+    """Parse a labelled JSONL file, or every ``*.jsonl`` file of a folder (the shipped corpus is
+    one file per language); every bad line is reported with its file and number."""
+    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    if not files:
+        raise InputError(f"{path}: no *.jsonl files in this folder.")
     examples: list[Example] = []
     problems: list[str] = []
+    for file in files:
+        examples += _load_file(file, kind, problems)
+    if problems:
+        shown = "; ".join(problems[:10])
+        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+        raise InputError(f"{path}: {len(problems)} bad line(s): {shown}{more}")
+    if not examples:
+        raise InputError(f"{path}: no examples.")
+    return examples
+
+
+def _load_file(path: Path, kind: str, problems: list[str]) -> list[Example]:
+    examples: list[Example] = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc}).") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{path.name}: cannot read ({exc})")
+        return examples
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -57,13 +81,10 @@ def load_examples(path: Path, *, kind: str = "text") -> list[Example]:
                 content = str((path.parent / content).resolve())
             labels = frozenset(Category(v) for v in raw.get("labels", []))
             slice_ = str(raw.get("slice", "positive" if labels else "other"))
-            examples.append(Example(content, str(raw.get("lang", "en")), labels, slice_))
+            form = str(raw.get("form", ""))
+            examples.append(Example(content, str(raw.get("lang", "en")), labels, slice_, form))
         except (ValueError, KeyError, TypeError) as exc:
-            problems.append(f"line {number}: {exc}")
-    if problems:
-        raise InputError(f"{path}: {len(problems)} bad line(s): " + "; ".join(problems[:10]))
-    if not examples:
-        raise InputError(f"{path}: no examples.")
+            problems.append(f"{path.name} line {number}: {exc}")
     return examples
 
 
@@ -74,11 +95,60 @@ def split(examples: Sequence[Example]) -> tuple[list[Example], list[Example]]:
 
 
 def train_text_probes(
-    examples: Sequence[Example], encoder: TextEncoder, *, include_held_out: bool = False
+    examples: Sequence[Example],
+    encoder: TextEncoder,
+    *,
+    include_held_out: bool = False,
+    lexicon: Lexicon | None = None,
 ) -> ProbeSet:
     chosen = list(examples) if include_held_out else split(examples)[0]
     x = encoder.embed([e.content for e in chosen]).astype(np.float64)
-    return train_probes(x, [e.labels for e in chosen], encoder=encoder.name)
+    probes, out_of_fold = train_hidden_probes(x, [e.labels for e in chosen], encoder=encoder.name)
+    negatives = np.array([not e.labels for e in chosen])
+    strongest = np.max(np.stack(list(out_of_fold.values()), axis=1), axis=1)
+    asks = np.zeros(len(chosen), dtype=bool)  # a lexicon term asks for a person whatever the score
+    if lexicon is not None:
+        for i, example in enumerate(chosen):
+            scan = lexicon.scan(example.content)
+            strongest[i] = max(strongest[i], *scan.boosts.values(), 0.0)
+            asks[i] = any(hit.review for hit in scan.hits)
+    digest = hashlib.sha256("\n".join(sorted(e.content for e in chosen)).encode("utf-8")).hexdigest()
+    languages = sorted({e.lang for e in chosen})
+    trained = {
+        "examples": len(chosen),
+        "held_out_included": include_held_out,
+        "texts_sha256": digest,
+        # The lowest review_at at which at most this share of the training negatives would reach
+        # a person (out-of-fold scores with the lexicon, as the text classifier combines them; the
+        # held-out split is not used): where to put the policy's review_at.
+        "operating_points": {
+            f"negatives_flagged_{share}": operating_point(strongest[negatives], asks[negatives], share)
+            for share in (0.01, 0.015, 0.02)
+        },
+        "per_language": {
+            lang: {
+                "positive": sum(1 for e in chosen if e.lang == lang and e.labels),
+                "negative": sum(1 for e in chosen if e.lang == lang and not e.labels),
+            }
+            for lang in languages
+        },
+    }
+    return ProbeSet(
+        encoder=probes.encoder, dim=probes.dim, probes=probes.probes, trained=trained, hidden=probes.hidden
+    )
+
+
+def operating_point(scores: npt.NDArray[np.float64], asks: npt.NDArray[np.bool_], share: float) -> float:
+    """The lowest threshold at which texts scoring at or above it, or asked for by the lexicon,
+    are at most ``share`` of these (negative) texts; 1.0 when the lexicon alone flags more."""
+    budget = int(np.floor(share * len(scores))) - int(asks.sum())
+    if budget < 0:
+        return 1.0
+    rest = np.sort(scores[~asks])[::-1]
+    if budget >= len(rest):
+        return 0.0
+    # just above the first score past the budget, rounded up so the rounding never lets it in
+    return min(1.0, math.floor(float(rest[budget]) * 10_000 + 1) / 10_000)
 
 
 def average_precision(scores: Sequence[float], truth: Sequence[bool]) -> float:

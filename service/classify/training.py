@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from service.classify.encoder import TextEncoder
 from service.classify.image import CALIBRATION_FILE, PROBES_FILE, ClipClassifier, load_image_file
+from service.classify.lexicon import load_lexicon
 from service.classify.model import CATEGORIES, Category
 from service.classify.probes import fit_platt, train_probes
 from service.classify.prompts import save_calibration
 from service.classify.registry import ClassifyConfig
+from service.classify.text import text_encoder
 from service.classify.train import load_examples, split, train_text_probes
 from service.errors import ModelUnavailable
 
@@ -27,8 +28,9 @@ class TrainReport:
 
 def train_text(config: ClassifyConfig, data: Path, out: Path, *, include_held_out: bool) -> TrainReport:
     examples = load_examples(data, kind="text")
-    encoder = TextEncoder(path=config.text_encoder_path, model_root=config.model_root)
-    probes = train_text_probes(examples, encoder, include_held_out=include_held_out)
+    encoder = text_encoder(config)
+    lexicon = load_lexicon(config.policy_dir / "lexicon")
+    probes = train_text_probes(examples, encoder, include_held_out=include_held_out, lexicon=lexicon)
     out.parent.mkdir(parents=True, exist_ok=True)
     probes.save(out)
     used = len(examples) if include_held_out else len(split(examples)[0])

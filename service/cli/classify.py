@@ -100,9 +100,9 @@ def classify_group() -> None:
 @click.option("--kind", type=click.Choice(["text", "image"]), default="text", show_default=True)
 @click.option(
     "--data",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
-    help="Labelled JSONL (text: default policies/classify/text_seed.jsonl).",
+    help="Labelled JSONL file, or a folder of them (text: default policies/classify/corpus/).",
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Text probe file.")
 @click.option("--all", "include_held_out", is_flag=True, help="Train on the held-out split too.")
@@ -117,7 +117,7 @@ def train_cmd(
 
     config = ClassifyConfig.from_settings(settings)
     if kind == "text":
-        data = data or config.policy_dir / "classify" / "text_seed.jsonl"
+        data = data or config.policy_dir / "classify" / "corpus"
         out = out or config.text_probes or config.policy_dir / "classify" / "text_probes.json"
         report = training.train_text(config, data, out, include_held_out=include_held_out)
     else:

@@ -27,7 +27,7 @@ def test_classify_text_prints_one_json_object(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)
     assert body["state"] == "ok"
-    assert body["review"] is True
+    assert body["review"] is False  # a greeting of both sides never decides alone
     assert body["hits"] == ["both-slava-geroyam"]
     assert set(body["scores"]) == {
         "war_glorification",

@@ -411,3 +411,18 @@ def test_russian_and_ukrainian_are_covered_in_every_category() -> None:
         covered = langs.get(cat, set())
         assert covered & {"ru", "any"}, cat
         assert covered & {"uk", "any"}, cat
+
+
+def test_a_slogan_quoted_in_commentary_is_cited_not_said() -> None:
+    text = "«Zа наших» пишут люди, которые ни дня не были на фронте и своих детей туда не отпустят."
+    result = scan(text)
+    assert hits(text) == {"ru-za-nashikh": False, "any-z-marking": False}
+    assert max(result.boosts.values()) <= lexicon().context_cap
+    english = "'Za pobedu' stickers are peeling off the cars in our town. Three funerals on my street."
+    assert hits(english) == {"ru-za-pobedu": False}
+
+
+def test_a_poster_that_is_only_the_quoted_slogan_still_asks_for_a_person() -> None:
+    assert hits("«Zа наших!»") == {"ru-za-nashikh": True, "any-z-marking": True}
+    # said outside the quotes as well: the quote does not excuse the rest
+    assert hits("Zа наших! Пусть пишут «хватит», а мы своих не бросаем до конца")["ru-za-nashikh"] is True

@@ -5,19 +5,24 @@ lexicon's context rules hold."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+import numpy as np
 import pytest
 
 from service.classify.lexicon import load_lexicon
 from service.classify.model import Category, SignalState
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
-from service.classify.text import TextClassifier
+from service.classify.text import TextClassifier, text_encoder
 from service.classify.train import load_examples
 from service.errors import ConfigError, InputError
+from service.policy.load import load_policies
 
 HIGH = 0.6
 LOW = 0.3
+# The lowest score at which the shipped policy sends a text to a person.
+POLICY = load_policies(DEFAULT_POLICY_DIR).for_market("default")
+REVIEW_AT = min(c.review_at for c in POLICY.categories.values())
 
 
 @pytest.fixture(scope="module")
@@ -78,17 +83,27 @@ def test_memorial_and_news_text_scores_low(text_classifier: TextClassifier, lang
     assert result.hits == ()
 
 
-def test_a_slogan_of_both_sides_never_blocks_alone(text_classifier: TextClassifier) -> None:
-    result = text_classifier.classify(["Героям слава!"])[0]
+def test_a_greeting_of_both_sides_in_a_widows_post_decides_nothing(text_classifier: TextClassifier) -> None:
+    text = "Сорок дней, как тебя нет, любимый. Дети спрашивают, когда папа вернётся. Героям слава."
+    result = text_classifier.classify([text])[0]
     assert [h.term_id for h in result.hits] == ["both-slava-geroyam"]
-    assert result.review is True
-    assert result.scores[Category.WAR_GLORIFICATION] <= 0.5
+    assert result.review is False
+    assert max(result.scores.values()) < REVIEW_AT
 
 
-def test_a_quoted_slogan_in_a_news_report_only_marks_review(text_classifier: TextClassifier) -> None:
+def test_a_quoted_slogan_in_a_news_report_is_capped(text_classifier: TextClassifier) -> None:
     result = text_classifier.classify(["Журналисты сообщают, что на заборе написали «Zа победу»."])[0]
+    assert "ru-za-pobedu" in [h.term_id for h in result.hits]
+    assert result.review is False
+    assert result.scores[Category.WAR_GLORIFICATION] < REVIEW_AT
+
+
+def test_a_one_sided_slogan_asks_for_a_person(text_classifier: TextClassifier) -> None:
+    result = text_classifier.classify(
+        ["Вечная слава героям СВО! Они отдали жизнь за Родину, вступайте в ряды!"]
+    )[0]
     assert result.review is True
-    assert result.scores[Category.WAR_GLORIFICATION] <= 0.5
+    assert "ru-specoperaciya-glory" in [h.term_id for h in result.hits]
 
 
 def test_results_have_no_truth_value(text_classifier: TextClassifier) -> None:
@@ -98,7 +113,7 @@ def test_results_have_no_truth_value(text_classifier: TextClassifier) -> None:
 
 
 def test_held_out_seed_lines_are_not_in_the_training_split() -> None:
-    examples = load_examples(DEFAULT_POLICY_DIR / "classify" / "text_seed.jsonl")
+    examples = load_examples(DEFAULT_POLICY_DIR / "classify" / "corpus")
     held = [e for e in examples if e.held_out]
     assert 0.1 < len(held) / len(examples) < 0.35
     assert {e.lang for e in examples} == {"en", "ru", "uk"}
@@ -132,7 +147,7 @@ def test_lexicon_refuses_duplicate_ids_and_unknown_categories(tmp_path: Path) ->
 def test_bad_training_lines_are_reported_with_numbers(tmp_path: Path) -> None:
     data = tmp_path / "seed.jsonl"
     data.write_text('{"text": "ok", "labels": []}\nnot json\n{"text": "x", "labels": ["nope"]}\n')
-    with pytest.raises(InputError, match=r"2 bad line\(s\): line 2: .*; line 3: "):
+    with pytest.raises(InputError, match=r"2 bad line\(s\): seed.jsonl line 2: .*; seed.jsonl line 3: "):
         load_examples(data)
 
 
@@ -145,29 +160,30 @@ def test_a_glorifying_passage_deep_in_a_long_script_is_found(text_classifier: Te
     assert text_classifier.classify([calm])[0].scores[Category.WAR_GLORIFICATION] < LOW
 
 
-@pytest.mark.parametrize(("backend", "tolerance"), [("onnx", 1e-3), ("onnx-int8", 0.1)])
-def test_onnx_backends_give_the_same_scores(
-    text_classifier: TextClassifier, tmp_path: Path, backend: Literal["onnx", "onnx-int8"], tolerance: float
-) -> None:
-    config = ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path, text_backend=backend)
-    onnx = TextClassifier(config=config)
+def _embed(tmp_path: Path, backend: Literal["torch", "onnx", "onnx-int8"], *, bf16: bool = False) -> Any:
+    config = ClassifyConfig(
+        policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path, text_backend=backend, cpu_bf16=bf16
+    )
     texts = [GLORIFYING[0][2], BENIGN[0][1], "Наш боец ушёл в небо, ангелы встретили героя."]
     # enough texts for several batches, run side by side
     texts += [f"{text} ({n})" for n in range(6) for text in (GLORIFYING[1][2], BENIGN[1][1])]
-    for fast, slow in zip(onnx.classify(texts), text_classifier.classify(texts), strict=True):
-        assert fast.state is SignalState.OK
-        for category in Category:
-            assert fast.scores[category] == pytest.approx(slow.scores[category], abs=tolerance)
-    assert onnx.classify([GLORIFYING[0][2]])[0].scores[Category.WAR_GLORIFICATION] >= HIGH
-    assert max(onnx.classify([BENIGN[0][1]])[0].scores.values()) < LOW
-    exported = list((tmp_path / ".text-onnx").glob("text_encoder-*.onnx"))
-    assert len(exported) == (2 if backend == "onnx-int8" else 1)
+    return text_encoder(config).embed(texts)
 
 
-def test_bfloat16_encoder_gives_the_same_scores(text_classifier: TextClassifier, tmp_path: Path) -> None:
-    config = ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path, cpu_bf16=True)
-    bf16 = TextClassifier(config=config)
-    texts = [GLORIFYING[0][2], BENIGN[0][1]]
-    for fast, slow in zip(bf16.classify(texts), text_classifier.classify(texts), strict=True):
-        for category in Category:
-            assert fast.scores[category] == pytest.approx(slow.scores[category], abs=0.02)
+def test_every_backend_embeds_alike(tmp_path: Path) -> None:
+    """ONNX fp32 and bfloat16 agree with PyTorch fp32; int8 weights move the embeddings a little
+    (which is why probes are trained for int8 or fp32, not both)."""
+    reference = _embed(tmp_path, "torch")
+    assert np.min(np.sum(reference * _embed(tmp_path, "onnx"), axis=1)) > 0.9999
+    assert np.min(np.sum(reference * _embed(tmp_path, "torch", bf16=True), axis=1)) > 0.999
+    assert np.min(np.sum(reference * _embed(tmp_path, "onnx-int8"), axis=1)) > 0.98
+
+
+def test_probes_trained_for_int8_refuse_the_fp32_encoder(tmp_path: Path) -> None:
+    fp32 = TextClassifier(
+        config=ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path, text_backend="onnx")
+    )
+    result = fp32.classify(["ZА ПОБЕДУ"])[0]
+    assert result.state is SignalState.UNAVAILABLE  # never scored by heads made for other embeddings
+    assert "multilingual-e5-small+int8" in result.detail
+    assert "vigil classify train" in result.detail

@@ -39,15 +39,15 @@ def edit(path: Path, old: str, new: str) -> None:
             "unknown category",
         ),
         (
-            "    review_at: 0.50\n    block_at: 0.92",
-            "    review_at: 0.95\n    block_at: 0.92",
+            "  war_glorification:\n    review_at: 0.73\n    block_at: null",
+            "  war_glorification:\n    review_at: 0.95\n    block_at: 0.92",
             "default.yaml",
             "categories.war_glorification.block_at",
             "review band",
         ),
         (
-            "review_at: 0.40",
-            "review_at: 1.4",
+            "  extremist_symbols:\n    review_at: 0.73",
+            "  extremist_symbols:\n    review_at: 1.4",
             "default.yaml",
             "categories.extremist_symbols.review_at",
             "between 0 and 1",
@@ -98,7 +98,7 @@ def test_the_version_is_a_hash_of_the_normalised_policy(policy_dir):
     path = policy_dir / "default.yaml"
     path.write_text("# a new comment changes nothing\n" + path.read_text())
     assert load_policies(policy_dir).version == before
-    edit(path, "review_at: 0.40", "review_at: 0.41")
+    edit(path, "review_at: 0.73", "review_at: 0.74")
     assert load_policies(policy_dir).version != before
 
 
@@ -111,3 +111,48 @@ def test_a_reload_with_an_invalid_file_keeps_the_last_good_policy(policy_dir):
     assert holder.current.version == good
     assert "rulez" in (holder.last_error or "")
     assert "last reload failed" in holder.status().detail
+
+
+def test_the_shipped_policy_never_blocks_on_a_score_in_any_market():
+    shipped = load_policies(SHIPPED)
+    for market, policy in shipped.policies.items():
+        assert {name: c.block_at for name, c in policy.categories.items()} == dict.fromkeys(
+            policy.categories
+        ), market
+
+
+def test_an_operator_may_still_set_a_numeric_block_at(policy_dir):
+    edit(
+        policy_dir / "default.yaml",
+        "  war_glorification:\n    review_at: 0.73\n    block_at: null",
+        "  war_glorification:\n    review_at: 0.73\n    block_at: 0.92",
+    )
+    loaded = load_policies(policy_dir)
+    assert loaded.for_market("default").categories["war_glorification"].block_at == 0.92
+    assert loaded.for_market("eu").categories["war_glorification"].block_at == 0.92  # overlays inherit it
+    assert loaded.for_market("default").categories["dehumanisation"].block_at is None
+
+
+def test_speech_is_a_signal_of_the_shipped_policy():
+    from service.policy.model import Decision, Flow
+
+    speech = load_policies(SHIPPED).for_market("default").signals["speech"]
+    assert speech.when_not_configured == {Flow.CHECK: None, Flow.GENERATION: Decision.REVIEW}
+    assert speech.when_unavailable is Decision.REVIEW
+
+
+def test_label_grounds_are_optional_and_default_to_the_disclosure_rule(policy_dir):
+    from service.policy.load import DEFAULT_LABEL_EXPLANATION, DEFAULT_LABEL_GROUND
+
+    path = policy_dir / "default.yaml"
+    lines = [line for line in path.read_text().splitlines() if not line.startswith("  label_")]
+    path.write_text("\n".join([*lines, "  label_category: STATEMENT_CATEGORY_OTHER_VIOLATION_TC", ""]))
+    for overlay in (policy_dir / "overlays").glob("*.yaml"):
+        overlay.write_text(
+            "\n".join(line for line in overlay.read_text().splitlines() if "label_ground" not in line) + "\n"
+        )
+    grounds = load_policies(policy_dir).for_market("default").grounds
+    assert (grounds.label_ground, grounds.label_explanation) == (
+        DEFAULT_LABEL_GROUND,
+        DEFAULT_LABEL_EXPLANATION,
+    )
