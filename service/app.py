@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -21,6 +23,8 @@ from service.web import home as home_page
 from service.web import review as review_pages
 from service.web import verify as verify_page
 
+log = logging.getLogger(__name__)
+
 
 def app_from_environment() -> FastAPI:
     """The app of one process of ``vigil serve --workers N``: settings from the environment (the
@@ -31,6 +35,14 @@ def app_from_environment() -> FastAPI:
     return create_app(settings)
 
 
+def warm_text_encoder(services: Services) -> None:
+    """Load the text encoder before taking requests (on a new data dir this converts and exports
+    it first). A failure is left to /readyz and the verdicts, which name it: serving goes on."""
+    log.info("loading the text encoder (a new data dir converts and exports it first: ~30 s)")
+    state, detail = services.classifiers.text.status()
+    log.info("text encoder %s: %s", state.value, detail)
+
+
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
     """Build the ASGI app. Without ``services`` it opens (and on shutdown closes) its own."""
 
@@ -38,6 +50,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = services if services is not None else Services.open(settings)
+        if owned:  # a serving process: the first check should not wait for the encoder
+            await anyio.to_thread.run_sync(warm_text_encoder, app.state.services)
         try:
             yield
         finally:

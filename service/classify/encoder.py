@@ -256,7 +256,7 @@ def _onnx_session(model: Any, tokenizer: Any, path: Path, directory: Path, *, in
                 return self.inner(**dict(zip(names, args, strict=True))).last_hidden_state
 
         sample = tokenizer(["a b", "c"], padding=True, truncation=True, max_length=8, return_tensors="pt")
-        tmp = target.with_suffix(".part")
+        tmp = target.with_suffix(f".{os.getpid()}.part")  # processes starting together each write their own
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(
@@ -275,7 +275,7 @@ def _onnx_session(model: Any, tokenizer: Any, path: Path, directory: Path, *, in
         if not quantised.is_file():
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            tmp = quantised.with_suffix(".part")
+            tmp = quantised.with_suffix(f".{os.getpid()}.part")
             logging.disable(logging.WARNING)  # the quantiser logs advice on the root logger
             try:
                 quantize_dynamic(

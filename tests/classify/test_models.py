@@ -108,7 +108,11 @@ async def test_readyz_reports_not_configured_with_200(settings: Settings) -> Non
     response = await _readyz(settings)
     assert response.status_code == 200
     assert response.json()["components"]["classify_image"]["state"] == "not_configured"
-    assert response.json()["components"]["classify_text"]["state"] == "ok"
+    text = response.json()["components"]["classify_text"]
+    assert text["state"] == "ok"
+    # the encoder an operator runs, and the pinned file it comes from
+    assert "multilingual-e5-small" in text["detail"]
+    assert "sha256:1571fc982750" in text["detail"]
 
 
 async def test_readyz_is_503_when_the_configured_model_is_missing(settings: Settings) -> None:
