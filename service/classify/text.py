@@ -22,22 +22,26 @@ from service.classify.probes import ProbeSet
 from service.classify.registry import Classifier, ClassifyConfig
 from service.errors import VigilError
 
-# The default encoder reads English only: on Cyrillic text its probe scores carry little signal
-# and some noise, so they count half and the lexicon carries Russian and Ukrainian.
+# The English MiniLM (an option) reads English only: on Cyrillic text its probe scores carry
+# little signal and some noise, so they count half and the lexicon carries Russian and Ukrainian.
 FOREIGN_TRUST = 0.5
 
 
-# The encoder reads 128 tokens; longer scripts and transcripts are scored in windows of whole
-# sentences and each category keeps its highest window (a passage is not diluted by the rest).
+# A caption, prompt or post is scored whole, as the heads were trained (the encoder reads 256
+# tokens, about 100 words of Russian): cut into pieces, a post that quotes a slogan to criticise
+# it would be judged on the quote alone. Longer scripts and transcripts are scored in windows of
+# whole sentences and each category keeps its highest window (a passage is not diluted by the
+# rest of an hour of speech).
+WHOLE_WORDS = 100
 CHUNK_WORDS = 30
 MAX_CHUNKS = 256
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
 def chunk_words(text: str) -> list[str]:
-    """Whole sentences packed into windows of at most ``CHUNK_WORDS`` words (a longer sentence
-    is cut); a text that fits in one window stays whole."""
-    if len(text.split()) <= CHUNK_WORDS:
+    """A text of up to ``WHOLE_WORDS`` words stays whole; a longer one becomes whole sentences
+    packed into windows of at most ``CHUNK_WORDS`` words (a longer sentence is cut)."""
+    if len(text.split()) <= WHOLE_WORDS:
         return [text]
     chunks: list[str] = []
     current: list[str] = []

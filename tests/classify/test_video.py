@@ -3,7 +3,6 @@ max / top-k mean with the arg-max frames (and their timestamps) kept as evidence
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import av
@@ -18,6 +17,7 @@ from service.classify.video import FramePlan, select_frames
 from service.errors import UnsupportedMediaType
 from service.media.intake import inspect, iter_frames
 from service.media.model import MediaLimits
+from tests.media.helpers import wav_bytes
 
 LIMITS = MediaLimits(
     max_bytes=50 << 20, max_pixels=10_000_000, max_side=4096, max_seconds=60, max_frames=5000
@@ -105,11 +105,7 @@ def test_signals_name_a_missing_image_model_for_the_verdict(tmp_path: Path) -> N
 
 def test_audio_has_no_frames_to_screen(tmp_path: Path) -> None:
     path = tmp_path / "voice_only.wav"
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(b"\x00\x00" * 8000)
+    path.write_bytes(wav_bytes())
     config = ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path)
     with pytest.raises(UnsupportedMediaType, match="has no frames to screen"):
         Classifiers.from_config(config).classify_video(inspect(path, LIMITS), limits=LIMITS)
@@ -117,11 +113,7 @@ def test_audio_has_no_frames_to_screen(tmp_path: Path) -> None:
 
 def test_sound_is_speech_that_no_shipped_model_hears(tmp_path: Path) -> None:
     path = tmp_path / "voice_only.wav"
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(b"\x00\x00" * 8000)
+    path.write_bytes(wav_bytes())
     classifiers = Classifiers.from_config(ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path))
     result = classifiers.classify_speech(inspect(path, LIMITS))
     assert (result.classifier, result.state, dict(result.scores)) == (

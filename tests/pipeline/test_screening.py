@@ -4,7 +4,6 @@ sound nobody can hear is ``speech``, not configured."""
 
 from __future__ import annotations
 
-import wave
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,6 +17,7 @@ from service.policy.model import SignalState as PolicyState
 from service.policy.model import TextSource
 from service.services import Services
 from tests.certain_text import CERTAIN, use_certain_text
+from tests.media.helpers import wav_bytes
 
 
 def test_each_score_names_its_text_and_empty_texts_are_skipped(services: Services) -> None:
@@ -70,11 +70,7 @@ def test_a_text_classifier_that_fails_is_unavailable_never_clean(services: Servi
 
 def test_sound_is_speech_that_no_model_hears(services: Services, tmp_path: Path) -> None:
     path = tmp_path / "voice_sample.wav"
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(b"\x00\x01" * 8000)
+    path.write_bytes(wav_bytes())
     screening = Screening()
     screen_speech(services, screening, inspect(path, services.limits))
     assert screening.states == {"speech": PolicyState.NOT_CONFIGURED}
