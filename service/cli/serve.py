@@ -42,7 +42,7 @@ def serve_cmd(
     settings: Settings, host: str | None, port: int | None, workers: int | None, no_worker: bool
 ) -> None:
     """Serve the HTTP API and pages (embedded PostgreSQL unless DATABASE_URL is set)."""
-    from service.app import create_app
+    from service.app import create_app, warm_text_encoder
 
     logs.configure(level=settings.log_level, json_lines=settings.log_json)
     allocator.tune(settings.malloc_keep_mib)
@@ -52,6 +52,8 @@ def serve_cmd(
     try:
         if settings.bootstrap_admin:
             _bootstrap_admin(services)
+        if (workers or settings.workers) == 1:  # the HTTP processes of --workers load their own
+            warm_text_encoder(services)
         worker = None if no_worker else start_worker(services)
         stop_worker = functools.partial(_stop, worker, settings.jobs_stop_grace_s)
         host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
