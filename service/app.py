@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import anyio
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -50,8 +50,10 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = services if services is not None else Services.open(settings)
-        if owned:  # a serving process: the first check should not wait for the encoder
-            await anyio.to_thread.run_sync(warm_text_encoder, app.state.services)
+        if owned:  # an HTTP process of --workers: load the encoder beside serving, not before it
+            threading.Thread(
+                target=warm_text_encoder, args=(app.state.services,), name="warm-text-encoder", daemon=True
+            ).start()
         try:
             yield
         finally:

@@ -52,8 +52,9 @@ def serve_cmd(
     try:
         if settings.bootstrap_admin:
             _bootstrap_admin(services)
-        if (workers or settings.workers) == 1:  # the HTTP processes of --workers load their own
-            warm_text_encoder(services)
+        # Once, here, before any HTTP process starts: a new data dir converts and exports the encoder
+        # (the processes of --workers then only load it, without racing to build it).
+        warm_text_encoder(services)
         worker = None if no_worker else start_worker(services)
         stop_worker = functools.partial(_stop, worker, settings.jobs_stop_grace_s)
         host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
