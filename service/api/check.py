@@ -112,7 +112,7 @@ class SourceScoresOut(BaseModel):
 
 
 class VerdictOut(BaseModel):
-    """The Verdict of DESIGN.md "Public interface"."""
+    """The Verdict, as the README's Check section shows it."""
 
     decision: DecisionName
     required_labels: list[RequiredLabelOut]

@@ -1,7 +1,7 @@
 """The CLIP-family image classifier: zero-shot prompt ensembles, Platt calibration, probes.
 
 For each category, its raw score is the softmax share of the category's class embedding against
-every contrast class and the neutral class (REFERENCE.md §5); other categories are left out of
+every contrast class and the neutral class; other categories are left out of
 that softmax so the categories stay independent. The share's log-odds go through the stored Platt
 parameters. Where a linear probe was trained for the model (``vigil classify train --kind
 image``), the probe's calibrated score replaces the zero-shot one for its category.

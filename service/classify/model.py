@@ -1,7 +1,7 @@
 """Values of the classify stage: categories, signal states, scores and evidence (no I/O).
 
 A ``Scores`` value is never truthy or falsy: callers must read ``state`` and the per-category
-numbers, so a model that could not run is never mistaken for clean content (STYLE.md §2, §3).
+numbers, so a model that could not run is never mistaken for clean content.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 
 class Category(enum.StrEnum):
-    """The propaganda taxonomy (REFERENCE.md §5), each scored independently in [0, 1]."""
+    """The propaganda taxonomy (README, Screening classifiers), each scored independently in [0, 1]."""
 
     WAR_GLORIFICATION = "war_glorification"
     COMBATANT_MARTYRDOM = "combatant_martyrdom"

@@ -1,5 +1,5 @@
 """Video screening: frames at about 1 fps plus scene cuts, near-duplicates skipped, then max and
-top-k mean per category, with the arg-max frames kept as evidence (REFERENCE.md §5).
+top-k mean per category, with the arg-max frames kept as evidence.
 
 Frames are decoded at a few times the target rate (``service.media.intake.iter_frames``) so that
 a cut between two 1 fps samples is seen; a frame is kept when a second has passed since the last

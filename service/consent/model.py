@@ -1,7 +1,7 @@
 """Consent records as values: subjects, grantors, grants, directives, objections, and the
 request and decision of an evaluation. No I/O here.
 
-The JSON names of the enums below are the public request vocabulary of DESIGN.md.
+The JSON names of the enums below are the public request vocabulary of the HTTP API (README, Consent).
 """
 
 from __future__ import annotations
