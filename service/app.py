@@ -38,7 +38,7 @@ def app_from_environment() -> FastAPI:
 def warm_text_encoder(services: Services) -> None:
     """Load the text encoder before taking requests (on a new data dir this converts and exports
     it first). A failure is left to /readyz and the verdicts, which name it: serving goes on."""
-    log.info("loading the text encoder (a new data dir converts and exports it first: ~30 s)")
+    log.info("loading the text encoder (a new data dir converts and exports it first, about 20 s)")
     state, detail = services.classifiers.text.status()
     log.info("text encoder %s: %s", state.value, detail)
 

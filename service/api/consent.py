@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import BaseModel, Field, field_validator
 
 from service.api.deps import CurrentStudio, ServicesDep
-from service.consent import store
+from service.consent import revocation_store, store
 from service.consent.model import (
     AppearsAs,
     Audience,
@@ -187,7 +187,7 @@ class SpecSubject(BaseModel):
 
 
 class GenerationSpecIn(BaseModel):
-    """The consent-relevant fields of a generation spec (DESIGN "generation spec")."""
+    """The consent-relevant fields of a generation spec (README, Generation gateway)."""
 
     subjects: list[SpecSubject] = Field(min_length=1, max_length=50)
     market: str = Field("default", max_length=20, description="`default` (everywhere), `eu`, `cn`, `us-ca`…")
@@ -272,7 +272,7 @@ def revoke_consent(consent_id: UUID, who: CurrentStudio, services: ServicesDep) 
     """Idempotent. New generation is denied at once; released outputs become `revoked`."""
     sla = timedelta(days=services.settings.consent_deletion_sla_days)
     with services.db.tenant(who.tenant_id) as conn:
-        result = store.revoke_grant(conn, consent_id, now=datetime.now(UTC), deletion_sla=sla)
+        result = revocation_store.revoke_grant(conn, consent_id, now=datetime.now(UTC), deletion_sla=sla)
     # Their fingerprints go to the revocation bank: re-uploads are blocked even when stripped.
     revocation.bank_revoked_outputs(services, result.asset_ids)
     return RevocationOut(

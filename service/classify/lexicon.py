@@ -87,6 +87,14 @@ class Lexicon:
 
 
 _QUOTE_PAIRS = (("«", "»"), ("„", "“"), ("“", "”"), ('"', '"'), ("‘", "’"), ("'", "'"))
+_QUOTES = tuple(
+    re.compile(
+        (r"(?<!\w)" if opening in "'\"" else "")
+        + rf"{re.escape(opening)}([^{re.escape(closing)}]{{1,200}}){re.escape(closing)}"
+        + (r"(?!\w)" if opening in "'\"" else "")
+    )
+    for opening, closing in _QUOTE_PAIRS
+)
 # Words outside the quotes for a text to be commentary on what it quotes (a poster that is one
 # quoted slogan is not).
 COMMENTARY_WORDS = 6
@@ -104,17 +112,11 @@ class QuotedSpans:
 def quoted_spans(text: str) -> QuotedSpans:
     """Character ranges inside quotation marks (guillemets, typographic and straight quotes; a
     straight apostrophe inside a word is not a quote)."""
-    spans: list[tuple[int, int]] = []
-    for opening, closing in _QUOTE_PAIRS:
-        pattern = (
-            rf"(?<!\w){re.escape(opening)}([^{re.escape(closing)}]{{1,200}}){re.escape(closing)}(?!\w)"
-            if opening in "'\""
-            else rf"{re.escape(opening)}([^{re.escape(closing)}]{{1,200}}){re.escape(closing)}"
-        )
-        spans += [m.span(1) for m in re.finditer(pattern, text)]
-    outside = text
-    for start, end in sorted(spans, reverse=True):
-        outside = outside[:start] + " " + outside[end:]
+    spans = [m.span(1) for quote in _QUOTES for m in quote.finditer(text)]
+    inside = bytearray(len(text))  # quotes may nest («…"…"…»): mark, don't cut
+    for start, end in spans:
+        inside[start:end] = b"\x01" * (end - start)
+    outside = "".join(ch if not inside[i] else " " for i, ch in enumerate(text))
     words = len(re.findall(r"\w+", outside))
     return QuotedSpans(tuple(spans), bool(spans) and words >= COMMENTARY_WORDS)
 

@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from service.classify.encoder import TextEncoder
+from service.classify import e5
+from service.classify.encoder import TextEncoder, encoder_source
 from service.classify.lexicon import Lexicon, load_lexicon
 from service.classify.model import CATEGORIES, Modality, Scores, SignalState
 from service.classify.probes import ProbeSet
@@ -128,24 +129,17 @@ class TextClassifier(Classifier):
         """Readiness without loading the encoder: its files and the policy files are there."""
         if self._ready is not None or self._error is not None:
             return self.status()
-        from service.classify import e5
-        from service.classify.encoder import ENGLISH_ENCODER, english_encoder_path
-
-        if self.encoder.path is None:
-            encoder = e5.package_weights()  # hashed when it is converted and loaded
-        elif str(self.encoder.path) == ENGLISH_ENCODER:
-            encoder = english_encoder_path() / "config.json"
-        else:
-            encoder = self.encoder.path / "config.json"
-        for needed in (encoder, self.probe_path, self.config.policy_dir / "lexicon"):
+        for needed in (
+            encoder_source(self.encoder.path),
+            self.probe_path,
+            self.config.policy_dir / "lexicon",
+        ):
             if not needed.exists():
                 return SignalState.UNAVAILABLE, f"{needed} is missing"
         return SignalState.OK, f"{self.describe()}; not loaded yet"
 
     def describe(self) -> str:
         """The encoder as an operator needs to know it: which model, from which pinned file."""
-        from service.classify import e5
-
         if self.encoder.path is None:
             return (
                 f"{e5.NAME} ({e5.WEIGHTS_FILE} sha256:{e5.WEIGHTS_SHA256[:12]}, {self.config.text_backend})"

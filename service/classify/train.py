@@ -1,4 +1,4 @@
-"""Labelled JSONL data and the training of linear probes (``vigil classify train``).
+"""Labelled JSONL data and the training of text probes (``vigil classify train``).
 
 One example per line: ``{"text": ..., "lang": "en|ru|uk", "labels": [category, ...], "slice":
 "positive|<contrast>", "form": "caption|prompt|script|post|ocr"}`` where a contrast is one of
@@ -15,7 +15,7 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -133,9 +133,7 @@ def train_text_probes(
             for lang in languages
         },
     }
-    return ProbeSet(
-        encoder=probes.encoder, dim=probes.dim, probes=probes.probes, trained=trained, hidden=probes.hidden
-    )
+    return replace(probes, trained=trained)
 
 
 def operating_point(scores: npt.NDArray[np.float64], asks: npt.NDArray[np.bool_], share: float) -> float:

@@ -325,14 +325,14 @@ class ConsentRequest:
     script_sha256: str | None = None
 
     def modality(self, appears_as: AppearsAs) -> Modality:
-        """DESIGN: an image needs likeness_still, a video likeness_animated, a voice voice_clone."""
+        """An image needs likeness_still, a video likeness_animated, a voice voice_clone."""
         if appears_as is AppearsAs.VOICE:
             return Modality.VOICE_CLONE
         return Modality.LIKENESS_STILL if self.output is OutputKind.IMAGE else Modality.LIKENESS_ANIMATED
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> ConsentRequest:
-        """Parse the consent part of a generation spec (DESIGN "generation spec")."""
+        """Parse the consent part of a generation spec (README, Generation gateway)."""
         try:
             subjects = tuple(
                 RequestedSubject(UUID(str(s["subject_id"])), AppearsAs(s.get("appears_as", "likeness")))

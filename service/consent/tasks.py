@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from service.consent.store import run_due_deletions
+from service.consent.revocation_store import run_due_deletions
 from service.db import Conn
 from service.jobs.registry import HandlerRegistry
 
@@ -16,7 +16,7 @@ DELETIONS_EVERY_S = 3600.0
 
 
 def _delete_due_media(conn: Conn, services: Any) -> None:
-    """Delete source media whose revocation SLA has passed (REFERENCE §3.6: within 90 days)."""
+    """Delete source media whose revocation SLA has passed (within 90 days)."""
     deleted = run_due_deletions(conn, services.blobs, datetime.now(UTC))
     if deleted:
         log.info("deleted %d source media after revocation", deleted)

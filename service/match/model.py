@@ -38,7 +38,7 @@ class HashType(enum.StrEnum):
 
     @property
     def default_threshold(self) -> int:
-        """The industry thresholds that survive JPEG, resize and grayscale (REFERENCE §4)."""
+        """The industry thresholds that survive JPEG, resize and grayscale (README, Hash banks)."""
         return 31 if self is HashType.PDQ else 8
 
     @property

@@ -17,7 +17,7 @@ from PIL import Image
 from service.classify.model import Scores
 from service.classify.model import SignalState as ClassifyState
 from service.classify.screening import Classifiers
-from service.consent import store as consent_store
+from service.consent import revocation_store
 from service.db import Conn
 from service.errors import MalformedRequest, UnknownProfile
 from service.match.matching import FrameHashes, hash_frames, match_hashes
@@ -141,7 +141,7 @@ def provenance(services: Services, conn: Conn, decoded: Decoded) -> ProvenanceFo
 
 # --- 3. consent status -------------------------------------------------------------------------
 def consent_status(conn: Conn, found: ProvenanceFound) -> ConsentStatus:
-    """Public for released assets (DESIGN "visibility"): read in the system() transaction."""
+    """Public for released assets (their provenance is public): read in the system() transaction."""
     asset_id = found.report.asset_id if found.report is not None else None
     if not asset_id:
         return ConsentStatus.UNKNOWN
@@ -149,7 +149,7 @@ def consent_status(conn: Conn, found: ProvenanceFound) -> ConsentStatus:
         asset = UUID(asset_id)
     except ValueError:  # an asset id Vigil did not mint: no consent record can name it
         return ConsentStatus.UNKNOWN
-    return ConsentStatus(consent_store.consent_status(conn, asset).value)
+    return ConsentStatus(revocation_store.consent_status(conn, asset).value)
 
 
 # --- 4. match ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from service.audit import Event, EventName, append
-from service.consent import ConsentRequest
+from service.consent import ConsentRequest, revocation_store
 from service.consent import Decision as ConsentOutcome
 from service.consent import store as consent_store
 from service.db import Conn
@@ -61,7 +61,7 @@ def release(
     if gen.quarantine_sha256 is None or gen.quarantine_mime is None:
         raise Conflict("This generation has no screened output to release.")
     # Consent once more, at the moment of release: a grant revoked while the output waited for a
-    # reviewer stops it (REFERENCE §3.6: revocation stops new generation at once).
+    # reviewer stops it (revocation stops new generation at once).
     consent = consent_store.check_request(
         conn, services.consent_rules, ConsentRequest.from_spec(dict(gen.spec)), at=datetime.now(UTC)
     )
@@ -98,7 +98,7 @@ def release(
         released_sha = services.blobs.put_file(signed_path)
     # 8. release: link the asset to its grants (revocation reaches it), then the status
     if gen.grant_ids:
-        consent_store.link_outputs(
+        revocation_store.link_outputs(
             conn,
             asset_ids=[asset_id],
             grant_ids=gen.grant_ids,

@@ -2,7 +2,7 @@
 revocation bank, so a re-upload is blocked by its picture even when its manifest was stripped.
 
 Consent, provenance and match never import each other; this module joins them:
-1. ``consent.store.revoke_grant`` (the caller, in the tenant's transaction) names the assets;
+1. ``consent.revocation_store.revoke_grant`` (the caller, in the tenant's transaction) names the assets;
 2. the manifest repository holds each released asset's PDQ fingerprints (per frame for video);
 3. ``match.banks.add_signals`` puts them in the ``revoked-outputs`` system bank.
 

@@ -1,7 +1,7 @@
 """Screening results as policy signals: what the classifiers and hash banks found, in the
 vocabulary of ``service.policy`` (signal names ``text_model``, ``lexicon``, ``image_model``,
 ``speech``, ``hash_banks`` as in ``policies/default.yaml``). A signal that could not run is
-``unavailable`` (or ``not_configured``), never clean (STYLE §3). Every text keeps the name of
+``unavailable`` (or ``not_configured``), never clean. Every text keeps the name of
 its source (``prompt``, ``script``, ``caption``, ...) through to the reasons, and every
 classifier that screened the content is recorded with its version for the verdict and the
 signed ``vigil.moderation`` assertion.

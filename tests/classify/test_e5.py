@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from service.blobs.store import sha256_file
 from service.classify import e5
 from service.classify.model import SignalState
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
@@ -18,7 +19,7 @@ from service.errors import ModelUnavailable
 
 
 def test_the_wheel_weights_are_the_pinned_ones() -> None:
-    assert e5.sha256_file(e5.package_weights()) == e5.WEIGHTS_SHA256
+    assert sha256_file(e5.package_weights()) == e5.WEIGHTS_SHA256
 
 
 def test_conversion_gives_a_transformers_model_and_the_engines_tokens(tmp_path: Path) -> None:
@@ -56,7 +57,7 @@ def test_a_tampered_converted_copy_is_made_again(tmp_path: Path) -> None:
     weights.write_bytes(bytes(data))
     e5.ensure_converted(target)
     marker = json.loads((target / "converted-from.json").read_text())
-    assert e5.sha256_file(weights) == marker["safetensors_sha256"]
+    assert sha256_file(weights) == marker["safetensors_sha256"]
 
 
 def test_a_missing_wheel_makes_text_screening_unavailable_not_clean(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from uuid import UUID, uuid4
 
-from service.consent import store
+from service.consent import revocation_store, store
 from service.consent.model import Decision, Relationship, VitalStatus
 from service.services import Services
 from tests.consent.helpers import NOW, decide, grant, spec, subject, tenant
@@ -22,12 +22,16 @@ def _released(services: Services) -> tuple[UUID, UUID, UUID, str]:
     asset = uuid4()
     with services.db.tenant(t) as conn:
         assert (
-            store.link_outputs(conn, asset_ids=[asset], grant_ids=[g.id], tenant_id=t, source_sha256s=[photo])
+            revocation_store.link_outputs(
+                conn, asset_ids=[asset], grant_ids=[g.id], tenant_id=t, source_sha256s=[photo]
+            )
             == 1
         )
         # linking again changes nothing
         assert (
-            store.link_outputs(conn, asset_ids=[asset], grant_ids=[g.id], tenant_id=t, source_sha256s=[photo])
+            revocation_store.link_outputs(
+                conn, asset_ids=[asset], grant_ids=[g.id], tenant_id=t, source_sha256s=[photo]
+            )
             == 0
         )
     return t, g.id, asset, photo
@@ -36,16 +40,16 @@ def _released(services: Services) -> tuple[UUID, UUID, UUID, str]:
 def test_revocation_after_release_reaches_the_public_status(services: Services) -> None:
     t, grant_id, asset, _ = _released(services)
     with services.db.system() as conn:
-        assert store.consent_status(conn, asset).value == "active"
-        assert store.consent_status(conn, uuid4()).value == "unknown"
+        assert revocation_store.consent_status(conn, asset).value == "active"
+        assert revocation_store.consent_status(conn, uuid4()).value == "unknown"
     with services.db.tenant(t) as conn:
-        revocation = store.revoke_grant(conn, grant_id, now=NOW, deletion_sla=SLA)
+        revocation = revocation_store.revoke_grant(conn, grant_id, now=NOW, deletion_sla=SLA)
     assert revocation.asset_ids == (asset,)
     assert revocation.newly_revoked is True
     assert revocation.deletion_due_at == NOW + SLA
     # public: any platform's question is answered in a system() transaction
     with services.db.system() as conn:
-        assert store.consent_status(conn, asset).value == "revoked"
+        assert revocation_store.consent_status(conn, asset).value == "revoked"
     # new generation is denied at once
     with services.db.tenant(t) as conn:
         husband = store.get_grant(conn, grant_id).subject_id
@@ -55,9 +59,9 @@ def test_revocation_after_release_reaches_the_public_status(services: Services) 
 def test_revocation_is_idempotent_and_logged_once(services: Services) -> None:
     t, grant_id, asset, _ = _released(services)
     with services.db.tenant(t) as conn:
-        store.revoke_grant(conn, grant_id, now=NOW, deletion_sla=SLA)
+        revocation_store.revoke_grant(conn, grant_id, now=NOW, deletion_sla=SLA)
     with services.db.tenant(t) as conn:
-        again = store.revoke_grant(conn, grant_id, now=NOW + timedelta(days=1), deletion_sla=SLA)
+        again = revocation_store.revoke_grant(conn, grant_id, now=NOW + timedelta(days=1), deletion_sla=SLA)
     assert again.newly_revoked is False
     assert again.asset_ids == (asset,)
     assert again.grant.revoked_at == NOW
@@ -71,25 +75,25 @@ def test_revocation_is_idempotent_and_logged_once(services: Services) -> None:
 def test_outputs_linked_after_revocation_are_born_revoked(services: Services) -> None:
     t, grant_id, _, _ = _released(services)
     with services.db.tenant(t) as conn:
-        store.revoke_grant(conn, grant_id, now=NOW, deletion_sla=SLA)
+        revocation_store.revoke_grant(conn, grant_id, now=NOW, deletion_sla=SLA)
         late = uuid4()
-        store.link_outputs(conn, asset_ids=[late], grant_ids=[grant_id], tenant_id=t)
+        revocation_store.link_outputs(conn, asset_ids=[late], grant_ids=[grant_id], tenant_id=t)
     with services.db.system() as conn:
-        assert store.consent_status(conn, late).value == "revoked"
+        assert revocation_store.consent_status(conn, late).value == "revoked"
 
 
 def test_source_media_is_deleted_after_the_sla_and_the_deletion_recorded(services: Services) -> None:
     t, grant_id, _, photo = _released(services)
     with services.db.tenant(t) as conn:
-        store.revoke_grant(conn, grant_id, now=NOW, deletion_sla=SLA)
+        revocation_store.revoke_grant(conn, grant_id, now=NOW, deletion_sla=SLA)
     with services.db.system() as conn:
-        assert store.run_due_deletions(conn, services.blobs, NOW + SLA - timedelta(seconds=1)) == 0
+        assert revocation_store.run_due_deletions(conn, services.blobs, NOW + SLA - timedelta(seconds=1)) == 0
     assert services.blobs.exists(photo)
     with services.db.system() as conn:
-        assert store.run_due_deletions(conn, services.blobs, NOW + SLA) == 1
+        assert revocation_store.run_due_deletions(conn, services.blobs, NOW + SLA) == 1
     assert not services.blobs.exists(photo)
     with services.db.system() as conn:
-        assert store.run_due_deletions(conn, services.blobs, NOW + SLA * 2) == 0
+        assert revocation_store.run_due_deletions(conn, services.blobs, NOW + SLA * 2) == 0
         rows = conn.execute("SELECT entry FROM audit_entries WHERE event = 'media.deleted'").fetchall()
     assert len(rows) == 1
     assert photo.encode() in bytes(rows[0][0])
@@ -100,19 +104,19 @@ def test_media_still_used_under_a_live_grant_is_kept(services: Services) -> None
     widow = subject(services, t)
     other = grant(services, t, widow.id, basis="self", grantors=[("Yelena", Relationship.SELF)])
     with services.db.tenant(t) as conn:
-        store.link_outputs(
+        revocation_store.link_outputs(
             conn, asset_ids=[uuid4()], grant_ids=[other.id], tenant_id=t, source_sha256s=[photo]
         )
-        store.revoke_grant(conn, grant_id, now=NOW, deletion_sla=SLA)
+        revocation_store.revoke_grant(conn, grant_id, now=NOW, deletion_sla=SLA)
     with services.db.system() as conn:
-        assert store.run_due_deletions(conn, services.blobs, NOW + SLA) == 0
+        assert revocation_store.run_due_deletions(conn, services.blobs, NOW + SLA) == 0
     assert services.blobs.exists(photo)
 
 
 def test_audit_entries_carry_ids_and_hashes_never_names(services: Services) -> None:
     t, grant_id, _, _ = _released(services)
     with services.db.tenant(t) as conn:
-        store.revoke_grant(conn, grant_id, now=NOW, deletion_sla=SLA)
+        revocation_store.revoke_grant(conn, grant_id, now=NOW, deletion_sla=SLA)
     with services.db.system() as conn:
         entries = [bytes(r[0]) for r in conn.execute("SELECT entry FROM audit_entries").fetchall()]
     events = b"\n".join(entries)
