@@ -20,6 +20,7 @@ from service.services import Services
 from service.settings import Settings
 from service.web import STATIC_DIR
 from service.web import home as home_page
+from service.web import operate as operate_pages
 from service.web import review as review_pages
 from service.web import verify as verify_page
 
@@ -85,6 +86,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(check.router)
     app.include_router(webhooks.router)
     app.include_router(policy.router)
+    app.include_router(operate_pages.router)  # before the review pages: /review/{flag_id} would take it
     app.include_router(review_pages.router)
     app.include_router(log_api.router)
     app.include_router(provenance_api.router)

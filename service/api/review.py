@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 from uuid import UUID
@@ -12,7 +13,11 @@ from pydantic import BaseModel, Field
 from service.api.deps import CurrentPrincipal, CurrentReviewer, ServicesDep
 from service.auth import Role
 from service.errors import Forbidden, NotFound
+from service.media.sniff import sniff
+from service.pipeline import flag_view
+from service.pipeline.flag_view import FlagView, ShownText
 from service.review import queue, store
+from service.review.context import FlagContext
 from service.review.model import Appeal, Decision, Flag, ReviewPolicy, SlaState
 from service.services import Services
 
@@ -65,6 +70,128 @@ def flag_out(flag: Flag, policy: ReviewPolicy, key_id: UUID) -> FlagOut:
     )
 
 
+class HighlightOut(BaseModel):
+    start: int
+    end: int
+    category: str
+
+
+class TextOut(BaseModel):
+    source: str = Field(description="prompt, script, caption, ocr or transcript")
+    heading: str
+    text: str
+    highlights: list[HighlightOut] = Field(description="Character ranges of lexicon terms in the text")
+
+
+class ScoreOut(BaseModel):
+    category: str
+    score: float
+    threshold: float | None = Field(description="The market policy's review_at for the category")
+    at_or_over: bool
+    source: str
+    signal: str
+    evidence: list[dict[str, object]]
+
+
+class MediaOut(BaseModel):
+    sha256: str
+    mime: str
+    role: str
+    url: str
+
+
+class MatchOut(BaseModel):
+    bank: str
+    distance: int
+    hash_type: str
+    labels: list[str]
+
+
+class GrantOut(BaseModel):
+    grant_id: str
+    status: str
+    subject: str
+    subject_kind: str
+    vital_status: str
+    legal_basis: str
+    legal_basis_title: str
+    grantors: list[str] = Field(description="Each grantor's relationship and verification (no names)")
+    purposes: list[str]
+    audiences: list[str]
+    markets: list[str]
+    modalities: list[str]
+    expires_at: datetime
+
+
+class ConsentOut(BaseModel):
+    applicable: bool = Field(description="False where no consent record can be behind the item")
+    status: str = Field(description="active, revoked, unknown or not_applicable, as it stands now")
+    note: str
+    grants: list[GrantOut]
+    held_elsewhere: int = Field(description="Grants behind the item that another tenant holds (not shown)")
+
+
+class FlagContextOut(BaseModel):
+    texts: list[TextOut]
+    scores: list[ScoreOut]
+    media: list[MediaOut]
+    matches: list[MatchOut]
+    consent: ConsentOut
+    provenance: dict[str, object] | None
+    classifier_versions: dict[str, str]
+    ids: dict[str, str]
+    appeal: dict[str, object] | None = None
+
+
+class FlagDetailOut(FlagOut):
+    context: FlagContextOut
+
+
+def _highlights(text: ShownText) -> list[HighlightOut]:
+    out, at = [], 0
+    for seg in text.segments:
+        if seg.category is not None:
+            out.append(HighlightOut(start=at, end=at + len(seg.text), category=seg.category))
+        at += len(seg.text)
+    return out
+
+
+def _media_url(flag: Flag, sha256: str) -> str:
+    return f"/v1/flags/{flag.id}/media/{sha256}"
+
+
+def detail_out(shown: FlagView, policy: ReviewPolicy, key_id: UUID) -> FlagDetailOut:
+    flag, ctx, consent = shown.flag, shown.context, shown.consent
+    appeal = ctx.extra.get("appeal")
+    return FlagDetailOut(
+        **flag_out(flag, policy, key_id).model_dump(),
+        context=FlagContextOut(
+            texts=[TextOut(source=t.source, heading=t.heading, text=t.text, highlights=_highlights(t))
+                   for t in shown.texts],
+            scores=[
+                ScoreOut(category=s.category, score=s.score, threshold=s.threshold, at_or_over=s.at_or_over,
+                         source=s.source, signal=s.signal, evidence=[dict(e) for e in s.evidence])
+                for s in ctx.scores
+            ],
+            media=[MediaOut(sha256=m.sha256, mime=m.mime, role=m.role, url=_media_url(flag, m.sha256))
+                   for m in ctx.media],
+            matches=[MatchOut(bank=m.bank, distance=m.distance, hash_type=m.hash_type, labels=list(m.labels))
+                     for m in ctx.matches],
+            consent=ConsentOut(
+                applicable=consent.applicable, status=consent.status, note=consent.note,
+                grants=[GrantOut(**{**asdict(g), "grantors": list(g.grantors), "purposes": list(g.purposes),
+                                    "audiences": list(g.audiences), "markets": list(g.markets),
+                                    "modalities": list(g.modalities)}) for g in consent.grants],
+                held_elsewhere=consent.elsewhere,
+            ),
+            provenance=dict(ctx.provenance) if ctx.provenance is not None else None,
+            classifier_versions=dict(ctx.classifier_versions),
+            ids=dict(ctx.ids),
+            appeal=dict(appeal) if isinstance(appeal, dict) else None,
+        ),
+    )  # fmt: skip
+
+
 class FlagList(BaseModel):
     flags: list[FlagOut]
 
@@ -73,6 +200,12 @@ class DecisionIn(BaseModel):
     decision: Decision
     rationale: str = Field(min_length=1, max_length=5000)
     policy_citation: str | None = Field(None, max_length=200)
+
+
+class EffectOut(BaseModel):
+    target: str = Field(description="What the effect acted on: generation:<id>, bank:<name>, webhooks")
+    result: str = Field(description="released, withheld, denied, banked, unbanked, queued or nothing")
+    detail: str
 
 
 class DecisionOut(BaseModel):
@@ -84,6 +217,11 @@ class DecisionOut(BaseModel):
     outcome: str | None
     effects_run: int
     appeal_status: str | None = None
+    effects: list[EffectOut] = Field(
+        default_factory=list,
+        description="What the decision did to its subject, e.g. a generation released, or denied "
+        "because its consent was withdrawn while it waited.",
+    )
 
 
 class AppealIn(BaseModel):
@@ -133,24 +271,65 @@ def list_flags(
 
 
 @router.get("/flags/{flag_id}")
-def get_flag(flag_id: UUID, reviewer: CurrentReviewer, services: ServicesDep) -> FlagOut:
+def get_flag(flag_id: UUID, reviewer: CurrentReviewer, services: ServicesDep) -> FlagDetailOut:
+    """One flag with everything a reviewer needs: every text under its source, the scores with
+    their thresholds, matches, provenance, links to the media, and the consent behind it."""
+    with services.db.tenant(reviewer.tenant_id) as conn:
+        flag = store.get_flag(conn, flag_id)
+        if flag is None:
+            raise NotFound(f"No flag {flag_id}.")
+        shown = flag_view.view(services, conn, flag)
+    return detail_out(shown, services.review_policy, reviewer.key_id)
+
+
+@router.get(
+    "/flags/{flag_id}/media/{sha256}",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/*": {}, "video/*": {}, "audio/*": {}, "application/octet-stream": {}}}
+    },
+)
+def flag_media(flag_id: UUID, sha256: str, reviewer: CurrentReviewer, services: ServicesDep) -> Response:
+    """A picture, video or sound the flag's context names (404 for anything else)."""
     with services.db.tenant(reviewer.tenant_id) as conn:
         flag = store.get_flag(conn, flag_id)
     if flag is None:
         raise NotFound(f"No flag {flag_id}.")
-    return flag_out(flag, services.review_policy, reviewer.key_id)
+    if sha256 not in FlagContext.from_json(flag.context).media_shas():
+        raise NotFound("That media is not part of this flag.")
+    data = services.blobs.read(sha256)
+    kind = sniff(data[:64])
+    mime = kind if isinstance(kind, str) else kind.mime
+    if isinstance(kind, str) or not mime.startswith(("image/", "video/", "audio/")):
+        mime = "application/octet-stream"
+    return Response(data, media_type=mime, headers={"Cache-Control": "private, max-age=300",
+                                                    "X-Content-Type-Options": "nosniff"})  # fmt: skip
 
 
-@router.post("/flags/claim", response_model=FlagOut, responses={204: {"description": "The queue is empty."}})
-def claim(reviewer: CurrentReviewer, services: ServicesDep) -> FlagOut | Response:
-    """Lease the most urgent flag to the caller (default 10 minutes), or 204 when none is waiting."""
+@router.post(
+    "/flags/claim", response_model=FlagDetailOut, responses={204: {"description": "The queue is empty."}}
+)
+def claim(reviewer: CurrentReviewer, services: ServicesDep) -> FlagDetailOut | Response:
+    """Lease the most urgent flag to the caller (default 10 minutes), or 204 when none is waiting;
+    the answer carries the flag's full context, as ``GET /v1/flags/{id}`` does."""
     with services.db.tenant(reviewer.tenant_id) as conn:
         flag = queue.claim(
             conn, tenant_id=reviewer.tenant_id, reviewer=reviewer.key_id, lease=lease(services)
         )
-    if flag is None:
-        return Response(status_code=204)
-    return flag_out(flag, services.review_policy, reviewer.key_id)
+        if flag is None:
+            return Response(status_code=204)
+        shown = flag_view.view(services, conn, flag)
+    return detail_out(shown, services.review_policy, reviewer.key_id)
+
+
+@router.post("/flags/{flag_id}/claim")
+def claim_one(flag_id: UUID, reviewer: CurrentReviewer, services: ServicesDep) -> FlagDetailOut:
+    """Lease one named flag (one a reviewer opened from the list); 409 says why it cannot be
+    theirs: decided, held by another reviewer, waiting for context, or theirs to stay out of."""
+    with services.db.tenant(reviewer.tenant_id) as conn:
+        flag = queue.claim_flag(conn, flag_id=flag_id, reviewer=reviewer.key_id, lease=lease(services))
+        shown = flag_view.view(services, conn, flag)
+    return detail_out(shown, services.review_policy, reviewer.key_id)
 
 
 @router.post("/flags/{flag_id}/renew")
@@ -191,6 +370,7 @@ def decide(flag_id: UUID, body: DecisionIn, reviewer: CurrentReviewer, services:
         outcome=done.flag.outcome,
         effects_run=done.effects_run,
         appeal_status=done.appeal.status if done.appeal else None,
+        effects=[EffectOut(target=e.target, result=e.result, detail=e.detail) for e in done.effects],
     )
 
 

@@ -85,6 +85,28 @@ class Lexicon:
             evidence.append(Evidence(category=term.category, score=value, term_id=term.id))
         return LexiconResult(boosts, tuple(hits), tuple(evidence))
 
+    def spans(self, text: str) -> list[tuple[int, int, Category]]:
+        """Where terms occur in ``text`` (start, end, category), merged where they overlap, for a
+        reviewer's highlighting; empty when normalising changes the text's length (offsets
+        would not point at the same characters)."""
+        norm = normalise(text)
+        if len(norm) != len(text):
+            return []
+        found = sorted(
+            (m.start(), m.end(), term.category)
+            for term in self.terms
+            for p in term.patterns
+            for m in p.finditer(norm)
+            if m.end() > m.start()
+        )
+        merged: list[tuple[int, int, Category]] = []
+        for start, end, category in found:
+            if merged and start < merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]), merged[-1][2])
+            else:
+                merged.append((start, end, category))
+        return merged
+
 
 _QUOTE_PAIRS = (("«", "»"), ("„", "“"), ("“", "”"), ('"', '"'), ("‘", "’"), ("'", "'"))
 _QUOTES = tuple(

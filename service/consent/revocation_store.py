@@ -95,6 +95,14 @@ def consent_status(conn: Conn, asset_id: UUID) -> ConsentStatus:
     return ConsentStatus.REVOKED if row[1] else ConsentStatus.ACTIVE
 
 
+def grants_of_asset(conn: Conn, asset_id: UUID) -> list[UUID]:
+    """The grants an asset was made under, in this tenant (oldest link first)."""
+    cur = conn.execute(
+        "SELECT grant_id FROM consent_output_links WHERE asset_id = %s ORDER BY grant_id", (asset_id,)
+    )
+    return [UUID(str(row[0])) for row in cur.fetchall()]
+
+
 def revoke_grant(conn: Conn, grant_id: UUID, *, now: datetime, deletion_sla: timedelta) -> Revocation:
     """Revoke a grant (idempotent): deny new generation, mark its outputs, schedule deletions."""
     row = rows.one(

@@ -20,7 +20,7 @@ from service.errors import MalformedRequest
 from service.match.model import LABEL, HashType, Signal
 
 HEADER = ("signal_type", "signal", "labels")
-MAX_REPORTED = 100
+MAX_REPORTED = 1000
 _HEX = re.compile(r"^[0-9a-fA-F]*$")
 _SPLIT = re.compile(r"[\s,]+")
 

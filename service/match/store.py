@@ -137,6 +137,17 @@ def bank_signals(conn: Conn, bank: Bank) -> list[StoredSignal]:
         return cur.fetchall()
 
 
+def quarantined_signals(conn: Conn, bank: Bank, *, limit: int) -> list[StoredSignal]:
+    """Entries flood quarantine disabled, most recent first (what an operator looks at)."""
+    with conn.cursor(row_factory=class_row(StoredSignal)) as cur:
+        cur.execute(
+            "SELECT id, bank_id, signal, labels, quarantined_at FROM bank_signals "
+            "WHERE bank_id = %s AND quarantined_at IS NOT NULL ORDER BY quarantined_at DESC, id LIMIT %s",
+            (bank.id, limit),
+        )
+        return cur.fetchall()
+
+
 def index_state(conn: Conn) -> dict[str, tuple[int, int]]:
     """Per hash type: (the newest signal id, the largest bank threshold). Needs a system() scope."""
     # ORDER BY id DESC LIMIT 1 walks the (hash_type, id) index backwards and stops at the first

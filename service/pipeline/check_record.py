@@ -15,10 +15,20 @@ from uuid import UUID
 from service.audit import Event, EventName, append
 from service.audit.events import Value
 from service.pipeline.check_steps import Classified, Decoded, Matched, ProvenanceFound, provenance_summary
+from service.policy.categories import FlagCategory
 from service.policy.load import Policy
 from service.policy.model import Decision, TextSource, Verdict, statement_to_dict
 from service.policy.sor import reviewed
 from service.review import queue as review_queue
+from service.review.context import (
+    NOT_APPLICABLE,
+    ConsentRef,
+    FlagContext,
+    MatchLine,
+    MediaRef,
+    ScoreLine,
+    SourceText,
+)
 from service.services import Services
 
 
@@ -63,64 +73,73 @@ def _review_context(
     classified: Classified,
     policy: Policy,
     text_source: TextSource,
-) -> dict[str, Any]:
+) -> FlagContext:
     policy_review_at = {name: c.review_at for name, c in policy.categories.items()}
     media = []
     if decoded.info is not None:
         sha = services.blobs.put_file(decoded.info.path)  # the reviewer page shows it from here
-        media.append({"sha256": sha, "mime": decoded.info.type.mime, "role": "upload"})
+        media.append(MediaRef(sha, decoded.info.type.mime, "upload"))
     scores = []
     for name, result in classified.results.items():
         for category, score in sorted(result.scores.items(), key=lambda kv: -kv[1]):
-            evidence = [
+            evidence = tuple(
                 {"timestamp_s": e.t, "score": round(e.score, 4)}
                 for e in result.evidence
                 if e.category == category and e.t is not None
-            ]
-            scores.append(
-                {
-                    "category": category.value,
-                    "score": round(float(score), 4),
-                    "threshold": policy_review_at.get(category.value),
-                    "source": classified.origins.get(name, name),  # caption, transcript, ocr, image, video
-                    "signal": name,
-                    "evidence": evidence,
-                }
             )
-    context: dict[str, Any] = {
-        "media": media,
-        "scores": scores,
-        "matches": [
-            {"bank": m.bank, "distance": m.distance, "hash_type": m.hash_type, "labels": list(m.labels)}
-            for m in verdict.matches
-        ],
-        "consent": {"status": verdict.consent_status.value},
-        "ids": {
+            scores.append(
+                ScoreLine(
+                    category=category.value,
+                    score=round(float(score), 4),
+                    threshold=policy_review_at.get(category.value),
+                    source=classified.origins.get(name, name),  # caption, transcript, ocr, image, video
+                    signal=name,
+                    evidence=evidence,
+                )
+            )
+    extra: dict[str, Any] = {}
+    pdq = [f.hashes.pdq.hex for f in decoded.frames if not f.hashes.pdq.low_quality]
+    if pdq:  # what a reviewer's reject puts in the tenant's review-rejected bank
+        extra["fingerprints"] = {"pdq": list(dict.fromkeys(pdq))}
+    if verdict.statement_of_reasons is not None:  # what the platform files if a reviewer rejects it
+        extra["statement_if_rejected"] = statement_to_dict(reviewed(policy, verdict.statement_of_reasons))
+    if matches.report is not None and matches.report.suppressed:
+        extra["suppressed_matches"] = [m.summary() for m in matches.report.suppressed]
+    prov: dict[str, Any] | None = None
+    asset_id: str | None = None
+    if provenance.report is not None:
+        summary = provenance_summary(provenance.report)
+        prov = {k: v for k, v in summary.items() if k in ("state", "recovered_by", "asset_id", "signed_at")}
+        prov["ai_generated"] = summary["ai_generated"]
+        if provenance.report.signer is not None:
+            prov["signer"] = provenance.report.signer.issuer
+        asset_id = str(summary.get("asset_id") or "") or None
+    status = verdict.consent_status.value
+    consent = (
+        NOT_APPLICABLE
+        if status == "unknown" or asset_id is None
+        else ConsentRef(
+            applicable=True,
+            status=status,
+            asset_id=asset_id,
+            note="The upload is a Vigil output; these are the grants it was made under.",
+        )
+    )
+    return FlagContext(
+        texts=(SourceText(text_source.value, text),) if text else (),
+        scores=tuple(scores),
+        media=tuple(media),
+        matches=tuple(MatchLine(m.bank, m.distance, m.hash_type, tuple(m.labels)) for m in verdict.matches),
+        consent=consent,
+        provenance=prov,
+        classifier_versions=dict(verdict.classifier_versions),
+        ids={
             "check_id": str(check_id),
             "policy_version": verdict.policy_version,
             **({"sha256": decoded.info.sha256} if decoded.info is not None else {}),
         },
-    }
-    pdq = [f.hashes.pdq.hex for f in decoded.frames if not f.hashes.pdq.low_quality]
-    if pdq:  # what a reviewer's reject puts in the tenant's review-rejected bank
-        context["fingerprints"] = {"pdq": list(dict.fromkeys(pdq))}
-    if text:
-        context["caption"] = text
-        context["texts"] = [{"source": text_source.value, "text": text}]
-    context["classifier_versions"] = dict(verdict.classifier_versions)
-    if verdict.statement_of_reasons is not None:  # what the platform files if a reviewer rejects it
-        context["statement_if_rejected"] = statement_to_dict(reviewed(policy, verdict.statement_of_reasons))
-    if provenance.report is not None:
-        summary = provenance_summary(provenance.report)
-        context["provenance"] = {
-            k: v for k, v in summary.items() if k in ("state", "recovered_by", "asset_id", "signed_at")
-        }
-        context["provenance"]["ai_generated"] = summary["ai_generated"]
-        if provenance.report.signer is not None:
-            context["provenance"]["signer"] = provenance.report.signer.issuer
-    if matches.report is not None and matches.report.suppressed:
-        context["suppressed_matches"] = [m.summary() for m in matches.report.suppressed]
-    return context
+        extra=extra,
+    )
 
 
 def record(
@@ -158,9 +177,9 @@ def record(
                 tenant_id=request_tenant,
                 source_kind="check",
                 source_id=str(check_id),
-                category=verdict.category or "check",
+                category=services.review_policy.most_severe(verdict.categories, FlagCategory.UNSCREENED),
                 reasons=[asdict(r) for r in verdict.reasons],
-                context=context,
+                context=context.to_json(),
                 policy=services.review_policy,
             )
             flag_id = flag.id

@@ -52,7 +52,7 @@ from service.pipeline import outcome, rejection, webhooks
 from service.pipeline.screening import Screening, screen_media, screen_text
 from service.policy.evaluate import evaluate
 from service.policy.model import ConsentStatus, Decision, Flow, Signals, TextSource, Verdict
-from service.review.effects import Settled
+from service.review.effects import Effect, Settled
 
 if TYPE_CHECKING:
     from service.services import Services
@@ -330,24 +330,41 @@ def _flagged(conn: Conn, settled: Settled) -> UUID | None:
     return generation_id
 
 
-def approve(services: Services, conn: Conn, settled: Settled) -> None:
-    """A reviewer approved a held output: label, sign and release it now (steps 6-9). An appeal
-    that overturned a rejection also takes the output out of the rejected-outputs bank."""
+def approve(services: Services, conn: Conn, settled: Settled) -> Effect | None:
+    """A reviewer approved a held output: label, sign and release it now (steps 6-9), unless its
+    consent was withdrawn meanwhile (then it ends ``denied``). An appeal that overturned a
+    rejection also takes the output out of the rejected-outputs bank."""
     generation_id = _flagged(conn, settled)
-    if generation_id is not None:
-        outcome.release(services, conn, generation_id, moderation=outcome.APPROVED_BY_REVIEWER)
-        if settled.overturned:
-            rejection.queue_banking(conn, settled.flag.tenant_id, generation_id, withdraw=True)
+    if generation_id is None:
+        return None
+    gen = outcome.release(services, conn, generation_id, moderation=outcome.APPROVED_BY_REVIEWER)
+    if settled.overturned:
+        rejection.queue_banking(conn, settled.flag.tenant_id, generation_id, withdraw=True)
+    target = f"generation:{generation_id}"
+    if gen.status is GenerationStatus.RELEASED:
+        return Effect(target, "released", "The output was labelled, signed and released to the studio.")
+    if gen.status is GenerationStatus.DENIED:
+        return Effect(
+            target, "denied",
+            "Not released: consent for it was withdrawn or no longer covers it while it waited for "
+            "review. The output stays in quarantine and cannot be downloaded.",
+        )  # fmt: skip
+    return Effect(target, gen.status.value, f"The generation is {gen.status.value}; nothing was released.")
 
 
-def reject(conn: Conn, settled: Settled) -> None:
+def reject(conn: Conn, settled: Settled) -> Effect | None:
     """A reviewer rejected a held output (or overturned its release): withheld, and its
     fingerprints go to the rejected-outputs bank (a job queued in this transaction)."""
     generation_id = _flagged(conn, settled)
-    if generation_id is not None:
-        reason = Reason("review.reject", f"flag:{settled.flag.id}", "a reviewer withheld the output")
-        outcome.withhold(conn, generation_id, [reason], by="review")
-        rejection.queue_banking(conn, settled.flag.tenant_id, generation_id)
+    if generation_id is None:
+        return None
+    reason = Reason("review.reject", f"flag:{settled.flag.id}", "a reviewer withheld the output")
+    outcome.withhold(conn, generation_id, [reason], by="review")
+    rejection.queue_banking(conn, settled.flag.tenant_id, generation_id)
+    return Effect(
+        f"generation:{generation_id}", "withheld",
+        "The output is withheld (never downloadable); its fingerprints go to the rejected-outputs bank.",
+    )  # fmt: skip
 
 
 def wire(services: Services) -> None:

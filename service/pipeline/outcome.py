@@ -13,7 +13,7 @@ import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from service.audit import Event, EventName, append
@@ -28,9 +28,11 @@ from service.labels import TRAINED_ALGORITHMIC_MEDIA
 from service.media.intake import detect
 from service.pipeline import webhooks
 from service.pipeline.release import label_and_sign
-from service.policy.model import Verdict
+from service.policy.categories import FlagCategory
+from service.policy.model import TextSource, Verdict
 from service.provenance import ConsentAssertion, Ingredient, ModerationAssertion, SignSpec
 from service.review import queue
+from service.review.context import ConsentRef, FlagContext, MediaRef, ScoreLine, SourceText
 
 if TYPE_CHECKING:
     from service.services import Services
@@ -137,42 +139,50 @@ def hold(services: Services, conn: Conn, gen: Generation, verdict: Verdict) -> G
     """Step 8 for a review verdict: the output waits in quarantine and a flag goes to the queue."""
     reasons = [Reason(r.rule, r.source, r.detail) for r in verdict.reasons]
     policy = services.policy.current.for_market(gen.market)
-    context: dict[str, Any] = {
-        "caption": gen.prompt,  # the reviewer reads the prompt; it never reaches logs or audit
-        # Every text that was screened, under its source name (the scores below name it too).
-        "texts": [
-            {"source": source, "text": text}
-            for source, text in (("prompt", gen.prompt), ("script", gen.script), ("caption", gen.caption))
-            if text
-        ],
-        "media": [
-            {"sha256": gen.quarantine_sha256, "mime": gen.quarantine_mime, "role": "output"},
+    # Every text that was screened, under its source name (the scores below name it too); the
+    # reviewer reads them here, they never reach logs or the audit log.
+    texts = (
+        (TextSource.PROMPT, gen.prompt), (TextSource.SCRIPT, gen.script), (TextSource.CAPTION, gen.caption)
+    )  # fmt: skip
+    context = FlagContext(
+        texts=tuple(SourceText(source.value, text) for source, text in texts if text),
+        media=(
             *(
-                {"sha256": sha, "mime": detect(services.blobs.path(sha)).mime, "role": "source photo"}
+                (MediaRef(gen.quarantine_sha256, gen.quarantine_mime, "output"),)
+                if gen.quarantine_sha256 and gen.quarantine_mime
+                else ()
+            ),
+            *(
+                MediaRef(sha, detect(services.blobs.path(sha)).mime, "source photo")
                 for sha in gen.photo_sha256s
             ),
-        ],
-        "scores": [
-            {
-                "category": category,
-                "score": score,
-                "threshold": policy.categories[category].review_at if category in policy.categories else None,
-                "source": group.source,
-                "signal": group.signal,
-            }
+        ),
+        scores=tuple(
+            ScoreLine(
+                category=category,
+                score=score,
+                threshold=policy.categories[category].review_at if category in policy.categories else None,
+                source=group.source,
+                signal=group.signal,
+            )
             for group in verdict.scores_by_source
             for category, score in sorted(group.scores.items(), key=lambda kv: -kv[1])
-        ],
-        "classifier_versions": dict(verdict.classifier_versions),
-        "consent": {"status": "active", "grant_ids": [str(g) for g in gen.grant_ids]},
-        "ids": {"generation_id": str(gen.id), "policy_version": verdict.policy_version},
-    }
+        ),
+        consent=ConsentRef(
+            applicable=True,
+            status="active",
+            grant_ids=tuple(str(g) for g in gen.grant_ids),
+            note="The grants this generation was made under (checked again when it is released).",
+        ),
+        classifier_versions=dict(verdict.classifier_versions),
+        ids={"generation_id": str(gen.id), "policy_version": verdict.policy_version},
+    ).to_json()
     flag = queue.create_flag(
         conn,
         tenant_id=gen.tenant_id,
         source_kind="generation",
         source_id=str(gen.id),
-        category=verdict.category or "generation",
+        category=services.review_policy.most_severe(verdict.categories, FlagCategory.UNSCREENED),
         reasons=[r.as_dict() for r in reasons],
         context=context,
         policy=services.review_policy,

@@ -34,7 +34,7 @@ from service.jobs.registry import HandlerRegistry
 from service.match import banks
 from service.media.intake import inspect
 from service.pipeline import check_steps
-from service.review.effects import Settled
+from service.review.effects import Effect, Settled
 from service.services import Services
 
 log = logging.getLogger(__name__)
@@ -97,28 +97,37 @@ def withdraw_rejected(job: Job, ctx: JobContext) -> None:
 # --- uploads a check sent to review ------------------------------------------------------------
 
 
-def check_rejected(conn: Conn, settled: Settled) -> None:
+def check_rejected(conn: Conn, settled: Settled) -> Effect:
     """Review effect of ``("check", "reject")``: the upload's PDQ hashes into the tenant's bank."""
     pdq = settled.flag.context.get("fingerprints", {}).get("pdq", [])
     hashes = [bytes.fromhex(h) for h in pdq if isinstance(h, str)]
+    target = f"bank:{CHECK_BANK}"
     if not hashes:
         log.info("flag %s has no fingerprint to bank (text only, or no frame of quality)", settled.flag.id)
-        return
+        return Effect(target, "nothing", "Nothing to bank: the check had no picture of enough quality.")
     bank = banks.ensure_bank(conn, CHECK_BANK, tenant_id=settled.flag.tenant_id)
     owner = f"{CHECK_OWNER_PREFIX}{settled.flag.source_id}"
     banks.add_signals(conn, bank, hashes, labels=[REJECTED_LABEL, owner])
+    return Effect(
+        target,
+        "banked",
+        f"{len(hashes)} fingerprint(s) added: copies of this upload are blocked from now on.",
+    )
 
 
-def check_approved(conn: Conn, settled: Settled) -> None:
+def check_approved(conn: Conn, settled: Settled) -> Effect | None:
     """Review effect of ``("check", "approve")``: an overturned rejection leaves the bank."""
     if not settled.overturned:
-        return
+        return None
     try:
         bank = banks.get_bank(conn, tenant_id=settled.flag.tenant_id, name=CHECK_BANK)
     except NotFound:
-        return
+        return None
     owner = f"{CHECK_OWNER_PREFIX}{settled.flag.source_id}"
     banks.withdraw(conn, bank, owner, owner_prefix=CHECK_OWNER_PREFIX)
+    return Effect(
+        f"bank:{CHECK_BANK}", "unbanked", "The upload's fingerprints left the bank (appeal overturned)."
+    )
 
 
 def wire(services: Services) -> None:

@@ -25,7 +25,7 @@ from service.notify import Delivery, DeliveryStatus, store
 from service.notify import deliver as http
 from service.notify.model import CHECK_REVIEW_DECIDED, GENERATION_STATUS_CHANGED
 from service.review import queue as review_queue
-from service.review.effects import Settled
+from service.review.effects import Effect, Settled
 from service.services import Services
 
 log = logging.getLogger(__name__)
@@ -35,14 +35,16 @@ class EndpointRefused(Exception):
     """The endpoint answered, but not with 2xx: try again later."""
 
 
-def check_review_decided(conn: Conn, settled: Settled) -> None:
+def check_review_decided(conn: Conn, settled: Settled) -> Effect | None:
     """Review effect of ``("check", "approve" | "reject")``: queue the tenant's webhooks."""
     check_id = settled.flag.source_id
     found = review_queue.review_of(conn, source_kind="check", source_id=check_id)
     data = {"check_id": check_id, **found.summary()}
     queued = store.queue(conn, tenant_id=settled.flag.tenant_id, event=CHECK_REVIEW_DECIDED, data=data)
-    if queued:
-        log.info("flag %s: %d webhook deliveries queued", settled.flag.id, len(queued))
+    if not queued:
+        return None
+    log.info("flag %s: %d webhook deliveries queued", settled.flag.id, len(queued))
+    return Effect("webhooks", "queued", f"{len(queued)} webhook delivery(ies) queued to the platform.")
 
 
 def generation_changed(conn: Conn, gen: Generation) -> None:

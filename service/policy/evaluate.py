@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from service.policy.categories import RULE_CATEGORY, FlagCategory
 from service.policy.load import Policy, SignalPolicy
 from service.policy.model import (
     Decision,
@@ -59,6 +60,7 @@ def _states(policy: Policy, signals: Signals) -> tuple[list[Finding], list[str]]
                         name,
                         f"{name} could not run; content is not read as clean",
                     ),
+                    FlagCategory.UNSCREENED,
                 )
             )
         elif state is SignalState.NOT_CONFIGURED:
@@ -85,6 +87,7 @@ def _states(policy: Policy, signals: Signals) -> tuple[list[Finding], list[str]]
                             name,
                             f"{detail}; {signals.flow.value} outputs need {action.value}",
                         ),
+                        FlagCategory.UNSCREENED,
                     )
                 )
     return findings, missing
@@ -119,6 +122,7 @@ def _matches(policy: Policy, matches: tuple[MatchSignal, ...]) -> list[Finding]:
                     Reason(
                         "match.block_bank", f"bank:{m.bank}", f"{where}; labels {','.join(m.labels) or '-'}"
                     ),
+                    RULE_CATEGORY["block_bank"],
                 )
             )
     return findings
@@ -182,6 +186,7 @@ def evaluate(policy: Policy, signals: Signals) -> Verdict:
                         "provenance",
                         "the C2PA manifest does not validate (tampered or bad signature)",
                     ),
+                    RULE_CATEGORY["provenance_invalid"],
                 )
             )
         if prov.ai_generated:
@@ -194,6 +199,7 @@ def evaluate(policy: Policy, signals: Signals) -> Verdict:
                         "provenance",
                         f"source type {prov.digital_source_type or 'AI'}{how}",
                     ),
+                    RULE_CATEGORY["provenance_ai_generated"],
                 )
             )
             labels.append(RequiredLabel("ai_generated", "provenance.ai_generated"))
@@ -206,7 +212,7 @@ def evaluate(policy: Policy, signals: Signals) -> Verdict:
                     "consent",
                     f"consent for asset {prov.asset_id if prov else '?'} was revoked",
                 ),
-                "consent",
+                RULE_CATEGORY["consent_revoked"],
             )
         )
     findings.extend(_matches(policy, signals.matches))
@@ -228,8 +234,10 @@ def evaluate(policy: Policy, signals: Signals) -> Verdict:
     decision = max((f.decision for f in findings), key=lambda d: d.rank, default=Decision.ALLOW)
     if decision is Decision.ALLOW and labels:
         decision = Decision.LABEL
-    driving = [f for f in findings if f.decision is decision and f.category]
-    category = driving[0].category if driving else None
+    # Every category that reached the decision, first the one that drove it (the review queue
+    # files a flag under the most severe of them, by the review policy).
+    driving = list(dict.fromkeys(f.category for f in findings if f.decision is decision and f.category))
+    category = driving[0] if driving else None
     reasons = tuple(f.reason for f in sorted(findings, key=lambda f: -f.decision.rank))
     verdict = Verdict(
         decision=decision,
@@ -243,6 +251,7 @@ def evaluate(policy: Policy, signals: Signals) -> Verdict:
         policy_version=policy.version,
         statement_of_reasons=None,
         category=category,
+        categories=tuple(driving),
         classifier_versions=dict(signals.classifier_versions),
         scores_by_source=_by_source(signals),
     )

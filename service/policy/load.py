@@ -18,16 +18,10 @@ import yaml
 
 from service.errors import ConfigError
 from service.policy import dsa
+from service.policy.categories import CONTENT
 from service.policy.model import Decision, Flow
 
-CATEGORIES = (
-    "war_glorification",
-    "combatant_martyrdom",
-    "extremist_symbols",
-    "propaganda_poster",
-    "minors_militarised",
-    "dehumanisation",
-)
+CATEGORIES = tuple(c.value for c in CONTENT)  # the screening taxonomy (policy/categories.py)
 SIGNALS = ("image_model", "text_model", "lexicon", "ocr", "speech", "hash_banks", "provenance", "consent")
 RULES = ("provenance_ai_generated", "provenance_invalid", "consent_revoked", "block_bank", "lexicon_hit")
 DECISIONS = ("allow", "label", "review", "block")

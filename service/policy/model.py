@@ -168,7 +168,8 @@ class Verdict:
     missing_signals: tuple[str, ...]
     policy_version: str
     statement_of_reasons: StatementOfReasons | None
-    category: str | None = None  # the policy category that drove the decision, if any
+    category: str | None = None  # the category that drove the decision, if any (policy/categories.py)
+    categories: tuple[str, ...] = ()  # every category that reached the decision, ``category`` first
     # Each classifier that screened the content -> its version ("not_configured" / "unavailable"
     # for one that could not), as recorded in the signed vigil.moderation assertion.
     classifier_versions: Mapping[str, str] = field(default_factory=dict)

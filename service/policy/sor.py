@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from service.policy import dsa
+from service.policy.categories import FlagCategory
 from service.policy.model import Decision, Reason, Signals, StatementOfReasons, Verdict
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def _is_disclosure(verdict: Verdict) -> bool:
     """A ``label`` verdict that only labels AI-generated content (nothing else drove it)."""
     return (
         verdict.decision is Decision.LABEL
-        and verdict.category is None
+        and verdict.category in (None, FlagCategory.DISCLOSURE)
         and any(r.rule == AI_GENERATED_RULE for r in verdict.reasons)
     )
 

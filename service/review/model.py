@@ -6,7 +6,7 @@ import enum
 import hashlib
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -129,14 +129,47 @@ class CategoryPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class Citation:
+    id: str
+    title: str
+    categories: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Guidance:
+    """What the decision form offers for one flag: citations (its category's first) and canned
+    rationales per decision."""
+
+    citations: tuple[Citation, ...] = ()
+    rationales: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class ReviewPolicy:
     """``policies/review.yaml`` as a value. ``default`` covers categories the file does not name."""
 
     age_doubling: timedelta
     categories: Mapping[str, CategoryPolicy]
+    citations: tuple[Citation, ...] = ()
+    rationales: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def guidance(self, category: str) -> Guidance:
+        ranked = sorted(self.citations, key=lambda c: category not in c.categories)  # stable: file order
+        return Guidance(tuple(ranked), self.rationales)
 
     def category(self, name: str) -> CategoryPolicy:
         return self.categories.get(name) or self.categories["default"]
+
+    def most_severe(self, names: Sequence[str], fallback: str) -> str:
+        """The category a flag is filed under when several reached review: the highest severity,
+        then the shortest SLA, then the first named; ``fallback`` when none is named."""
+        if not names:
+            return fallback
+        ranked = sorted(
+            enumerate(names),
+            key=lambda item: (-self.category(item[1]).severity, self.category(item[1]).sla, item[0]),
+        )
+        return ranked[0][1]
 
     def rank_offset(self, severity: int, escalations: int) -> timedelta:
         """How much earlier than its creation a flag ranks: one doubling period per doubling.

@@ -10,7 +10,8 @@ from typing import Any
 import yaml
 
 from service.errors import ConfigError
-from service.review.model import CategoryPolicy, ReviewPolicy
+from service.policy.categories import FlagCategory
+from service.review.model import CategoryPolicy, Citation, Decision, ReviewPolicy
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "policies" / "review.yaml"
 
@@ -28,7 +29,7 @@ def _number(path: Path, key: str, value: Any, lo: float, hi: float) -> float:
 def parse(data: Any, path: Path) -> ReviewPolicy:
     if not isinstance(data, dict):
         raise _fail(path, "(top)", "must be a mapping")
-    unknown = set(data) - {"age_doubling_hours", "categories"}
+    unknown = set(data) - {"age_doubling_hours", "categories", "guidance"}
     if unknown:
         raise _fail(path, sorted(unknown)[0], "unknown key")
     doubling = _number(path, "age_doubling_hours", data.get("age_doubling_hours"), 0.1, 24 * 365)
@@ -36,7 +37,7 @@ def parse(data: Any, path: Path) -> ReviewPolicy:
     if not isinstance(raw, dict) or not raw:
         raise _fail(path, "categories", "must be a non-empty mapping")
     if "default" not in raw:
-        raise _fail(path, "categories.default", "is required (it covers categories not listed)")
+        raise _fail(path, "categories.default", "is required (it covers flags filed under old names)")
     categories: dict[str, CategoryPolicy] = {}
     for name, entry in raw.items():
         where = f"categories.{name}"
@@ -50,7 +51,53 @@ def parse(data: Any, path: Path) -> ReviewPolicy:
         sla = _number(path, f"{where}.sla_hours", entry["sla_hours"], 0.1, 24 * 365)
         rate = _number(path, f"{where}.double_review", entry["double_review"], 0.0, 1.0)
         categories[name] = CategoryPolicy(name, severity, timedelta(hours=sla), rate)
-    return ReviewPolicy(timedelta(hours=doubling), MappingProxyType(categories))
+    known = {c.value for c in FlagCategory}
+    unknown_names = [str(name) for name in raw if name != "default" and name not in known]
+    if unknown_names:
+        raise _fail(
+            path, f"categories.{unknown_names[0]}",
+            f"no flow files flags under this name (known: {', '.join(sorted(known))})",
+        )  # fmt: skip
+    missing = sorted(known - set(raw))
+    if missing:
+        raise _fail(
+            path, f"categories.{missing[0]}",
+            "is missing: flags are filed under it; give it a severity, SLA and QA share "
+            f"(missing: {', '.join(missing)})",
+        )  # fmt: skip
+    citations, rationales = _guidance(path, data.get("guidance"), known)
+    return ReviewPolicy(timedelta(hours=doubling), MappingProxyType(categories), citations, rationales)
+
+
+def _guidance(
+    path: Path, raw: Any, known: set[str]
+) -> tuple[tuple[Citation, ...], MappingProxyType[str, tuple[str, ...]]]:
+    if raw is None:
+        return (), MappingProxyType({})
+    if not isinstance(raw, dict) or set(raw) - {"citations", "rationales"}:
+        raise _fail(path, "guidance", "must be a mapping of citations and rationales")
+    citations: list[Citation] = []
+    for i, entry in enumerate(raw.get("citations") or []):
+        where = f"guidance.citations[{i}]"
+        if not isinstance(entry, dict) or set(entry) != {"id", "title", "categories"}:
+            raise _fail(path, where, "needs exactly id, title and categories")
+        cats = entry["categories"]
+        if not isinstance(cats, list) or not all(isinstance(c, str) and c in known for c in cats):
+            raise _fail(
+                path, f"{where}.categories", f"must list flag categories (known: {', '.join(sorted(known))})"
+            )
+        if not all(isinstance(entry[k], str) and entry[k].strip() for k in ("id", "title")):
+            raise _fail(path, where, "id and title must be non-empty text")
+        citations.append(Citation(entry["id"], entry["title"], frozenset(cats)))
+    rationales: dict[str, tuple[str, ...]] = {}
+    for decision, texts in (raw.get("rationales") or {}).items():
+        where = f"guidance.rationales.{decision}"
+        if decision not in {d.value for d in Decision}:
+            raise _fail(path, where, "is not a decision (approve, reject, escalate, needs_context)")
+        if not isinstance(texts, list) or not all(isinstance(t, str) and t.strip() for t in texts):
+            raise _fail(path, where, "must be a list of non-empty texts")
+        rationales[decision] = tuple(texts)
+    return tuple(citations), MappingProxyType(rationales)
 
 
 def load(path: Path = DEFAULT_PATH) -> ReviewPolicy:

@@ -22,8 +22,9 @@ from uuid import UUID
 from service.audit import Event, EventName, append
 from service.db import Conn
 from service.errors import Conflict, MalformedRequest, NotFound
+from service.policy.categories import FlagCategory
 from service.review import store
-from service.review.effects import Effects, Settled
+from service.review.effects import Effect, Effects, Settled
 from service.review.model import (
     Agreement,
     Appeal,
@@ -37,7 +38,7 @@ from service.review.model import (
     cohens_kappa,
 )
 
-APPEAL_CATEGORY = "appeal"
+APPEAL_CATEGORY = FlagCategory.APPEAL.value
 
 
 def _now() -> datetime:
@@ -144,6 +145,26 @@ def claim(conn: Conn, *, tenant_id: UUID, reviewer: UUID, lease: timedelta) -> F
     return store.claim(conn, tenant_id=tenant_id, key_id=reviewer, lease=lease)
 
 
+def claim_flag(conn: Conn, *, flag_id: UUID, reviewer: UUID, lease: timedelta) -> Flag:
+    """Lease the flag a reviewer opened (from the queue list, a link, a colleague's message).
+    Conflict says why it cannot be theirs: decided, held by someone else, or theirs to stay out of."""
+    flag = store.claim_flag(conn, flag_id, key_id=reviewer, lease=lease)
+    if flag is not None:
+        return flag
+    current = store.get_flag(conn, flag_id)
+    if current is None:
+        raise NotFound(f"No flag {flag_id}.")
+    if current.status == FlagStatus.DECIDED:
+        raise Conflict(f"Flag {flag_id} is already decided; file an appeal to revisit it.")
+    if current.status == FlagStatus.NEEDS_CONTEXT:
+        raise Conflict(f"Flag {flag_id} waits for context from its source; add context to put it back.")
+    if reviewer in current.excluded_reviewers:
+        raise Conflict(
+            f"You already decided flag {flag_id} (or the decision it appeals); another reviewer must."
+        )
+    raise Conflict(f"Another reviewer holds flag {flag_id} until {current.lease_expires_at:%H:%M} UTC.")
+
+
 def _held(conn: Conn, flag_id: UUID, reviewer: UUID) -> Flag:
     flag = store.get_flag(conn, flag_id, lock=True)
     if flag is None:
@@ -186,6 +207,7 @@ class Decided:
     record: DecisionRecord
     effects_run: int
     appeal: Appeal | None = None
+    effects: tuple[Effect, ...] = ()  # what the effects did (released, withheld, denied, ...)
 
 
 def decide(
@@ -245,8 +267,8 @@ def decide(
         return Decided(flag, record, 0)
     if flag.source_kind == SourceKind.APPEAL:
         return _settle_appeal(conn, flag, record, decision, effects)
-    ran = effects.run(conn, Settled(flag, decision, record.id, reviewer))
-    return Decided(flag, record, ran)
+    ran, done = effects.run(conn, Settled(flag, decision, record.id, reviewer))
+    return Decided(flag, record, ran, effects=done)
 
 
 def _settle_appeal(
@@ -258,12 +280,13 @@ def _settle_appeal(
     original = store.get_flag(conn, appeal.flag_id, lock=True)
     assert original is not None
     ran = 0
+    done: tuple[Effect, ...] = ()
     overturned = original.outcome != decision.value
     status = AppealStatus.OVERTURNED if overturned else AppealStatus.UPHELD
     store.close_appeal(conn, appeal.id, status.value)  # first: the effects read the settled appeal
     if overturned:
         original = store.update_flag(conn, original.id, status=FlagStatus.DECIDED, outcome=decision.value)
-        ran = effects.run(
+        ran, done = effects.run(
             conn, Settled(original, decision, record.id, record.reviewer_key_id, overturned=True)
         )
     append(
@@ -277,7 +300,7 @@ def _settle_appeal(
         ),
     )  # fmt: skip
     closed = Appeal(**{**_fields(appeal), "status": status.value, "decided_at": _now()})
-    return Decided(flag, record, ran, closed)
+    return Decided(flag, record, ran, closed, effects=done)
 
 
 def _fields(appeal: Appeal) -> dict[str, Any]:

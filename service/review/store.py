@@ -88,12 +88,49 @@ def latest_appeal(conn: Conn, flag_id: UUID) -> Appeal | None:
         return cur.fetchone()
 
 
-def list_flags(conn: Conn, *, statuses: Sequence[str], limit: int) -> list[Flag]:
+# Sort orders of the queue, by name: the SQL is fixed here, never built from input.
+SORTS = {
+    "priority": "rank_at, id",
+    "due": "due_at, id",
+    "newest": "created_at DESC, id",
+    "oldest": "created_at, id",
+    "decided": "decided_at DESC NULLS LAST, id",
+}
+# What a flag's media is, for the queue's filter: the first media entry's top-level type.
+MEDIA_KINDS = ("image", "video", "audio", "text")
+
+
+def list_flags(
+    conn: Conn,
+    *,
+    statuses: Sequence[str],
+    limit: int,
+    categories: Sequence[str] = (),
+    source_kind: str | None = None,
+    media: str | None = None,
+    overdue: bool = False,
+    sort: str = "priority",
+) -> list[Flag]:
+    """The tenant's flags in ``statuses``, filtered and sorted (``SORTS``); ``media`` is one of
+    ``MEDIA_KINDS`` (``text``: no media at all)."""
+    where = ["status = ANY(%(statuses)s)"]
+    if categories:
+        where.append("category = ANY(%(categories)s)")
+    if source_kind:
+        where.append("source_kind = %(source_kind)s")
+    if media == "text":
+        where.append("coalesce(jsonb_array_length(context->'media'), 0) = 0")
+    elif media in MEDIA_KINDS:
+        where.append("context->'media'->0->>'mime' LIKE %(mime)s")
+    if overdue:
+        where.append("due_at < now()")
+    order = SORTS.get(sort, SORTS["priority"])
     with conn.cursor(row_factory=class_row(Flag)) as cur:
         cur.execute(
-            f"SELECT {_FLAG} FROM review_flags WHERE status = ANY(%s) ORDER BY rank_at LIMIT %s",  # noqa: S608  # nosec B608
-            (list(statuses), limit),
-        )
+            f"SELECT {_FLAG} FROM review_flags WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %(limit)s",  # noqa: S608  # nosec B608
+            {"statuses": list(statuses), "categories": list(categories), "source_kind": source_kind,
+             "mime": f"{media}/%", "limit": limit},
+        )  # fmt: skip
         return cur.fetchall()
 
 
@@ -124,6 +161,23 @@ def claim(conn: Conn, *, tenant_id: UUID, key_id: UUID, lease: timedelta) -> Fla
             RETURNING {", ".join("f." + c for c in _FLAG.split(", "))}
             """,  # noqa: S608  # nosec B608
             {"tenant": tenant_id, "key": key_id, "lease": lease},
+        )
+        return cur.fetchone()
+
+
+def claim_flag(conn: Conn, flag_id: UUID, *, key_id: UUID, lease: timedelta) -> Flag | None:
+    """Lease one named flag to ``key_id`` if it is waiting and free (or already theirs, or its
+    lease expired) and they may take it; None otherwise (decided, held by someone, excluded)."""
+    with conn.cursor(row_factory=class_row(Flag)) as cur:
+        cur.execute(
+            f"""
+            UPDATE review_flags SET leased_by = %(key)s, lease_expires_at = now() + %(lease)s
+             WHERE id = %(id)s AND status IN ('open', 'escalated')
+               AND (leased_by IS NULL OR leased_by = %(key)s OR lease_expires_at < now())
+               AND NOT (%(key)s = ANY (excluded_reviewers))
+            RETURNING {_FLAG}
+            """,  # noqa: S608  # nosec B608
+            {"id": flag_id, "key": key_id, "lease": lease},
         )
         return cur.fetchone()
 

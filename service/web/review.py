@@ -7,11 +7,12 @@ next flag is claimed at once (auto-advance), so a reviewer can work without goin
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.api.deps import ServicesDep
@@ -19,7 +20,11 @@ from service.auth import Role
 from service.auth import store as auth_store
 from service.errors import Conflict, MalformedRequest, NotFound
 from service.media.sniff import sniff
+from service.pipeline import flag_view
+from service.policy import categories
+from service.policy.categories import FlagCategory
 from service.review import queue, store
+from service.review.context import FlagContext
 from service.review.model import MEDIA_MODES, Decision, Flag, ReviewSession
 from service.services import Services
 from service.web import sessions, templates
@@ -29,10 +34,20 @@ router = APIRouter(include_in_schema=False)
 # Notices shown after a redirect: the query names one, the text comes from here (nothing reflected).
 NOTICES = {
     "decided": ("ok", "Decision recorded. Here is the next item."),
+    "denied": (
+        "bad",
+        "Decision recorded, but the output was not released: its consent was withdrawn while it "
+        "waited for review. It stays in quarantine and cannot be downloaded.",
+    ),
     "done": ("ok", "Decision recorded. The queue is empty for now."),
     "empty": ("info", "Nothing is waiting in the queue."),
     "conflict": ("bad", "You no longer hold that item (the lease expired or it was decided)."),
     "released": ("info", "Item returned to the queue."),
+    "claimed": ("ok", "This item is yours now: decide it, or return it to the queue."),
+    "taken": (
+        "bad",
+        "That item cannot be yours: another reviewer holds it, it was decided, or you decided it before.",
+    ),
     "rationale": ("bad", "A decision needs a rationale."),
 }
 SECURITY_HEADERS = {
@@ -117,13 +132,21 @@ def logout(request: Request, services: ServicesDep, csrf: Annotated[str, Form()]
 
 
 def _row(flag: Flag, services: Services, session: ReviewSession, now: datetime) -> dict[str, Any]:
+    ctx = FlagContext.from_json(flag.context)
+    first = ctx.media[0] if ctx.media else None
     return {
         "flag": flag,
+        "label": categories.label(flag.category),
         "priority": flag.priority(services.review_policy, now),
         "sla": flag.sla_state(now).value,
         "due_in": _until(flag.due_at, now),
+        "age": _until(now, flag.created_at).removeprefix("overdue "),
         "mine": flag.held_by(session.key_id, now),
         "held": flag.lease_expires_at is not None and flag.lease_expires_at > now,
+        "media_kind": first.kind if first is not None else "text",
+        "thumb": first.sha256 if first is not None and first.kind == "image" else None,
+        "snippet": flag_view.shown(ctx.texts[0]) if ctx.texts else "",
+        "snippet_source": ctx.texts[0].heading if ctx.texts else "",
     }
 
 
@@ -136,19 +159,72 @@ def _until(when: datetime, now: datetime) -> str:
     return f"{sign}{hours} h {rest // 60:02d} m" if hours else f"{sign}{rest // 60} m"
 
 
+@dataclass(frozen=True, slots=True)
+class QueueFilters:
+    view: str
+    category: str
+    source: str
+    media: str
+    sort: str
+    overdue: bool
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.category or self.source or self.media or self.overdue)
+
+
+# The queue's views: which statuses each shows, and its default order.
+VIEWS = {
+    "waiting": (("open", "escalated"), "priority"),
+    "context": (("needs_context",), "oldest"),
+    "decided": (("decided",), "decided"),
+    "appeals": (("open", "escalated"), "priority"),  # people contesting a decision
+}
+SORT_LABELS = {"priority": "Priority", "due": "Due soonest", "oldest": "Oldest", "newest": "Newest",
+               "decided": "Decided, latest first"}  # fmt: skip
+
+
 @router.get("/review")
-def queue_page(request: Request, services: ServicesDep) -> Response:
+def queue_page(
+    request: Request,
+    services: ServicesDep,
+    view: Annotated[str, Query(max_length=20)] = "waiting",
+    category: Annotated[str, Query(max_length=40)] = "",
+    source: Annotated[str, Query(max_length=20)] = "",
+    media: Annotated[str, Query(max_length=10)] = "",
+    sort: Annotated[str, Query(max_length=20)] = "",
+    overdue: Annotated[str, Query(max_length=5)] = "",
+) -> Response:
     session = _session_or_login(request, services)
     if isinstance(session, Response):
         return session
     now = datetime.now(UTC)
+    statuses, default_sort = VIEWS.get(view, VIEWS["waiting"])
+    view = view if view in VIEWS else "waiting"
+    known = [c.value for c in FlagCategory]
+    filters = QueueFilters(
+        view=view,
+        category=category if category in known else "",
+        source="appeal"
+        if view == "appeals"
+        else (source if source in ("generation", "check", "appeal") else ""),
+        media=media if media in store.MEDIA_KINDS else "",
+        sort=sort if sort in store.SORTS else default_sort,
+        overdue=overdue == "1",
+    )
     with services.db.tenant(session.tenant_id) as conn:
-        flags = store.list_flags(conn, statuses=["open", "escalated", "needs_context"], limit=200)
+        flags = store.list_flags(
+            conn, statuses=statuses, limit=200, categories=[filters.category] if filters.category else [],
+            source_kind=filters.source or None, media=filters.media or None, overdue=filters.overdue,
+            sort=filters.sort,
+        )  # fmt: skip
         counts = store.counts(conn)
     rows = [_row(f, services, session, now) for f in flags]
     return _page(
         request, "review_queue.html",
-        {"session": session, "rows": rows, "counts": counts, "notice": _notice(request)},
+        {"session": session, "rows": rows, "counts": counts, "notice": _notice(request), "filters": filters,
+         "categories": [(c, categories.label(c)) for c in known], "sorts": SORT_LABELS,
+         "media_kinds": store.MEDIA_KINDS, "filtered": filters.narrowed},
     )  # fmt: skip
 
 
@@ -206,15 +282,6 @@ def set_prefs(
 # --- one item -----------------------------------------------------------------------------------
 
 
-def _media_shas(context: dict[str, Any]) -> set[str]:
-    shas = {str(m.get("sha256")) for m in context.get("media") or [] if isinstance(m, dict)}
-    for score in context.get("scores") or []:
-        for ev in (score.get("evidence") or []) if isinstance(score, dict) else []:
-            if isinstance(ev, dict) and ev.get("frame_sha256"):
-                shas.add(str(ev["frame_sha256"]))
-    return shas
-
-
 def _load(services: Services, session: ReviewSession, flag_id: UUID) -> Flag:
     with services.db.tenant(session.tenant_id) as conn:
         flag = store.get_flag(conn, flag_id)
@@ -233,19 +300,52 @@ def item_page(flag_id: UUID, request: Request, services: ServicesDep) -> Respons
         flag = store.get_flag(conn, flag_id)
         if flag is None:
             return _page(request, "review_error.html", {"message": "No such item.", "session": session}, 404)
+        shown = flag_view.view(services, conn, flag)
         trail = store.decisions(conn, flag_id)
         mode = store.media_mode(conn, session.key_id)
         counts = store.counts(conn)
+    held_by_other = (
+        flag.lease_expires_at is not None
+        and flag.lease_expires_at > now
+        and not flag.held_by(session.key_id, now)
+    )
+    claimable = (
+        flag.status in ("open", "escalated")
+        and not held_by_other
+        and session.key_id not in flag.excluded_reviewers
+    )
     return _page(
         request,
         "review_item.html",
         {
-            "session": session, "row": _row(flag, services, session, now), "flag": flag, "ctx": flag.context,
-            "trail": trail, "mode": mode, "counts": counts, "notice": _notice(request),
+            "session": session, "row": _row(flag, services, session, now), "flag": flag, "view": shown,
+            "ctx": shown.context, "trail": trail, "mode": mode, "counts": counts, "notice": _notice(request),
             "lease_left": _until(flag.lease_expires_at, now) if flag.lease_expires_at else None,
             "decisions": list(Decision), "category": services.review_policy.category(flag.category),
+            "label": categories.label(flag.category), "claimable": claimable, "held_by_other": held_by_other,
+            "excluded": session.key_id in flag.excluded_reviewers,
+            "guidance": services.review_policy.guidance(flag.category),
         },
     )  # fmt: skip
+
+
+@router.post("/review/{flag_id}/claim")
+def claim_item(
+    flag_id: UUID, request: Request, services: ServicesDep, csrf: Annotated[str, Form()] = ""
+) -> Response:
+    """Take the item a reviewer opened from the list (rather than the most urgent one)."""
+    session = _session_or_login(request, services)
+    if isinstance(session, Response):
+        return session
+    if not sessions.csrf_ok(session, request, csrf):
+        return _forbidden(request)
+    lease = timedelta(minutes=services.settings.review_lease_minutes)
+    try:
+        with services.db.tenant(session.tenant_id) as conn:
+            queue.claim_flag(conn, flag_id=flag_id, reviewer=session.key_id, lease=lease)
+    except Conflict:
+        return _redirect(f"/review/{flag_id}?notice=taken")
+    return _redirect(f"/review/{flag_id}?notice=claimed")
 
 
 @router.post("/review/{flag_id}/decision")
@@ -267,13 +367,16 @@ def decide(
         return _redirect(f"/review/{flag_id}?notice=rationale")
     try:
         with services.db.tenant(session.tenant_id) as conn:
-            queue.decide(
+            done = queue.decide(
                 conn, flag_id=flag_id, reviewer=session.key_id, decision=decision, rationale=rationale,
                 policy_citation=policy_citation, policy=services.review_policy,
                 effects=services.review_effects,
             )  # fmt: skip
     except Conflict:
         return _redirect(f"/review/{flag_id}?notice=conflict")
+    denied = any(e.result == "denied" for e in done.effects)
+    if denied:
+        return _claim_next(services, session, "denied", "denied")
     return _claim_next(services, session, "decided", "done")
 
 
@@ -320,7 +423,7 @@ def media(flag_id: UUID, sha256: str, request: Request, services: ServicesDep) -
     if isinstance(session, Response):
         return session
     flag = _load(services, session, flag_id)
-    if sha256 not in _media_shas(flag.context):
+    if sha256 not in FlagContext.from_json(flag.context).media_shas():
         raise NotFound("That media is not part of this item.")
     data = services.blobs.read(sha256)
     kind = sniff(data[:64])

@@ -120,11 +120,21 @@ def reviewers(make_key: Callable[..., str], count: int = 3) -> list[dict[str, st
 async def approve_next(
     client: httpx.AsyncClient, people: list[dict[str, str]], decision: str = "approve"
 ) -> str:
-    """Reviewers claim the next flag and decide it until it is settled; returns its source id.
+    """Reviewers claim the next flag and decide it until it is settled; returns its source id."""
+    source, _ = await decide_next(client, people, decision)
+    return source
+
+
+async def decide_next(
+    client: httpx.AsyncClient, people: list[dict[str, str]], decision: str = "approve"
+) -> tuple[str, dict[str, Any]]:
+    """Reviewers claim the next flag and decide it until it is settled; returns its source id
+    and the answer to the last decision.
 
     A flag sampled for QA double review goes back to the queue after the first verdict and is
     settled by a second reviewer who agrees."""
     source: str | None = None
+    answer: dict[str, Any] = {}
     for reviewer in people:
         claimed = await client.post("/v1/flags/claim", headers=reviewer)
         if claimed.status_code == 204:
@@ -140,10 +150,11 @@ async def approve_next(
             headers=reviewer,
         )
         assert r.status_code == 200, r.text
-        if r.json().get("final", True):
+        answer = r.json()
+        if answer.get("final", True):
             break
     assert source is not None, "no flag to review"
-    return source
+    return source, answer
 
 
 async def overturn_appeal(client: httpx.AsyncClient, people: list[dict[str, str]]) -> dict[str, Any]:

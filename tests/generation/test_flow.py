@@ -26,6 +26,7 @@ from tests.generation.helpers import (
     PROPAGANDA_PROMPT,
     approve_next,
     consented_subject,
+    decide_next,
     overturn_appeal,
     photo_bytes,
     reviewers,
@@ -80,7 +81,36 @@ async def test_held_output_is_released_after_a_reviewer_approves(
     assert "signal.image_model.not_configured" in {x["rule"] for x in held["reasons"]}
     assert (await client.get(f"/v1/generations/{gid}/output", headers=h)).status_code == 409
 
-    assert await approve_next(client, reviewer) == gid
+    # Held because no image model screened it: filed as `unscreened`, its SLA from the policy.
+    [flag] = (await client.get("/v1/flags", headers=reviewer[0])).json()["flags"]
+    assert (flag["source"]["id"], flag["category"]) == (gid, "unscreened")
+    # An API-only reviewer gets every text under its source, the media and the consent behind it.
+    detail = (await client.get(f"/v1/flags/{flag['id']}", headers=reviewer[0])).json()
+    ctx = detail["context"]
+    assert [(t["source"], t["heading"]) for t in ctx["texts"]] == [
+        ("prompt", "Generation prompt"),
+        ("caption", "Caption"),
+    ]
+    assert ctx["texts"][1]["text"] == "Forever with us"
+    output = next(m for m in ctx["media"] if m["role"] == "output")
+    media = await client.get(output["url"], headers=reviewer[0])
+    assert (media.status_code, media.headers["content-type"]) == (200, output["mime"])
+    assert (await client.get(output["url"], headers=h)).status_code == 403  # studios are not reviewers
+    consent = ctx["consent"]
+    assert (consent["applicable"], consent["status"]) == (True, "active")
+    [grant] = consent["grants"]
+    assert grant["legal_basis"] == "RU-CC-152.1"
+    assert grant["grantors"] == ["spouse, none"]
+    assert (grant["purposes"], grant["audiences"], grant["markets"]) == (
+        ["private_memorial"],
+        ["family"],
+        ["*"],
+    )
+    assert grant["subject"]
+    assert "Yelena" not in str(consent)  # grantors by relationship, never by name
+    source, answer = await decide_next(client, reviewer)
+    assert source == gid
+    assert [(e["target"], e["result"]) for e in answer["effects"]] == [(f"generation:{gid}", "released")]
     released = (await client.get(f"/v1/generations/{gid}", headers=h)).json()
     assert released["status"] == "released", released
     assert released["output"]["mime"] == "image/jpeg"
@@ -392,7 +422,11 @@ async def test_consent_revoked_while_held_stops_the_release(
         row = conn.execute("SELECT grant_ids[1] FROM generations WHERE id = %s", (gid,)).fetchone()
     assert row is not None
     assert (await client.post(f"/v1/consents/{row[0]}/revoke", headers=h)).status_code == 200
-    assert await approve_next(client, reviewer) == gid
+    source, answer = await decide_next(client, reviewer)
+    assert source == gid
+    # The reviewer is told the approval did not release it, and why.
+    assert [(e["target"], e["result"]) for e in answer["effects"]] == [(f"generation:{gid}", "denied")]
+    assert "withdrawn" in answer["effects"][0]["detail"]
     got = (await client.get(f"/v1/generations/{gid}", headers=h)).json()
     assert got["status"] == "denied", got
     assert "revoked" in got["reasons"][0]["detail"]

@@ -20,7 +20,7 @@ def enqueue(
     services: Services,
     *,
     tenant: str = "acme",
-    category: str = "propaganda",
+    category: str = "propaganda_poster",
     source_kind: str = "generation",
     source_id: str | None = None,
     context: dict[str, Any] | None = None,

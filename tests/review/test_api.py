@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -26,7 +27,7 @@ async def test_claim_returns_most_urgent_then_204(
     client: httpx.AsyncClient, services: Services, make_key: KeyMaker
 ) -> None:
     low = enqueue(services, category="disclosure")
-    high = enqueue(services, category="minors")
+    high = enqueue(services, category="minors_militarised")
     token = make_key("reviewer")
     listed = (await client.get("/v1/flags", headers=bearer(token))).json()["flags"]
     assert [f["id"] for f in listed] == [str(high.id), str(low.id)]
@@ -44,10 +45,38 @@ async def test_claim_returns_most_urgent_then_204(
     assert r1.json()["leased_by_you"] is True
 
 
+async def test_a_reviewer_claims_the_flag_they_opened_and_is_told_why_not(
+    client: httpx.AsyncClient, services: Services, make_key: KeyMaker
+) -> None:
+    enqueue(services, category="minors_militarised")  # more urgent, but not the one opened
+    opened = enqueue(
+        services, category="disclosure", context={"texts": [{"source": "caption", "text": "hi"}]}
+    )
+    alice, bob = make_key("reviewer"), make_key("reviewer")
+    r = await client.post(f"/v1/flags/{opened.id}/claim", headers=bearer(alice))
+    assert r.status_code == 200, r.text
+    assert (r.json()["id"], r.json()["leased_by_you"]) == (str(opened.id), True)
+    assert r.json()["context"]["texts"] == [
+        {"source": "caption", "heading": "Caption", "text": "hi", "highlights": []}
+    ]
+    assert r.json()["context"]["consent"]["status"] == "not_applicable"
+    again = await client.post(f"/v1/flags/{opened.id}/claim", headers=bearer(alice))  # idempotent
+    assert again.status_code == 200
+    taken = await client.post(f"/v1/flags/{opened.id}/claim", headers=bearer(bob))
+    assert taken.status_code == 409
+    assert "Another reviewer holds" in taken.json()["error"]["message"]
+    r = await client.post(f"/v1/flags/{opened.id}/decision", json=DECIDE, headers=bearer(alice))
+    assert r.status_code == 200
+    decided = await client.post(f"/v1/flags/{opened.id}/claim", headers=bearer(bob))
+    assert decided.status_code == 409
+    assert "already decided" in decided.json()["error"]["message"]
+    assert (await client.post(f"/v1/flags/{uuid4()}/claim", headers=bearer(bob))).status_code == 404
+
+
 async def test_decide_requires_the_lease_and_only_once(
     client: httpx.AsyncClient, services: Services, make_key: KeyMaker
 ) -> None:
-    flag = enqueue(services, category="violence")
+    flag = enqueue(services, category="war_glorification")
     alice, bob = make_key("reviewer"), make_key("reviewer")
     # Not claimed by anyone: 409.
     r = await client.post(f"/v1/flags/{flag.id}/decision", json=DECIDE, headers=bearer(alice))
@@ -146,8 +175,8 @@ async def test_effects_run_once_in_the_decision_transaction(
     services.review_effects = Effects()  # only this test's handlers (not the generation flow's)
     services.review_effects.register("generation", "approve", release)
     services.review_effects.register("generation", "reject", withhold)
-    a = enqueue(services, category="violence")
-    b = enqueue(services, category="violence")
+    a = enqueue(services, category="war_glorification")
+    b = enqueue(services, category="war_glorification")
     token = make_key("reviewer")
     await client.post("/v1/flags/claim", headers=bearer(token))
     await client.post("/v1/flags/claim", headers=bearer(token))
@@ -202,7 +231,7 @@ async def test_appeal_by_a_different_reviewer_overturns(
     services.review_effects.register(
         "generation", "approve", lambda conn, s: outcomes.append((s.outcome.value, s.overturned))
     )
-    flag = enqueue(services, category="violence")
+    flag = enqueue(services, category="war_glorification")
     alice, bob, studio = make_key("reviewer"), make_key("reviewer"), make_key("studio")
     early = await client.post(
         f"/v1/flags/{flag.id}/appeal", json={"statement": "too early"}, headers=bearer(studio)

@@ -4,6 +4,7 @@ app served by uvicorn on a loopback port. Screenshots land in ``test-artifacts/r
 from __future__ import annotations
 
 import io
+import re
 import socket
 import threading
 import time
@@ -71,21 +72,23 @@ def _context(services: Services, seed: int) -> dict[str, object]:
     media = services.blobs.put_bytes(_picture(seed))
     frame = services.blobs.put_bytes(_picture(seed + 1))
     return {
-        "caption": f"Forever a hero — he rises to heaven in uniform {SCRIPT}",
-        "file_name": f"farewell_{seed}{SCRIPT}.png",
+        "texts": [
+            {"source": "prompt", "text": f"Farewell video: he climbs a staircase to heaven {SCRIPT}"},
+            {"source": "caption", "text": "Forever a hero. Вечная слава героям СВО!"},
+        ],
         "media": [{"sha256": media, "mime": "image/png", "role": "output"}],
         "scores": [
-            {"category": "propaganda", "score": 0.81, "threshold": 0.7,
+            {"category": "propaganda_poster", "score": 0.81, "threshold": 0.7,
              "evidence": [{"frame_sha256": frame, "timestamp_s": 3.2, "score": 0.88}]},
-            {"category": "glorification", "score": 0.64, "threshold": 0.6, "evidence": []},
+            {"category": "war_glorification", "score": 0.64, "threshold": 0.6, "evidence": []},
         ],
         "matches": [{"bank": "known-propaganda", "distance": 18, "hash_type": "pdq",
                      "labels": ["propaganda"]}],
-        "consent": {"status": "active", "legal_basis": "RU-CC-152.1",
-                    "subjects": [{"kind": "human", "vital_status": "deceased",
-                                  "modalities": ["likeness_animated"]}]},
+        "consent": {"applicable": True, "status": "active", "grant_ids": []},
         "provenance": {"state": "trusted", "ai_generated": True, "signer": "Vigil Test CA",
-                       "digital_source_type": "trainedAlgorithmicMedia", "recovered_by": None},
+                       "digital_source_type": "http://cv.iptc.org/newscodes/digitalsourcetype/"
+                                              "trainedAlgorithmicMediaWithAVeryLongSuffixThatMustWrap",
+                       "recovered_by": None},
     }  # fmt: skip
 
 
@@ -93,9 +96,13 @@ def test_reviewer_walk(server: str, services: Services, make_key: KeyMaker) -> N
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    urgent = enqueue(services, category="minors", context=_context(services, 1))
-    second = enqueue(services, category="propaganda", context=_context(services, 2))
-    enqueue(services, category="disclosure", context={"caption": "Grandfather's birthday"})
+    urgent = enqueue(services, category="minors_militarised", context=_context(services, 1))
+    second = enqueue(services, category="propaganda_poster", context=_context(services, 2))
+    third = enqueue(
+        services,
+        category="disclosure",
+        context={"texts": [{"source": "caption", "text": "Grandfather's birthday"}]},
+    )
     token = make_key("reviewer")
     errors: list[str] = []
 
@@ -142,7 +149,14 @@ def test_reviewer_walk(server: str, services: Services, make_key: KeyMaker) -> N
             expect(image).to_have_js_property("complete", True)
             assert "blur" in image.evaluate("el => getComputedStyle(el).filter")
             assert "grayscale" in image.evaluate("el => getComputedStyle(el).filter")
-            expect(page.locator("#caption")).to_contain_text(SCRIPT)  # shown as text, not run
+            prompt = page.locator('blockquote.caption[data-source="prompt"]')
+            expect(prompt).to_contain_text(SCRIPT)  # shown as text, not run
+            expect(page.locator('h3.text-source[data-source="prompt"]')).to_have_text("Generation prompt")
+            expect(page.locator('blockquote.caption[data-source="caption"] mark').first).to_be_visible()
+            expect(page.locator("td.score.over")).to_have_count(2)  # 0.81 ≥ 0.7 and 0.64 ≥ 0.6
+            # Long values wrap inside their panel instead of running out of it.
+            for panel in page.locator(".side .panel").all():
+                assert panel.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), panel.inner_text()[:80]
             page.screenshot(path=str(ARTIFACTS / "2-item-shielded.png"), full_page=True)
 
             # 3. Reveal with the keyboard, then hide and reveal again by clicking.
@@ -163,10 +177,18 @@ def test_reviewer_walk(server: str, services: Services, make_key: KeyMaker) -> N
             assert "blur" not in image.evaluate("el => getComputedStyle(el).filter")
             page.select_option("#media_mode", "shielded")
 
-            # 4. Decide with the keyboard: r picks reject and asks for the rationale; Enter submits.
+            # 4. Decide with the keyboard: r picks reject and asks for the rationale; a ready-made
+            # rationale and a policy citation from the review policy; Enter submits.
             page.keyboard.press("r")
             expect(page.locator("#rationale")).to_be_focused()
-            page.keyboard.type("Uniform and heaven staircase glorify the invasion.")
+            page.locator("details.canned summary").click()
+            page.locator(".canned-pick", has_text="Children shown armed").click()
+            expect(page.locator("#rationale")).to_have_value("Children shown armed or as future soldiers.")
+            expect(page.locator("#policy_citation option").nth(1)).to_contain_text("VP-5")  # minors first
+            page.select_option("#policy_citation", "VP-5")
+            page.screenshot(path=str(ARTIFACTS / "3b-item-deciding.png"), full_page=True)
+            page.locator("#rationale").focus()
+            page.keyboard.type(" Uniform and heaven staircase.")
             page.keyboard.press("Enter")
 
             # 5. Auto-advance to the next item.
@@ -180,6 +202,24 @@ def test_reviewer_walk(server: str, services: Services, make_key: KeyMaker) -> N
             expect(page.locator("#queue tbody tr")).to_have_count(2)
             assert str(urgent.id) not in page.content()
             page.screenshot(path=str(ARTIFACTS / "5-queue-after.png"), full_page=True)
+
+            # 7. Filters: one category; then open an item from the list and claim that one.
+            page.select_option('select[name="category"]', "disclosure")
+            expect(page).to_have_url(re.compile(r".*category=disclosure.*"))
+            expect(page.locator("#queue tbody tr")).to_have_count(1)
+            page.locator("#queue tbody tr").first.click()
+            expect(page).to_have_url(f"{server}/review/{third.id}")
+            expect(page.locator("#no-media")).to_be_visible()
+            page.keyboard.press("c")
+            expect(page).to_have_url(f"{server}/review/{third.id}?notice=claimed")
+            expect(page.locator("#decide")).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "6-claimed-from-list.png"), full_page=True)
+
+            # 8. The decided history.
+            page.goto(f"{server}/review?view=decided")
+            expect(page.locator("#queue tbody tr")).to_have_count(1)
+            expect(page.locator("#queue tbody tr").first).to_contain_text("reject")
+            page.screenshot(path=str(ARTIFACTS / "7-decided.png"), full_page=True)
         finally:
             browser.close()
 
@@ -187,3 +227,8 @@ def test_reviewer_walk(server: str, services: Services, make_key: KeyMaker) -> N
     with services.db.system() as conn:
         row = conn.execute("SELECT status, outcome FROM review_flags WHERE id = %s", (urgent.id,)).fetchone()
     assert row == ("decided", "reject")
+    with services.db.system() as conn:
+        cited = conn.execute(
+            "SELECT policy_citation FROM review_decisions WHERE flag_id = %s", (urgent.id,)
+        ).fetchone()
+    assert cited == ("VP-5",)

@@ -19,7 +19,7 @@ def test_no_double_claims_under_concurrency(services: Services) -> None:
     with services.db.tenant(tid) as conn:
         for i in range(300):
             queue.create_flag(
-                conn, tenant_id=tid, source_kind="check", source_id=f"c{i}", category="violence",
+                conn, tenant_id=tid, source_kind="check", source_id=f"c{i}", category="war_glorification",
                 reasons=[], context={}, policy=services.review_policy,
             )  # fmt: skip
     with services.db.system() as conn:

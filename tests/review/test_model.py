@@ -18,7 +18,7 @@ OK_DEFAULT = "  default: {severity: 2, sla_hours: 1, double_review: 0}\n"
 
 
 def test_bundled_policy_loads() -> None:
-    assert POLICY.category("minors").severity == 5
+    assert POLICY.category("minors_militarised").severity == 5
     assert POLICY.category("no-such-category") is POLICY.categories["default"]
     assert all(1 <= c.severity <= 5 and 0 <= c.double_review <= 1 for c in POLICY.categories.values())
 
@@ -47,9 +47,11 @@ def test_priority_doubles_per_period() -> None:
 
 def test_sample_is_deterministic_and_near_its_rate() -> None:
     ids = [uuid4() for _ in range(4000)]
-    share = sum(POLICY.sampled("minors", i) for i in ids) / len(ids)
-    assert abs(share - POLICY.category("minors").double_review) < 0.03
-    assert [POLICY.sampled("minors", i) for i in ids[:50]] == [POLICY.sampled("minors", i) for i in ids[:50]]
+    share = sum(POLICY.sampled("minors_militarised", i) for i in ids) / len(ids)
+    assert abs(share - POLICY.category("minors_militarised").double_review) < 0.03
+    assert [POLICY.sampled("minors_militarised", i) for i in ids[:50]] == [
+        POLICY.sampled("minors_militarised", i) for i in ids[:50]
+    ]
 
 
 @pytest.mark.parametrize(

@@ -135,11 +135,34 @@ async def test_each_text_and_score_is_shown_under_its_source_escaped(
     )
     await login(client, make_key("reviewer"))
     html = (await client.get(f"/review/{flag.id}")).text
-    assert re.search(r'<h3 class="text-source">script</h3>\s*<blockquote[^>]*data-source="script"', html)
+    # Each text under the heading a person reads, never the prompt called a caption.
+    assert re.search(r'<h3 class="text-source" data-source="script">Voice script</h3>\s*<blockquote', html)
+    assert re.search(r'<h3 class="text-source" data-source="prompt">Generation prompt</h3>', html)
+    assert ">Caption</h3>" not in html
     assert "He rises to heaven &lt;script&gt;" in html
     assert SCRIPT not in html
     assert '<td class="source">script</td>' in html
     assert '<td class="source">prompt</td>' in html
+    # A score at or over its threshold is drawn as such; one far below is not.
+    assert '<td class="score over">' in html
+    assert '<td class="score under">' in html
+    # No media: no blur preference, a plain note instead.
+    assert 'id="no-media"' in html
+    assert "Media starts" not in html
+    # Consent: not applicable where no grant is behind the item, said in words.
+    assert "not applicable" in html
+
+
+async def test_the_words_the_lexicon_knows_are_marked(
+    client: httpx.AsyncClient, services: Services, make_key: KeyMaker
+) -> None:
+    flag = enqueue(
+        services, context={"texts": [{"source": "caption", "text": "Вечная слава героям СВО! <b>"}]}
+    )
+    await login(client, make_key("reviewer"))
+    html = (await client.get(f"/review/{flag.id}")).text
+    assert re.search(r"<mark title=\"[a-z ]+\">[^<]*СВО</mark>", html), html
+    assert "&lt;b&gt;" in html
 
 
 async def test_other_tenants_items_are_404(
@@ -156,7 +179,7 @@ async def test_other_tenants_items_are_404(
 async def test_decision_advances_to_the_next_item(
     client: httpx.AsyncClient, services: Services, make_key: KeyMaker
 ) -> None:
-    first = enqueue(services, category="minors")
+    first = enqueue(services, category="minors_militarised")
     second = enqueue(services, category="disclosure")
     csrf = await login(client, make_key("reviewer"))
     r = await client.post("/review/claim", data={"csrf": csrf})

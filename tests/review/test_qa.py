@@ -26,7 +26,7 @@ async def test_double_review_needs_a_second_reviewer(
 ) -> None:
     effects: list[str] = []
     services.review_effects.register("check", "reject", lambda conn, s: effects.append(str(s.flag.id)))
-    flag = enqueue(services, category="qa", source_kind="check")
+    flag = enqueue(services, category="provenance", source_kind="check")
     assert flag.double_review is True
     alice, bob, carol = make_key("reviewer"), make_key("reviewer"), make_key("reviewer")
     first = await _decide(client, alice, "reject")
@@ -48,19 +48,19 @@ async def test_kappa_per_category_on_the_sample(
 ) -> None:
     alice, bob = make_key("reviewer"), make_key("reviewer")
     # Not sampled: never part of the agreement figures.
-    enqueue(services, category="violence")
+    enqueue(services, category="war_glorification")
     await _decide(client, alice, "approve")
     # 10 sampled flags: first reviewer alice, second bob. Agree on 7 (4 reject, 3 approve), differ on 3.
     plan = [("reject", "reject")] * 4 + [("approve", "approve")] * 3 + [("reject", "approve")] * 2
     plan += [("approve", "reject")]
     for _ in plan:
-        enqueue(services, category="qa")
+        enqueue(services, category="provenance")
     for first, _second in plan:
         await _decide(client, alice, first)
     for _first, second in plan:
         await _decide(client, bob, second)
     stats = (await client.get("/v1/review/stats", headers=bearer(alice))).json()
-    assert [a["category"] for a in stats["agreement"]] == ["qa"]
+    assert [a["category"] for a in stats["agreement"]] == ["provenance"]
     qa = stats["agreement"][0]
     assert qa["pairs"] == 10
     assert qa["observed_agreement"] == pytest.approx(0.7)

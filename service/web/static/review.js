@@ -41,6 +41,16 @@
     form.addEventListener("submit", () => setTimeout(() => form.querySelectorAll("button").forEach((b) => { b.disabled = true; }), 0));
   }
 
+  // Ready-made rationales: a click puts the text in the field, to send as is or edit.
+  document.querySelectorAll(".canned-pick").forEach((b) => b.addEventListener("click", () => {
+    if (!rationale) return;
+    rationale.value = b.dataset.text; rationale.focus();
+    if (hint) hint.textContent = "Choose a decision: a approve, r reject, e escalate, n needs context.";
+  }));
+  // Filters apply as soon as one changes.
+  const filters = document.getElementById("filters");
+  if (filters) filters.querySelectorAll("select, input[type=checkbox]").forEach((el) => el.addEventListener("change", () => filters.requestSubmit()));
+
   // --- the queue page: j/k to move, o to open ---
   const rows = Array.from(document.querySelectorAll("#queue tbody tr"));
   let at = -1;
@@ -60,6 +70,9 @@
       const btn = form.querySelector('button[data-key="' + key + '"]');
       if (btn) { ev.preventDefault(); choose(btn); return; }
     }
+    const claimBtn = document.getElementById("claim");
+    if (key === "c" && claimBtn) { ev.preventDefault(); claimBtn.click(); return; }
+    if (key === "f" && filters) { ev.preventDefault(); filters.querySelector("select").focus(); return; }
     if (key === "v") { document.querySelectorAll(".shield").forEach(toggleReveal); }
     else if (key === "/" && rationale) { ev.preventDefault(); rationale.focus(); }
     else if (key === "q") { window.location = "/review"; }
