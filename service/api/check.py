@@ -15,6 +15,7 @@ from service.api.uploads import received
 from service.pipeline.check import CheckOutcome, CheckRequest, check
 from service.policy.model import TextSource, verdict_to_dict
 from service.review import queue as review_queue
+from service.unstorable import refuse_unstorable
 
 router = APIRouter(prefix="/v1", tags=["check"])
 
@@ -196,6 +197,7 @@ def check_upload(
 
     A `review` decision also puts the item in the caller's review queue (`flag_id`).
     """
+    refuse_unstorable({"text": text, "market": market}, "form")  # before any work: nothing half-done
     with ExitStack() as stack:
         media = stack.enter_context(received(file, services)) if file is not None else None
         outcome = check(

@@ -12,10 +12,12 @@ import os
 import time
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service import unstorable as text_guard
 from service.api.errors import error_body
 from service.logs import request_id
 
@@ -56,6 +58,51 @@ class Metrics:
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)
+
+
+# Bodies whose every value is text a handler may store: read whole (they are small, under the
+# JSON limit) and refused when they carry text PostgreSQL cannot hold. Multipart bodies carry
+# files, where any byte is fine; their text fields are checked by the endpoints.
+_CHECKED_BODIES = ("application/json", "application/x-www-form-urlencoded")
+
+
+async def _read_all(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # after the body: wait for the client to disconnect
+
+    return replay
+
+
+def _unstorable_field(body: bytes, content_type: str) -> str | None:
+    if content_type == "application/json":
+        try:
+            value = json.loads(body)
+        except (ValueError, RecursionError):
+            return None  # the endpoint answers malformed JSON itself
+        return text_guard.unstorable(value)
+    try:
+        pairs = parse_qsl(body.decode("utf-8", "surrogateescape"), keep_blank_values=True)
+    except ValueError:
+        return None
+    return text_guard.unstorable(dict(pairs), "form")
 
 
 class EdgeMiddleware:
@@ -111,15 +158,35 @@ class EdgeMiddleware:
 
         try:
             declared = headers.get("content-length")
+            content_type = headers.get("content-type", "").split(";")[0].strip().lower()
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 await self._too_large(send_with_id, limit)
+            elif content_type in _CHECKED_BODIES and scope["method"] in ("POST", "PUT", "PATCH"):
+                body = await _read_all(receive_wrapper)
+                field = None if over_limit else _unstorable_field(body, content_type)
+                if over_limit:
+                    await self._too_large(send_with_id, limit)
+                elif field is not None:
+                    await self._refuse(
+                        send_with_id, 422, "malformed_request", text_guard.message(field), field
+                    )
+                else:
+                    await self.app(scope, _replay(body, receive), send_wrapper)
             else:
                 await self.app(scope, receive_wrapper, send_wrapper)
         except Exception:
-            if not over_limit:
-                raise
-            if not status["sent"]:
-                await self._too_large(send_with_id, limit)
+            if over_limit:
+                if not status["sent"]:
+                    await self._too_large(send_with_id, limit)
+            else:
+                # Answered here, inside the request: the answer carries the request id and the
+                # connection stays open (an error that escapes closes it).
+                log.exception("unhandled error in %s %s", scope["method"], scope.get("path", ""))
+                if not status["sent"]:
+                    await self._refuse(
+                        send_with_id, 500, "internal",
+                        f"Vigil hit an unexpected error; quote request id {rid} to the operator.", None,
+                    )  # fmt: skip
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
@@ -134,6 +201,21 @@ class EdgeMiddleware:
                 extra={"status": status["code"], "ms": round(elapsed * 1000, 2)},
             )
             request_id.reset(token)
+
+    @staticmethod
+    async def _refuse(send: Any, status: int, code: str, text: str, field: str | None) -> None:
+        body = json.dumps(error_body(code, text, status, {"field": field} if field else None)).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
     @staticmethod
     async def _too_large(send: Any, limit: int) -> None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from service.consent.model import AppearsAs, Audience, OutputKind, Purpose
 from service.errors import MalformedRequest
+from service.unstorable import refuse_unstorable
 
 MAX_SPEC_CHARS = 64_000
 
@@ -54,12 +55,14 @@ def parse_spec(text: str) -> GenerationSpec:
     if len(text) > MAX_SPEC_CHARS:
         raise MalformedRequest(f"The spec is longer than {MAX_SPEC_CHARS} characters.")
     try:
-        return GenerationSpec.model_validate_json(text)
+        spec = GenerationSpec.model_validate_json(text)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'spec'}: {err['msg']}" for err in exc.errors()[:5]
         )
         raise MalformedRequest(f"The generation spec is not valid: {problems}.") from None
+    refuse_unstorable(spec.model_dump(mode="json"), "spec")
+    return spec
 
 
 def request_sha256(spec: GenerationSpec, photo_sha256s: tuple[str, ...], voice_sha256: str | None) -> str:

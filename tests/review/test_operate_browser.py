@@ -1,6 +1,7 @@
 """The operator's pages in a real browser (Debian's Chromium, Playwright): the policy in force and
-a refused reload, review statistics, a bank created, an import refused with every bad line listed,
-then imported, exported, and a quarantined entry released. Screenshots in ``test-artifacts/review/operate/``."""
+a refused reload, review statistics, a bank created, an import refused with every bad line
+listed, then imported, exported, and a quarantined entry released. Screenshots in
+``test-artifacts/operate/``."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ from tests.review.test_browser import CHROMIUM, server  # noqa: F401  (the fixtu
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "operate"
 GOOD = "signal_type,signal,labels\n" + "".join(f"pdq,{i:064x},known_propaganda\n" for i in range(1, 4))
-BAD = "signal_type,signal,labels\n" + "".join(f"pdq,{'zz' if i % 2 else f'{i:064x}'},x\n" for i in range(1, 8))
+BAD = "signal_type,signal,labels\n" + "".join(
+    f"pdq,{'zz' if i % 2 else f'{i:064x}'},x\n" for i in range(1, 8)
+)
 
 pytestmark = [
     pytest.mark.browser,
