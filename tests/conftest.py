@@ -29,6 +29,7 @@ from service.db import migrate as migrations
 from service.db.embedded import EmbeddedPostgres
 from service.services import Services
 from service.settings import Settings
+from tests import tools
 
 # --- no network beyond loopback ------------------------------------------------------------
 
@@ -165,3 +166,7 @@ def make_key(services: Services) -> KeyMaker:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    tools.require(item)

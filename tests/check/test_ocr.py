@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ from tests.conftest import KeyMaker, bearer
 
 FONT = Path(__file__).resolve().parents[2] / "service" / "labels" / "assets" / "DejaVuSans-Bold.ttf"
 
-pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs tesseract-ocr")
+pytestmark = pytest.mark.tool("tesseract")
 
 
 @pytest.fixture

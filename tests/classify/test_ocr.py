@@ -3,7 +3,6 @@ installed by .ci/run); without an engine the signal is not_configured."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -23,9 +22,7 @@ def poster(text: str) -> Image.Image:
     return image
 
 
-@pytest.mark.skipif(
-    shutil.which("tesseract") is None or not FONT.exists(), reason="needs tesseract-ocr and DejaVu"
-)
+@pytest.mark.tool("tesseract", "dejavu")
 def test_a_slogan_on_a_poster_is_read_and_scored(tmp_path: Path) -> None:
     classifiers = Classifiers.from_config(ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path))
     read = classifiers.ocr.read(poster("HEROES NEVER DIE"))

@@ -118,7 +118,7 @@ def decoded_audio(path: Path) -> tuple[np.ndarray, int]:
 def exiftool(path: Path) -> dict[str, object]:
     """All XMP tags ExifTool (an independent reader) finds, as ``group:tag`` → value."""
     exe = shutil.which("exiftool")
-    assert exe is not None, "exiftool is needed (Debian: libimage-exiftool-perl)"
+    assert exe is not None, "mark the test @pytest.mark.tool('exiftool')"
     out = subprocess.run([exe, "-j", "-G1", "-n", "-XMP:all", str(path)], check=True, capture_output=True)
     return dict(json.loads(out.stdout)[0])
 

@@ -27,6 +27,7 @@ def _source(tmp: Path, ext: str) -> Path:
     return wav(tmp / f"src.{ext}")
 
 
+@pytest.mark.tool("exiftool")
 @pytest.mark.parametrize("ext", ["jpg", "png", "webp", "mp4", "wav", "mp3"])
 @pytest.mark.parametrize("market", ["cn", "us-ca"])
 def test_exiftool_finds_every_layer_the_profile_lists(tmp_path: Path, ext: str, market: str) -> None:
@@ -76,6 +77,7 @@ def test_detect_on_an_unlabelled_file_finds_nothing(tmp_path: Path) -> None:
     assert found.c2pa_manifest is False
 
 
+@pytest.mark.tool("exiftool")
 @pytest.mark.parametrize(("ext", "mime"), [("jpg", "image/jpeg"), ("mp4", "video/mp4")])
 def test_labelled_then_signed_verifies_as_trusted(tmp_path: Path, ext: str, mime: str) -> None:
     labelled = tmp_path / f"labelled.{ext}"

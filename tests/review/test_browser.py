@@ -27,7 +27,7 @@ SCRIPT = '<script>alert("x")</script>'
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)"),
+    pytest.mark.tool("chromium"),
 ]
 
 

@@ -29,7 +29,7 @@ BAD = "signal_type,signal,labels\n" + "".join(
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)"),
+    pytest.mark.tool("chromium"),
 ]
 
 
