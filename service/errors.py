@@ -32,6 +32,7 @@ them into HTTP statuses, exit codes and the JSON error shape.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -159,3 +160,13 @@ class GeneratorFailed(Unavailable):
 
     code = "generator_failed"
     hint = "Check the generator backend (VIGIL_GENERATOR_BACKEND, VIGIL_GENERATOR_URL) and retry."
+
+
+# An absolute file path inside a library's error text (a decoder names the file it read): the
+# server's upload and temporary paths are nobody's business, so they are cut from what is said.
+_PATH = re.compile(r"(?<![:/\w.])/(?:[^\s'\"/]+/)+[^\s'\",;)]*")
+
+
+def public_detail(exc: BaseException) -> str:
+    """A library error's text fit for a client: absolute paths replaced by ``<file>``."""
+    return _PATH.sub("<file>", str(exc))

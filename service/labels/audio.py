@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from av.audio.stream import AudioStream
 
-from service.errors import MediaRejected, UnsupportedMediaType
+from service.errors import MediaRejected, UnsupportedMediaType, public_detail
 from service.labels.model import AudioNoticeKind, AudioNoticeSpec
 
 # (seconds on, seconds off) — short, long, short, short
@@ -109,7 +109,7 @@ def label_audio(src: Path, dst: Path, spec: AudioNoticeSpec, *, media: str, loca
             ]
             chunks.extend(f.to_ndarray() for f in to_float.resample(None))
     except av.error.FFmpegError as exc:
-        raise MediaRejected(f"The audio cannot be decoded: {exc}.") from exc
+        raise MediaRejected(f"The audio cannot be decoded: {public_detail(exc)}.") from exc
     programme = np.concatenate(chunks, axis=1) if chunks else np.zeros((channels, 0), np.float32)
     notice = notice_samples(spec, rate, locale)
     samples = np.concatenate(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, PngImagePlugin
 
-from service.errors import MediaRejected, UnsupportedMediaType
+from service.errors import MediaRejected, UnsupportedMediaType, public_detail
 from service.labels.model import Mark, MarketProfile
 from service.labels.render import burn_image
 
@@ -33,7 +33,7 @@ def label_image(
             image = ImageOps.exif_transpose(opened)
             image.load()
     except (OSError, Image.DecompressionBombError) as exc:
-        raise MediaRejected(f"The image cannot be decoded: {exc}.") from exc
+        raise MediaRejected(f"The image cannot be decoded: {public_detail(exc)}.") from exc
     if image.mode not in ("RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
     if fmt == "JPEG" and image.mode == "RGBA":

@@ -22,7 +22,7 @@ from av.audio.stream import AudioStream
 from av.video.frame import PictureType
 from av.video.stream import VideoStream
 
-from service.errors import MediaRejected
+from service.errors import MediaRejected, public_detail
 from service.labels.audio import mix_in, notice_samples
 from service.labels.model import Box, Mark, MarketProfile, MarkKind
 from service.labels.render import Layout, build_mark, layout
@@ -186,7 +186,7 @@ def label_video(
                 if aout is not None:
                     out.mux(aout.encode(None))
     except av.error.FFmpegError as exc:
-        raise MediaRejected(f"The video cannot be decoded or encoded: {exc}.") from exc
+        raise MediaRejected(f"The video cannot be decoded or encoded: {public_detail(exc)}.") from exc
     if index == 0:
         raise MediaRejected("The video has no decodable frame.")
     frame_s = 1.0 / float(rate)

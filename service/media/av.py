@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import av
 import av.error
 
-from service.errors import MediaRejected
+from service.errors import MediaRejected, public_detail
 from service.media.model import Frame, MediaInfo, MediaKind, MediaLimits
 
 
@@ -37,7 +37,7 @@ def inspect_av(info: MediaInfo, limits: MediaLimits) -> MediaInfo:
             elif audio is not None:
                 next(container.decode(audio), None)
     except av.error.FFmpegError as exc:
-        raise MediaRejected(f"The {info.type.name} file cannot be decoded: {exc}.") from exc
+        raise MediaRejected(f"The {info.type.name} file cannot be decoded: {public_detail(exc)}.") from exc
     if duration is not None and duration > limits.max_seconds:
         raise MediaRejected(f"The media lasts {duration:.1f} s; the limit is {limits.max_seconds:.0f} s.")
     if frames is not None and frames > limits.max_frames:
@@ -74,4 +74,4 @@ def sample_frames(info: MediaInfo, *, fps: float, limits: MediaLimits) -> Iterat
                     while next_t <= t:
                         next_t += step
     except av.error.FFmpegError as exc:
-        raise MediaRejected(f"The video cannot be decoded: {exc}.") from exc
+        raise MediaRejected(f"The video cannot be decoded: {public_detail(exc)}.") from exc

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import mmap
 import os
 import tempfile
 import warnings
@@ -19,9 +20,10 @@ from typing import BinaryIO
 
 from PIL import Image, ImageOps
 
-from service.errors import MediaRejected, PayloadTooLarge, UnsupportedMediaType
+from service.errors import MediaRejected, PayloadTooLarge, UnsupportedMediaType, public_detail
 from service.media.model import DecodedImage, Frame, MediaInfo, MediaKind, MediaLimits, MediaType
 from service.media.sniff import HEAD_BYTES, sniff
+from service.media.trailers import jpeg_layout
 
 _CHUNK = 1024 * 1024
 _PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "tiff": "TIFF"}
@@ -95,7 +97,7 @@ def _open_image(info: MediaInfo) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return Image.open(info.path, formats=[fmt])  # reads the header only
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Warning) as exc:
-        raise MediaRejected(f"The {info.type.name} file cannot be read: {exc}.") from exc
+        raise MediaRejected(f"The {info.type.name} file cannot be read: {public_detail(exc)}.") from exc
 
 
 def _inspect_image(info: MediaInfo, limits: MediaLimits) -> MediaInfo:
@@ -130,8 +132,7 @@ def _check_trailing_data(info: MediaInfo) -> None:
         end = tail.rfind(b"IEND")
         trailing = len(tail) - (end + 8) if end >= 0 else 0
     elif name == "jpeg":
-        end = tail.rfind(b"\xff\xd9")
-        trailing = len(tail.rstrip(b"\x00")) - (end + 2) if end >= 0 else 0
+        trailing = _jpeg_trailing(info, tail)
     elif name == "gif":
         trailing = len(tail.rstrip(b"\x00")) - (tail.rstrip(b"\x00").rfind(b"\x3b") + 1)
     elif name == "webp":
@@ -140,7 +141,20 @@ def _check_trailing_data(info: MediaInfo) -> None:
         declared = int.from_bytes(header[4:8], "little") + 8
         trailing = info.size - declared - (declared % 2)
     if trailing > 0:
-        raise MediaRejected(f"The {name} file has {trailing} bytes after its end (possibly a polyglot file).")
+        raise MediaRejected(
+            f"The {name} file has {trailing} bytes after its end that nothing in it declares (possibly a "
+            "polyglot file). Phone trailers (MPF images, Motion Photo video, Samsung SEFT) are accepted."
+        )
+
+
+def _jpeg_trailing(info: MediaInfo, tail: bytes) -> int:
+    """Bytes after the primary image that no trailer the file declares covers (see trailers.py)."""
+    with info.path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        layout = jpeg_layout(data)
+        if layout is not None:
+            return layout.undeclared(data)
+    end = tail.rfind(b"\xff\xd9")  # markers that do not parse: the decoder has the last word
+    return len(tail.rstrip(b"\x00")) - (end + 2) if end >= 0 else 0
 
 
 def decode_image(info: MediaInfo, *, mode: str = "RGB", min_side: int | None = None) -> DecodedImage:
@@ -161,7 +175,9 @@ def decode_image(info: MediaInfo, *, mode: str = "RGB", min_side: int | None = N
         img = ImageOps.exif_transpose(img)
         converted = img.convert(mode)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise MediaRejected(f"The {info.type.name} image is truncated or corrupt: {exc}.") from exc
+        raise MediaRejected(
+            f"The {info.type.name} image is truncated or corrupt: {public_detail(exc)}."
+        ) from exc
     finally:
         img.close()
     return DecodedImage(info=info, image=converted)

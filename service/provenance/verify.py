@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 import c2pa
 
-from service.errors import UnsupportedMediaType
+from service.errors import UnsupportedMediaType, public_detail
 from service.media.intake import detect
 from service.provenance.explain import explain
 from service.provenance.model import (
@@ -132,7 +132,7 @@ def verify_file(path: Path, *, trust: TrustStore, sha256: str | None = None) -> 
         code = "vigil.manifest.unreadable"
         return ProvenanceReport(
             state=State.INVALID,
-            codes=(Code(code, f"{explain(code, None)} (c2pa: {exc})", None, "failure"),),
+            codes=(Code(code, f"{explain(code, None)} (c2pa: {public_detail(exc)})", None, "failure"),),
             sha256=sha256,
         )
     report = report_from_manifest(store, results, state, trust)

@@ -29,6 +29,14 @@ async def inspect(client, token, name, data, mime="application/octet-stream"):
         ("bomb.png", helpers.png_bomb(), 422, "media_rejected", "50000×50000"),
         ("polyglot.jpg", helpers.jpeg_bytes() + helpers.zip_bytes(), 422, "media_rejected", "polyglot"),
         ("empty.png", b"", 422, "media_rejected", "empty"),
+        (
+            "broken.mp4",
+            b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00" + b"\x17" * 5000,
+            422,
+            "media_rejected",
+            "cannot be decoded",
+        ),
+        ("broken.mp3", b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\x13" * 3000, 422, "media_rejected", "mp3"),
     ],
 )
 async def test_hostile_uploads_are_refused_and_leave_nothing(
@@ -39,6 +47,10 @@ async def test_hostile_uploads_are_refused_and_leave_nothing(
     assert r.status_code == status, r.text
     assert r.json()["error"]["code"] == code
     assert needle in r.json()["error"]["message"]
+    # No server path (upload spool, data dir) in what the client is told.
+    assert str(services.settings.data_dir) not in r.text
+    assert "/tmp" not in r.text
+    assert ".upload" not in r.text
     assert leftovers(services) == []
     assert (await client.get("/healthz")).status_code == 200  # still serving
 
