@@ -57,6 +57,12 @@ class InputError(VigilError):
     code = "invalid_input"
 
 
+class Gone(VigilError):
+    """The thing existed and was deliberately withdrawn (a revoked output): 410."""
+
+    code = "gone"
+
+
 class MalformedRequest(InputError):
     code = "malformed_request"
 

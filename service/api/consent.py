@@ -273,6 +273,7 @@ def revoke_consent(consent_id: UUID, who: CurrentStudio, services: ServicesDep) 
     sla = timedelta(days=services.settings.consent_deletion_sla_days)
     with services.db.tenant(who.tenant_id) as conn:
         result = revocation_store.revoke_grant(conn, consent_id, now=datetime.now(UTC), deletion_sla=sla)
+        revocation.revoke_generations(conn, consent_id, result.asset_ids)  # no longer served
     # Their fingerprints go to the revocation bank: re-uploads are blocked even when stripped.
     revocation.bank_revoked_outputs(services, result.asset_ids)
     return RevocationOut(

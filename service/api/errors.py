@@ -28,6 +28,7 @@ STATUS: tuple[tuple[type[errors.VigilError], int], ...] = (
     (errors.Forbidden, 403),
     (errors.NotFound, 404),
     (errors.Conflict, 409),
+    (errors.Gone, 410),
     (errors.Unavailable, 503),
     (errors.ConfigError, 503),
     (errors.VigilError, 500),

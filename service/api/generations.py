@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from service.api.deps import CurrentStudio, ServicesDep
 from service.api.uploads import received
-from service.errors import Conflict, MalformedRequest, MediaRejected
+from service.errors import Conflict, Gone, MalformedRequest, MediaRejected
 from service.generate import store
 from service.generate.records import Generation, GenerationStatus
 from service.generate.spec import parse_spec
@@ -155,12 +155,22 @@ def get_generation(generation_id: UUID, who: CurrentStudio, services: ServicesDe
 @router.get(
     "/{generation_id}/output",
     response_class=FileResponse,
-    responses={200: {"description": "The labelled, signed output"}, 409: {"description": "Not released"}},
+    responses={
+        200: {"description": "The labelled, signed output"},
+        409: {"description": "Not released"},
+        410: {"description": "Revoked: the consent it was made under was withdrawn"},
+    },
 )
 def get_output(generation_id: UUID, who: CurrentStudio, services: ServicesDep) -> FileResponse:
     """The released output. Until release (or after a block) there is nothing to download."""
     with services.db.tenant(who.tenant_id) as conn:
         gen = store.get(conn, generation_id)
+    if gen.status is GenerationStatus.REVOKED:
+        raise Gone(
+            "The consent this output was made under was withdrawn; Vigil no longer serves it. "
+            "Take down copies you published.",
+            details={"reasons": [r.as_dict() for r in gen.reasons]},
+        )
     if not gen.downloadable or gen.released_sha256 is None:
         raise Conflict(f"This generation is {gen.status.value}; only a released output can be downloaded.")
     ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "video/mp4": "mp4"}

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, File, UploadFile
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from service.api.deps import CurrentVerifier, ServicesDep
 from service.api.uploads import received
+from service.pipeline import verification
 from service.provenance import ProvenanceReport
 
 router = APIRouter(prefix="/v1", tags=["provenance"])
@@ -50,6 +51,11 @@ class ProvenanceReportOut(BaseModel):
     trust_list: str | None
     sha256: str | None
     fingerprint_distance: int | None
+    consent_status: Literal["active", "revoked"] | None = Field(
+        None,
+        description="For an asset Vigil released (or a stripped copy recovered by fingerprint): "
+        "`revoked` once the consent it was made under was withdrawn; null for other files",
+    )
 
     @classmethod
     def of(cls, report: ProvenanceReport) -> ProvenanceReportOut:
@@ -57,8 +63,8 @@ class ProvenanceReportOut(BaseModel):
 
 
 def verify_upload(upload: UploadFile, services: ServicesDep) -> ProvenanceReport:
-    with received(upload, services) as info, services.db.system() as conn:
-        return services.notary.verify(conn, info.path, limits=services.limits, info=info)
+    with received(upload, services) as info:
+        return verification.verify_file(services, info.path, info)
 
 
 @router.post("/verify")

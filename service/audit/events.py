@@ -32,6 +32,7 @@ class EventName(enum.StrEnum):
     GENERATION_RELEASED = "generation.released"
     GENERATION_BLOCKED = "generation.blocked"
     GENERATION_FAILED = "generation.failed"
+    GENERATION_REVOKED = "generation.revoked"
     ASSET_LABELLED = "asset.labelled"
     ASSET_SIGNED = "asset.signed"
     CHECK_DECIDED = "check.decided"

@@ -18,6 +18,7 @@ from service.cli.common import EXIT_NEGATIVE, pass_settings
 from service.cli.keys import keys_group
 from service.media.intake import inspect
 from service.media.model import MediaLimits
+from service.pipeline import verification
 from service.pipeline.release import label_and_sign
 from service.provenance import Notary, ProvenanceReport, SignSpec, SourceType, State
 from service.provenance.certs import init_signing
@@ -98,8 +99,10 @@ def sign_cmd(
 
 
 def _lines(path: Path, report: ProvenanceReport) -> list[str]:
-    ok = report.state is State.TRUSTED
+    ok = report.state is State.TRUSTED and report.consent_status != "revoked"
     head = f"{'OK' if ok else 'FAIL'}: {path} {report.state.value}"
+    if report.consent_status == "revoked":
+        head += ", CONSENT REVOKED (the people entitled withdrew it; do not publish)"
     if report.signer is not None and report.signer.issuer:
         head += f", signed by {report.signer.issuer} ({report.signer.common_name})"
     if report.ai_generated:
@@ -123,7 +126,8 @@ def _lines(path: Path, report: ProvenanceReport) -> list[str]:
 )
 @click.pass_context
 def verify_cmd(ctx: click.Context, file: Path, as_json: bool, trust_files: tuple[Path, ...]) -> None:
-    """Verify FILE's C2PA manifest; exit 0 only when it is trusted."""
+    """Verify FILE's C2PA manifest; exit 0 only when it is trusted and, for a Vigil output, its
+    consent has not been revoked."""
     settings: Settings = ctx.find_object(Settings)  # type: ignore[assignment]
     trust = TrustStore.from_settings(settings).adding(trust_files)
     limits = MediaLimits.from_settings(settings)
@@ -137,8 +141,7 @@ def verify_cmd(ctx: click.Context, file: Path, as_json: bool, trust_files: tuple
         services = Services.open(settings)
         try:
             services.notary = dataclasses.replace(services.notary, trust=trust)
-            with services.db.system() as conn:
-                report = services.notary.verify(conn, file, limits=limits, info=info)
+            report = verification.verify_file(services, file, info)
         finally:
             services.close()
     if as_json:
@@ -146,7 +149,7 @@ def verify_cmd(ctx: click.Context, file: Path, as_json: bool, trust_files: tuple
     else:
         for line in _lines(file, report):
             click.echo(line)
-    if report.state is not State.TRUSTED:
+    if report.state is not State.TRUSTED or report.consent_status == "revoked":
         ctx.exit(EXIT_NEGATIVE)
 
 

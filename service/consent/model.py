@@ -15,6 +15,8 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+import rfc8785
+
 from service.errors import MalformedRequest
 
 ADULT_AGE = 18
@@ -213,6 +215,30 @@ class Grant:
 
     def expired(self, at: datetime) -> bool:
         return self.expires_at <= at
+
+    def record_sha256(self) -> str:
+        """SHA-256 of the grant as it was given (RFC 8785 JSON of its fixed fields; status and
+        revocation left out, so the hash a signed manifest carries never changes): what the
+        ``vigil.consent`` assertion names, so an auditor can match a manifest to a grant record
+        without the manifest holding anyone's name."""
+        record = {
+            "id": str(self.id), "tenant_id": str(self.tenant_id), "subject_id": str(self.subject_id),
+            "legal_basis": self.legal_basis,
+            "grantors": [
+                {"name": g.name, "relationship": g.relationship.value, "adult": g.adult,
+                 "verification": g.verification.value}
+                for g in self.grantors
+            ],
+            "scope": {
+                "modalities": sorted(m.value for m in self.scope.modalities),
+                "purposes": sorted(p.value for p in self.scope.purposes),
+                "audiences": sorted(a.value for a in self.scope.audiences),
+                "territories": sorted(self.scope.territories),
+            },
+            "expires_at": self.expires_at.isoformat(), "script_sha256": self.script_sha256,
+            "evidence": list(self.evidence), "created_at": self.created_at.isoformat(),
+        }  # fmt: skip
+        return hashlib.sha256(rfc8785.dumps(record)).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

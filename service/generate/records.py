@@ -24,6 +24,7 @@ class GenerationStatus(enum.StrEnum):
     RELEASED = "released"  # labelled, signed, logged: downloadable
     BLOCKED = "blocked"  # withheld by policy or by a reviewer
     FAILED = "failed"  # the generator gave no usable output after its retries
+    REVOKED = "revoked"  # released, then the consent it was made under was withdrawn: no longer served
 
     @property
     def pending(self) -> bool:

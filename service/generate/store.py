@@ -121,6 +121,19 @@ def start(conn: Conn, generation_id: UUID) -> Generation | None:
         return cur.fetchone()
 
 
+def released_with_assets(conn: Conn, asset_ids: Sequence[UUID]) -> list[Generation]:
+    """The caller's released generations whose outputs are ``asset_ids`` (row-locked)."""
+    if not asset_ids:
+        return []
+    with conn.cursor(row_factory=class_row(Generation)) as cur:
+        cur.execute(
+            "SELECT * FROM generations WHERE status = 'released' AND asset_id = ANY(%s) "
+            "ORDER BY id FOR UPDATE",
+            (list(asset_ids),),
+        )
+        return cur.fetchall()
+
+
 def update(conn: Conn, generation_id: UUID, **fields: Any) -> Generation:
     """Set the named columns (see ``_MUTABLE``) and ``updated_at``; returns the new record."""
     unknown = set(fields) - _MUTABLE

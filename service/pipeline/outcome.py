@@ -85,7 +85,12 @@ def release(
                 source_type=gen.source_type or TRAINED_ALGORITHMIC_MEDIA,
                 software_agent=f"Vigil {gen.backend or 'generator'} {gen.backend_version or ''}".strip(),
                 asset_id=str(asset_id),
-                consent=ConsentAssertion(grant_ids=tuple(str(g) for g in gen.grant_ids)),
+                consent=ConsentAssertion(
+                    grant_ids=tuple(str(g) for g in gen.grant_ids),
+                    grant_hashes=tuple(
+                        consent_store.get_grant(conn, g).record_sha256() for g in gen.grant_ids
+                    ),
+                ),
                 moderation=ModerationAssertion(
                     verdict=moderation,
                     policy_version=gen.policy_version or services.policy.current.version,

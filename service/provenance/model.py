@@ -125,6 +125,9 @@ class ProvenanceReport:
     trust_list: str | None = None  # which anchor list the signer chained to
     sha256: str | None = None  # of the bytes verified
     fingerprint_distance: int | None = None  # PDQ distance when recovered by fingerprint
+    # For an asset Vigil released: "active", or "revoked" once the people entitled withdrew the
+    # consent it was made under (filled in by the verify flow; None for assets Vigil did not make).
+    consent_status: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -431,3 +431,62 @@ async def test_consent_revoked_while_held_stops_the_release(
     assert got["status"] == "denied", got
     assert "revoked" in got["reasons"][0]["detail"]
     assert (await client.get(f"/v1/generations/{gid}/output", headers=h)).status_code == 409
+
+
+async def test_a_revoked_output_is_no_longer_served_and_every_verifier_says_so(
+    client: httpx.AsyncClient, make_key: KeyMaker, services: Services, settings: Settings, tmp_path: Path
+) -> None:
+    """After the widow withdraws consent: the download is 410, the generation reads `revoked`,
+    and verify (API, page, CLI) reports the revocation beside `trusted`, for the signed file and
+    for a stripped copy recovered by fingerprint. The manifest names the grant by its hash."""
+    from tests.vigil_cli import vigil
+
+    h = bearer(make_key("studio"))
+    sid = await consented_subject(client, h)
+    gid = (await submit(client, h, spec(sid))).json()["id"]
+    run_jobs(services)
+    await approve_next(client, reviewers(make_key))
+    released = (await client.get(f"/v1/generations/{gid}", headers=h)).json()
+    assert released["status"] == "released"
+    signed = (await client.get(released["output"]["url"], headers=h)).content
+    auditor = bearer(make_key("auditor"))
+    before = (await client.post("/v1/verify", files={"file": ("o.jpg", signed)}, headers=auditor)).json()
+    assert (before["state"], before["consent_status"]) == ("trusted", "active")
+    with services.db.tenant(_tenant(services)) as conn:
+        row = conn.execute("SELECT grant_ids[1] FROM generations WHERE id = %s", (gid,)).fetchone()
+        assert row is not None
+        from service.consent import store as consent_store
+
+        grant_hash = consent_store.get_grant(conn, row[0]).record_sha256()
+    assert before["assertions"]["vigil.consent"] == {"grant_ids": [str(row[0])], "grant_hashes": [grant_hash]}
+
+    assert (await client.post(f"/v1/consents/{row[0]}/revoke", headers=h)).status_code == 200
+
+    got = (await client.get(f"/v1/generations/{gid}", headers=h)).json()
+    assert got["status"] == "revoked"
+    assert got["reasons"][0]["rule"] == "consent.revoked"
+    gone = await client.get(released["output"]["url"], headers=h)
+    assert gone.status_code == 410
+    assert gone.json()["error"]["code"] == "gone"
+
+    after = (await client.post("/v1/verify", files={"file": ("o.jpg", signed)}, headers=auditor)).json()
+    assert (after["state"], after["consent_status"]) == ("trusted", "revoked")
+    stripped = io.BytesIO()
+    Image.open(io.BytesIO(signed)).convert("RGB").save(stripped, "JPEG", quality=80)
+    copy = (
+        await client.post("/v1/verify", files={"file": ("c.jpg", stripped.getvalue())}, headers=auditor)
+    ).json()
+    assert (copy["recovered_by"], copy["consent_status"]) == ("fingerprint", "revoked")
+
+    page = await client.post(
+        "/verify", files={"file": ("o.jpg", signed)}, data={"api_key": auditor["Authorization"][7:]}
+    )
+    assert page.status_code == 200
+    assert 'id="consent-revoked"' in page.text
+
+    path = tmp_path / "revoked.jpg"
+    path.write_bytes(signed)
+    cli = vigil(settings.data_dir, str(settings.database_url), "verify", str(path))
+    assert cli.returncode != 0, cli.stdout
+    assert "trusted" in cli.stdout
+    assert "CONSENT REVOKED" in cli.stdout
