@@ -29,6 +29,12 @@ def ensure_tenant(conn: Conn, name: str) -> Tenant:
     return tenant
 
 
+def list_tenants(conn: Conn) -> list[Tenant]:
+    with conn.cursor(row_factory=class_row(Tenant)) as cur:
+        cur.execute("SELECT id, name, created_at FROM tenants ORDER BY name")
+        return cur.fetchall()
+
+
 def create_key(conn: Conn, *, tenant_name: str, role: Role, label: str = "") -> IssuedKey:
     if role not in Role:
         raise MalformedRequest(f"Unknown role {role!r}; choose one of {', '.join(Role)}.")

@@ -13,7 +13,7 @@ import click
 
 from service.audit import sources
 from service.audit.verify import Report, State, verify
-from service.cli.common import EXIT_NEGATIVE, pass_settings
+from service.cli.common import EXIT_NEGATIVE, open_instance, pass_settings
 from service.errors import MalformedRequest
 from service.services import Services
 from service.settings import Settings
@@ -26,7 +26,7 @@ def audit_group() -> None:
 
 @contextmanager
 def _local(settings: Settings) -> Iterator[Services]:
-    services = Services.open(settings)
+    services = open_instance(settings)
     try:
         yield services
     finally:

@@ -15,11 +15,10 @@ from uuid import UUID
 import click
 
 from service.auth import store as auth_store
-from service.cli.common import pass_settings
+from service.cli.common import open_instance, pass_settings
 from service.db import Conn
 from service.match import banks as bank_ops
 from service.match.model import Bank, BankKind, HashType
-from service.services import Services
 from service.settings import Settings
 
 _tenant = click.option("--tenant", default="default", show_default=True, help="Tenant name.")
@@ -29,7 +28,7 @@ _json = click.option("--json", "as_json", is_flag=True, help="Print one JSON obj
 
 @contextmanager
 def _scope(settings: Settings, tenant: str, system: bool) -> Iterator[tuple[Conn, UUID | None]]:
-    services = Services.open(settings)
+    services = open_instance(settings)
     try:
         if system:
             with services.db.system() as conn:

@@ -9,11 +9,10 @@ from pathlib import Path
 import click
 
 from service.auth import store as auth_store
-from service.cli.common import EXIT_NEGATIVE, pass_settings
+from service.cli.common import EXIT_NEGATIVE, open_instance, pass_settings
 from service.media.intake import inspect
 from service.pipeline.check import CheckRequest, check
 from service.policy.model import Decision, TextSource, verdict_to_dict
-from service.services import Services
 from service.settings import Settings
 
 
@@ -28,7 +27,9 @@ from service.settings import Settings
     help="What --text is: the file's caption or a transcript of its audio (reasons name it).",
 )
 @click.option("--market", default="default", show_default=True, help="default, eu, cn or us-ca.")
-@click.option("--tenant", default="local", show_default=True, help="Tenant whose banks and queue count.")
+@click.option(
+    "--tenant", default="default", show_default=True, help="Tenant whose banks and review queue count."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the Verdict as one JSON object.")
 @pass_settings
 def check_cmd(
@@ -40,10 +41,14 @@ def check_cmd(
     tenant: str,
     as_json: bool,
 ) -> None:
-    """Decide allow / label / review / block for FILE and/or --text (exit 0 only for allow, 1 otherwise)."""
+    """Decide allow / label / review / block for FILE and/or --text.
+
+    The first line starts with the decision in capitals (ALLOW, LABEL, REVIEW, BLOCK). Exit 0 only
+    for allow; 1 for label (publish only with the label), review (a person decides first) and
+    block, so a script that publishes on exit 0 never skips a label or a review."""
     if file is None and text is None:
         raise click.UsageError("give a FILE, --text TEXT, or both")
-    services = Services.open(settings)
+    services = open_instance(settings)
     try:
         with services.db.system() as conn:
             tenant_id = auth_store.ensure_tenant(conn, tenant).id
@@ -66,8 +71,7 @@ def check_cmd(
         line = f"{what}: {verdict.decision.value} (policy {verdict.policy_version})"
         if labels:
             line += f"; labels required: {labels}"
-        prefix = "OK" if verdict.decision is Decision.ALLOW else "FAIL"
-        click.echo(f"{prefix}: {line}")
+        click.echo(f"{verdict.decision.value.upper()}: {line}")
         for reason in verdict.reasons:
             click.echo(f"  {reason.rule} [{reason.source}]: {reason.detail}")
         if outcome.flag_id is not None:

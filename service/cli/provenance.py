@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from service.cli.common import EXIT_NEGATIVE, pass_settings
+from service.cli.common import EXIT_NEGATIVE, open_instance, pass_settings
 from service.cli.keys import keys_group
 from service.media.intake import inspect
 from service.media.model import MediaLimits
@@ -73,7 +73,7 @@ def sign_cmd(
     spec = SignSpec(
         source_type=source_type, software_agent="Vigil CLI", asset_id=asset_id or str(uuid.uuid4())
     )
-    services = Services.open(settings)
+    services = open_instance(settings)
     try:
         with services.db.system() as conn:
             if profile is None:

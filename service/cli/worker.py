@@ -9,7 +9,7 @@ from types import FrameType
 import click
 
 from service import allocator, logs
-from service.cli.common import pass_settings
+from service.cli.common import open_instance, pass_settings
 from service.jobs import Worker, WorkerThread
 from service.services import Services, job_registry
 from service.settings import Settings
@@ -31,7 +31,7 @@ def worker_cmd(settings: Settings, until_idle: bool) -> None:
     """Run queued jobs (more workers: start more of these). Stops cleanly on SIGTERM or SIGINT."""
     logs.configure(level=settings.log_level, json_lines=settings.log_json)
     allocator.tune(settings.malloc_keep_mib)
-    services = Services.open(settings)
+    services = open_instance(settings)
     try:
         if until_idle:
             registry = job_registry(settings)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from uuid import UUID
 
+from service.auth import store as auth_store
+from service.review import store as review_store
+from service.services import Services
 from tests.check.conftest import WAR_CAPTION, photo
 from tests.vigil_cli import vigil
 
@@ -21,10 +25,25 @@ def test_check_a_file_and_a_text(tmp_path: Path, database_url: str) -> None:
 
     human = vigil(data, database_url, "check", "--text", WAR_CAPTION, "--market", "eu")
     assert human.returncode == 1, human.stderr
-    assert human.stdout.startswith("FAIL: text: review (policy pv-")
+    assert human.stdout.startswith("REVIEW: text: review (policy pv-")
     assert "score.combatant_martyrdom.review" in human.stdout
     assert "(caption)" in human.stdout  # the reasons name the text they read
     assert "queued for review as flag" in human.stdout
+    # In the default tenant, as every other command: a reviewer key of it sees the flag.
+    flag_id = human.stdout.split("queued for review as flag ")[1].split()[0]
+    key = vigil(data, database_url, "keys", "create", "--role", "reviewer")
+    token = key.stdout.strip().splitlines()[-1]
+    from service.settings import Settings
+
+    services = Services.open(Settings(data_dir=data, database_url=database_url, log_json=False))
+    try:
+        with services.db.system() as conn:
+            principal = auth_store.authenticate(conn, token)
+            assert principal is not None
+        with services.db.tenant(principal.tenant_id) as conn:
+            assert review_store.get_flag(conn, UUID(flag_id)) is not None
+    finally:
+        services.close()
 
     transcript = vigil(
         data, database_url, "check", "--text", WAR_CAPTION, "--text-source", "transcript", "--json"

@@ -53,6 +53,25 @@ def test_keys_create_prints_the_token_alone_on_the_last_line(database_url, tmp_p
     assert (principal.tenant_name, principal.role.value) == ("kyiv-desk", "reviewer")
 
 
+def test_keys_list_has_a_header_tenant_names_and_json(database_url, tmp_path, services):
+    env = {"DATABASE_URL": database_url}
+    data = ["--data-dir", str(tmp_path / "d")]
+    assert (
+        vigil(*data, "keys", "create", "--role", "auditor", "--tenant", "kyiv-desk", env=env).returncode == 0
+    )
+    table = vigil(*data, "keys", "list", env=env)
+    assert table.returncode == 0, table.stderr
+    header, *rows = table.stdout.splitlines()
+    assert header.split() == ["PREFIX", "ROLE", "TENANT", "STATE", "CREATED_AT", "LABEL"]
+    assert any("kyiv-desk" in row and "auditor" in row for row in rows)
+    lines = vigil(*data, "keys", "list", "--json", env=env).stdout.splitlines()
+    import json
+
+    keys = [json.loads(line) for line in lines]
+    assert {"prefix", "role", "tenant", "state", "created_at", "label"} == set(keys[0])
+    assert any(k["tenant"] == "kyiv-desk" and k["state"] == "active" for k in keys)
+
+
 def test_usage_errors_exit_2_and_unavailable_database_exits_3(tmp_path):
     assert vigil("keys", "create", "--role", "emperor").returncode == 2
     down = vigil(
@@ -65,6 +84,24 @@ def test_usage_errors_exit_2_and_unavailable_database_exits_3(tmp_path):
     assert down.returncode == 3
     assert down.stderr.startswith("FAIL:")
     assert "vigil db migrate" in down.stderr or "PostgreSQL" in down.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("audit", "export", "out"), ("keys", "list"), ("check", "--text", "hello"), ("bank", "export", "x")],
+    ids=["audit-export", "keys-list", "check", "bank-export"],
+)
+def test_commands_refuse_to_create_an_instance_where_there_is_none(tmp_path: Path, args: tuple[str, ...]):
+    empty = tmp_path / "elsewhere"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "VIGIL_DATA_DIR")}
+    result = subprocess.run(
+        [sys.executable, "-m", "service", "--data-dir", str(empty), *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert f"No Vigil instance at {empty}" in result.stderr
+    assert "--data-dir" in result.stderr
+    assert not (empty / "pg").exists()  # no second PostgreSQL, no second log key
 
 
 def free_port() -> int:
