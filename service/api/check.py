@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from service.api.deps import CurrentPlatform, ServicesDep
 from service.api.uploads import received
+from service.pipeline import check_store
 from service.pipeline.check import CheckOutcome, CheckRequest, check
 from service.policy.model import TextSource, verdict_to_dict
 from service.review import queue as review_queue
@@ -167,6 +168,18 @@ class CheckReviewOut(BaseModel):
         description="Once a reviewer's `reject` is in force: the DSA statement to file for removing "
         "the content (`automated_decision`: `AUTOMATED_DECISION_NOT_AUTOMATED`); null otherwise",
     )
+
+
+class PastVerdictOut(VerdictOut):
+    checked_at: datetime = Field(description="When the check was answered")
+    market: str
+
+
+@router.get("/checks/{check_id}")
+def get_check(check_id: UUID, who: CurrentPlatform, services: ServicesDep) -> PastVerdictOut:
+    """A past check's verdict, exactly as it was answered (the caption is not kept)."""
+    with services.db.tenant(who.tenant_id) as conn:
+        return PastVerdictOut.model_validate(check_store.get(conn, check_id))
 
 
 @router.get("/checks/{check_id}/review")

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from service.audit import Event, EventName, append
 from service.audit.events import Value
+from service.pipeline import check_store
 from service.pipeline.check_steps import Classified, Decoded, Matched, ProvenanceFound, provenance_summary
 from service.policy.categories import FlagCategory
 from service.policy.load import Policy
@@ -183,6 +184,10 @@ def record(
                 policy=services.review_policy,
             )
             flag_id = flag.id
+        check_store.insert(
+            conn, check_id=check_id, tenant_id=request_tenant, market=policy.market, verdict=verdict,
+            flag_id=flag_id,
+        )  # fmt: skip
         append(
             conn,
             Event(

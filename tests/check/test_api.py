@@ -90,6 +90,14 @@ async def test_review_verdicts_queue_a_flag_for_the_callers_tenant_only(
     assert {r["rule"] for r in flag["reasons"]} == {r["rule"] for r in verdict["reasons"]}
     other = bearer(make_key(Role.REVIEWER, tenant="other"))
     assert (await client.get("/v1/flags", headers=other)).json()["flags"] == []
+    # The platform can fetch the past verdict again, exactly as answered; no other tenant can.
+    platform = bearer(make_key(Role.PLATFORM, tenant="acme"))
+    past = (await client.get(f"/v1/checks/{verdict['check_id']}", headers=platform)).json()
+    assert {k: v for k, v in past.items() if k not in ("checked_at", "market")} == verdict
+    assert past["market"] == "default"
+    theirs = bearer(make_key(Role.PLATFORM, tenant="other"))
+    assert (await client.get(f"/v1/checks/{verdict['check_id']}", headers=theirs)).status_code == 404
+    assert WAR_CAPTION not in str(past)  # the caption is not kept with the verdict
 
     # The reviewer page has what it needs: the caption, and the upload from the blob store.
     assert (await client.post("/v1/flags/claim", headers=acme)).status_code == 200
