@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from service import __version__, allocator, logs
 from service.api import banks, check, consent, generations, health, keys, media, policy, review, webhooks
+from service.api import docs as api_docs
 from service.api import errors as api_errors
 from service.api import log as log_api
 from service.api import provenance as provenance_api
@@ -66,6 +67,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         version=__version__,
         description="Consent, disclosure and provenance gateway for generative media.",
         lifespan=lifespan,
+        docs_url=None,  # served by api/docs.py from local files, not a CDN
+        redoc_url=None,
     )
     if services is not None:
         app.state.services = services
@@ -76,6 +79,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         EdgeMiddleware, metrics=metrics, max_body=settings.max_upload_bytes, max_json=settings.max_json_bytes
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    api_docs.install(app)
     app.include_router(home_page.router)
     app.include_router(health.router)
     app.include_router(keys.router)

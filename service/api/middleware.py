@@ -91,6 +91,14 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+def _utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _unstorable_field(body: bytes, content_type: str) -> str | None:
     if content_type == "application/json":
         try:
@@ -166,6 +174,9 @@ class EdgeMiddleware:
                 field = None if over_limit else _unstorable_field(body, content_type)
                 if over_limit:
                     await self._too_large(send_with_id, limit)
+                elif content_type == "application/json" and not _utf8(body):
+                    message = "The JSON body is not valid UTF-8; send it encoded as UTF-8."
+                    await self._refuse(send_with_id, 422, "malformed_request", message, None)
                 elif field is not None:
                     await self._refuse(
                         send_with_id, 422, "malformed_request", text_guard.message(field), field

@@ -153,3 +153,30 @@ async def test_an_unexpected_error_is_a_500_with_its_request_id(client: httpx.As
     assert "trace-123" in error["message"]
     assert "boom" not in r.text
     assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_a_json_body_that_is_not_utf8_is_422(client: httpx.AsyncClient, make_key: KeyMaker) -> None:
+    admin = bearer(make_key(Role.ADMIN))
+    body = '{"name": "caf\xe9"}'.encode("latin-1")
+    r = await client.post("/v1/subjects", content=body, headers={**admin, "Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert "UTF-8" in r.json()["error"]["message"]
+
+
+async def test_the_api_reference_works_offline_and_declares_the_key_scheme(client: httpx.AsyncClient) -> None:
+    page = await client.get("/docs")
+    assert page.status_code == 200
+    assert "/docs-assets/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower()
+    script = await client.get("/docs-assets/swagger-ui-bundle.js")
+    assert (script.status_code, len(script.content) > 100_000) == (200, True)
+    spec = (await client.get("/openapi.json")).json()
+    assert spec["components"]["securitySchemes"]["vigilKey"]["scheme"] == "bearer"
+    check = spec["paths"]["/v1/check"]["post"]
+    assert check["security"] == [{"vigilKey": []}]
+    assert {"401", "403", "413", "415", "422"} <= set(check["responses"])
+    assert check["responses"]["422"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
+    assert "security" not in spec["paths"]["/healthz"]["get"]
+    assert not [name for name in spec["components"]["schemas"] if "__" in name]
