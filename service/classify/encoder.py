@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from service.classify import e5
+from service.classify.adapter import tag as lora_tag
 from service.errors import ModelUnavailable
 
 DEFAULT_ENCODER = e5.NAME
@@ -48,9 +49,12 @@ def encoder_name(path: Path | None) -> str:
     return ENGLISH_ENCODER if str(path) == ENGLISH_ENCODER else path.name
 
 
-def resolve_encoder(path: Path | None, model_root: Path) -> Path:
-    """The model directory to load: the default is converted into the model store on first use."""
+def resolve_encoder(path: Path | None, model_root: Path, adapter: Path | None = None) -> Path:
+    """The model directory to load: the default is converted into the model store on first use
+    (with the text adapter merged in, under its own name, when one is given)."""
     if path is None:
+        if adapter is not None:
+            return e5.ensure_converted(model_root / f"{e5.NAME}+{lora_tag(adapter)}", adapter=adapter)
         return e5.ensure_converted(model_root / e5.NAME)
     if str(path) == ENGLISH_ENCODER:
         return english_encoder_path()
@@ -90,7 +94,7 @@ class _Loaded:
 
 # One loaded copy per encoder and backend in a process, whichever data directory asked for it:
 # the default's weights are pinned by hash, so every model store converts them to the same model.
-_SHARED: dict[tuple[str, bool, bool, bool], _Loaded] = {}
+_SHARED: dict[tuple[str, str, bool, bool, bool], _Loaded] = {}
 _SHARED_LOCK = threading.Lock()
 
 
@@ -106,8 +110,11 @@ class TextEncoder:
         onnx_dir: Path | None = None,
         int8: bool = False,
         bf16: bool = False,
+        adapter: Path | None = None,
     ) -> None:
         self.path = path  # None: the default (multilingual-e5-small)
+        # A low-rank adapter merged into the default's weights (adapter.py); others take none.
+        self.adapter = adapter if path is None else None
         self.model_root = model_root  # where the default is converted: <data_dir>/models
         self.threads = threads
         self.onnx_dir = onnx_dir  # set: run through ONNX Runtime, exported there on first use
@@ -117,7 +124,8 @@ class TextEncoder:
         self._streams = threads or len(os.sched_getaffinity(0))
         # int8 weights move the embeddings (cosine 0.99 to fp32): probes are trained for one or the
         # other, so the name says which. bfloat16 and ONNX fp32 agree with fp32 to 0.9999.
-        self.name = encoder_name(path) + ("+int8" if onnx_dir is not None and int8 else "")
+        adapted = f"+{lora_tag(self.adapter)}" if self.adapter is not None else ""
+        self.name = encoder_name(path) + adapted + ("+int8" if onnx_dir is not None and int8 else "")
         # a configured encoder is assumed to be multilingual (that is why one configures it)
         self.multilingual = encoder_name(path) != ENGLISH_ENCODER
         self.prefix = ""  # E5 reads "query: " + text
@@ -129,6 +137,7 @@ class TextEncoder:
             if self._loaded is None:
                 key = (
                     e5.WEIGHTS_SHA256 if self.path is None else str(self.path),
+                    str(self.adapter),
                     self.onnx_dir is not None,
                     self.int8,
                     self.bf16,
@@ -142,7 +151,7 @@ class TextEncoder:
             return self._loaded
 
     def _build(self) -> _Loaded:
-        path = resolve_encoder(self.path, self.model_root)
+        path = resolve_encoder(self.path, self.model_root, self.adapter)
         if not (path / "config.json").is_file():
             raise ModelUnavailable(f"The text encoder at {path} has no config.json.")
         quiet_transformers()
@@ -242,8 +251,8 @@ def _onnx_session(model: Any, tokenizer: Any, path: Path, directory: Path, *, in
     import torch
 
     weights = path / "model.safetensors"
-    if e5.is_e5_dir(path):  # converted from pinned weights: their hash names it
-        tag = f"{e5.NAME}-{e5.WEIGHTS_SHA256[:12]}"
+    if e5.is_e5_dir(path):  # converted from pinned weights (and an adapter): their hashes name it
+        tag = e5.weights_tag(path)
     elif weights.is_file():
         tag = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
     else:

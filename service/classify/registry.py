@@ -33,11 +33,21 @@ class ClassifyConfig:
     text_encoder_path: Path | None = None
     text_backend: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
     text_probes: Path | None = None
+    # The low-rank adapter merged into the default encoder; None: the one the policy folder ships
+    # (``classify/text_adapter.npz``) where it exists. See adapter.py.
+    text_adapter: Path | None = None
     video_fps: float = 1.0
     video_max_frames: int = 64
     models_base_url: str | None = None
     torch_threads: int | None = None
     cpu_bf16: bool = False
+
+    def adapter_file(self) -> Path | None:
+        """The adapter to merge into the default encoder, if any (never into a configured one)."""
+        if self.text_encoder_path is not None:
+            return None
+        shipped = self.policy_dir / "classify" / "text_adapter.npz"
+        return self.text_adapter or (shipped if shipped.is_file() else None)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClassifyConfig:

@@ -75,6 +75,7 @@ def text_encoder(config: ClassifyConfig) -> TextEncoder:
         onnx_dir=config.model_root / ".text-onnx" if config.text_backend != "torch" else None,
         int8=config.text_backend == "onnx-int8",
         bf16=config.cpu_bf16,
+        adapter=config.adapter_file(),
     )
 
 
