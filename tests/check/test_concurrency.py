@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from service.auth import store as auth_store
 from service.media.intake import inspect
 from service.pipeline.check import CheckRequest, check
 from service.services import Services
@@ -25,12 +26,18 @@ def gated(settings: Settings) -> Iterator[Services]:
         opened.close()
 
 
+def _tenant(services: Services) -> uuid.UUID:
+    with services.db.system() as conn:
+        return auth_store.ensure_tenant(conn, "acme").id
+
+
 def test_a_check_waits_for_a_free_slot(gated: Services, tmp_path: Path) -> None:
     media = inspect(photo(tmp_path / "a.jpg", 1), gated.limits)
+    tenant = _tenant(gated)
     done = threading.Event()
 
     def run() -> None:
-        check(gated, CheckRequest(tenant_id=uuid.uuid4(), media=media))
+        check(gated, CheckRequest(tenant_id=tenant, media=media))
         done.set()
 
     with gated.check_slots:  # the one slot is taken, as by a check in flight
@@ -44,5 +51,5 @@ def test_a_check_waits_for_a_free_slot(gated: Services, tmp_path: Path) -> None:
 def test_unset_means_no_gate(services: Services, tmp_path: Path) -> None:
     media = inspect(photo(tmp_path / "a.jpg", 1), services.limits)
     with services.check_slots:
-        outcome = check(services, CheckRequest(tenant_id=uuid.uuid4(), media=media))
+        outcome = check(services, CheckRequest(tenant_id=_tenant(services), media=media))
     assert outcome.verdict.decision.value in ("allow", "label", "review")
