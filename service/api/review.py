@@ -13,11 +13,9 @@ from pydantic import BaseModel, Field
 from service.api.deps import CurrentPrincipal, CurrentReviewer, ServicesDep
 from service.auth import Role
 from service.errors import Forbidden, NotFound
-from service.media.sniff import sniff
 from service.pipeline import flag_view
 from service.pipeline.flag_view import FlagView, ShownText
 from service.review import queue, store
-from service.review.context import FlagContext
 from service.review.model import Appeal, Decision, Flag, ReviewPolicy, SlaState
 from service.services import Services
 
@@ -292,18 +290,9 @@ def get_flag(flag_id: UUID, reviewer: CurrentReviewer, services: ServicesDep) ->
 def flag_media(flag_id: UUID, sha256: str, reviewer: CurrentReviewer, services: ServicesDep) -> Response:
     """A picture, video or sound the flag's context names (404 for anything else)."""
     with services.db.tenant(reviewer.tenant_id) as conn:
-        flag = store.get_flag(conn, flag_id)
-    if flag is None:
-        raise NotFound(f"No flag {flag_id}.")
-    if sha256 not in FlagContext.from_json(flag.context).media_shas():
-        raise NotFound("That media is not part of this flag.")
-    data = services.blobs.read(sha256)
-    kind = sniff(data[:64])
-    mime = kind if isinstance(kind, str) else kind.mime
-    if isinstance(kind, str) or not mime.startswith(("image/", "video/", "audio/")):
-        mime = "application/octet-stream"
-    return Response(data, media_type=mime, headers={"Cache-Control": "private, max-age=300",
-                                                    "X-Content-Type-Options": "nosniff"})  # fmt: skip
+        data, mime = flag_view.media_of(services, conn, flag_id, sha256)
+    headers = {"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"}
+    return Response(data, media_type=mime, headers=headers)
 
 
 @router.post(

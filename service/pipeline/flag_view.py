@@ -23,6 +23,8 @@ from service.consent.model import GrantStatus
 from service.consent.rules import RuleBook
 from service.db import Conn
 from service.errors import ConfigError, NotFound
+from service.media.sniff import sniff
+from service.review import store as review_store
 from service.review.context import ConsentRef, FlagContext, SourceText
 from service.review.model import Flag
 from service.services import Services
@@ -167,3 +169,20 @@ def shown(text: SourceText) -> str:
     """A one-line snippet of a text for the queue (the first 140 characters)."""
     flat = " ".join(text.text.split())
     return flat if len(flat) <= 140 else flat[:139] + "…"
+
+
+def media_of(services: Services, conn: Conn, flag_id: UUID, sha256: str) -> tuple[bytes, str]:
+    """A blob the flag's context names, with the type its bytes show (``image/``, ``video/`` or
+    ``audio/``; anything else is served as ``application/octet-stream``); NotFound otherwise,
+    also for a flag of another tenant (the caller's transaction only sees its own)."""
+    flag = review_store.get_flag(conn, flag_id)
+    if flag is None:
+        raise NotFound(f"No flag {flag_id}.")
+    if sha256 not in FlagContext.from_json(flag.context).media_shas():
+        raise NotFound("That media is not part of this item.")
+    data = services.blobs.read(sha256)
+    kind = sniff(data[:64])
+    mime = kind if isinstance(kind, str) else kind.mime
+    if isinstance(kind, str) or not mime.startswith(("image/", "video/", "audio/")):
+        mime = "application/octet-stream"
+    return data, mime

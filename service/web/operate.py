@@ -21,7 +21,7 @@ from service.review import queue, store
 from service.review.model import ReviewSession
 from service.services import Services
 from service.web import sessions
-from service.web.review import SECURITY_HEADERS, _forbidden, _page, _redirect
+from service.web.review import SECURITY_HEADERS, _page, _redirect, form_session
 
 router = APIRouter(include_in_schema=False)
 
@@ -87,11 +87,9 @@ def overview(request: Request, services: ServicesDep) -> Response:
 
 @router.post("/review/operate/policy/reload")
 def reload_policy(request: Request, services: ServicesDep, csrf: Annotated[str, Form()] = "") -> Response:
-    session = _admin(request, services)
+    session = form_session(request, services, csrf, (Role.ADMIN,))
     if isinstance(session, Response):
         return session
-    if not sessions.csrf_ok(session, request, csrf):
-        return _forbidden(request)
     try:
         services.policy.reload()
     except ConfigError:
@@ -108,11 +106,9 @@ def create_bank(
     hash_type: Annotated[str, Form(max_length=20)] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    session = _admin(request, services)
+    session = form_session(request, services, csrf, (Role.ADMIN,))
     if isinstance(session, Response):
         return session
-    if not sessions.csrf_ok(session, request, csrf):
-        return _forbidden(request)
     try:
         with services.db.tenant(session.tenant_id) as conn:
             bank_ops.create_bank(
@@ -166,11 +162,9 @@ async def import_bank(
     file: Annotated[UploadFile | None, File()] = None,
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    session = _admin(request, services)
+    session = form_session(request, services, csrf, (Role.ADMIN,))
     if isinstance(session, Response):
         return session
-    if not sessions.csrf_ok(session, request, csrf):
-        return _forbidden(request)
     if file is None or not file.filename:
         return _bank_page(request, services, session, name, {"import_error": "Choose a bank file."}, 422)
     data = await file.read(MAX_BANK_FILE + 1)
@@ -212,11 +206,9 @@ def release_entry(
     signal: Annotated[str, Form(max_length=128)] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    session = _admin(request, services)
+    session = form_session(request, services, csrf, (Role.ADMIN,))
     if isinstance(session, Response):
         return session
-    if not sessions.csrf_ok(session, request, csrf):
-        return _forbidden(request)
     try:
         with services.db.tenant(session.tenant_id) as conn:
             bank = bank_ops.get_bank(conn, tenant_id=session.tenant_id, name=name)

@@ -19,7 +19,6 @@ from service.api.deps import ServicesDep
 from service.auth import Role
 from service.auth import store as auth_store
 from service.errors import Conflict, MalformedRequest, NotFound
-from service.media.sniff import sniff
 from service.pipeline import flag_view
 from service.policy import categories
 from service.policy.categories import FlagCategory
@@ -78,6 +77,23 @@ def _session_or_login(request: Request, services: Services) -> ReviewSession | R
     session = sessions.current(request, services)
     if session is None or session.role not in REVIEWER_ROLES:
         return _redirect("/review/login")
+    return session
+
+
+def form_session(
+    request: Request, services: Services, csrf: str, roles: tuple[Role, ...] = REVIEWER_ROLES
+) -> ReviewSession | Response:
+    """The session behind a POSTed form, or the answer to give instead: the login page for no
+    session, a refusal for a key of another role, a 403 page for a missing or stale CSRF token."""
+    session = sessions.current(request, services)
+    if session is None or session.role not in REVIEWER_ROLES:
+        return _redirect("/review/login")
+    if session.role not in roles:
+        return _page(
+            request, "review_error.html", {"message": "This needs an admin key.", "session": session}, 403
+        )
+    if not sessions.csrf_ok(session, request, csrf):
+        return _forbidden(request)
     return session
 
 
@@ -252,11 +268,9 @@ def _claim_next(services: Services, session: ReviewSession, notice: str, empty: 
 
 @router.post("/review/claim")
 def claim(request: Request, services: ServicesDep, csrf: Annotated[str, Form()] = "") -> Response:
-    session = _session_or_login(request, services)
+    session = form_session(request, services, csrf)
     if isinstance(session, Response):
         return session
-    if not sessions.csrf_ok(session, request, csrf):
-        return _forbidden(request)
     return _claim_next(services, session, "", "empty")
 
 
@@ -267,11 +281,9 @@ def set_prefs(
     media_mode: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    session = _session_or_login(request, services)
+    session = form_session(request, services, csrf)
     if isinstance(session, Response):
         return session
-    if not sessions.csrf_ok(session, request, csrf):
-        return _forbidden(request)
     if media_mode not in MEDIA_MODES:
         raise MalformedRequest(f"media_mode must be one of {', '.join(MEDIA_MODES)}.")
     with services.db.tenant(session.tenant_id) as conn:
@@ -334,11 +346,9 @@ def claim_item(
     flag_id: UUID, request: Request, services: ServicesDep, csrf: Annotated[str, Form()] = ""
 ) -> Response:
     """Take the item a reviewer opened from the list (rather than the most urgent one)."""
-    session = _session_or_login(request, services)
+    session = form_session(request, services, csrf)
     if isinstance(session, Response):
         return session
-    if not sessions.csrf_ok(session, request, csrf):
-        return _forbidden(request)
     lease = timedelta(minutes=services.settings.review_lease_minutes)
     try:
         with services.db.tenant(session.tenant_id) as conn:
@@ -358,11 +368,9 @@ def decide(
     policy_citation: Annotated[str, Form(max_length=200)] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    session = _session_or_login(request, services)
+    session = form_session(request, services, csrf)
     if isinstance(session, Response):
         return session
-    if not sessions.csrf_ok(session, request, csrf):
-        return _forbidden(request)
     if not rationale.strip():
         return _redirect(f"/review/{flag_id}?notice=rationale")
     try:
@@ -384,11 +392,9 @@ def decide(
 def release(
     flag_id: UUID, request: Request, services: ServicesDep, csrf: Annotated[str, Form()] = ""
 ) -> Response:
-    session = _session_or_login(request, services)
+    session = form_session(request, services, csrf)
     if isinstance(session, Response):
         return session
-    if not sessions.csrf_ok(session, request, csrf):
-        return _forbidden(request)
     try:
         with services.db.tenant(session.tenant_id) as conn:
             queue.release(conn, flag_id=flag_id, reviewer=session.key_id)
@@ -401,11 +407,9 @@ def release(
 def renew(
     flag_id: UUID, request: Request, services: ServicesDep, csrf: Annotated[str, Form()] = ""
 ) -> Response:
-    session = _session_or_login(request, services)
+    session = form_session(request, services, csrf)
     if isinstance(session, Response):
         return session
-    if not sessions.csrf_ok(session, request, csrf):
-        return _forbidden(request)
     lease = timedelta(minutes=services.settings.review_lease_minutes)
     try:
         with services.db.tenant(session.tenant_id) as conn:
@@ -422,13 +426,7 @@ def media(flag_id: UUID, sha256: str, request: Request, services: ServicesDep) -
     session = _session_or_login(request, services)
     if isinstance(session, Response):
         return session
-    flag = _load(services, session, flag_id)
-    if sha256 not in FlagContext.from_json(flag.context).media_shas():
-        raise NotFound("That media is not part of this item.")
-    data = services.blobs.read(sha256)
-    kind = sniff(data[:64])
-    mime = kind if isinstance(kind, str) else kind.mime
-    if isinstance(kind, str) or not mime.startswith(("image/", "video/", "audio/")):
-        mime = "application/octet-stream"
+    with services.db.tenant(session.tenant_id) as conn:
+        data, mime = flag_view.media_of(services, conn, flag_id, sha256)
     headers = {**SECURITY_HEADERS, "Cache-Control": "private, max-age=300"}
     return Response(data, media_type=mime, headers=headers)

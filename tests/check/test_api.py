@@ -181,7 +181,7 @@ async def test_a_reload_with_an_invalid_file_keeps_the_last_good_policy(
     assert good["last_error"] is None
 
     default = root / "default.yaml"
-    default.write_text(default.read_text().replace("review_at: 0.74", "review_at: 1.50", 1))
+    default.write_text(default.read_text().replace("review_at: 0.80", "review_at: 1.50", 1))
     r = await client.post("/v1/policy/reload", headers=admin)
     assert r.status_code == 422
     error = r.json()["error"]
@@ -202,7 +202,7 @@ async def test_a_reload_with_an_invalid_file_keeps_the_last_good_policy(
     text = default.read_text().replace("review_at: 1.50", "review_at: 0.90", 1)
     martyrdom = "  combatant_martyrdom:\n"
     head, tail = text.split(martyrdom, 1)
-    default.write_text(head + martyrdom + tail.replace("review_at: 0.74", "review_at: 1.00", 1))
+    default.write_text(head + martyrdom + tail.replace("review_at: 0.80", "review_at: 1.00", 1))
     reloaded = await client.post("/v1/policy/reload", headers=admin)
     assert reloaded.status_code == 200
     new = reloaded.json()

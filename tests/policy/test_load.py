@@ -39,14 +39,14 @@ def edit(path: Path, old: str, new: str) -> None:
             "unknown category",
         ),
         (
-            "  war_glorification:\n    review_at: 0.74\n    block_at: null",
+            "  war_glorification:\n    review_at: 0.80\n    block_at: null",
             "  war_glorification:\n    review_at: 0.95\n    block_at: 0.92",
             "default.yaml",
             "categories.war_glorification.block_at",
             "review band",
         ),
         (
-            "  extremist_symbols:\n    review_at: 0.74",
+            "  extremist_symbols:\n    review_at: 0.80",
             "  extremist_symbols:\n    review_at: 1.4",
             "default.yaml",
             "categories.extremist_symbols.review_at",
@@ -98,7 +98,7 @@ def test_the_version_is_a_hash_of_the_normalised_policy(policy_dir):
     path = policy_dir / "default.yaml"
     path.write_text("# a new comment changes nothing\n" + path.read_text())
     assert load_policies(policy_dir).version == before
-    edit(path, "review_at: 0.74", "review_at: 0.75")
+    edit(path, "review_at: 0.80", "review_at: 0.81")
     assert load_policies(policy_dir).version != before
 
 
@@ -124,8 +124,8 @@ def test_the_shipped_policy_never_blocks_on_a_score_in_any_market():
 def test_an_operator_may_still_set_a_numeric_block_at(policy_dir):
     edit(
         policy_dir / "default.yaml",
-        "  war_glorification:\n    review_at: 0.74\n    block_at: null",
-        "  war_glorification:\n    review_at: 0.74\n    block_at: 0.92",
+        "  war_glorification:\n    review_at: 0.80\n    block_at: null",
+        "  war_glorification:\n    review_at: 0.80\n    block_at: 0.92",
     )
     loaded = load_policies(policy_dir)
     assert loaded.for_market("default").categories["war_glorification"].block_at == 0.92

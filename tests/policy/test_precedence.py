@@ -186,9 +186,9 @@ def test_14_shipped_policy_classifier_evidence_alone_never_blocks(market: str, c
 
 
 def test_15_market_overlay_thresholds_beat_the_default():
-    signals = check(scores=(ScoreSignal("image_model", "minors_militarised", 0.68),))
-    assert evaluate(POLICIES.for_market("default"), signals).decision is Decision.ALLOW  # review_at 0.74
-    assert evaluate(POLICIES.for_market("cn"), signals).decision is Decision.REVIEW  # review_at 0.64
+    signals = check(scores=(ScoreSignal("image_model", "minors_militarised", 0.74),))
+    assert evaluate(POLICIES.for_market("default"), signals).decision is Decision.ALLOW  # review_at 0.80
+    assert evaluate(POLICIES.for_market("cn"), signals).decision is Decision.REVIEW  # review_at 0.70
 
 
 def test_16_ai_generated_content_keeps_its_label_requirement_when_blocked():
@@ -275,7 +275,7 @@ def test_reasons_and_scores_name_the_text_they_came_from():
     verdict = evaluate(POLICIES.for_market("default"), signals)
     assert verdict.decision is Decision.REVIEW
     details = {r.rule: r.detail for r in verdict.reasons}
-    assert details["score.war_glorification.review"] == "0.80 ≥ 0.74 (script)"
+    assert details["score.war_glorification.review"] == "0.80 ≥ 0.80 (script)"
     assert details["lexicon.slogan-heroes-dont-die"] == "category combatant_martyrdom (caption)"
     assert "text 0" not in " ".join(details.values())
     by_source = {(s.signal, s.source): dict(s.scores) for s in verdict.scores_by_source}
