@@ -15,8 +15,9 @@ from uuid import UUID
 import click
 
 from service.auth import store as auth_store
-from service.cli.common import open_instance, pass_settings
+from service.cli.common import EXIT_BAD_INPUT, open_instance, pass_settings
 from service.db import Conn
+from service.errors import MalformedRequest
 from service.match import banks as bank_ops
 from service.match.model import Bank, BankKind, HashType
 from service.settings import Settings
@@ -108,9 +109,27 @@ def import_cmd(
     if fmt is None and file.suffix.lower() in (".csv", ".json"):
         fmt = file.suffix.lower()[1:]
     data = file.read_bytes()
-    with _scope(settings, tenant, system) as (conn, tenant_id):
-        bank = bank_ops.get_bank(conn, tenant_id=tenant_id, name=name)
-        result = bank_ops.import_file(conn, bank, data, fmt=fmt)
+    try:
+        with _scope(settings, tenant, system) as (conn, tenant_id):
+            bank = bank_ops.get_bank(conn, tenant_id=tenant_id, name=name)
+            result = bank_ops.import_file(conn, bank, data, fmt=fmt)
+    except MalformedRequest as exc:
+        bad = exc.details.get("errors") or []
+        if not bad:
+            raise
+        total = exc.details.get("bad_lines", len(bad))
+        if as_json:  # the failure as one object too: every bad line a script can act on
+            click.echo(json.dumps({"imported": False, "bad_lines": total, "errors": bad}))
+        else:
+            click.echo(
+                f"FAIL: {file}: {total} bad line(s); nothing was imported. Fix them and import again:",
+                err=True,
+            )
+            for problem in bad:
+                click.echo(f"  line {problem['line']}: {problem['message']}", err=True)
+            if total > len(bad):
+                click.echo(f"  … and {total - len(bad)} more", err=True)
+        raise SystemExit(EXIT_BAD_INPUT) from None
     if as_json:
         click.echo(
             json.dumps({"bank": _bank_json(result.bank), "lines": result.lines, "added": result.added})

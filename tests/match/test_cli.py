@@ -39,10 +39,18 @@ def test_bank_commands(database_url: str, tmp_path: Path) -> None:
     }
 
     bad = tmp_path / "bad.csv"
-    bad.write_text(f"signal_type,signal,labels\npdq,{PDQ},ok\npdq,{PDQ}00,long\n")
+    bad.write_text(f"signal_type,signal,labels\npdq,{PDQ},ok\npdq,{PDQ}00,long\npdq,zz,x\n")
     refused = _vigil(database_url, data, "bank", "import", "posters", str(bad), "--tenant", "acme")
     assert refused.returncode == 4
-    assert "FAIL: 1 bad line(s); line 3: a pdq hash has 64 hex digits, got 66" in refused.stderr
+    # Every bad line is listed, not only the first.
+    assert "2 bad line(s); nothing was imported" in refused.stderr
+    assert "line 3: a pdq hash has 64 hex digits, got 66" in refused.stderr
+    assert "line 4: " in refused.stderr
+    as_json = _vigil(database_url, data, "bank", "import", "posters", str(bad), "--tenant", "acme", "--json")
+    assert as_json.returncode == 4
+    failure = json.loads(as_json.stdout)
+    assert (failure["imported"], failure["bad_lines"]) == (False, 2)
+    assert [e["line"] for e in failure["errors"]] == [3, 4]
 
     good = tmp_path / "good.json"
     good.write_text(json.dumps([{"signal_type": "pdq", "signal": PDQ, "labels": ["propaganda"]}]))
