@@ -116,6 +116,14 @@ def verify_cmd(
         with _local(settings) as services:
             signer = services.log_signer
             local = sources.DatabaseSource(services.db, signer.issue)
+            if key is None:
+                click.echo(
+                    "WARNING: no --public-key or --state: checking the log against this instance's own "
+                    f"key ({base64.b64encode(signer.public_key).decode()}). Someone who can rewrite the "
+                    "database can rewrite that too: pin the key you published with --public-key and "
+                    "--origin, or keep a --state file.",
+                    err=True,
+                )
             report, state = _run(local, key or (signer.origin, signer.public_key), previous, sample, seed)
     if state is not None and state_path is not None:
         state.save(state_path)

@@ -45,6 +45,7 @@ def test_verify_export_and_offline_verify(settings, services, tmp_path):
     assert report["passed"] is True
     assert report["size"] == 120
     assert "verifying: 120/120 entries" in first.stderr
+    assert "WARNING: no --public-key or --state" in first.stderr  # said, not silently assumed
     assert json.loads(state.read_text())["size"] == 120
 
     key = json.loads(_vigil(settings, "key").stdout)
@@ -64,6 +65,7 @@ def test_verify_export_and_offline_verify(settings, services, tmp_path):
     )
     assert offline.returncode == 0, offline.stderr
     assert offline.stdout.startswith("OK: ")
+    assert "WARNING" not in offline.stderr
 
     # One byte changed in the exported entries: the offline run names the entry.
     lines = (export / "entries.jsonl").read_text().splitlines()
