@@ -108,6 +108,15 @@ class AuthError(VigilError):
     code = "auth_error"
 
 
+class TooManyRequests(VigilError):
+    """Throttled (failed authentications) or shed (a busy process): 429 or 503 with Retry-After."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, details={"retry_after_s": max(1, round(retry_after))})
+
+
 class Unauthenticated(AuthError):
     code = "unauthenticated"
     hint = "Send 'Authorization: Bearer <token>' with a key from 'vigil keys create'."
@@ -128,6 +137,13 @@ class Conflict(VigilError):
 class Unavailable(VigilError):
     code = "unavailable"
     hint = "Check GET /readyz for the component that is down."
+
+
+class Overloaded(Unavailable):
+    code = "overloaded"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, details={"retry_after_s": max(1, round(retry_after))})
 
 
 class DatabaseUnavailable(Unavailable):

@@ -6,12 +6,13 @@ to the HTTP edge and the CLI uses it directly. Nothing is built at import time.
 
 from __future__ import annotations
 
-import threading
+import os
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from service.audit.checkpoints import LogSigner, log_status
+from service.auth.throttle import Limits, Throttle
 from service.blobs import BlobStore
 from service.classify.screening import Classifiers
 from service.consent import RuleBook
@@ -32,6 +33,7 @@ from service.review import policy as review_policy
 from service.review.effects import Effects
 from service.review.model import ReviewPolicy
 from service.settings import Settings
+from service.slots import CheckSlots
 
 
 @dataclass
@@ -57,6 +59,7 @@ class Services:
     match_index: BankIndex = field(default_factory=BankIndex)
     # Held while a check runs: at most ``check_concurrency`` at once in this process.
     check_slots: AbstractContextManager[Any] = field(default_factory=nullcontext)
+    auth_throttle: Throttle = field(default_factory=lambda: Throttle(Limits(30, 10, 60.0)))
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Services:
@@ -83,10 +86,16 @@ class Services:
                 notary=notary,
                 generator=generator,
                 classifiers=Classifiers.from_settings(settings),
-                check_slots=(
-                    threading.BoundedSemaphore(settings.check_concurrency)
-                    if settings.check_concurrency
-                    else nullcontext()
+                check_slots=CheckSlots(
+                    settings.check_concurrency or 4 * len(os.sched_getaffinity(0)),
+                    wait_s=settings.check_wait_s,
+                ),
+                auth_throttle=Throttle(
+                    Limits(
+                        per_client=settings.auth_failures_per_client,
+                        per_prefix=settings.auth_failures_per_prefix,
+                        window_s=settings.auth_failure_window_s,
+                    )
                 ),
                 match_index=BankIndex(
                     flood_limit=settings.match_flood_limit, flood_window_s=settings.match_flood_window_s

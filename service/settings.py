@@ -51,9 +51,10 @@ class Settings(BaseSettings):
     check_concurrency: int | None = Field(
         None,
         ge=1,
-        description="Checks one HTTP process runs at once; more wait their turn. A check is CPU-bound "
-        "Python, so checks beyond the cores only contend for the interpreter: with `workers` at one "
-        "per core, 1 serves the most (see README, Throughput). Unset: as many as the thread pool.",
+        description="Checks one HTTP process runs at once; more wait their turn (at most `check_wait_s`, "
+        "then 503). A check is CPU-bound Python, so checks beyond the cores only contend for the "
+        "interpreter: with `workers` at one per core, 1 serves the most (see README, Throughput). "
+        "Unset: four per core.",
     )
     webhook_allow_private: bool = Field(
         False,
@@ -78,6 +79,25 @@ class Settings(BaseSettings):
         200 * MiB, gt=0, description="Largest request body accepted (uploads); larger is 413."
     )
     max_json_bytes: int = Field(1 * MiB, gt=0, description="Largest JSON request body accepted.")
+    auth_failures_per_client: int = Field(
+        30,
+        ge=1,
+        description="Failed API-key or login attempts one client address may make in "
+        "`auth_failure_window_s` before it gets 429 with Retry-After (per HTTP process).",
+    )
+    auth_failures_per_prefix: int = Field(
+        10,
+        ge=1,
+        description="Failed attempts with one key prefix (from any address) in the window "
+        "before that prefix gets 429: guessing the secret of a known key.",
+    )
+    auth_failure_window_s: float = Field(60.0, gt=0, description="The window failed attempts are counted in.")
+    check_wait_s: float = Field(
+        5.0,
+        gt=0,
+        description="Longest a check waits for its turn when the process is busy; then it is "
+        "answered 503 with Retry-After instead of queueing without bound.",
+    )
     max_image_pixels: int = Field(
         40_000_000, gt=0, description="Most pixels in one image (width × height); more is 422."
     )

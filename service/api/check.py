@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from service.api.deps import CurrentPlatform, ServicesDep
 from service.api.uploads import received
+from service.errors import Overloaded
 from service.pipeline import check_store
 from service.pipeline.check import CheckOutcome, CheckRequest, check
 from service.policy.model import TextSource, verdict_to_dict
@@ -213,15 +214,19 @@ def check_upload(
     refuse_unstorable({"text": text, "market": market}, "form")  # before any work: nothing half-done
     with ExitStack() as stack:
         media = stack.enter_context(received(file, services)) if file is not None else None
-        outcome = check(
-            services,
-            CheckRequest(
-                tenant_id=who.tenant_id,
-                market=market,
-                media=media,
-                text=text,
-                text_source=TextSource(text_source),
-            ),
-        )
+        try:
+            outcome = check(
+                services,
+                CheckRequest(
+                    tenant_id=who.tenant_id,
+                    market=market,
+                    media=media,
+                    text=text,
+                    text_source=TextSource(text_source),
+                ),
+            )
+        except Overloaded:
+            request.app.state.metrics.checks_shed.inc()
+            raise
     request.app.state.metrics.count_check(outcome.verdict.decision.value)
     return verdict_out(outcome)

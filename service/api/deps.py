@@ -13,7 +13,8 @@ from fastapi import Depends, Request
 
 from service.auth import Principal, Role
 from service.auth import store as auth_store
-from service.errors import Forbidden, Unauthenticated
+from service.auth.throttle import prefix_of
+from service.errors import Forbidden, TooManyRequests, Unauthenticated
 from service.services import Services
 
 
@@ -24,13 +25,35 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
+def authenticate(request: Request, services: Services, token: str) -> Principal | None:
+    """The key's principal, or None; failures count towards the caller's throttle, and a caller
+    over its limit is refused (429) before the key is looked up at all."""
+    client, prefix = client_address(request), prefix_of(token)
+    wait = services.auth_throttle.retry_after(client, prefix)
+    if wait is not None:
+        request.app.state.metrics.auth_throttled.inc()
+        raise TooManyRequests(
+            f"Too many failed attempts from this client or for this key; try again in {round(wait)} s.",
+            retry_after=wait,
+        )
+    with services.db.system() as conn:
+        principal = auth_store.authenticate(conn, token) if token else None
+    if principal is None:
+        services.auth_throttle.failed(client, prefix)
+        request.app.state.metrics.auth_failures.inc()
+    return principal
+
+
 def current_principal(request: Request, services: ServicesDep) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("This endpoint needs an API key.")
-    with services.db.system() as conn:
-        principal = auth_store.authenticate(conn, token.strip())
+    principal = authenticate(request, services, token.strip())
     if principal is None:
         raise Unauthenticated("The API key is unknown or revoked.")
     return principal

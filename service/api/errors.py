@@ -29,6 +29,7 @@ STATUS: tuple[tuple[type[errors.VigilError], int], ...] = (
     (errors.NotFound, 404),
     (errors.Conflict, 409),
     (errors.Gone, 410),
+    (errors.TooManyRequests, 429),
     (errors.Unavailable, 503),
     (errors.ConfigError, 503),
     (errors.VigilError, 500),
@@ -51,7 +52,9 @@ def error_body(code: str, message: str, status: int, details: dict[str, Any] | N
 
 def error_response(exc: errors.VigilError) -> JSONResponse:
     status = status_of(exc)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if "retry_after_s" in exc.details:  # throttled or shed: say when to come back
+        headers["Retry-After"] = str(exc.details["retry_after_s"])
     return JSONResponse(error_body(exc.code, exc.diagnostics(), status, exc.details), status, headers=headers)
 
 

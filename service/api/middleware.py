@@ -45,6 +45,21 @@ class Metrics:
         self.checks = Counter(
             "vigil_checks_total", "Checks answered, by decision", ["decision"], registry=self.registry
         )
+        self.auth_failures = Counter(
+            "vigil_auth_failures_total",
+            "API keys and logins refused as unknown or revoked",
+            registry=self.registry,
+        )
+        self.auth_throttled = Counter(
+            "vigil_auth_throttled_total",
+            "Attempts refused with 429 for too many failures",
+            registry=self.registry,
+        )
+        self.checks_shed = Counter(
+            "vigil_checks_shed_total",
+            "Checks answered 503 because the process was busy",
+            registry=self.registry,
+        )
 
     def count_check(self, decision: str) -> None:
         self.checks.labels(decision).inc()

@@ -15,10 +15,9 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from service.api.deps import ServicesDep
+from service.api.deps import ServicesDep, authenticate
 from service.auth import Role
-from service.auth import store as auth_store
-from service.errors import Conflict, MalformedRequest, NotFound
+from service.errors import Conflict, MalformedRequest, NotFound, TooManyRequests
 from service.pipeline import flag_view
 from service.policy import categories
 from service.policy.categories import FlagCategory
@@ -121,8 +120,14 @@ def login(
 ) -> Response:
     if not sessions.login_csrf_ok(request, csrf):
         return _forbidden(request)
-    with services.db.system() as conn:
-        principal = auth_store.authenticate(conn, token.strip()) if token.strip() else None
+    try:
+        principal = authenticate(request, services, token.strip())
+    except TooManyRequests as exc:
+        wait = exc.details["retry_after_s"]
+        context = {"csrf": csrf, "error": f"Too many failed sign-ins; wait {wait} s and try again."}
+        throttled = _page(request, "review_login.html", context, 429)
+        throttled.headers["Retry-After"] = str(wait)
+        return throttled
     if principal is None or principal.role not in REVIEWER_ROLES:
         message = (
             "That key is unknown or revoked." if principal is None else "That key is not a reviewer key."

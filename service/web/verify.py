@@ -13,11 +13,10 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
 from service import errors
-from service.api.deps import ServicesDep
+from service.api.deps import ServicesDep, authenticate
 from service.api.errors import status_of
 from service.api.provenance import verify_upload
 from service.auth import Role
-from service.auth import store as auth_store
 from service.web import templates
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -53,8 +52,7 @@ def verify_submit(
         token = api_key.strip()
         if not token:
             raise errors.Unauthenticated("Enter an API key with the auditor, platform or admin role.")
-        with services.db.system() as conn:
-            principal = auth_store.authenticate(conn, token)
+        principal = authenticate(request, services, token)
         if principal is None:
             raise errors.Unauthenticated("The API key is unknown or revoked.")
         if principal.role not in _ALLOWED:

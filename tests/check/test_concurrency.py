@@ -1,7 +1,9 @@
-"""``VIGIL_CHECK_CONCURRENCY``: at most that many checks run at once in one process."""
+"""``VIGIL_CHECK_CONCURRENCY``: at most that many checks run at once in one process (unset: four
+per core); one that waits longer than ``VIGIL_CHECK_WAIT_S`` is shed (tests/api/test_throttle_and_shed.py)."""
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -48,8 +50,9 @@ def test_a_check_waits_for_a_free_slot(gated: Services, tmp_path: Path) -> None:
     worker.join()
 
 
-def test_unset_means_no_gate(services: Services, tmp_path: Path) -> None:
+def test_unset_means_four_per_core(services: Services, tmp_path: Path) -> None:
     media = inspect(photo(tmp_path / "a.jpg", 1), services.limits)
-    with services.check_slots:
+    assert services.check_slots.size == 4 * len(os.sched_getaffinity(0))  # type: ignore[attr-defined]
+    with services.check_slots:  # one taken: the next check still starts at once
         outcome = check(services, CheckRequest(tenant_id=_tenant(services), media=media))
     assert outcome.verdict.decision.value in ("allow", "label", "review")
