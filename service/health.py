@@ -29,13 +29,22 @@ Check = Callable[[], ComponentStatus]
 class Readiness:
     def __init__(self) -> None:
         self._checks: dict[str, Check] = {}
+        self._needs: dict[str, str] = {}
 
-    def register(self, name: str, check: Check) -> None:
+    def register(self, name: str, check: Check, *, needs: str | None = None) -> None:
+        """``needs``: a component this one cannot be probed without (checked first; when it is
+        down this one is reported down with it, without waiting on it again)."""
         self._checks[name] = check
+        if needs is not None:
+            self._needs[name] = needs
 
     def report(self) -> dict[str, ComponentStatus]:
         out: dict[str, ComponentStatus] = {}
         for name, check in self._checks.items():
+            needed = self._needs.get(name)
+            if needed is not None and needed in out and out[needed].state is State.UNAVAILABLE:
+                out[name] = ComponentStatus(State.UNAVAILABLE, f"not probed: the {needed} is down")
+                continue
             try:
                 out[name] = check()
             except Exception as exc:  # a probe that raises is itself a broken component

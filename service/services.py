@@ -35,6 +35,8 @@ from service.review.model import ReviewPolicy
 from service.settings import Settings
 from service.slots import CheckSlots
 
+PROBE_TIMEOUT_S = 1.0  # how long a readiness probe waits on the database
+
 
 @dataclass
 class Services:
@@ -103,7 +105,9 @@ class Services:
             )
             services.readiness.register("database", services._database_status)
             services.readiness.register("policy", services.policy.status)
-            services.readiness.register("audit_log", lambda: log_status(db))
+            services.readiness.register(
+                "audit_log", lambda: log_status(db, timeout=PROBE_TIMEOUT_S), needs="database"
+            )
             services.readiness.register("signing_key", services.notary.signing_status)
             services.readiness.register("trust_anchors", services.notary.trust_status)
             services.readiness.register("classify_image", services.classifiers.readiness_image)
@@ -142,8 +146,8 @@ class Services:
 
     def _database_status(self) -> ComponentStatus:
         try:
-            self.db.ping()
-            missing = migrations.pending(self.db.url)
+            self.db.ping(timeout=PROBE_TIMEOUT_S)  # a probe answers fast: /readyz within ~1 s
+            missing = migrations.pending(self.db.url, connect_timeout=PROBE_TIMEOUT_S)
         except VigilError as exc:
             return ComponentStatus(State.UNAVAILABLE, exc.message)
         except Exception as exc:

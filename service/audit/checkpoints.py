@@ -97,9 +97,9 @@ class LogSigner:
         return witness
 
 
-def log_status(db: Database) -> ComponentStatus:
+def log_status(db: Database, *, timeout: float | None = None) -> ComponentStatus:
     """Readiness of the log: appends need the stored right edge of the tree."""
-    with db.system() as conn:
+    with db.system(timeout=timeout) as conn:
         missing = log.missing_frontier(conn)
     if missing:
         return ComponentStatus(State.UNAVAILABLE, f"{missing} right-edge hashes absent. {log.DAMAGED}")

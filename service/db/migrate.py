@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 from service.errors import ConfigError, DatabaseUnavailable
 
@@ -66,8 +67,10 @@ def applied(conn: psycopg.Connection[Any]) -> dict[int, str]:
     return {int(version): str(checksum) for version, checksum in rows}
 
 
-def pending(url: str) -> list[Migration]:
+def pending(url: str, *, connect_timeout: float | None = None) -> list[Migration]:
     """Migrations not yet applied to the database at ``url``."""
+    if connect_timeout:
+        url = make_conninfo(url, connect_timeout=max(1, round(connect_timeout)))
     with psycopg.connect(url, autocommit=True) as conn:
         done = applied(conn)
     return [m for m in available() if m.version not in done]

@@ -95,9 +95,9 @@ class Database:
             self._embedded.stop()
 
     @contextmanager
-    def _scoped(self, scope: str) -> Iterator[Conn]:
+    def _scoped(self, scope: str, timeout: float | None = None) -> Iterator[Conn]:
         try:
-            conn_cm = self.pool.connection()
+            conn_cm = self.pool.connection(timeout=timeout)
             conn = conn_cm.__enter__()
         except (PoolTimeout, psycopg.OperationalError) as exc:
             raise DatabaseUnavailable(f"No database connection: {exc}") from exc
@@ -121,10 +121,11 @@ class Database:
         """A transaction that sees and writes only ``tenant_id``'s rows."""
         return self._scoped(str(tenant_id))
 
-    def system(self) -> AbstractContextManager[Conn]:
-        """A transaction that may see every tenant: workers, key lookup, public answers."""
-        return self._scoped(SYSTEM_SCOPE)
+    def system(self, *, timeout: float | None = None) -> AbstractContextManager[Conn]:
+        """A transaction that may see every tenant: workers, key lookup, public answers.
+        ``timeout``: seconds to wait for a connection (default: the pool's)."""
+        return self._scoped(SYSTEM_SCOPE, timeout)
 
-    def ping(self) -> None:
-        with self.system() as conn:
+    def ping(self, timeout: float | None = None) -> None:
+        with self.system(timeout=timeout) as conn:
             conn.execute("SELECT 1")
