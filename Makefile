@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt hashes.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip==26.3
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r hashes.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench,heic]'
 	$(BIN)/python -m pip check
 	touch $(STAMP)
 

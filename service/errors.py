@@ -69,7 +69,7 @@ class MalformedRequest(InputError):
 
 class UnsupportedMediaType(InputError):
     code = "unsupported_media_type"
-    hint = "Supported: JPEG, PNG, WebP, GIF, TIFF, MP4/MOV, WebM, WAV, MP3, FLAC."
+    hint = ""  # the supported types are listed by the raiser, from the table intake uses
 
 
 class MediaRejected(InputError):

@@ -16,8 +16,12 @@ WAV = MediaType("wav", "audio/wav", MediaKind.AUDIO, "wav")
 MP3 = MediaType("mp3", "audio/mpeg", MediaKind.AUDIO, "mp3")
 FLAC = MediaType("flac", "audio/flac", MediaKind.AUDIO, "flac")
 M4A = MediaType("m4a", "audio/mp4", MediaKind.AUDIO, "m4a")
+HEIC = MediaType("heic", "image/heic", MediaKind.IMAGE, "heic")  # every iPhone photo
+AVIF = MediaType("avif", "image/avif", MediaKind.IMAGE, "avif")
 
-SUPPORTED: tuple[MediaType, ...] = (JPEG, PNG, WEBP, GIF, TIFF, MP4, MOV, WEBM, WAV, MP3, FLAC, M4A)
+SUPPORTED: tuple[MediaType, ...] = (
+    JPEG, PNG, WEBP, GIF, TIFF, HEIC, AVIF, MP4, MOV, WEBM, WAV, MP3, FLAC, M4A
+)  # fmt: skip
 BY_NAME = {t.name: t for t in SUPPORTED}
 BY_MIME = {t.mime: t for t in SUPPORTED}
 
@@ -40,7 +44,24 @@ _KNOWN_OTHERS: tuple[tuple[bytes, int, str], ...] = (
 
 _MP4_BRANDS_AUDIO = {b"M4A ", b"M4B "}
 _MP4_BRANDS_QT = {b"qt  "}
-_HEIF_BRANDS = {b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis"}
+_HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"}
+_AVIF_BRANDS = {b"avif"}
+_HEIF_OTHER = {b"mif1", b"msf1", b"avis", b"hevm", b"hevs"}  # sequences and bare HEIF: named, not taken
+
+
+def _heif(head: bytes) -> MediaType | str | None:
+    """A still HEIC or AVIF picture by its major brand, or for the generic ``mif1`` by the
+    compatible brands that follow it in the ``ftyp`` box."""
+    size = int.from_bytes(head[:4], "big")
+    major = head[8:12]
+    compatible = {head[i : i + 4] for i in range(16, min(size, len(head)) - 3, 4)}
+    if major in _AVIF_BRANDS or (major == b"mif1" and b"avif" in compatible):
+        return AVIF
+    if major in _HEIC_BRANDS or (major == b"mif1" and compatible & _HEIC_BRANDS):
+        return HEIC
+    if major in _HEIF_OTHER:
+        return major.decode("ascii").strip() or "heif"
+    return None
 
 
 def sniff(head: bytes) -> MediaType | str:
@@ -63,8 +84,9 @@ def sniff(head: bytes) -> MediaType | str:
             return M4A
         if brand in _MP4_BRANDS_QT:
             return MOV
-        if brand in _HEIF_BRANDS:
-            return brand.decode("ascii").strip() or "heif"
+        heif = _heif(head)
+        if heif is not None:
+            return heif
         return MP4
     if head[:4] == b"\x1a\x45\xdf\xa3":
         return WEBM
