@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from service.api.deps import CurrentAdmin, CurrentPrincipal, ServicesDep
 from service.audit import log as audit_log
+from service.audit import store as audit_store
 
 router = APIRouter(prefix="/v1/log", tags=["log"])
 
@@ -72,6 +73,20 @@ def checkpoint(
     with services.db.system() as conn:
         text = services.log_signer.issue(conn, size)
     return PlainTextResponse(text, media_type="text/plain; charset=utf-8")
+
+
+class CheckpointHistory(BaseModel):
+    checkpoints: list[str] = Field(
+        description="Every checkpoint Vigil signed, oldest first (C2SP signed notes)"
+    )
+
+
+@router.get("/checkpoints")
+def checkpoints(_: CurrentPrincipal, services: ServicesDep) -> CheckpointHistory:
+    """The signed checkpoints issued so far: a verifier checks today's tree against each of them,
+    so a log rewritten in the database cannot pass while Vigil's own earlier signatures contradict it."""
+    with services.db.system() as conn:
+        return CheckpointHistory(checkpoints=audit_store.checkpoint_notes(conn))
 
 
 @router.post("/checkpoint/cosignatures", status_code=201)

@@ -26,6 +26,7 @@ class LogSource(Protocol):
     def entries(self, start: int, end: int) -> Iterator[tuple[int, bytes]]: ...
     def inclusion(self, index: int, size: int) -> list[bytes]: ...
     def consistency(self, first: int, second: int) -> list[bytes]: ...
+    def history(self) -> list[str]: ...  # the signed checkpoints issued before, oldest first
 
 
 class HttpSource:
@@ -73,6 +74,9 @@ class HttpSource:
         body = self._get("/v1/log/proof/consistency", first=first, second=second).json()
         return [base64.b64decode(h) for h in body["hashes"]]
 
+    def history(self) -> list[str]:
+        return [str(n) for n in self._get("/v1/log/checkpoints").json()["checkpoints"]]
+
 
 class DatabaseSource:
     """The instance's own database (``--data-dir``): no server needed."""
@@ -103,12 +107,17 @@ class DatabaseSource:
         with self._db.system() as conn:
             return log.consistency_proof(conn, first, second)
 
+    def history(self) -> list[str]:
+        with self._db.system() as conn:
+            return store.checkpoint_notes(conn)
+
 
 class ExportSource:
     """A directory written by ``vigil audit export``: ``checkpoint`` (the signed note),
-    ``entries.jsonl`` (``{"index", "data"}`` per line) and ``leaves.bin`` (the log's stored leaf
-    hashes, 32 bytes each, in order). Proofs are rebuilt from the stored leaf hashes, not from
-    the entries, so an entry edited in the export is located like one edited in the database."""
+    ``entries.jsonl`` (``{"index", "data"}`` per line), ``leaves.bin`` (the log's stored leaf
+    hashes, 32 bytes each, in order) and ``checkpoints.jsonl`` (every checkpoint signed before).
+    Proofs are rebuilt from the stored leaf hashes, not from the entries, so an entry edited in
+    the export is located like one edited in the database."""
 
     def __init__(self, root: Path) -> None:
         try:
@@ -116,6 +125,9 @@ class ExportSource:
             lines = (root / "entries.jsonl").read_text(encoding="utf-8").splitlines()
             self._entries = {int(d["index"]): base64.b64decode(d["data"]) for d in map(json.loads, lines)}
             self._leaves = (root / "leaves.bin").read_bytes()
+            history = root / "checkpoints.jsonl"  # exports from before it was written lack it
+            lines = history.read_text(encoding="utf-8").splitlines() if history.exists() else []
+            self._history = [str(json.loads(line)["note"]) for line in lines if line.strip()]
         except (OSError, ValueError, KeyError) as exc:
             raise MalformedRequest(
                 f"{root} is not a log export ({exc}); make one with 'vigil audit export'."
@@ -145,6 +157,9 @@ class ExportSource:
 
     def consistency(self, first: int, second: int) -> list[bytes]:
         return self._nodes(merkle.consistency_ranges(first, second))
+
+    def history(self) -> list[str]:
+        return list(self._history)
 
 
 def stored_leaves(db: Database, size: int) -> Iterator[bytes]:

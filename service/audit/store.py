@@ -69,6 +69,16 @@ def checkpoint_note(conn: Conn, tree_size: int) -> str | None:
     return str(row[0]) if row else None
 
 
+def checkpoint_notes(conn: Conn, *, limit: int = 10_000) -> list[str]:
+    """Every signed checkpoint Vigil has issued, oldest first (the newest ``limit``)."""
+    rows = conn.execute(
+        "SELECT note FROM (SELECT size, note FROM audit_checkpoints ORDER BY size DESC LIMIT %s) c "
+        "ORDER BY size",
+        (limit,),
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def save_checkpoint(conn: Conn, tree_size: int, root: bytes, note: str) -> None:
     conn.execute(
         "INSERT INTO audit_checkpoints (size, root, note) VALUES (%s, %s, %s) ON CONFLICT (size) DO NOTHING",

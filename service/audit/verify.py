@@ -109,6 +109,8 @@ def verify(
         return Report(origin, 0, "", previous.size if previous else None, 0, "all", (problem,)), None
     root_b64 = base64.b64encode(cp.root).decode()
     problems = _consistency(source, cp, previous)
+    history = _signed_history(source, cp, origin, public_key)
+    problems.extend(_against_history(source, cp, history))
     if sample is None:
         checked, found = _all_entries(source, cp, progress)
     else:
@@ -153,6 +155,49 @@ def _consistency(source: LogSource, cp: note.Checkpoint, previous: State | None)
             )
         ]
     return []
+
+
+def _signed_history(
+    source: LogSource, cp: note.Checkpoint, origin: str, public_key: bytes
+) -> list[note.Checkpoint]:
+    """The checkpoints the log's key signed before (a note that does not verify is not evidence)."""
+    found = []
+    for text in source.history():
+        try:
+            earlier = note.verify(text, origin, public_key)
+        except note.NoteError:
+            continue
+        if 0 < earlier.size <= cp.size:
+            found.append(earlier)
+    return sorted(found, key=lambda c: c.size)
+
+
+def _against_history(source: LogSource, cp: note.Checkpoint, history: list[note.Checkpoint]) -> list[Problem]:
+    """Today's tree must extend every tree Vigil signed before. Where it does not, the entries
+    changed after that signature: the first such checkpoint bounds where, and the last one that
+    still holds bounds it from below."""
+    holds, broken = 0, None
+    for earlier in history:
+        if earlier.size == cp.size:
+            ok = earlier.root == cp.root
+        else:
+            proof = source.consistency(earlier.size, cp.size)
+            ok = merkle.verify_consistency(earlier.size, cp.size, earlier.root, cp.root, proof)
+        if ok:
+            holds = earlier.size if broken is None else holds
+        elif broken is None:
+            broken = earlier
+    if broken is None:
+        return []
+    where = f"entry {holds}" if broken.size - holds == 1 else f"entries {holds}..{broken.size - 1}"
+    return [
+        Problem(
+            Finding.INCONSISTENT,
+            holds,
+            f"the log no longer extends the checkpoint of {broken.size} entries Vigil signed earlier: "
+            f"{where} changed after it was signed (the first one that differs is in that range)",
+        )
+    ]
 
 
 def _all_entries(

@@ -220,6 +220,9 @@ def export_cmd(settings: Settings, directory: Path) -> None:
         with (directory / "leaves.bin").open("wb") as leaves:
             for leaf in sources.stored_leaves(services.db, size):
                 leaves.write(leaf)
+        with (directory / "checkpoints.jsonl").open("w", encoding="utf-8") as history:
+            for signed in local.history():
+                history.write(json.dumps({"note": signed}) + "\n")
     (directory / "checkpoint").write_text(text, encoding="utf-8")
     click.echo(f"OK: exported {size} entries to {directory}")
 

@@ -112,3 +112,47 @@ def test_a_checkpoint_from_another_key_is_refused(http_source, filled):
 def test_the_application_role_cannot_rewrite_entries(filled):
     with pytest.raises(psycopg.errors.InsufficientPrivilege), filled.db.system() as conn:
         conn.execute("UPDATE audit_entries SET event = 'x' WHERE idx = 1")
+
+
+def _rewrite_entry_and_tree(database_url: str, index: int) -> None:
+    """What a database superuser can do: change an entry and recompute every stored node above it,
+    so the stored tree agrees with the forged entry (Vigil's signing key stays out of reach)."""
+    from service.audit import merkle
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE audit_entries SET entry = set_byte(entry, 20, get_byte(entry, 20) # 1) WHERE idx = %s",
+            (index,),
+        )
+        (entry,) = conn.execute("SELECT entry FROM audit_entries WHERE idx = %s", (index,)).fetchone()
+        nodes = {(lv, ix): bytes(h) for lv, ix, h in conn.execute("SELECT level, idx, hash FROM audit_nodes")}
+        nodes[(0, index)] = merkle.leaf_hash(bytes(entry))
+        level = 1
+        while (level, index >> level) in nodes:
+            i = index >> level
+            nodes[(level, i)] = merkle.node_hash(nodes[(level - 1, 2 * i)], nodes[(level - 1, 2 * i + 1)])
+            conn.execute(
+                "UPDATE audit_nodes SET hash = %s WHERE level = %s AND idx = %s",
+                (nodes[(level, i)], level, i),
+            )
+            level += 1
+        conn.execute(
+            "UPDATE audit_nodes SET hash = %s WHERE level = 0 AND idx = %s", (nodes[(0, index)], index)
+        )
+
+
+def test_a_rewritten_tree_is_caught_by_the_checkpoints_vigil_signed_before(http_source, filled, database_url):
+    """The issue's case: entry 159 changed and the stored tree recomputed, then one more entry
+    appended. Each run signs the forged tree afresh, but the checkpoints Vigil signed earlier
+    (here at 150, 160 and 180 entries) contradict it, without any --state file."""
+    for size in (150, 160, 180):
+        with filled.db.system() as conn:
+            filled.log_signer.issue(conn, size)
+    _rewrite_entry_and_tree(database_url, 159)
+    fill(filled, 1)
+    for source in (http_source, DatabaseSource(filled.db, filled.log_signer.issue)):
+        report, state = _run(source, filled)
+        assert state is None
+        [problem] = [p for p in report.problems if p.finding is Finding.INCONSISTENT]
+        assert problem.index == 150
+        assert "entries 150..159 changed" in problem.detail
