@@ -173,27 +173,30 @@ def _signed_history(
 
 
 def _against_history(source: LogSource, cp: note.Checkpoint, history: list[note.Checkpoint]) -> list[Problem]:
-    """Today's tree must extend every tree Vigil signed before. Where it does not, the entries
-    changed after that signature: the first such checkpoint bounds where, and the last one that
-    still holds bounds it from below."""
-    holds, broken = 0, None
+    """Today's tree must extend every tree Vigil signed before. A change at entry k breaks the
+    checkpoints larger than k that were signed before the change (those signed after it sign the
+    forged tree, so every one is checked, not a sample); the change lies between the last one
+    that holds before the first broken one and it."""
+    last_good, broken = 0, None
     for earlier in history:
         if earlier.size == cp.size:
             ok = earlier.root == cp.root
         else:
             proof = source.consistency(earlier.size, cp.size)
             ok = merkle.verify_consistency(earlier.size, cp.size, earlier.root, cp.root, proof)
-        if ok:
-            holds = earlier.size if broken is None else holds
-        elif broken is None:
+        if not ok:
             broken = earlier
+            break
+        last_good = earlier.size
     if broken is None:
         return []
-    where = f"entry {holds}" if broken.size - holds == 1 else f"entries {holds}..{broken.size - 1}"
+    where = (
+        f"entry {last_good}" if broken.size - last_good == 1 else f"entries {last_good}..{broken.size - 1}"
+    )
     return [
         Problem(
             Finding.INCONSISTENT,
-            holds,
+            last_good,
             f"the log no longer extends the checkpoint of {broken.size} entries Vigil signed earlier: "
             f"{where} changed after it was signed (the first one that differs is in that range)",
         )
