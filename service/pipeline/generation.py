@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -49,7 +50,7 @@ from service.jobs.registry import HandlerRegistry
 from service.media import MediaInfo
 from service.media.intake import inspect
 from service.pipeline import outcome, rejection, webhooks
-from service.pipeline.screening import Screening, screen_media, screen_text
+from service.pipeline.screening import Screening, screen_media, screen_text, screen_words
 from service.policy.evaluate import evaluate
 from service.policy.model import ConsentStatus, Decision, Flow, Signals, TextSource, Verdict
 from service.review.effects import Effect, Settled
@@ -198,8 +199,9 @@ def _run(services: Services, ctx: JobContext, generation_id: UUID) -> None:
     output_sha = services.blobs.put_file(media.path)
     media.path.unlink(missing_ok=True)
     info = inspect(services.blobs.path(output_sha), services.limits)
-    # 4. screen media
+    # 4. screen media (and the words printed on it)
     screen_media(services, screening, info, tenant_id=gen.tenant_id)
+    screen_words(services, screening, info)
     # 5. decide
     verdict = _decide(services, gen, screening, consent)
     with ctx.completing() as conn:
@@ -235,7 +237,7 @@ def _run(services: Services, ctx: JobContext, generation_id: UUID) -> None:
             ),
         )
         # 6.-8. label, sign and release; or hold; or withhold (9. audit inside each)
-        _settle(services, conn, gen, verdict)
+        _settle(services, conn, gen, verdict, words=screening.words)
 
 
 def _generate(services: Services, gen: Generation) -> GeneratedMedia:
@@ -276,16 +278,19 @@ def _decide(services: Services, gen: Generation, screening: Screening, consent: 
 
         extra = tuple(PolicyReason(r.rule, r.source, r.detail) for r in consent.reasons)
         verdict = replace(
-            verdict, decision=Decision.REVIEW, reasons=extra + verdict.reasons, category="consent"
-        )
+            verdict, decision=Decision.REVIEW, reasons=extra + verdict.reasons, category="consent",
+            categories=("consent", *verdict.categories),
+        )  # fmt: skip
     return verdict
 
 
-def _settle(services: Services, conn: Conn, gen: Generation, verdict: Verdict) -> None:
+def _settle(
+    services: Services, conn: Conn, gen: Generation, verdict: Verdict, *, words: Sequence[str] = ()
+) -> None:
     if verdict.decision is Decision.BLOCK:
         outcome.withhold(conn, gen.id, list(gen.reasons), by="policy")
     elif verdict.decision is Decision.REVIEW:
-        outcome.hold(services, conn, gen, verdict)
+        outcome.hold(services, conn, gen, verdict, words=words)
     else:  # the record carries the classifier versions into the manifest
         outcome.release(services, conn, gen.id, moderation=verdict.decision.value)
 

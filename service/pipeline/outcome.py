@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -140,7 +141,9 @@ def release(
     return released
 
 
-def hold(services: Services, conn: Conn, gen: Generation, verdict: Verdict) -> Generation:
+def hold(
+    services: Services, conn: Conn, gen: Generation, verdict: Verdict, *, words: Sequence[str] = ()
+) -> Generation:
     """Step 8 for a review verdict: the output waits in quarantine and a flag goes to the queue."""
     reasons = [Reason(r.rule, r.source, r.detail) for r in verdict.reasons]
     policy = services.policy.current.for_market(gen.market)
@@ -150,7 +153,10 @@ def hold(services: Services, conn: Conn, gen: Generation, verdict: Verdict) -> G
         (TextSource.PROMPT, gen.prompt), (TextSource.SCRIPT, gen.script), (TextSource.CAPTION, gen.caption)
     )  # fmt: skip
     context = FlagContext(
-        texts=tuple(SourceText(source.value, text) for source, text in texts if text),
+        texts=(
+            *(SourceText(source.value, text) for source, text in texts if text),
+            *(SourceText(TextSource.OCR.value, text) for text in words),
+        ),
         media=(
             *(
                 (MediaRef(gen.quarantine_sha256, gen.quarantine_mime, "output"),)

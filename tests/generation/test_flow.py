@@ -87,10 +87,12 @@ async def test_held_output_is_released_after_a_reviewer_approves(
     # An API-only reviewer gets every text under its source, the media and the consent behind it.
     detail = (await client.get(f"/v1/flags/{flag['id']}", headers=reviewer[0])).json()
     ctx = detail["context"]
-    assert [(t["source"], t["heading"]) for t in ctx["texts"]] == [
+    # The prompt and caption, then whatever OCR read on the output (the caption is burned into it).
+    assert [(t["source"], t["heading"]) for t in ctx["texts"]][:2] == [
         ("prompt", "Generation prompt"),
         ("caption", "Caption"),
     ]
+    assert {t["source"] for t in ctx["texts"][2:]} <= {"ocr"}
     assert ctx["texts"][1]["text"] == "Forever with us"
     output = next(m for m in ctx["media"] if m["role"] == "output")
     media = await client.get(output["url"], headers=reviewer[0])
@@ -250,8 +252,13 @@ async def test_classifier_evidence_alone_holds_an_output_for_a_person_and_never_
         if x["rule"].startswith("score."):
             scored.setdefault(x["detail"].rsplit("(", 1)[1].rstrip(")"), set()).add(x["rule"])
     review_rules = {f"score.{c}.review" for c in CATEGORY_NAMES}
-    assert scored == {"prompt": review_rules, "script": review_rules, "caption": review_rules}
-    assert held["classifier_versions"] == {"certain-text": "certain-1", "clip-zero-shot": "not_configured"}
+    # Words OCR reads on the output (the burned-in caption) are scored too, under "ocr".
+    assert {k: v for k, v in scored.items() if k != "ocr"} == {
+        "prompt": review_rules, "script": review_rules, "caption": review_rules
+    }  # fmt: skip
+    versions = dict(held["classifier_versions"])
+    assert versions.pop("ocr").startswith(("tesseract:", "not_configured"))
+    assert versions == {"certain-text": "certain-1", "clip-zero-shot": "not_configured"}
 
     page = await _review_page(client, make_key, held["flag_id"])
     for source in ("prompt", "script", "caption"):
@@ -264,10 +271,9 @@ async def test_classifier_evidence_alone_holds_an_output_for_a_person_and_never_
     out = await client.get(released["output"]["url"], headers=h)
     auditor = bearer(make_key("auditor"))
     report = (await client.post("/v1/verify", files={"file": ("x.jpg", out.content)}, headers=auditor)).json()
-    assert report["assertions"]["vigil.moderation"]["classifier_versions"] == {
-        "certain-text": "certain-1",
-        "clip-zero-shot": "not_configured",
-    }
+    signed = dict(report["assertions"]["vigil.moderation"]["classifier_versions"])
+    assert signed.pop("ocr").startswith(("tesseract:", "not_configured"))  # the words on the picture
+    assert signed == {"certain-text": "certain-1", "clip-zero-shot": "not_configured"}
 
 
 async def _review_page(client: httpx.AsyncClient, make_key: KeyMaker, flag_id: str) -> str:
@@ -312,7 +318,7 @@ async def test_where_policy_allows_it_a_clean_output_is_released_without_review(
             signed = report["assertions"]["vigil.moderation"]
             assert signed["verdict"] == got["decision"]
             assert signed["classifier_versions"] == got["classifier_versions"]
-            assert set(signed["classifier_versions"]) == {"text-probe", "lexicon", "clip-zero-shot"}
+            assert set(signed["classifier_versions"]) == {"text-probe", "lexicon", "clip-zero-shot", "ocr"}
     finally:
         services.close()
 

@@ -8,7 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from service.classify.model import Modality, Scores, SignalState
+import pytest
+from PIL import Image
+
+from service.classify.model import Category, Modality, Scores, SignalState
 from service.classify.registry import Classifier
 from service.errors import ModelUnavailable
 from service.media.intake import inspect
@@ -83,3 +86,33 @@ def test_audit_fields_carry_versions_as_codes(services: Services) -> None:
         "a_plugin": "v_1__beta_",
         "text-probe": "enc+probes-abc",
     }
+
+
+@pytest.mark.tool("tesseract")
+def test_words_printed_on_a_generated_output_are_read_and_scored_as_ocr(services, tmp_path):
+    """Every generated output is read before release: a slogan on it is scored under `ocr`, and
+    the words are kept for the reviewer."""
+    from PIL import ImageDraw, ImageFont
+
+    from service.pipeline.screening import screen_words
+    from tests.check.test_ocr import FONT
+
+    img = Image.new("RGB", (1000, 420), "white")
+    draw = ImageDraw.Draw(img)
+    draw.text((40, 60), "JOIN THE ARMY", fill="black", font=ImageFont.truetype(str(FONT), 80))
+    draw.text((40, 220), "GLORY TO THE HEROES", fill="black", font=ImageFont.truetype(str(FONT), 80))
+    path = tmp_path / "poster.png"
+    img.save(path)
+    screening = Screening()
+    screen_words(services, screening, inspect(path, services.limits))
+    assert screening.states["ocr"].value == "ok"
+    assert screening.versions["ocr"].startswith("tesseract:")
+    assert any("ARMY" in words.upper() for words in screening.words), screening.words
+    assert {s.origin for s in screening.scores} == {"ocr"}  # scored like any text, under its source
+    assert {s.category for s in screening.scores} == {c.value for c in Category}
+
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (800, 600), (120, 160, 200)).save(blank)
+    quiet = Screening()
+    screen_words(services, quiet, inspect(blank, services.limits))
+    assert (quiet.words, quiet.scores, quiet.states["ocr"].value) == ([], [], "ok")
