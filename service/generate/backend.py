@@ -55,8 +55,12 @@ class GeneratorBackend(abc.ABC):
 
     @contextmanager
     def spool(self, request: GenerationRequest, out_dir: Path) -> Iterator[Path]:
-        """A temporary file in ``out_dir`` for the output, removed unless it was accepted."""
+        """A temporary file in ``out_dir`` for the output, removed unless it was accepted. Parts an
+        earlier attempt of the same request left behind (a worker killed mid-encode) go first:
+        the retry owns the request now."""
         out_dir.mkdir(parents=True, exist_ok=True)
+        for stale in out_dir.glob(f".{request.request_id}.*.part"):
+            stale.unlink(missing_ok=True)
         fd, name = tempfile.mkstemp(dir=out_dir, prefix=f".{request.request_id}.", suffix=".part")
         os.close(fd)
         path = Path(name)

@@ -108,3 +108,19 @@ def test_a_photo_that_does_not_match_its_hash_is_refused(
         compositor.generate(
             GenerationRequest("bad-2", OutputKind.IMAGE, (swapped,), PROMPT), out_dir=tmp_path
         )
+
+
+def test_a_retry_clears_the_parts_a_killed_attempt_left(
+    compositor: CompositorBackend, photos: tuple[PhotoRef, ...], tmp_path: Path
+) -> None:
+    """A worker killed mid-encode leaves ``.<id>.*.part`` behind; the retry removes it, and an
+    accepted output leaves no part of its own."""
+    stale = tmp_path / ".still-9.abc123.part"
+    stale.write_bytes(b"half an encode")
+    other = tmp_path / ".still-10.def456.part"  # another request's part is not this retry's to take
+    other.write_bytes(b"in progress")
+    made = compositor.generate(
+        GenerationRequest("still-9", OutputKind.IMAGE, photos, PROMPT, caption=CAPTION), out_dir=tmp_path
+    )
+    assert made.path == tmp_path / "still-9.jpg"
+    assert sorted(p.name for p in tmp_path.glob("*.part")) == [other.name]
