@@ -117,9 +117,9 @@ class Services:
             raise
         services._load_market_profiles()
         # the flows register their review effects
-        from service.pipeline import generation, rejection, webhooks
+        from service.pipeline import generation_review, rejection, webhooks
 
-        generation.wire(services)
+        generation_review.wire(services)
         rejection.wire(services)
         webhooks.wire(services)
         return services

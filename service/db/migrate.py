@@ -25,6 +25,15 @@ _LOCK_KEY = 0x56494749  # "VIGI": the advisory lock every migrator takes
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
+# Migrations whose comments were reworded after release (the statements are the same): the
+# checksums instances recorded before still count as applied, so the wording can be fixed without
+# a migration that changes nothing.
+_REWORDED: dict[int, frozenset[str]] = {
+    3: frozenset({"01f05d84e21c1bf59f05b0d46d4116f9ec01f2d8231b573147894e9ea2486aa9"}),
+    4: frozenset({"e6e48f323e5de9b02ed7f356aa5ca371a5a40115687dffd1474398f4df264aee"}),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Migration:
     version: int
@@ -34,6 +43,10 @@ class Migration:
     @property
     def checksum(self) -> str:
         return hashlib.sha256(self.sql.encode()).hexdigest()
+
+    def matches(self, recorded: str) -> bool:
+        """Whether the checksum an instance recorded is this migration's (or an earlier wording's)."""
+        return recorded == self.checksum or recorded in _REWORDED.get(self.version, frozenset())
 
 
 def available() -> list[Migration]:
@@ -90,7 +103,7 @@ def migrate(url: str) -> list[Migration]:
                 conn.execute(_BOOKKEEPING)
                 done = applied(conn)
                 if migration.version in done:
-                    if done[migration.version] != migration.checksum:
+                    if not migration.matches(done[migration.version]):
                         raise ConfigError(
                             f"Migration {migration.version:04d}_{migration.name} was edited after it was "
                             "applied. Add a new migration instead of changing an applied one."

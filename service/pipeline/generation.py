@@ -26,7 +26,6 @@ downloadable, and the retried job starts again from the same database state.
 
 from __future__ import annotations
 
-import functools
 import logging
 import uuid
 from collections.abc import Sequence
@@ -40,7 +39,7 @@ from service.consent import ConsentDecision, ConsentRequest
 from service.consent import Decision as ConsentOutcome
 from service.consent import store as consent_store
 from service.db import Conn
-from service.errors import Conflict, InputError, LeaseLost, NotFound, VigilError
+from service.errors import Conflict, InputError, LeaseLost, VigilError
 from service.generate import GeneratedMedia, GenerationRequest, PhotoRef, store
 from service.generate import OutputKind as GeneratorOutput
 from service.generate.records import Generation, GenerationStatus, Reason
@@ -53,7 +52,6 @@ from service.pipeline import outcome, rejection, webhooks
 from service.pipeline.screening import Screening, screen_media, screen_text, screen_words
 from service.policy.evaluate import evaluate
 from service.policy.model import ConsentStatus, Decision, Flow, Signals, TextSource, Verdict
-from service.review.effects import Effect, Settled
 
 if TYPE_CHECKING:
     from service.services import Services
@@ -318,64 +316,6 @@ def _fail(ctx: JobContext, generation_id: UUID, exc: Exception) -> None:
         )
         webhooks.generation_changed(conn, failed)
     log.warning("generation %s failed at attempt %d: %s", generation_id, ctx.job.attempt, code)
-
-
-# --- review effects and wiring ----------------------------------------------------------------
-
-
-def _flagged(conn: Conn, settled: Settled) -> UUID | None:
-    """The generation a flag is about; None for a flag whose source is no generation record
-    (made by hand or by another tool): there is nothing to release or withhold then."""
-    try:
-        generation_id = UUID(settled.flag.source_id)
-        store.get(conn, generation_id)
-    except (ValueError, NotFound):
-        log.warning("flag %s names no generation record; no effect to apply", settled.flag.id)
-        return None
-    return generation_id
-
-
-def approve(services: Services, conn: Conn, settled: Settled) -> Effect | None:
-    """A reviewer approved a held output: label, sign and release it now (steps 6-9), unless its
-    consent was withdrawn meanwhile (then it ends ``denied``). An appeal that overturned a
-    rejection also takes the output out of the rejected-outputs bank."""
-    generation_id = _flagged(conn, settled)
-    if generation_id is None:
-        return None
-    gen = outcome.release(services, conn, generation_id, moderation=outcome.APPROVED_BY_REVIEWER)
-    if settled.overturned:
-        rejection.queue_banking(conn, settled.flag.tenant_id, generation_id, withdraw=True)
-    target = f"generation:{generation_id}"
-    if gen.status is GenerationStatus.RELEASED:
-        return Effect(target, "released", "The output was labelled, signed and released to the studio.")
-    if gen.status is GenerationStatus.DENIED:
-        return Effect(
-            target, "denied",
-            "Not released: consent for it was withdrawn or no longer covers it while it waited for "
-            "review. The output stays in quarantine and cannot be downloaded.",
-        )  # fmt: skip
-    return Effect(target, gen.status.value, f"The generation is {gen.status.value}; nothing was released.")
-
-
-def reject(conn: Conn, settled: Settled) -> Effect | None:
-    """A reviewer rejected a held output (or overturned its release): withheld, and its
-    fingerprints go to the rejected-outputs bank (a job queued in this transaction)."""
-    generation_id = _flagged(conn, settled)
-    if generation_id is None:
-        return None
-    reason = Reason("review.reject", f"flag:{settled.flag.id}", "a reviewer withheld the output")
-    outcome.withhold(conn, generation_id, [reason], by="review")
-    rejection.queue_banking(conn, settled.flag.tenant_id, generation_id)
-    return Effect(
-        f"generation:{generation_id}", "withheld",
-        "The output is withheld (never downloadable); its fingerprints go to the rejected-outputs bank.",
-    )  # fmt: skip
-
-
-def wire(services: Services) -> None:
-    """Register the review effects of generation flags on ``services``."""
-    services.review_effects.register("generation", "approve", functools.partial(approve, services))
-    services.review_effects.register("generation", "reject", reject)
 
 
 def on_dead(conn: Conn, job: Job, _services: Any) -> None:

@@ -8,7 +8,7 @@ takes it out again.
 
 Generation, check, review and match never import each other; this module joins them. For a
 generation output:
-1. the review effects of generation flags (``generation.reject`` / ``generation.approve`` when
+1. the review effects of generation flags (``generation_review.reject`` / ``generation_review.approve`` when
    overturned) queue a job in the decision's own transaction, so a decision is never recorded
    without its banking;
 2. the job reads the held output from the blob store and hashes it as a check does (PDQ per

@@ -21,7 +21,7 @@ from service.review import queue, store
 from service.review.model import ReviewSession
 from service.services import Services
 from service.web import sessions
-from service.web.review import SECURITY_HEADERS, _page, _redirect, form_session
+from service.web.pages import SECURITY_HEADERS, form_session, page, redirect
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,9 +37,9 @@ MAX_BANK_FILE = 64 * 1024 * 1024
 def _admin(request: Request, services: Services) -> ReviewSession | Response:
     session = sessions.current(request, services)
     if session is None:
-        return _redirect("/review/login")
+        return redirect("/review/login")
     if session.role != Role.ADMIN:
-        return _page(
+        return page(
             request, "review_error.html",
             {"message": "These pages are for operators: sign in with an admin key.", "session": session}, 403,
         )  # fmt: skip
@@ -82,7 +82,7 @@ def overview(request: Request, services: ServicesDep) -> Response:
     session = _admin(request, services)
     if isinstance(session, Response):
         return session
-    return _page(request, "operate.html", {**_overview(services, session), "notice": _notice(request)})
+    return page(request, "operate.html", {**_overview(services, session), "notice": _notice(request)})
 
 
 @router.post("/review/operate/policy/reload")
@@ -93,8 +93,8 @@ def reload_policy(request: Request, services: ServicesDep, csrf: Annotated[str, 
     try:
         services.policy.reload()
     except ConfigError:
-        return _redirect("/review/operate?notice=refused")
-    return _redirect("/review/operate?notice=reloaded")
+        return redirect("/review/operate?notice=refused")
+    return redirect("/review/operate?notice=reloaded")
 
 
 @router.post("/review/operate/banks")
@@ -118,11 +118,11 @@ def create_bank(
     except (ValueError, MalformedRequest) as exc:
         message = exc.message if isinstance(exc, MalformedRequest) else "Choose a kind and a hash type."
         context = {**_overview(services, session), "notice": ("bad", message)}
-        return _page(request, "operate.html", context, 422)
-    return _redirect(f"/review/operate/banks/{name.strip()}?notice=created")
+        return page(request, "operate.html", context, 422)
+    return redirect(f"/review/operate/banks/{name.strip()}?notice=created")
 
 
-def _bank_page(
+def _bankpage(
     request: Request,
     services: Services,
     session: ReviewSession,
@@ -134,7 +134,7 @@ def _bank_page(
         try:
             bank = bank_ops.get_bank(conn, tenant_id=session.tenant_id, name=name)
         except NotFound:
-            return _page(request, "review_error.html", {"message": "No such bank.", "session": session}, 404)
+            return page(request, "review_error.html", {"message": "No such bank.", "session": session}, 404)
         quarantined = match_store.quarantined_signals(conn, bank, limit=200)
     context = {
         "session": session,
@@ -143,15 +143,15 @@ def _bank_page(
         "notice": _notice(request),
         **extra,
     }
-    return _page(request, "operate_bank.html", context, status)
+    return page(request, "operate_bank.html", context, status)
 
 
 @router.get("/review/operate/banks/{name}")
-def bank_page(name: str, request: Request, services: ServicesDep) -> Response:
+def bankpage(name: str, request: Request, services: ServicesDep) -> Response:
     session = _admin(request, services)
     if isinstance(session, Response):
         return session
-    return _bank_page(request, services, session, name, {})
+    return _bankpage(request, services, session, name, {})
 
 
 @router.post("/review/operate/banks/{name}/import")
@@ -166,11 +166,11 @@ async def import_bank(
     if isinstance(session, Response):
         return session
     if file is None or not file.filename:
-        return _bank_page(request, services, session, name, {"import_error": "Choose a bank file."}, 422)
+        return _bankpage(request, services, session, name, {"import_error": "Choose a bank file."}, 422)
     data = await file.read(MAX_BANK_FILE + 1)
     if len(data) > MAX_BANK_FILE:
         too_big = {"import_error": f"The file is larger than {MAX_BANK_FILE // 2**20} MiB; split it."}
-        return _bank_page(request, services, session, name, too_big, 413)
+        return _bankpage(request, services, session, name, too_big, 413)
     fmt = "json" if file.filename.lower().endswith(".json") else "csv"
     try:
         with services.db.tenant(session.tenant_id) as conn:
@@ -179,9 +179,9 @@ async def import_bank(
     except MalformedRequest as exc:
         extra = {"import_error": exc.message, "import_errors": exc.details.get("errors") or [],
                  "bad_lines": exc.details.get("bad_lines")}  # fmt: skip
-        return _bank_page(request, services, session, name, extra, 422)
+        return _bankpage(request, services, session, name, extra, 422)
     done = {"imported": {"lines": result.lines, "added": result.added, "file": file.filename}}
-    return _bank_page(request, services, session, name, done)
+    return _bankpage(request, services, session, name, done)
 
 
 @router.get("/review/operate/banks/{name}/export")
@@ -214,5 +214,5 @@ def release_entry(
             bank = bank_ops.get_bank(conn, tenant_id=session.tenant_id, name=name)
             bank_ops.release(conn, bank, signal)
     except (MalformedRequest, NotFound) as exc:
-        return _bank_page(request, services, session, name, {"release_error": exc.message}, 422)
-    return _redirect(f"/review/operate/banks/{name}?notice=released")
+        return _bankpage(request, services, session, name, {"release_error": exc.message}, 422)
+    return redirect(f"/review/operate/banks/{name}?notice=released")

@@ -16,7 +16,6 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.api.deps import ServicesDep, authenticate
-from service.auth import Role
 from service.errors import Conflict, MalformedRequest, NotFound, TooManyRequests
 from service.pipeline import flag_view
 from service.policy import categories
@@ -25,7 +24,16 @@ from service.review import queue, store
 from service.review.context import FlagContext
 from service.review.model import MEDIA_MODES, Decision, Flag, ReviewSession
 from service.services import Services
-from service.web import sessions, templates
+from service.web import sessions
+from service.web.pages import (
+    REVIEWER_ROLES,
+    SECURITY_HEADERS,
+    forbidden,
+    form_session,
+    page,
+    redirect,
+    session_or_login,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,52 +56,6 @@ NOTICES = {
     ),
     "rationale": ("bad", "A decision needs a rationale."),
 }
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self'; media-src 'self'; script-src 'self'; "
-    "style-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
-REVIEWER_ROLES = (Role.REVIEWER, Role.ADMIN)
-
-
-def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    response = templates.TemplateResponse(request, name, context, status_code=status)
-    response.headers.update(SECURITY_HEADERS)
-    return response
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303, headers=SECURITY_HEADERS)
-
-
-def _forbidden(request: Request) -> HTMLResponse:
-    return _page(request, "review_error.html", {"message": "This form has expired; reload the page."}, 403)
-
-
-def _session_or_login(request: Request, services: Services) -> ReviewSession | RedirectResponse:
-    session = sessions.current(request, services)
-    if session is None or session.role not in REVIEWER_ROLES:
-        return _redirect("/review/login")
-    return session
-
-
-def form_session(
-    request: Request, services: Services, csrf: str, roles: tuple[Role, ...] = REVIEWER_ROLES
-) -> ReviewSession | Response:
-    """The session behind a POSTed form, or the answer to give instead: the login page for no
-    session, a refusal for a key of another role, a 403 page for a missing or stale CSRF token."""
-    session = sessions.current(request, services)
-    if session is None or session.role not in REVIEWER_ROLES:
-        return _redirect("/review/login")
-    if session.role not in roles:
-        return _page(
-            request, "review_error.html", {"message": "This needs an admin key.", "session": session}, 403
-        )
-    if not sessions.csrf_ok(session, request, csrf):
-        return _forbidden(request)
-    return session
 
 
 def _notice(request: Request) -> tuple[str, str] | None:
@@ -106,7 +68,7 @@ def _notice(request: Request) -> tuple[str, str] | None:
 @router.get("/review/login")
 def login_form(request: Request, services: ServicesDep) -> HTMLResponse:
     token = sessions.login_csrf(request)
-    response = _page(request, "review_login.html", {"csrf": token, "error": None})
+    response = page(request, "review_login.html", {"csrf": token, "error": None})
     sessions.set_cookie(response, services, sessions.LOGIN_COOKIE, token, 3600)
     return response
 
@@ -119,21 +81,21 @@ def login(
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     if not sessions.login_csrf_ok(request, csrf):
-        return _forbidden(request)
+        return forbidden(request)
     try:
         principal = authenticate(request, services, token.strip())
     except TooManyRequests as exc:
         wait = exc.details["retry_after_s"]
         context = {"csrf": csrf, "error": f"Too many failed sign-ins; wait {wait} s and try again."}
-        throttled = _page(request, "review_login.html", context, 429)
+        throttled = page(request, "review_login.html", context, 429)
         throttled.headers["Retry-After"] = str(wait)
         return throttled
     if principal is None or principal.role not in REVIEWER_ROLES:
         message = (
             "That key is unknown or revoked." if principal is None else "That key is not a reviewer key."
         )
-        return _page(request, "review_login.html", {"csrf": csrf, "error": message}, 401)
-    response = _redirect("/review")
+        return page(request, "review_login.html", {"csrf": csrf, "error": message}, 401)
+    response = redirect("/review")
     sessions.start(response, services, principal.key_id)
     response.delete_cookie(sessions.LOGIN_COOKIE, path=sessions.PATH)
     return response
@@ -143,8 +105,8 @@ def login(
 def logout(request: Request, services: ServicesDep, csrf: Annotated[str, Form()] = "") -> Response:
     session = sessions.current(request, services)
     if session is not None and not sessions.csrf_ok(session, request, csrf):
-        return _forbidden(request)
-    response = _redirect("/review/login")
+        return forbidden(request)
+    response = redirect("/review/login")
     sessions.end(request, response, services)
     return response
 
@@ -206,7 +168,7 @@ SORT_LABELS = {"priority": "Priority", "due": "Due soonest", "oldest": "Oldest",
 
 
 @router.get("/review")
-def queue_page(
+def queuepage(
     request: Request,
     services: ServicesDep,
     view: Annotated[str, Query(max_length=20)] = "waiting",
@@ -216,7 +178,7 @@ def queue_page(
     sort: Annotated[str, Query(max_length=20)] = "",
     overdue: Annotated[str, Query(max_length=5)] = "",
 ) -> Response:
-    session = _session_or_login(request, services)
+    session = session_or_login(request, services)
     if isinstance(session, Response):
         return session
     now = datetime.now(UTC)
@@ -241,7 +203,7 @@ def queue_page(
         )  # fmt: skip
         counts = store.counts(conn)
     rows = [_row(f, services, session, now) for f in flags]
-    return _page(
+    return page(
         request, "review_queue.html",
         {"session": session, "rows": rows, "counts": counts, "notice": _notice(request), "filters": filters,
          "categories": [(c, categories.label(c)) for c in known], "sorts": SORT_LABELS,
@@ -251,12 +213,12 @@ def queue_page(
 
 @router.get("/review/counts")
 def counts_fragment(request: Request, services: ServicesDep) -> Response:
-    session = _session_or_login(request, services)
+    session = session_or_login(request, services)
     if isinstance(session, Response):
         return session
     with services.db.tenant(session.tenant_id) as conn:
         counts = store.counts(conn)
-    return _page(request, "_review_counts.html", {"counts": counts})
+    return page(request, "_review_counts.html", {"counts": counts})
 
 
 def _claim_next(services: Services, session: ReviewSession, notice: str, empty: str) -> RedirectResponse:
@@ -267,8 +229,8 @@ def _claim_next(services: Services, session: ReviewSession, notice: str, empty: 
             conn, tenant_id=session.tenant_id, reviewer=session.key_id, lease=lease
         )
     if flag is None:
-        return _redirect(f"/review?notice={empty}")
-    return _redirect(f"/review/{flag.id}" + (f"?notice={notice}" if notice else ""))
+        return redirect(f"/review?notice={empty}")
+    return redirect(f"/review/{flag.id}" + (f"?notice={notice}" if notice else ""))
 
 
 @router.post("/review/claim")
@@ -308,15 +270,15 @@ def _load(services: Services, session: ReviewSession, flag_id: UUID) -> Flag:
 
 
 @router.get("/review/{flag_id}")
-def item_page(flag_id: UUID, request: Request, services: ServicesDep) -> Response:
-    session = _session_or_login(request, services)
+def itempage(flag_id: UUID, request: Request, services: ServicesDep) -> Response:
+    session = session_or_login(request, services)
     if isinstance(session, Response):
         return session
     now = datetime.now(UTC)
     with services.db.tenant(session.tenant_id) as conn:
         flag = store.get_flag(conn, flag_id)
         if flag is None:
-            return _page(request, "review_error.html", {"message": "No such item.", "session": session}, 404)
+            return page(request, "review_error.html", {"message": "No such item.", "session": session}, 404)
         shown = flag_view.view(services, conn, flag)
         trail = store.decisions(conn, flag_id)
         mode = store.media_mode(conn, session.key_id)
@@ -331,7 +293,7 @@ def item_page(flag_id: UUID, request: Request, services: ServicesDep) -> Respons
         and not held_by_other
         and session.key_id not in flag.excluded_reviewers
     )
-    return _page(
+    return page(
         request,
         "review_item.html",
         {
@@ -359,8 +321,8 @@ def claim_item(
         with services.db.tenant(session.tenant_id) as conn:
             queue.claim_flag(conn, flag_id=flag_id, reviewer=session.key_id, lease=lease)
     except Conflict:
-        return _redirect(f"/review/{flag_id}?notice=taken")
-    return _redirect(f"/review/{flag_id}?notice=claimed")
+        return redirect(f"/review/{flag_id}?notice=taken")
+    return redirect(f"/review/{flag_id}?notice=claimed")
 
 
 @router.post("/review/{flag_id}/decision")
@@ -377,7 +339,7 @@ def decide(
     if isinstance(session, Response):
         return session
     if not rationale.strip():
-        return _redirect(f"/review/{flag_id}?notice=rationale")
+        return redirect(f"/review/{flag_id}?notice=rationale")
     try:
         with services.db.tenant(session.tenant_id) as conn:
             done = queue.decide(
@@ -386,7 +348,7 @@ def decide(
                 effects=services.review_effects,
             )  # fmt: skip
     except Conflict:
-        return _redirect(f"/review/{flag_id}?notice=conflict")
+        return redirect(f"/review/{flag_id}?notice=conflict")
     denied = any(e.result == "denied" for e in done.effects)
     if denied:
         return _claim_next(services, session, "denied", "denied")
@@ -404,8 +366,8 @@ def release(
         with services.db.tenant(session.tenant_id) as conn:
             queue.release(conn, flag_id=flag_id, reviewer=session.key_id)
     except Conflict:
-        return _redirect(f"/review/{flag_id}?notice=conflict")
-    return _redirect("/review?notice=released")
+        return redirect(f"/review/{flag_id}?notice=conflict")
+    return redirect("/review?notice=released")
 
 
 @router.post("/review/{flag_id}/renew")
@@ -420,15 +382,15 @@ def renew(
         with services.db.tenant(session.tenant_id) as conn:
             flag = queue.renew(conn, flag_id=flag_id, reviewer=session.key_id, lease=lease)
     except Conflict:
-        return _page(request, "_review_lease.html", {"lease_left": None})
+        return page(request, "_review_lease.html", {"lease_left": None})
     left = _until(flag.lease_expires_at, datetime.now(UTC)) if flag.lease_expires_at else None
-    return _page(request, "_review_lease.html", {"lease_left": left})
+    return page(request, "_review_lease.html", {"lease_left": left})
 
 
 @router.get("/review/media/{flag_id}/{sha256}")
 def media(flag_id: UUID, sha256: str, request: Request, services: ServicesDep) -> Response:
     """A blob the flag's context names, to a reviewer of the flag's tenant; nothing else."""
-    session = _session_or_login(request, services)
+    session = session_or_login(request, services)
     if isinstance(session, Response):
         return session
     with services.db.tenant(session.tenant_id) as conn:

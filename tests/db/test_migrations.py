@@ -84,3 +84,15 @@ async def test_readyz_is_503_until_migrated(empty_db, tmp_path):
         assert "vigil db migrate" in r.json()["components"]["database"]["detail"]
     finally:
         services.close()
+
+
+def test_an_instance_migrated_before_a_comment_was_reworded_still_starts(empty_db):
+    migrations.migrate(empty_db)
+    earlier = "01f05d84e21c1bf59f05b0d46d4116f9ec01f2d8231b573147894e9ea2486aa9"  # 0003 before rewording
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute("UPDATE schema_migrations SET checksum = %s WHERE version = 3", (earlier,))
+    assert migrations.migrate(empty_db) == []
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute("UPDATE schema_migrations SET checksum = %s WHERE version = 4", (earlier,))
+    with pytest.raises(ConfigError, match="edited after it was applied"):
+        migrations.migrate(empty_db)  # another migration's old checksum is not accepted

@@ -94,7 +94,7 @@ CREATE TABLE consent_source_media (
 CREATE INDEX consent_source_media_sha ON consent_source_media (sha256);
 SELECT vigil_scope_table('consent_source_media');
 
--- Deletions of source media due after a revocation (REFERENCE §3.6: within 90 days).
+-- Deletions of source media due after a revocation (within 90 days; VIGIL_CONSENT_DELETION_SLA_DAYS).
 CREATE TABLE consent_media_deletions (
     id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     tenant_id   uuid NOT NULL REFERENCES tenants (id),

@@ -1,5 +1,5 @@
 -- Provenance: the manifest repository. Not tenant-scoped: the provenance of assets Vigil
--- released is public (DESIGN.md "visibility"), so any platform's lookup may find it.
+-- released is public (README, Provenance), so any platform's lookup may find it.
 
 CREATE TABLE provenance_manifests (
     id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
