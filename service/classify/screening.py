@@ -4,6 +4,7 @@
     classify_image(image)         -> ImageScores
     classify_video(info, limits)  -> VideoScores        frames, then max / top-k mean + evidence
     classify_image_text(image)    -> TextScores         text inside the image (OCR), if installed
+    read_words(image)             -> (TextScores, OcrText)  the same, with the words read and where
     classify_speech(info)         -> TextScores         what is said in an audio track: no model
                                                         ships, so ``not_configured``
     signals()                     -> {name: (state, detail)} for a verdict's reasons
@@ -23,7 +24,7 @@ from PIL import Image
 from service.classify.builtins import IMAGE_DEFAULT, TEXT_DEFAULT, ensure_registered
 from service.classify.lexicon import lexicon_version
 from service.classify.model import ImageScores, Scores, SignalState, TextScores, VideoScores
-from service.classify.ocr import TesseractOcr
+from service.classify.ocr import OcrText, TesseractOcr
 from service.classify.registry import REGISTRY, Classifier, ClassifyConfig
 from service.classify.video import FramePlan, aggregate, select_frames
 from service.errors import UnsupportedMediaType
@@ -83,13 +84,20 @@ class Classifiers:
         )
 
     def classify_image_text(self, image: Image.Image) -> TextScores:
-        """The text classifier over what OCR reads in the image (an empty read scores as text "")."""
+        """The text classifier over what OCR reads in the image."""
+        return self.read_words(image)[0]
+
+    def read_words(self, image: Image.Image) -> tuple[TextScores, OcrText]:
+        """The words printed on ``image`` and their scores. A picture with no words costs the
+        line finder only and answers ``ok`` with no scores (nothing was there to read)."""
         read = self.ocr.read(image)
         if read.state is SignalState.NOT_CONFIGURED:
-            return Scores.not_configured("ocr", read.detail)
+            return Scores.not_configured("ocr", read.detail), read
         if read.state is SignalState.UNAVAILABLE:
-            return Scores.unavailable("ocr", "tesseract", read.detail)
-        return self.text.classify([read.text])[0]
+            return Scores.unavailable("ocr", "tesseract", read.detail), read
+        if not read.text.strip():
+            return Scores(classifier="ocr", version=self.ocr.version(), state=SignalState.OK), read
+        return self.text.classify([read.text])[0], read
 
     def lexicon_version(self) -> str:
         """The lexicon's version, hashed once (the text classifier also reads it once); an

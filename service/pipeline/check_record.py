@@ -127,7 +127,10 @@ def _review_context(
         )
     )
     return FlagContext(
-        texts=(SourceText(text_source.value, text),) if text else (),
+        texts=(
+            *((SourceText(text_source.value, text),) if text else ()),
+            *((SourceText(TextSource.OCR.value, classified.words),) if classified.words else ()),
+        ),
         scores=tuple(scores),
         media=tuple(media),
         matches=tuple(MatchLine(m.bank, m.distance, m.hash_type, tuple(m.labels)) for m in verdict.matches),

@@ -189,6 +189,7 @@ class Classified:
     results: Mapping[str, Scores] = field(default_factory=dict)  # signal name -> classifier answer
     origins: Mapping[str, str] = field(default_factory=dict)  # signal name -> the input it read
     versions: Mapping[str, str] = field(default_factory=dict)  # classifier -> version or state
+    words: str = ""  # the words read on the picture (shown to a reviewer; never logged)
 
 
 def _score_signals(source: str, result: Scores, origin: str) -> list[ScoreSignal]:
@@ -219,15 +220,17 @@ def classify(
         results["text_model"] = classifiers.classify_text([text])[0]
         origins["text_model"] = text_source.value
     states: dict[str, SignalState] = {}
+    words = ""
     info = decoded.info
     if decoded.image is not None:
         results["image_model"] = classifiers.classify_image(decoded.image)
         origins["image_model"] = MediaKind.IMAGE.value
         if services.settings.check_ocr:  # text inside the picture: slogans on posters, markings
-            results["ocr"] = classifiers.classify_image_text(decoded.image)
+            results["ocr"], read = classifiers.read_words(decoded.image)
             origins["ocr"] = TextSource.OCR.value
             if results["ocr"].state is ClassifyState.OK:
                 versions["ocr"] = ocr_version(classifiers)
+                words = read.text
         else:
             states["ocr"] = SignalState.NOT_CONFIGURED
             versions["ocr"] = SignalState.NOT_CONFIGURED.value
@@ -247,12 +250,12 @@ def classify(
             lexicon += [
                 LexiconHit(h.term_id, h.category.value, origin=origins[name]) for h in result.hits if h.review
             ]
-    return Classified(tuple(scores), tuple(lexicon), states, results, origins, versions)
+    return Classified(tuple(scores), tuple(lexicon), states, results, origins, versions, words)
 
 
 def ocr_version(classifiers: Classifiers) -> str:
     """The OCR engine and the languages it reads, e.g. ``tesseract:eng+rus+ukr``."""
-    return f"tesseract:{'+'.join(classifiers.ocr.langs())}"
+    return classifiers.ocr.version()
 
 
 # --- 6. decide --------------------------------------------------------------------------------

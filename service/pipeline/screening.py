@@ -148,7 +148,7 @@ def screen_words(services: Services, screening: Screening, info: MediaInfo) -> N
                     screening.lexicon.append(
                         LexiconHit(term=hit.term_id, category=str(hit.category), origin="ocr")
                     )
-        screening.versions["ocr"] = f"tesseract:{'+'.join(services.classifiers.ocr.langs())}"
+        screening.versions["ocr"] = services.classifiers.ocr.version()
     except VigilError as exc:
         log.warning("words in the picture could not be read: %s", exc.code)
         screening.states["ocr"] = SignalState.UNAVAILABLE

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
@@ -49,3 +50,61 @@ async def test_a_slogan_on_the_picture_goes_to_review(
     assert "ocr" not in verdict["missing_signals"]
     assert verdict["classifier_versions"]["ocr"].startswith("tesseract:")
     assert "ocr" in {s["source"] for s in verdict["scores_by_source"]}
+
+
+def slogan_on_a_photo(path: Path, words: str) -> Path:
+    """A caption burned into a photograph: white letters with a dark outline over a busy scene."""
+    rng = np.random.default_rng(3)
+    base = rng.integers(40, 200, size=(30, 40, 3), dtype=np.uint8)
+    img = Image.fromarray(base).resize((1200, 800), Image.Resampling.BICUBIC)
+    ImageDraw.Draw(img).text(
+        (80, 640),
+        words,
+        fill="white",
+        font=ImageFont.truetype(str(FONT), 54),
+        stroke_width=3,
+        stroke_fill="black",
+    )
+    img.save(path, "JPEG", quality=80)
+    return path
+
+
+async def test_by_default_the_words_on_a_photo_reach_the_reviewer(
+    client: httpx.AsyncClient, make_key: KeyMaker, tmp_path: Path
+) -> None:
+    """Words are read on every check by default: a slogan printed over a photograph routes the
+    upload to a person, and the reviewer reads the words on the item."""
+    upload = slogan_on_a_photo(tmp_path / "photo_with_slogan.jpg", "Вечная слава героям СВО!")
+    platform = bearer(make_key(Role.PLATFORM))
+    r = await client.post(
+        "/v1/check", files={"file": (upload.name, upload.read_bytes(), "image/jpeg")}, headers=platform
+    )
+    verdict = r.json()
+    assert verdict["decision"] == "review", verdict
+    assert any(x["detail"].endswith("(ocr)") for x in verdict["reasons"]), verdict["reasons"]
+    detail = (
+        await client.get(f"/v1/flags/{verdict['flag_id']}", headers=bearer(make_key(Role.REVIEWER)))
+    ).json()
+    [words] = [t for t in detail["context"]["texts"] if t["source"] == "ocr"]
+    assert words["heading"] == "Words read from the picture"
+    assert "слава героям" in words["text"].lower()
+
+
+async def test_a_photo_without_words_is_looked_at_and_stays_allowed(
+    client: httpx.AsyncClient, make_key: KeyMaker, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(9)
+    upload = tmp_path / "holiday.jpg"
+    Image.fromarray(rng.integers(0, 255, size=(24, 32, 3), dtype=np.uint8)).resize(
+        (1200, 900), Image.Resampling.BICUBIC
+    ).save(upload, "JPEG", quality=85)
+    r = await client.post(
+        "/v1/check",
+        files={"file": (upload.name, upload.read_bytes(), "image/jpeg")},
+        headers=bearer(make_key(Role.PLATFORM)),
+    )
+    verdict = r.json()
+    assert verdict["decision"] == "allow", verdict
+    assert "ocr" not in verdict["missing_signals"]  # it was looked at, and nothing was there
+    assert verdict["classifier_versions"]["ocr"].startswith("tesseract:")
+    assert not [s for s in verdict["scores_by_source"] if s["source"] == "ocr"]

@@ -41,3 +41,48 @@ def test_without_an_engine_ocr_is_not_configured(tmp_path: Path) -> None:
     result = classifiers.classify_image_text(poster("anything"))
     assert result.state is SignalState.NOT_CONFIGURED
     assert classifiers.signals()["ocr"][0] is SignalState.NOT_CONFIGURED
+
+
+def _on_photo(name: str) -> Image.Image:
+    import skimage.data
+
+    return Image.fromarray(getattr(skimage.data, name)()).convert("RGB").resize((1200, 800))
+
+
+@pytest.mark.tool("tesseract", "tesseract-cyrillic", "dejavu")
+@pytest.mark.parametrize(
+    ("style", "words"),
+    [
+        ("lower_third", "Вічна слава героям, що віддали життя"),
+        ("burned_in", "Слава героям СВО!"),
+        ("poster", "HEROES NEVER DIE. JOIN THE RANKS"),
+    ],
+)
+def test_words_printed_on_a_photograph_are_read(style: str, words: str) -> None:
+    """The line finder picks out the words wherever they are printed; Ukrainian letters (і, ї, є)
+    and Russian ones are read in one pass, whichever the script."""
+    image = _on_photo("coffee")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(str(FONT), 44)
+    if style == "lower_third":
+        draw.rectangle((0, 660, 1200, 740), fill=(15, 15, 20))
+        draw.text((40, 675), words, font=font, fill="white")
+    elif style == "burned_in":
+        draw.text((180, 690), words, font=font, fill="white", stroke_width=2, stroke_fill="black")
+    else:
+        draw.rectangle((100, 80, 1100, 200), fill=(235, 225, 200))
+        draw.text((130, 110), words, font=font, fill=(150, 10, 10))
+    read = TesseractOcr.find().read(image)
+    assert read.state is SignalState.OK
+    # Every word comes back (a speck of the photograph between two words may come with them).
+    assert [w for w in words.lower().split() if w not in read.text.lower()] == []
+    [line] = read.lines
+    assert line.box[1] < (700 if style != "poster" else 150) < line.box[1] + line.box[3]  # where it was
+
+
+@pytest.mark.tool("tesseract")
+@pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea", "rocket", "grass", "gravel"])
+def test_a_photograph_without_words_reads_nothing(name: str) -> None:
+    read = TesseractOcr.find().read(_on_photo(name))
+    assert read.state is SignalState.OK
+    assert read.text == ""

@@ -1,0 +1,228 @@
+"""Where a picture has printed words: a cheap pass that decides what, if anything, OCR reads.
+
+Reading a whole photograph with Tesseract costs 150–250 ms and mostly fails: the page
+segmenter takes the photograph's texture for layout and returns nothing (a slogan in white
+letters over a photo reads as ""). So lines of text are found first, by the trait printed words
+share whatever the script: many short, strong, evenly spaced edges in a horizontal band.
+
+1. The picture, in grey, at most ``WORK_SIDE`` pixels on its long side.
+2. Its morphological gradient (edges of letters, either polarity), thresholded at a fixed
+   contrast: faint texture (grass, skin, sky noise) stays below it.
+3. A horizontal closing joins the letters of a word and the words of a line into one blob; each
+   blob whose shape is a line (wider than tall, letter-high, edge density of letters) is a
+   candidate, and blobs on one line are merged.
+4. Each candidate is checked for letters: the edges inside must change direction often along the
+   line (letters are stroke, gap, stroke), which a single long edge, a horizon or a cable is not.
+
+The result is a list of boxes in the original picture's pixels, most letter-like first. A photo
+with no words costs a few milliseconds and gives no box, so OCR is skipped for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+
+WORK_SIDE = 960  # letters 12 px and up on a 1 MP picture stay at least 10 px tall
+EDGE_CONTRASTS = (120, 48)  # grey levels across a letter's edge: outlined captions, then print
+MIN_LETTERS = 3  # pieces of letter size on one line before a box counts as words
+MIN_HEIGHT = 9  # a line lower than this (working pixels) cannot be read anyway
+MAX_LINES = 12  # beyond this a picture is a page of text: the most letter-like lines are read
+
+
+@dataclass(frozen=True, slots=True)
+class TextBox:
+    x: int
+    y: int
+    w: int
+    h: int
+    score: float  # how letter-like the box is (transitions per letter height, clipped to 1)
+
+
+def grey_array(image: Image.Image) -> np.ndarray:
+    """The picture as an 8-bit grey array (alpha over white, palettes expanded)."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        flat = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        flat.alpha_composite(image.convert("RGBA"))
+        image = flat
+    return np.asarray(image.convert("L"))
+
+
+def find_text(image: Image.Image) -> list[TextBox]:
+    """Boxes of printed lines in ``image`` (original pixel coordinates), most letter-like first."""
+    grey = grey_array(image)
+    h, w = grey.shape[:2]
+    if min(h, w) < MIN_HEIGHT:
+        return []
+    scale = min(1.0, WORK_SIDE / max(h, w))
+    small = cv2.resize(
+        grey,
+        (max(1, round(w * scale)), max(1, round(h * scale))),
+        interpolation=cv2.INTER_LINEAR if scale > 0.5 else cv2.INTER_AREA,
+    )
+    grad = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+    found: list[tuple[int, int, int, int, float]] = []
+    for contrast in EDGE_CONTRASTS:  # legible print is strong; strong edges alone also free
+        edges = (grad >= contrast).astype(np.uint8)  # letters over a busy photo from its texture
+        for x, y0, bw, height in _merge_lines(_line_blobs(edges)):
+            for y, bh in _rows(edges[y0 : y0 + height, x : x + bw], y0):
+                score = _letter_score(small[y : y + bh, x : x + bw])
+                if score > 0:
+                    found.append((x, y, bw, bh, score))
+    found.sort(key=lambda f: -f[4])
+    kept: list[tuple[int, int, int, int, float]] = []
+    for f in found:  # one line found twice (both contrasts, or with a panel's edge): the best
+        if not any(_same_line(f, k) for k in kept):
+            kept.append(f)
+    found = kept
+    return [
+        TextBox(round(x / scale), round(y / scale), round(bw / scale), round(bh / scale), score)
+        for x, y, bw, bh, score in found[:MAX_LINES]
+    ]
+
+
+def _line_blobs(edges: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Blobs of edges closed along the line that have a line's shape and letters' edge density."""
+    joined = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 3)))
+    # Blobs are labelled at half size (a quarter of the pixels: labelling is the costly step on a
+    # textured photograph); a line of text is still several pixels tall there.
+    h, w = joined.shape
+    half = cv2.resize(joined, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+    count, _, stats, _ = cv2.connectedComponentsWithStats((half > 0).astype(np.uint8), connectivity=8)
+    blobs = stats[1:count].copy()
+    blobs[:, :4] *= 2
+    blobs[:, 2] = np.minimum(blobs[:, 2], w - blobs[:, 0])
+    blobs[:, 3] = np.minimum(blobs[:, 3], h - blobs[:, 1])
+    shaped = (  # a photograph's texture makes thousands of blobs: filter them all at once
+        (blobs[:, 3] >= MIN_HEIGHT)
+        & (blobs[:, 3] <= edges.shape[0] * 0.3)
+        & (blobs[:, 2] >= 1.5 * blobs[:, 3])
+    )
+    out: list[tuple[int, int, int, int]] = []
+    for x, y, bw, bh, _area in blobs[shaped]:
+        density = float(edges[y : y + bh, x : x + bw].mean())
+        if 0.12 <= density <= 0.75:
+            out.append((int(x), int(y), int(bw), int(bh)))
+    return out
+
+
+def _rows(edges: np.ndarray, top: int) -> list[tuple[int, int]]:
+    """A blob cut into its lines of text where its rows run almost free of edges (two or three
+    lines of a caption or poster often close into one blob): ``(y, height)`` pairs, each line
+    widened into the gaps beside it so capitals and descenders stay whole."""
+    profile = edges.sum(axis=1).astype(np.float64)
+    h = len(profile)
+    if h < 2.5 * MIN_HEIGHT or profile.max() <= 0:
+        return [(top, h)]
+    busy = np.flatnonzero(profile > 0.12 * profile.max())
+    runs = np.split(busy, np.flatnonzero(np.diff(busy) > 1) + 1)
+    spans = [(int(r[0]), int(r[-1]) + 1) for r in runs if len(r) and r[-1] + 1 - r[0] >= MIN_HEIGHT]
+    if not spans:
+        return [(top, h)]
+    rows = []
+    for i, (a, b) in enumerate(spans):
+        margin = round(0.3 * (b - a))
+        above = max((spans[i - 1][1] + a) // 2 if i else 0, a - margin)
+        below = min((b + spans[i + 1][0]) // 2 if i + 1 < len(spans) else h, b + margin)
+        rows.append((top + above, below - above))
+    return rows
+
+
+def _same_line(a: tuple[int, int, int, int, float], b: tuple[int, int, int, int, float]) -> bool:
+    """Boxes that overlap over most of the smaller one's height and width."""
+    ix = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    iy = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    return ix > 0.6 * min(a[2], b[2]) and iy > 0.6 * min(a[3], b[3])
+
+
+def _merge_lines(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Blobs that share a line (overlap most of their height, gap under two letter heights)."""
+    merged: list[tuple[int, int, int, int]] = []
+    for bx, by, bw, bh in sorted(boxes):
+        for i, (x, y, w, h) in enumerate(merged):
+            overlap = min(y + h, by + bh) - max(y, by)
+            near = bx - (x + w) < 2 * max(h, bh)
+            if overlap > 0.5 * min(h, bh) and near and max(h, bh) < 2 * min(h, bh):
+                nx, ny = min(x, bx), min(y, by)
+                merged[i] = (nx, ny, max(x + w, bx + bw) - nx, max(y + h, by + bh) - ny)
+                break
+        else:
+            merged.append((bx, by, bw, bh))
+    return merged
+
+
+def _letter_score(box: np.ndarray) -> float:
+    return letters(box)[0]
+
+
+def letters(box: np.ndarray, *, local: bool = False) -> tuple[float, np.ndarray | None]:
+    """How much the box looks like a row of letters (0 when it does not), and the letters alone.
+
+    Split into ink and ground (either polarity), its pieces must include at least
+    ``MIN_LETTERS`` of a letter's size and shape, of similar height, standing on one line and
+    covering a fair part of the row. Gravel, grass and cables fail on the sizes or on the line.
+    The score is the share of the row's width the letters cover; the mask (0 ink on 255 ground)
+    keeps the letters and the small marks in their band (dots, commas, accents) and drops the
+    photograph around them, which is what lets a caption printed straight on a picture be read.
+    ``local``: the box is a cut-out line with a margin around it, so letters are a smaller
+    share of its height.
+    """
+    bh, bw = box.shape[:2]
+    if bh < MIN_HEIGHT or bw < MIN_HEIGHT:
+        return 0.0, None
+    otsu, light = cv2.threshold(box, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    best: tuple[float, np.ndarray | None] = (0.0, None)
+    for is_light, ink in ((True, light), (False, 255 - light)):
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+        parts = stats[1:count]
+        glyph = (
+            (parts[:, 3] >= (0.18 if local else 0.3) * bh)  # a cut-out line has a margin
+            & (parts[:, 3] <= 0.95 * bh)
+            & (parts[:, 2] <= 1.6 * parts[:, 3])
+            & (parts[:, 4] >= 0.12 * parts[:, 2] * parts[:, 3])
+            & (parts[:, 4] >= 6)
+        )
+        if int(glyph.sum()) < MIN_LETTERS:
+            continue
+        typical = float(np.median(parts[glyph, 3]))
+        similar = glyph & (np.abs(parts[:, 3] - typical) <= 0.3 * typical)
+        if int(similar.sum()) < MIN_LETTERS:
+            continue
+        tops = parts[similar, 1].astype(np.float64)
+        bottoms = tops + parts[similar, 3]
+        spread = min(_mad(tops), _mad(bottoms))
+        cover = float(parts[similar, 2].sum()) / bw
+        if spread > 0.12 * typical or cover < 0.2 or cover <= best[0]:
+            continue
+        # The letters' own ink level: split again halfway between it and Otsu's, so the ground
+        # next to an outlined letter (bright gravel beside a white caption) falls away from it.
+        level = float(np.median(box[np.isin(labels, np.flatnonzero(similar) + 1)]))
+        cut = (float(otsu) + level) / 2
+        ink = ((box > cut) if is_light else (box < cut)).astype(np.uint8) * 255
+        band = (float(np.median(tops)) - 0.7 * typical, float(np.median(bottoms)) + 0.55 * typical)
+        best = (min(cover, 1.0), _letters_mask(ink, band, typical))
+    return best
+
+
+def _letters_mask(ink: np.ndarray, band: tuple[float, float], typical: float) -> np.ndarray:
+    """Pieces of ``ink`` inside the letters' band (capitals, accents and descenders included),
+    no larger than a letter: dark on white."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    parts = stats[1:count]
+    keep = (
+        (parts[:, 1] >= band[0])
+        & (parts[:, 1] + parts[:, 3] <= band[1])
+        & (parts[:, 3] <= 1.7 * typical)
+        & (parts[:, 2] <= 3 * typical)
+    )
+    lookup = np.full(count, 255, dtype=np.uint8)
+    lookup[1:][keep] = 0
+    mask: np.ndarray = lookup[labels]
+    return mask
+
+
+def _mad(values: np.ndarray) -> float:
+    return float(np.median(np.abs(values - np.median(values))))
