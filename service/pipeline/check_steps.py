@@ -30,6 +30,7 @@ from service.policy.model import (
     ConsentStatus,
     Flow,
     LexiconHit,
+    LowQuality,
     MatchSignal,
     ProvenanceSignal,
     ScoreSignal,
@@ -158,6 +159,7 @@ class Matched:
     report: MatchReport | None
     signals: tuple[MatchSignal, ...] = ()
     states: Mapping[str, SignalState] = field(default_factory=dict)
+    low_quality: tuple[LowQuality, ...] = ()
 
 
 def match(services: Services, conn: Conn, tenant_id: UUID, decoded: Decoded) -> Matched:
@@ -177,7 +179,9 @@ def match(services: Services, conn: Conn, tenant_id: UUID, decoded: Decoded) -> 
         )
         for m in report.matches
     )
-    return Matched(report, signals)
+    video = decoded.info.kind is MediaKind.VIDEO
+    low = tuple(LowQuality(str(f.frame), f.quality, f.t if video else None) for f in report.low_quality)
+    return Matched(report, signals, low_quality=low)
 
 
 # --- 5. classify -------------------------------------------------------------------------------
@@ -280,4 +284,6 @@ def signals(
         lexicon=classified.lexicon,
         states={**provenance.states, **matches.states, **classified.states},
         classifier_versions=dict(classified.versions),
+        low_quality=matches.low_quality,
+        frames=len(decoded.frames),
     )

@@ -93,6 +93,31 @@ def _states(policy: Policy, signals: Signals) -> tuple[list[Finding], list[str]]
     return findings, missing
 
 
+PDQ_MIN_QUALITY = 50
+
+
+def _low_quality(signals: Signals, missing: list[str]) -> list[Finding]:
+    """Frames too flat or small to fingerprint are named; when no frame could be fingerprinted,
+    ``hash_banks`` is missing from the verdict (nothing was matched, not "nothing matched")."""
+    findings = []
+    for low in signals.low_quality:
+        where = f"frame {low.item} at {low.t:.1f} s" if low.t is not None else "the picture"
+        findings.append(
+            Finding(
+                Decision.ALLOW,
+                Reason(
+                    "match.low_quality",
+                    "hash_banks",
+                    f"{where}: fingerprint quality {low.quality} (under {PDQ_MIN_QUALITY}), too flat "
+                    "or too small to match against the hash banks",
+                ),
+            )
+        )
+    if signals.low_quality and len(signals.low_quality) >= signals.frames and "hash_banks" not in missing:
+        missing.append("hash_banks")
+    return findings
+
+
 def _matches(policy: Policy, matches: tuple[MatchSignal, ...]) -> list[Finding]:
     allowed_items = {m.item for m in matches if m.kind == "allow"}
     findings = []
@@ -216,6 +241,7 @@ def evaluate(policy: Policy, signals: Signals) -> Verdict:
             )
         )
     findings.extend(_matches(policy, signals.matches))
+    findings.extend(_low_quality(signals, missing))
     score_findings, best = _scores(policy, signals)
     findings.extend(score_findings)
     for hit in signals.lexicon:

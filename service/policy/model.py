@@ -113,6 +113,16 @@ class LexiconHit:
 
 
 @dataclass(frozen=True, slots=True)
+class LowQuality:
+    """A picture or frame too flat or too small to fingerprint (PDQ quality under 50): it was not
+    matched against the hash banks, and the verdict says so."""
+
+    item: str  # "0" for a picture, the frame index for a video
+    quality: int
+    t: float | None = None  # a video frame's time in seconds
+
+
+@dataclass(frozen=True, slots=True)
 class Signals:
     """Everything the check or generation flow learned about one piece of content."""
 
@@ -126,6 +136,8 @@ class Signals:
     lexicon: tuple[LexiconHit, ...] = ()
     states: Mapping[str, SignalState] = field(default_factory=dict)  # signal name -> state
     classifier_versions: Mapping[str, str] = field(default_factory=dict)  # classifier -> version or state
+    low_quality: tuple[LowQuality, ...] = ()  # frames the hash banks could not be asked about
+    frames: int = 0  # frames fingerprinted (a picture: 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,6 +144,26 @@ async def test_a_block_bank_hit_is_blocked_and_reports_its_distance(
     assert verdict["statement_of_reasons"]["decision_visibility"] == ["DECISION_VISIBILITY_CONTENT_DISABLED"]
 
 
+async def test_a_picture_too_flat_to_fingerprint_is_named_not_passed_in_silence(
+    client: httpx.AsyncClient, make_key: KeyMaker, tmp_path: Path
+) -> None:
+    """A nearly flat picture has no trustworthy fingerprint (PDQ quality under 50): it is not
+    matched even where a bank holds its hash, and the verdict says so instead of a clean allow."""
+    flat = Image.new("RGB", (640, 480), (120, 124, 128))
+    admin = bearer(make_key(Role.ADMIN))
+    await client.post("/v1/banks", json={"name": "flat", "kind": "block", "hash_type": "pdq"}, headers=admin)
+    csv = f"signal_type,signal,labels\npdq,{pdq(flat).hex},test\n"
+    await client.post("/v1/banks/flat/import", content=csv, headers=admin | {"content-type": "text/csv"})
+    upload = tmp_path / "flat.jpg"
+    flat.save(upload, "JPEG", quality=90)
+    verdict = await _check(client, make_key(Role.PLATFORM), upload)
+    assert verdict["matches"] == []
+    [low] = [r for r in verdict["reasons"] if r["rule"] == "match.low_quality"]
+    assert low["source"] == "hash_banks"
+    assert "too flat or too small to match" in low["detail"]
+    assert "hash_banks" in verdict["missing_signals"]
+
+
 async def test_an_output_whose_consent_was_revoked_is_blocked_also_when_stripped(
     client: httpx.AsyncClient, services: Services, make_key: KeyMaker, tmp_path: Path
 ) -> None:
