@@ -5,6 +5,7 @@
     classify_video(info, limits)  -> VideoScores        frames, then max / top-k mean + evidence
     classify_image_text(image)    -> TextScores         text inside the image (OCR), if installed
     read_words(image)             -> (TextScores, OcrText)  the same, with the words read and where
+    read_video_words(info, limits) -> FrameWords        words burned into the sampled frames
     classify_speech(info)         -> TextScores         what is said in an audio track: no model
                                                         ships, so ``not_configured``
     signals()                     -> {name: (state, detail)} for a verdict's reasons
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from service.classify.builtins import IMAGE_DEFAULT, TEXT_DEFAULT, ensure_registered
+from service.classify.frame_words import FrameWords, read_frames
 from service.classify.lexicon import lexicon_version
 from service.classify.model import ImageScores, Scores, SignalState, TextScores, VideoScores
 from service.classify.ocr import OcrText, TesseractOcr
@@ -98,6 +100,14 @@ class Classifiers:
         if not read.text.strip():
             return Scores(classifier="ocr", version=self.ocr.version(), state=SignalState.OK), read
         return self.text.classify([read.text])[0], read
+
+    def read_video_words(self, info: MediaInfo, *, limits: MediaLimits) -> FrameWords:
+        """Words burned into a video's sampled frames, scored, with the frames that fired."""
+        plan = FramePlan(fps=self.config.video_fps, max_frames=self.config.video_max_frames)
+        if self.ocr.status()[0] is not SignalState.OK:  # do not decode a video nothing can read
+            return read_frames([], self.ocr, self.classify_text)
+        frames = select_frames(iter_frames(info, fps=plan.fps * 4, limits=limits), plan)
+        return read_frames(frames, self.ocr, self.classify_text)
 
     def lexicon_version(self) -> str:
         """The lexicon's version, hashed once (the text classifier also reads it once); an

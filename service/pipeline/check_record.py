@@ -7,6 +7,7 @@ versions) and the statement of reasons the platform files if the reviewer reject
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from dataclasses import asdict
 from typing import Any
@@ -62,6 +63,16 @@ def _audit_data(
     }
 
 
+def _frame(services: Services, classified: Classified, index: int | None) -> dict[str, str]:
+    """A video frame that sent the item to review, kept in the blob store for the reviewer."""
+    frame = classified.frames.get(index) if index is not None else None
+    if frame is None:
+        return {}
+    buf = io.BytesIO()
+    frame.image.convert("RGB").save(buf, "JPEG", quality=85)
+    return {"frame_sha256": services.blobs.put_bytes(buf.getvalue())}
+
+
 def _review_context(
     services: Services,
     *,
@@ -83,8 +94,11 @@ def _review_context(
     scores = []
     for name, result in classified.results.items():
         for category, score in sorted(result.scores.items(), key=lambda kv: -kv[1]):
+            threshold = policy_review_at.get(category.value)
+            fired = threshold is not None and score >= threshold
             evidence = tuple(
                 {"timestamp_s": e.t, "score": round(e.score, 4)}
+                | _frame(services, classified, e.frame_index if fired else None)
                 for e in result.evidence
                 if e.category == category and e.t is not None
             )

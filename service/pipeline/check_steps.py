@@ -24,6 +24,7 @@ from service.match.matching import FrameHashes, hash_frames, match_hashes
 from service.match.model import MatchReport
 from service.media import MediaInfo, MediaKind
 from service.media.intake import decode_image, iter_frames
+from service.media.model import Frame
 from service.pipeline.screening import record_version
 from service.policy.load import Policy
 from service.policy.model import (
@@ -194,6 +195,7 @@ class Classified:
     origins: Mapping[str, str] = field(default_factory=dict)  # signal name -> the input it read
     versions: Mapping[str, str] = field(default_factory=dict)  # classifier -> version or state
     words: str = ""  # the words read on the picture (shown to a reviewer; never logged)
+    frames: Mapping[int, Frame] = field(default_factory=dict)  # video frames that are evidence
 
 
 def _score_signals(source: str, result: Scores, origin: str) -> list[ScoreSignal]:
@@ -225,6 +227,7 @@ def classify(
         origins["text_model"] = text_source.value
     states: dict[str, SignalState] = {}
     words = ""
+    frames: Mapping[int, Frame] = {}
     info = decoded.info
     if decoded.image is not None:
         results["image_model"] = classifiers.classify_image(decoded.image)
@@ -241,6 +244,15 @@ def classify(
     elif info is not None and info.kind is MediaKind.VIDEO:
         results["image_model"] = classifiers.classify_video(info, limits=services.limits)
         origins["image_model"] = MediaKind.VIDEO.value
+        if services.settings.check_ocr:  # captions burned into the frames
+            in_frames = classifiers.read_video_words(info, limits=services.limits)
+            results["ocr"], origins["ocr"] = in_frames.scores, TextSource.OCR.value
+            words, frames = in_frames.text, in_frames.frames
+            if in_frames.scores.state is ClassifyState.OK:
+                versions["ocr"] = ocr_version(classifiers)
+        else:
+            states["ocr"] = SignalState.NOT_CONFIGURED
+            versions["ocr"] = SignalState.NOT_CONFIGURED.value
     if info is not None and info.has_audio:  # audio, or a video with sound: what is said
         results["speech"] = classifiers.classify_speech(info)
         origins["speech"] = info.kind.value
@@ -254,7 +266,7 @@ def classify(
             lexicon += [
                 LexiconHit(h.term_id, h.category.value, origin=origins[name]) for h in result.hits if h.review
             ]
-    return Classified(tuple(scores), tuple(lexicon), states, results, origins, versions, words)
+    return Classified(tuple(scores), tuple(lexicon), states, results, origins, versions, words, frames)
 
 
 def ocr_version(classifiers: Classifiers) -> str:

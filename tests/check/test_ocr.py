@@ -108,3 +108,54 @@ async def test_a_photo_without_words_is_looked_at_and_stays_allowed(
     assert "ocr" not in verdict["missing_signals"]  # it was looked at, and nothing was there
     assert verdict["classifier_versions"]["ocr"].startswith("tesseract:")
     assert not [s for s in verdict["scores_by_source"] if s["source"] == "ocr"]
+
+
+def captioned_video(path: Path, caption: str, *, seconds: int = 4, fps: int = 8) -> Path:
+    """A clip of a moving scene with a caption burned in from the third second on."""
+    import av
+
+    rng = np.random.default_rng(5)
+    font = ImageFont.truetype(str(FONT), 30)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        for i in range(seconds * fps):
+            base = rng.integers(30, 200, size=(9, 16, 3), dtype=np.uint8)
+            frame = Image.fromarray(base).resize((640, 360), Image.Resampling.BICUBIC)
+            if i >= 2 * fps:
+                ImageDraw.Draw(frame).rectangle((0, 290, 640, 340), fill=(10, 10, 10))
+                ImageDraw.Draw(frame).text((20, 298), caption, font=font, fill="white")
+            for packet in stream.encode(av.VideoFrame.from_image(frame)):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+async def test_a_caption_burned_into_a_video_is_read_and_its_frame_kept_for_the_reviewer(
+    client: httpx.AsyncClient, make_key: KeyMaker, tmp_path: Path
+) -> None:
+    upload = captioned_video(tmp_path / "farewell.mp4", "ВЕЧНАЯ СЛАВА ГЕРОЯМ СВО!")
+    r = await client.post(
+        "/v1/check",
+        files={"file": (upload.name, upload.read_bytes(), "video/mp4")},
+        headers=bearer(make_key(Role.PLATFORM)),
+    )
+    assert r.status_code == 200, r.text
+    verdict = r.json()
+    assert verdict["decision"] == "review", verdict
+    from_words = [x for x in verdict["reasons"] if x["detail"].endswith("(ocr)")]
+    assert from_words, verdict["reasons"]
+    reviewer = bearer(make_key(Role.REVIEWER))
+    detail = (await client.get(f"/v1/flags/{verdict['flag_id']}", headers=reviewer)).json()
+    [words] = [t for t in detail["context"]["texts"] if t["source"] == "ocr"]
+    assert "СЛАВА ГЕРОЯМ СВО" in words["text"]
+    fired = [e for s in detail["context"]["scores"] if s["source"] == "ocr" for e in s["evidence"]]
+    frames = [e for e in fired if e.get("frame_sha256")]
+    assert frames, fired  # the frame that sent it to review, kept for the reviewer
+    assert all(e["timestamp_s"] >= 2.0 for e in frames)  # the caption appears at 2 s
+    picture = await client.get(
+        f"/v1/flags/{verdict['flag_id']}/media/{frames[0]['frame_sha256']}", headers=reviewer
+    )
+    assert picture.status_code == 200
+    assert picture.headers["content-type"].startswith("image/")
