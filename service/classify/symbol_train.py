@@ -1,0 +1,249 @@
+"""Train the symbol verifier on synthetic crops and export it to ONNX (``policies/symbols/``).
+
+``python -m service.classify.symbol_train [--seed 7] [--pictures 9000] [--epochs 14]`` makes
+``--pictures`` synthetic pictures (``symbol_synth``: training photos only), runs the matcher's
+own candidate generator (``symbol_net.propose``) on each and labels every candidate by its
+overlap with the planted symbol (IoU >= 0.5: that symbol; < 0.3: "none"; between: unused), adds
+two jittered crops of each planted symbol's true box, and trains a small CNN (``Net``) on one
+CPU thread. The last tenth of the pictures is held out: it calibrates the probabilities (one
+temperature, fitted by log loss) and gives the validation figures. Writes ``verifier.onnx`` (the
+calibrated softmax) and ``verifier.json`` (classes, the SHA-256 of the model and of every drawing
+it was trained on, the recipe, the figures). Same seed, same arguments: same crops and weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from service.classify import symbol_net as net
+from service.classify import symbol_synth as synth
+from service.classify.symbols import load_refs
+
+OUT_DIR = Path(__file__).resolve().parents[2] / "policies" / "symbols"
+NEG_PER_PICTURE = 8
+F32 = np.ndarray[Any, np.dtype[np.float32]]
+
+
+class Net(nn.Module):
+    """Four 3x3 conv blocks (8-16-32-64 channels, batch norm, max pool) and one linear layer."""
+
+    def __init__(self, classes: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = 2
+        for out in (8, 16, 32, 64):
+            layers += [
+                nn.Conv2d(width, out, 3, padding=1, bias=False),
+                nn.BatchNorm2d(out),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+            ]
+            width = out
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.2), nn.Linear(64 * 2 * 2, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.head(self.features(x))
+        return out
+
+
+class Calibrated(nn.Module):
+    def __init__(self, inner: Net, temperature: float) -> None:
+        super().__init__()
+        self.inner, self.temperature = inner, temperature
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.inner(x) / self.temperature, dim=1)
+
+
+def _iou(boxes: F32, truth: tuple[float, float, float, float]) -> F32:
+    x, y, w, h = truth
+    iw = np.clip(np.minimum(boxes[:, 0] + boxes[:, 2], x + w) - np.maximum(boxes[:, 0], x), 0, None)
+    ih = np.clip(np.minimum(boxes[:, 1] + boxes[:, 3], y + h) - np.maximum(boxes[:, 1], y), 0, None)
+    inter = iw * ih
+    return np.asarray(inter / (boxes[:, 2] * boxes[:, 3] + w * h - inter), np.float32)
+
+
+def picture_samples(
+    seed: int, index: int, drawings: list[Image.Image], own: list[bool]
+) -> tuple[F32, np.ndarray[Any, Any]]:
+    """The crops and labels (0 none, k: drawings[k - 1]) of synthetic picture ``index``; ``own``:
+    whether a drawing is painted in its own colours."""
+    rng = np.random.default_rng([seed, index])
+    short = int(rng.uniform(300, 720))
+    long = int(short * rng.uniform(1.0, 1.5))
+    size = (long, short) if rng.random() < 0.6 else (short, long)
+    img, area = synth.background(rng, size)
+    label, truth, sign = 0, (0.0, 0.0, 0.0, 0.0), 1.0
+    if rng.random() < 0.6:
+        label = 1 + int(rng.integers(len(drawings)))
+        truth_i, sign = synth.paint_symbol(rng, img, drawings[label - 1], area, own[label - 1])
+        truth = tuple(float(v) for v in truth_i)  # type: ignore[assignment]
+        if rng.random() < 0.4:
+            synth.clutter(rng, img, int(rng.integers(1, 4)))
+    else:
+        synth.clutter(rng, img, int(rng.integers(0, 6)))
+    img = synth.finish(rng, img)
+    small, scale = net.small_copy(img)
+    grey = np.asarray(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), np.uint8)
+    cands = net.propose(small, grey)
+    labels = np.zeros(len(cands.boxes), np.int64)
+    keep = np.ones(len(cands.boxes), bool)
+    boxes, polarity = cands.boxes, cands.polarity
+    if label:
+        t = tuple(v * scale for v in truth)
+        iou = _iou(cands.boxes, t)  # type: ignore[arg-type]
+        labels[iou >= 0.5] = label
+        keep = (iou >= 0.5) | (iou < 0.3)
+        x, y, w, h = t
+        jitter = [
+            (
+                x + rng.uniform(-0.1, 0.1) * w,
+                y + rng.uniform(-0.1, 0.1) * h,
+                w * rng.uniform(0.9, 1.15),
+                h * rng.uniform(0.9, 1.15),
+            )
+            for _ in range(2)
+        ]
+        boxes = np.concatenate([boxes, np.asarray(jitter, np.float32).reshape(-1, 4)])
+        polarity = np.concatenate([polarity, np.full(2, 0.0 if own[label - 1] else sign, np.float32)])
+        labels = np.concatenate([labels, np.full(2, label)])
+        keep = np.concatenate([keep, np.ones(2, bool)])
+    negatives = np.flatnonzero(keep & (labels == 0))
+    if len(negatives) > NEG_PER_PICTURE:
+        drop = rng.choice(negatives, len(negatives) - NEG_PER_PICTURE, replace=False)
+        keep[drop] = False
+    chosen = net.Candidates(boxes[keep], polarity[keep])
+    return net.crops(small, chosen), labels[keep]
+
+
+def _fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    grid = np.linspace(0.5, 4.0, 71)
+    losses = [float(nn.functional.cross_entropy(logits / t, labels)) for t in grid]
+    return float(grid[int(np.argmin(losses))])
+
+
+def _coloured(image: Image.Image) -> bool:
+    """Whether a drawing has its own colours (saturated pixels), not just ink on a ground."""
+    hsv = np.asarray(image.convert("RGB").convert("HSV"))
+    return bool(((hsv[..., 1] >= 120) & (hsv[..., 2] >= 120)).sum() >= 32)
+
+
+def train(seed: int, pictures: int, epochs: int, out_dir: Path) -> dict[str, Any]:
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    torch.manual_seed(seed)
+    started = time.perf_counter()
+    refs = load_refs(out_dir)
+    drawings = [r.image for r in refs]
+    own = [_coloured(r.image) for r in refs]  # the ribbon is painted in its own colours
+    classes = ["none", *(r.id for r in refs)]
+    xs, ys, owner = [], [], []
+    for i in range(pictures):
+        x, y = picture_samples(seed, i, drawings, own)
+        xs.append(x)
+        ys.append(y)
+        owner.append(np.full(len(y), i))
+    data_s = time.perf_counter() - started
+    x_all = torch.from_numpy(np.concatenate(xs))
+    y_all = torch.from_numpy(np.concatenate(ys))
+    held = torch.from_numpy(np.concatenate(owner) >= int(pictures * 0.9))
+    xt, yt, xv, yv = x_all[~held], y_all[~held], x_all[held], y_all[held]
+    model = Net(len(classes))
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    batch = 128
+    steps = epochs * ((len(xt) + batch - 1) // batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
+    gen = torch.Generator().manual_seed(seed)
+    for epoch in range(epochs):
+        model.train()
+        order = torch.randperm(len(xt), generator=gen)
+        total = 0.0
+        for k in range(0, len(xt), batch):
+            idx = order[k : k + batch]
+            xb = xt[idx]
+            shift = torch.randint(-2, 3, (2,), generator=gen).tolist()
+            xb = torch.roll(xb, shifts=(shift[0], shift[1]), dims=(2, 3))
+            loss = nn.functional.cross_entropy(model(xb), yt[idx], label_smoothing=0.02)
+            opt.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            opt.step()
+            sched.step()
+            total += loss.item() * len(idx)
+        print(
+            f"epoch {epoch}: loss {total / len(xt):.4f} ({time.perf_counter() - started:.0f} s)", flush=True
+        )
+    model.eval()
+    with torch.no_grad():
+        logits = torch.cat([model(xv[k : k + 1024]) for k in range(0, len(xv), 1024)])
+    temperature = _fit_temperature(logits, yv)
+    probs = torch.softmax(logits / temperature, 1)
+    pred = probs.argmax(1)
+    per_class = {
+        c: round(float((pred[yv == k] == k).float().mean()), 3)
+        for k, c in enumerate(classes)
+        if bool((yv == k).any())
+    }
+    onnx_path = out_dir / "verifier.onnx"
+    torch.onnx.export(
+        Calibrated(model, temperature), (torch.zeros(1, 2, net.CROP, net.CROP),), str(onnx_path),
+        input_names=["crops"], output_names=["probs"], dynamic_axes={"crops": {0: "n"}, "probs": {0: "n"}},
+        opset_version=17, dynamo=False,
+    )  # fmt: skip
+    meta = {
+        "model": onnx_path.name,
+        "sha256": net.file_sha256(onnx_path),
+        "classes": classes,
+        "drawings": {r.id: net.drawing_sha256(r.image.convert("RGBA").tobytes()) for r in refs},
+        "crop": net.CROP,
+        "temperature": temperature,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "recipe": {
+            "command": "python -m service.classify.symbol_train "
+            + f"--seed {seed} --pictures {pictures} --epochs {epochs}",
+            "train_photos": list(synth.TRAIN_PHOTOS),
+            "held_out_photos": list(synth.HELD_OUT_PHOTOS),
+            "torch": torch.__version__,
+        },
+        "validation": {
+            "crops": len(yv),
+            "accuracy_per_class": per_class,
+            "none_called_symbol": round(float((pred[yv == 0] != 0).float().mean()), 4),
+        },
+        "train_crops": len(yt),
+        "data_seconds": round(data_s),
+        "train_seconds": round(time.perf_counter() - started - data_s),
+    }
+    (out_dir / "verifier.json").write_text(
+        json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return meta
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--pictures", type=int, default=9000)
+    parser.add_argument("--epochs", type=int, default=14)
+    parser.add_argument("--out", type=Path, default=OUT_DIR)
+    args = parser.parse_args()
+    meta = train(args.seed, args.pictures, args.epochs, args.out)
+    print(
+        json.dumps(
+            {k: meta[k] for k in ("validation", "temperature", "parameters", "train_seconds")}, indent=1
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""The symbol bank: finds war and extremist symbols anywhere in a picture (no I/O but loading).
+
+A ``SymbolMatcher`` holds reference drawings (the shipped ones in ``policies/symbols/``, written
+by ``symbol_drawings.py``, plus any an operator adds with ``with_refs``) and, for the shipped
+ones, the learned verifier that ``symbol_train.py`` trained on them (``verifier.json`` beside
+``symbols.yaml``). ``match(image)`` is a pure function of the picture and the bank:
+
+1. reduce the picture to a small copy (``symbol_net.small_copy``, shorter side about 320);
+2. propose candidate boxes on it (``symbol_net.propose``: both polarities against a local mean,
+   their eroded and strong-contrast copies, the ribbon's orange; close pieces joined in pairs;
+   at most ``symbol_net.MAX_CANDIDATES``);
+3. cut every candidate as a crop and classify all of them in one call of the verifier; a
+   candidate whose most probable class is a symbol with calibrated probability of at least
+   ``MATCH_THRESHOLD`` is a hit;
+4. references the verifier was not trained on (an operator's emblem, or a shipped id whose
+   drawing was replaced) are looked for by local features instead (``symbol_keypoints``: ORB
+   keypoints, a similarity transform fitted by RANSAC, the drawing's outline checked against the
+   picture's edges); that costs about 25 ms more per picture, only when the bank has such
+   references;
+5. keep the best of overlapping hits and map the boxes back to the original picture's pixels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import yaml
+from PIL import Image
+
+from service.classify import symbol_keypoints as keypoints
+from service.classify import symbol_net as net
+from service.classify.model import Category
+from service.errors import ConfigError
+
+MATCH_THRESHOLD = 0.93  # calibrated verifier probability a hit needs (tuned on bench seed 1)
+SYMBOL_CATEGORIES = (Category.WAR_GLORIFICATION, Category.EXTREMIST_SYMBOLS)
+_MIN_SIDE = 32  # pictures smaller than this on either side cannot show a 5 % symbol
+_DEFAULT_DIR = Path(__file__).resolve().parents[2] / "policies" / "symbols"
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolRef:
+    """A reference drawing with what a hit on it means."""
+
+    id: str
+    label: str
+    category: Category
+    note: str
+    image: Image.Image
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolHit:
+    """One symbol found: ``box`` is (x, y, width, height) in the original picture's pixels."""
+
+    symbol_id: str
+    label: str
+    category: Category
+    score: float
+    box: tuple[int, int, int, int]
+
+
+def _ink(image: Image.Image) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """The drawing's symbol pixels: not the background colour (read from the border)."""
+    rgb = np.asarray(
+        image.convert("RGBA").convert("RGB") if image.mode in ("RGBA", "LA", "P") else image.convert("RGB")
+    )
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        alpha = np.asarray(image.convert("RGBA"))[..., 3]
+        if int(alpha.min()) < 128:
+            return np.asarray(alpha >= 128, np.uint8)
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    background = float(np.median(border))
+    return np.asarray(np.abs(grey.astype(np.float32) - background) > 60, np.uint8)
+
+
+def _prepare(ref: SymbolRef) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """The drawing's ink mask, or a ``ConfigError`` saying why the reference cannot be used."""
+    if ref.category not in SYMBOL_CATEGORIES:
+        raise ConfigError(f"symbol {ref.id!r}: category must be one of {[str(c) for c in SYMBOL_CATEGORIES]}")
+    mask = _ink(ref.image)
+    if int(mask.sum()) < 64:
+        raise ConfigError(f"symbol {ref.id!r}: the drawing has no visible symbol on a plain background")
+    return mask
+
+
+def _rgb(image: Image.Image) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    if image.mode == "RGB":
+        return np.asarray(image, np.uint8)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        flat = Image.new("RGB", image.size, (255, 255, 255))
+        flat.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
+        return np.asarray(flat, np.uint8)
+    return np.asarray(image.convert("RGB"), np.uint8)
+
+
+def _box_overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / max(1, min(a[2] * a[3], b[2] * b[3]))
+
+
+class SymbolMatcher:
+    """A bank of prepared references; ``match`` is safe to call from several threads."""
+
+    def __init__(self, *, refs: Sequence[SymbolRef], verifier: net.Verifier | None = None) -> None:
+        ids = [r.id for r in refs]
+        if len(set(ids)) != len(ids):
+            raise ConfigError(f"symbol ids must be unique: {ids}")
+        masks = [_prepare(r) for r in refs]
+        self._refs = tuple(refs)
+        self._verifier = verifier
+        digest = hashlib.sha256()
+        learned: dict[int, int] = {}  # verifier class -> index of the ref it stands for
+        for n, r in enumerate(refs):
+            pixels = r.image.convert("RGBA").tobytes()
+            digest.update(f"{r.id}\0{r.category}\0".encode())
+            digest.update(pixels)
+            if verifier is not None and verifier.drawings.get(r.id) == net.drawing_sha256(pixels):
+                learned[verifier.classes.index(r.id)] = n
+        if verifier is not None:
+            digest.update(verifier.sha256.encode())
+        self._learned = learned
+        self._emblems = keypoints.EmblemIndex(
+            [(n, masks[n]) for n in range(len(refs)) if n not in learned.values()]
+        )
+        self.version = f"symbols-{digest.hexdigest()[:12]}"
+
+    @property
+    def refs(self) -> tuple[SymbolRef, ...]:
+        return self._refs
+
+    @classmethod
+    def from_dir(cls, path: Path = _DEFAULT_DIR) -> SymbolMatcher:
+        """The bank described by ``path/symbols.yaml`` and the drawings beside it."""
+        return cls(refs=load_refs(path), verifier=load_verifier(path))
+
+    def with_refs(self, refs: Sequence[SymbolRef]) -> SymbolMatcher:
+        """This bank plus ``refs`` (an operator's emblems); a ref with a known id replaces it."""
+        added = {r.id for r in refs}
+        return SymbolMatcher(
+            refs=[*(r for r in self.refs if r.id not in added), *refs], verifier=self._verifier
+        )
+
+    def match(self, image: Image.Image) -> list[SymbolHit]:
+        """Every symbol of the bank found in ``image``, best score first."""
+        width, height = image.size
+        if min(width, height) < _MIN_SIDE or not self._refs:
+            return []
+        found = self._learned_hits(image) if self._learned else []
+        if self._emblems:
+            grey = np.asarray(cv2.cvtColor(_rgb(image), cv2.COLOR_RGB2GRAY), np.uint8)
+            found += self._emblems.match(grey)  # (4)
+        hits: list[SymbolHit] = []
+        for n, score, (x, y, w, h) in sorted(found, key=lambda f: -f[1]):  # (5)
+            box = (max(0, round(x)), max(0, round(y)), round(w), round(h))
+            box = (box[0], box[1], min(box[2], width - box[0]), min(box[3], height - box[1]))
+            if any(_box_overlap(box, kept.box) > 0.5 for kept in hits):
+                continue
+            ref = self._refs[n]
+            hits.append(SymbolHit(ref.id, ref.label, ref.category, round(min(1.0, score), 3), box))
+        return hits
+
+    def _learned_hits(self, image: Image.Image) -> list[tuple[int, float, tuple[float, ...]]]:
+        assert self._verifier is not None
+        small, scale = net.small_copy(image)  # (1)
+        grey = np.asarray(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), np.uint8)
+        cands = net.propose(small, grey)  # (2)
+        probs = self._verifier.probabilities(net.crops(small, cands))  # (3)
+        if len(probs) == 0:
+            return []
+        probs[:, [k for k in range(probs.shape[1]) if k not in self._learned]] = 0.0
+        best = probs.argmax(1)
+        score = probs[np.arange(len(best)), best]
+        out = []
+        for i in np.flatnonzero(score >= MATCH_THRESHOLD).tolist():
+            n = self._learned[int(best[i])]
+            out.append((n, float(score[i]), tuple(float(v) / scale for v in cands.boxes[i])))
+        return out
+
+
+def load_verifier(path: Path) -> net.Verifier | None:
+    """The learned verifier named by ``path/symbols.yaml``'s ``verifier`` key (none without one)."""
+    index = path / "symbols.yaml"
+    try:
+        doc = yaml.safe_load(index.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{index}: cannot read the symbol bank: {exc}") from exc
+    name = doc.get("verifier") if isinstance(doc, dict) else None
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        raise ConfigError(f"{index}: verifier: expected a file name")
+    return net.Verifier(path / name)
+
+
+def load_refs(path: Path) -> list[SymbolRef]:
+    """The references of ``path/symbols.yaml``; a malformed entry is a ``ConfigError`` naming it."""
+    index = path / "symbols.yaml"
+    try:
+        doc = yaml.safe_load(index.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{index}: cannot read the symbol bank: {exc}") from exc
+    entries = doc.get("symbols") if isinstance(doc, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{index}: expected a non-empty list under 'symbols'")
+    refs = []
+    for n, entry in enumerate(entries):
+        where = f"{index}: symbols[{n}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a mapping")
+        missing = [
+            k for k in ("id", "label", "category", "note", "file") if not isinstance(entry.get(k), str)
+        ]
+        if missing:
+            raise ConfigError(f"{where}: missing or non-text keys {missing}")
+        try:
+            category = Category(entry["category"])
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
+        try:
+            with Image.open(path / entry["file"]) as opened:
+                image = opened.copy()
+        except OSError as exc:
+            raise ConfigError(f"{where}.file: cannot read {entry['file']}: {exc}") from exc
+        refs.append(SymbolRef(entry["id"], entry["label"], category, entry["note"], image))
+    return refs
+
+
+__all__ = [
+    "MATCH_THRESHOLD", "SymbolHit", "SymbolMatcher", "SymbolRef",
+    "load_refs", "load_verifier",
+]  # fmt: skip

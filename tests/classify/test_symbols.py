@@ -1,0 +1,200 @@
+"""The symbol bank finds the shipped symbols in pictures and stays quiet on words and photos."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from skimage import data
+
+from service.classify.model import Category
+from service.classify.symbols import SymbolHit, SymbolMatcher, SymbolRef
+from service.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+
+
+@pytest.fixture(scope="module")
+def bank() -> SymbolMatcher:
+    return SymbolMatcher.from_dir(ROOT / "policies" / "symbols")
+
+
+def _photo(size: tuple[int, int] = (1000, 800)) -> Image.Image:
+    return Image.fromarray(data.coffee()).resize(size)
+
+
+def _paint(
+    picture: Image.Image,
+    drawing: Image.Image,
+    *,
+    side: int,
+    angle: float,
+    at: tuple[int, int],
+    colour: tuple[int, int, int] | None,
+) -> tuple[int, int, int, int]:
+    """Paint a reference drawing (its non-white pixels) onto ``picture``; the true box."""
+    grey = np.asarray(drawing.convert("L"))
+    mask = Image.fromarray(((grey < 200) * 255).astype(np.uint8))
+    box = mask.getbbox()
+    assert box is not None
+    rgb, mask = drawing.convert("RGB").crop(box), mask.crop(box)
+    scale = side / max(mask.size)
+    dims = (round(mask.size[0] * scale), round(mask.size[1] * scale))
+    rgb = rgb.resize(dims, Image.Resampling.LANCZOS).rotate(angle, Image.Resampling.BICUBIC, expand=True)
+    mask = mask.resize(dims, Image.Resampling.LANCZOS).rotate(angle, Image.Resampling.BICUBIC, expand=True)
+    if colour is None:
+        paint = rgb
+    else:  # the paint stands out from what is under it, as a painted marking does
+        under = float(
+            np.asarray(picture.crop((*at, at[0] + mask.size[0], at[1] + mask.size[1])).convert("L")).mean()
+        )
+        paint = Image.new("RGB", mask.size, colour if under < 128 else tuple(255 - c for c in colour))
+    picture.paste(paint, at, mask)
+    return (at[0], at[1], mask.size[0], mask.size[1])
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return ix * iy / (a[2] * a[3] + b[2] * b[3] - ix * iy)
+
+
+def _ids(hits: list[SymbolHit]) -> set[str]:
+    return {h.symbol_id for h in hits}
+
+
+def test_painted_z_on_a_photo_is_found_with_its_box(bank: SymbolMatcher) -> None:
+    """A black Z across the crema and the cup's rim: it touches the dark cup, so it is found as a
+    candidate of the strong-contrast layer."""
+    picture = _photo()
+    z = next(r for r in bank.refs if r.id == "z_marking")
+    truth = _paint(picture, z.image, side=80, angle=20, at=(520, 300), colour=(250, 250, 250))
+    hits = bank.match(picture)
+    found = [h for h in hits if h.symbol_id == "z_marking"]
+    assert found, hits
+    assert found[0].category is Category.WAR_GLORIFICATION
+    assert 0.0 <= found[0].score <= 1.0
+    assert _overlap(found[0].box, truth) > 0.5
+
+
+@pytest.mark.parametrize("word", ["ZOO", "AZIMUTH"])
+def test_a_z_inside_a_word_on_a_poster_is_not_a_hit(bank: SymbolMatcher, word: str) -> None:
+    picture = _photo()
+    draw = ImageDraw.Draw(picture)
+    draw.rectangle((100, 200, 900, 500), fill=(245, 240, 230))
+    draw.text((140, 280), word, font=ImageFont.truetype(BOLD, 120), fill=(10, 10, 10))
+    assert "z_marking" not in _ids(bank.match(picture))
+
+
+def test_a_plain_photo_has_no_hit(bank: SymbolMatcher) -> None:
+    for photo in (data.astronaut(), data.chelsea(), data.rocket()):
+        assert bank.match(Image.fromarray(photo).resize((1000, 800))) == []
+
+
+@pytest.mark.parametrize(
+    "symbol_id",
+    ["z_marking", "v_marking", "st_george_ribbon", "ss_runes", "wolfsangel", "swastika", "totenkopf"],
+)
+def test_each_shipped_symbol_is_found_in_a_composite(bank: SymbolMatcher, symbol_id: str) -> None:
+    picture = Image.new("RGB", (1000, 800), (70, 90, 60))
+    picture.paste(_photo((500, 800)), (500, 0))
+    ref = next(r for r in bank.refs if r.id == symbol_id)
+    own_colours = symbol_id == "st_george_ribbon"
+    colour = None if own_colours else (235, 235, 220)
+    if own_colours:
+        ImageDraw.Draw(picture).rectangle((120, 140, 460, 560), fill=(235, 235, 230))
+    truth = _paint(picture, ref.image, side=200, angle=-12, at=(170, 220), colour=colour)
+    hits = [h for h in bank.match(picture) if h.symbol_id == symbol_id]
+    assert hits
+    assert _overlap(hits[0].box, truth) > 0.4
+
+
+def test_a_tampered_verifier_is_refused(tmp_path: Path) -> None:
+    """The shipped verifier is loaded only when its weights match the recorded SHA-256."""
+    for item in (ROOT / "policies" / "symbols").iterdir():
+        shutil.copy(item, tmp_path / item.name)
+    model = tmp_path / "verifier.onnx"
+    assert model.stat().st_size < 1_000_000
+    weights = bytearray(model.read_bytes())
+    weights[-1] ^= 1
+    model.write_bytes(bytes(weights))
+    with pytest.raises(ConfigError, match="SHA-256"):
+        SymbolMatcher.from_dir(tmp_path)
+
+
+def _emblem() -> Image.Image:
+    """An operator's unit emblem: a trident-like glyph on white."""
+    image = Image.new("RGB", (200, 200), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((90, 20, 110, 180), fill=(0, 0, 0))
+    draw.rectangle((30, 60, 170, 76), fill=(0, 0, 0))
+    draw.polygon([(30, 60), (46, 60), (46, 20)], fill=(0, 0, 0))
+    draw.rectangle((30, 20, 46, 76), fill=(0, 0, 0))
+    draw.ellipse((60, 140, 140, 190), outline=(0, 0, 0), width=14)
+    return image
+
+
+def test_an_operator_emblem_is_found_after_with_refs(bank: SymbolMatcher) -> None:
+    """An operator's emblem is not known to the learned verifier: it is found by its keypoints,
+    here painted light over the coffee cup and its light rim, turned and scaled."""
+    emblem = SymbolRef(
+        "unit_emblem", "Unit emblem", Category.EXTREMIST_SYMBOLS, "added by an operator", _emblem()
+    )
+    extended = bank.with_refs([emblem])
+    assert extended.version != bank.version
+    picture = _photo()
+    truth = _paint(picture, emblem.image, side=180, angle=8, at=(300, 250), colour=(20, 20, 30))
+    hits = [h for h in extended.match(picture) if h.symbol_id == "unit_emblem"]
+    assert hits
+    assert _overlap(hits[0].box, truth) > 0.4
+    assert "unit_emblem" not in _ids(bank.match(picture))
+
+
+@pytest.mark.parametrize(
+    "picture",
+    [
+        Image.new("RGB", (1, 1)),
+        Image.new("L", (20000, 10)),
+        Image.new("RGB", (1000, 1000), (128, 128, 128)),
+        Image.fromarray(np.random.default_rng(0).integers(0, 256, (1000, 1000, 3), dtype=np.uint8)),
+        Image.new("RGBA", (600, 600), (0, 0, 0, 0)),
+        Image.new("P", (800, 600)),
+    ],
+)
+def test_hostile_pictures_return_quickly_without_hits(bank: SymbolMatcher, picture: Image.Image) -> None:
+    started = time.perf_counter()
+    hits = bank.match(picture)
+    assert hits == []
+    assert time.perf_counter() - started < 0.05
+
+
+def test_the_ribbon_is_told_apart_from_an_orange_and_black_flag(bank: SymbolMatcher) -> None:
+    picture = Image.new("RGB", (1000, 800), (240, 240, 235))
+    draw = ImageDraw.Draw(picture)
+    for k in range(5):  # a striped flag, orange and black
+        draw.rectangle((80, 100 + k * 50, 480, 150 + k * 50), fill=(240, 120, 0) if k % 2 else (20, 20, 20))
+    assert "st_george_ribbon" not in _ids(bank.match(picture))
+    ribbon = next(r for r in bank.refs if r.id == "st_george_ribbon")
+    truth = _paint(picture, ribbon.image, side=220, angle=10, at=(620, 300), colour=None)
+    hits = [h for h in bank.match(picture) if h.symbol_id == "st_george_ribbon"]
+    assert hits
+    assert _overlap(hits[0].box, truth) > 0.4
+
+
+def test_an_operator_emblem_partly_covered_is_still_found_and_photos_stay_quiet(bank: SymbolMatcher) -> None:
+    emblem = SymbolRef("unit_emblem", "Unit emblem", Category.EXTREMIST_SYMBOLS, "", _emblem())
+    extended = bank.with_refs([emblem])
+    picture = Image.fromarray(data.rocket()).convert("RGB").resize((1000, 700))
+    truth = _paint(picture, emblem.image, side=240, angle=-20, at=(560, 200), colour=(240, 240, 230))
+    ImageDraw.Draw(picture).rectangle((560, 200 + truth[3] * 4 // 5, 900, 700), fill=(40, 60, 90))
+    hits = [h for h in extended.match(picture) if h.symbol_id == "unit_emblem"]
+    assert hits
+    assert _overlap(hits[0].box, truth) > 0.3
+    for name in ("astronaut", "chelsea", "coffee", "brick", "page"):
+        photo = Image.fromarray(getattr(data, name)()).convert("RGB").resize((1000, 760))
+        assert "unit_emblem" not in _ids(extended.match(photo)), name
