@@ -11,7 +11,19 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from service import __version__, allocator, logs
-from service.api import banks, check, consent, generations, health, keys, media, policy, review, webhooks
+from service.api import (
+    banks,
+    check,
+    consent,
+    generations,
+    health,
+    keys,
+    media,
+    policy,
+    review,
+    symbols,
+    webhooks,
+)
 from service.api import docs as api_docs
 from service.api import errors as api_errors
 from service.api import log as log_api
@@ -96,4 +108,5 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.include_router(provenance_api.router)
     app.include_router(verify_page.router)
     app.include_router(banks.router)
+    app.include_router(symbols.router)
     return app

@@ -34,6 +34,7 @@ from service.review.effects import Effects
 from service.review.model import ReviewPolicy
 from service.settings import Settings
 from service.slots import CheckSlots
+from service.symbols.bank import SymbolBank
 
 PROBE_TIMEOUT_S = 1.0  # how long a readiness probe waits on the database
 
@@ -53,6 +54,7 @@ class Services:
     notary: Notary
     generator: GeneratorBackend  # VIGIL_GENERATOR_BACKEND; writes only into settings.quarantine_dir
     classifiers: Classifiers
+    symbols: SymbolBank  # the shipped symbol drawings and each tenant's emblems
     readiness: Readiness = field(default_factory=Readiness)
     # Handlers other stages register for settled flags (release, withhold, add to a bank).
     review_effects: Effects = field(default_factory=Effects)
@@ -76,10 +78,11 @@ class Services:
             if migrate:
                 migrations.migrate(db.url)
             db.open()
+            blobs = BlobStore(root=settings.blob_dir)
             services = cls(
                 settings=settings,
                 db=db,
-                blobs=BlobStore(root=settings.blob_dir),
+                blobs=blobs,
                 limits=MediaLimits.from_settings(settings),
                 policy=PolicyHolder(root=settings.policy_root),
                 consent_rules=consent_rules,
@@ -88,6 +91,11 @@ class Services:
                 notary=notary,
                 generator=generator,
                 classifiers=Classifiers.from_settings(settings),
+                symbols=SymbolBank(
+                    blobs=blobs,
+                    path=settings.symbols_dir or settings.policy_root / "symbols",
+                    enabled=settings.check_symbols,
+                ),
                 check_slots=CheckSlots(
                     settings.check_concurrency or 4 * len(os.sched_getaffinity(0)),
                     wait_s=settings.check_wait_s,
@@ -112,6 +120,7 @@ class Services:
             services.readiness.register("trust_anchors", services.notary.trust_status)
             services.readiness.register("classify_image", services.classifiers.readiness_image)
             services.readiness.register("classify_text", services.classifiers.readiness_text)
+            services.readiness.register("symbols", services._symbols_status)
         except BaseException:
             db.close()
             raise
@@ -123,6 +132,10 @@ class Services:
         rejection.wire(services)
         webhooks.wire(services)
         return services
+
+    def _symbols_status(self) -> ComponentStatus:
+        state, detail = self.symbols.status()
+        return ComponentStatus(State(state.value), detail)
 
     def _load_market_profiles(self) -> None:
         try:

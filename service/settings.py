@@ -256,6 +256,18 @@ class Settings(BaseSettings):
         "`ocr` signal is named in `missing_signals`.",
     )
 
+    check_symbols: bool = Field(
+        True,
+        description="Match the symbol bank (the shipped drawings in `policies/symbols/` and the emblems "
+        "a tenant adds with `POST /v1/symbols`) on every checked picture and video frame, and on "
+        "every generated output. Off: `symbols` is named in `missing_signals`.",
+    )
+    symbols_dir: Path | None = Field(
+        None,
+        description="Directory of the shipped symbol bank (`symbols.yaml` and its drawings). Unset: "
+        "`symbols/` under the policy directory.",
+    )
+
     @property
     def policy_root(self) -> Path:
         return self.policies_dir or Path(__file__).resolve().parent.parent / "policies"

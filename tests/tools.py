@@ -18,7 +18,10 @@ TOOLS: dict[str, tuple[str, str]] = {
     "chromium": ("/usr/bin/chromium", "chromium"),
     "exiftool": ("exiftool", "libimage-exiftool-perl"),
     "tesseract": ("tesseract", "tesseract-ocr tesseract-ocr-rus tesseract-ocr-ukr"),
-    "tesseract-cyrillic": ("/usr/share/tesseract-ocr/5/tessdata/Cyrillic.traineddata", "tesseract-ocr-script-cyrl"),
+    "tesseract-cyrillic": (
+        "/usr/share/tesseract-ocr/5/tessdata/Cyrillic.traineddata",
+        "tesseract-ocr-script-cyrl",
+    ),
     "dejavu": ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "fonts-dejavu-core"),
 }
 STRICT_ENV = "VIGIL_TESTS_NEED_TOOLS"

@@ -122,11 +122,22 @@ class ConsentOut(BaseModel):
     held_elsewhere: int = Field(description="Grants behind the item that another tenant holds (not shown)")
 
 
+class SymbolOut(BaseModel):
+    symbol_id: str
+    label: str
+    category: str
+    score: float = Field(description="The matcher's agreement with the reference drawing, 0–1")
+    box: list[int] = Field(description="x, y, width, height in the picture's (or frame's) pixels")
+    timestamp_s: float | None = Field(None, description="The video frame's time")
+    frame_url: str | None = Field(None, description="The video frame it was found on")
+
+
 class FlagContextOut(BaseModel):
     texts: list[TextOut]
     scores: list[ScoreOut]
     media: list[MediaOut]
     matches: list[MatchOut]
+    symbols: list[SymbolOut] = Field(default_factory=list, description="Symbols of the symbol bank found")
     consent: ConsentOut
     provenance: dict[str, object] | None
     classifier_versions: dict[str, str]
@@ -166,6 +177,18 @@ def detail_out(shown: FlagView, policy: ReviewPolicy, key_id: UUID) -> FlagDetai
             ],
             media=[MediaOut(sha256=m.sha256, mime=m.mime, role=m.role, url=_media_url(flag, m.sha256))
                    for m in ctx.media],
+            symbols=[
+                SymbolOut(
+                    symbol_id=x.symbol_id,
+                    label=x.label,
+                    category=x.category,
+                    score=x.score,
+                    box=list(x.box),
+                    timestamp_s=x.timestamp_s,
+                    frame_url=_media_url(flag, x.frame_sha256) if x.frame_sha256 else None,
+                )
+                for x in ctx.symbols
+            ],
             matches=[MatchOut(bank=m.bank, distance=m.distance, hash_type=m.hash_type, labels=list(m.labels))
                      for m in ctx.matches],
             consent=ConsentOut(

@@ -32,7 +32,7 @@ from service.classify.video import FramePlan, aggregate, select_frames
 from service.errors import UnsupportedMediaType
 from service.health import ComponentStatus, State
 from service.media.intake import iter_frames
-from service.media.model import MediaInfo, MediaKind, MediaLimits
+from service.media.model import Frame, MediaInfo, MediaKind, MediaLimits
 from service.settings import Settings
 
 SPEECH = "speech"
@@ -101,13 +101,20 @@ class Classifiers:
             return Scores(classifier="ocr", version=self.ocr.version(), state=SignalState.OK), read
         return self.text.classify([read.text])[0], read
 
-    def read_video_words(self, info: MediaInfo, *, limits: MediaLimits) -> FrameWords:
-        """Words burned into a video's sampled frames, scored, with the frames that fired."""
+    def sample_frames(self, info: MediaInfo, *, limits: MediaLimits) -> list[Frame]:
+        """A video's frames at about 1 fps plus scene cuts, still scenes skipped (what every
+        per-frame signal reads)."""
         plan = FramePlan(fps=self.config.video_fps, max_frames=self.config.video_max_frames)
+        return select_frames(iter_frames(info, fps=plan.fps * 4, limits=limits), plan)
+
+    def read_frame_words(self, frames: Sequence[Frame]) -> FrameWords:
+        """Words burned into ``frames``, scored, with the frames that fired."""
+        return read_frames(frames, self.ocr, self.classify_text)
+
+    def read_video_words(self, info: MediaInfo, *, limits: MediaLimits) -> FrameWords:
         if self.ocr.status()[0] is not SignalState.OK:  # do not decode a video nothing can read
             return read_frames([], self.ocr, self.classify_text)
-        frames = select_frames(iter_frames(info, fps=plan.fps * 4, limits=limits), plan)
-        return read_frames(frames, self.ocr, self.classify_text)
+        return self.read_frame_words(self.sample_frames(info, limits=limits))
 
     def lexicon_version(self) -> str:
         """The lexicon's version, hashed once (the text classifier also reads it once); an

@@ -71,10 +71,25 @@ def _register() -> None:
         policy,
         provenance,
         serve,
+        symbols,
         worker,
     )
 
-    for module in (db, keys, labels, policy, serve, worker, audit, provenance, bank, classify, check, demo):
+    for module in (
+        db,
+        keys,
+        labels,
+        policy,
+        serve,
+        worker,
+        audit,
+        provenance,
+        bank,
+        symbols,
+        classify,
+        check,
+        demo,
+    ):
         module.register(cli)
 
 

@@ -77,9 +77,12 @@ def _check(services: Services, request: CheckRequest) -> CheckOutcome:
         consent = steps.consent_status(conn, provenance)
         # 4. match: tenant banks + system banks of rejected and revoked outputs
         matches = steps.match(services, conn, request.tenant_id, decoded)
+        # the symbol bank as the tenant sees it (its emblems beside the shipped drawings)
+        symbols = services.symbols.bind(conn, request.tenant_id) if decoded.info is not None else None
 
-    # 5. classify: media and caption; missing classifiers become signal states
-    classified = steps.classify(services, decoded, request.text, request.text_source)
+    # 5. classify: media and caption, words and symbols on the picture; missing classifiers
+    #    become signal states
+    classified = steps.classify(services, decoded, request.text, request.text_source, symbols)
 
     # 6. decide: the market's policy over everything steps 2 to 5 found
     verdict = evaluate(

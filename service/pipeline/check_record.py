@@ -30,6 +30,7 @@ from service.review.context import (
     MediaRef,
     ScoreLine,
     SourceText,
+    SymbolLine,
 )
 from service.services import Services
 
@@ -71,6 +72,12 @@ def _frame(services: Services, classified: Classified, index: int | None) -> dic
     buf = io.BytesIO()
     frame.image.convert("RGB").save(buf, "JPEG", quality=85)
     return {"frame_sha256": services.blobs.put_bytes(buf.getvalue())}
+
+
+def _frame_at(services: Services, classified: Classified, t: float) -> dict[str, str]:
+    """The kept video frame at ``t`` seconds (a symbol's frame), stored for the reviewer."""
+    index = next((i for i, f in classified.frames.items() if abs(f.t - t) < 1e-6), None)
+    return _frame(services, classified, index)
 
 
 def _review_context(
@@ -140,7 +147,20 @@ def _review_context(
             note="The upload is a Vigil output; these are the grants it was made under.",
         )
     )
+    symbols = tuple(
+        SymbolLine(
+            h.symbol,
+            h.label,
+            h.category,
+            h.score,
+            h.box,
+            h.t,
+            _frame_at(services, classified, h.t).get("frame_sha256") if h.t is not None else None,
+        )
+        for h in classified.symbols
+    )
     return FlagContext(
+        symbols=symbols,
         texts=(
             *((SourceText(text_source.value, text),) if text else ()),
             *((SourceText(TextSource.OCR.value, classified.words),) if classified.words else ()),

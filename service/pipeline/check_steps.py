@@ -25,6 +25,8 @@ from service.match.model import MatchReport
 from service.media import MediaInfo, MediaKind
 from service.media.intake import decode_image, iter_frames
 from service.media.model import Frame
+from service.pipeline import pictures
+from service.pipeline.pictures import PictureSignals
 from service.pipeline.screening import record_version
 from service.policy.load import Policy
 from service.policy.model import (
@@ -37,10 +39,12 @@ from service.policy.model import (
     ScoreSignal,
     Signals,
     SignalState,
+    SymbolSignal,
     TextSource,
 )
 from service.provenance import ProvenanceReport
 from service.services import Services
+from service.symbols.bank import BoundSymbols
 
 # The verdict's provenance summary: the report's evidence without the bulky parts.
 _SUMMARY_KEYS = (
@@ -196,6 +200,7 @@ class Classified:
     versions: Mapping[str, str] = field(default_factory=dict)  # classifier -> version or state
     words: str = ""  # the words read on the picture (shown to a reviewer; never logged)
     frames: Mapping[int, Frame] = field(default_factory=dict)  # video frames that are evidence
+    symbols: tuple[SymbolSignal, ...] = ()  # symbols of the bank found on the picture or frames
 
 
 def _score_signals(source: str, result: Scores, origin: str) -> list[ScoreSignal]:
@@ -214,10 +219,15 @@ def _score_signals(source: str, result: Scores, origin: str) -> list[ScoreSignal
 
 
 def classify(
-    services: Services, decoded: Decoded, text: str | None, text_source: TextSource = TextSource.CAPTION
+    services: Services,
+    decoded: Decoded,
+    text: str | None,
+    text_source: TextSource = TextSource.CAPTION,
+    symbols: BoundSymbols | None = None,
 ) -> Classified:
-    """The media and the text sent with it (named ``text_source``: caption or transcript). Audio,
-    and video with sound, also ask for ``speech``, which no shipped model hears."""
+    """The media and the text sent with it (named ``text_source``: caption or transcript); words
+    and symbols on the picture or the video's frames (``pictures``). Audio, and video with
+    sound, also ask for ``speech``, which no shipped model hears."""
     results: dict[str, Scores] = {}
     origins: dict[str, str] = {}
     versions: dict[str, str] = {}
@@ -226,33 +236,27 @@ def classify(
         results["text_model"] = classifiers.classify_text([text])[0]
         origins["text_model"] = text_source.value
     states: dict[str, SignalState] = {}
-    words = ""
-    frames: Mapping[int, Frame] = {}
     info = decoded.info
+    seen: PictureSignals | None = None
     if decoded.image is not None:
         results["image_model"] = classifiers.classify_image(decoded.image)
         origins["image_model"] = MediaKind.IMAGE.value
-        if services.settings.check_ocr:  # text inside the picture: slogans on posters, markings
-            results["ocr"], read = classifiers.read_words(decoded.image)
-            origins["ocr"] = TextSource.OCR.value
-            if results["ocr"].state is ClassifyState.OK:
-                versions["ocr"] = ocr_version(classifiers)
-                words = read.text
-        else:
-            states["ocr"] = SignalState.NOT_CONFIGURED
-            versions["ocr"] = SignalState.NOT_CONFIGURED.value
+        seen = pictures.read_picture(services, decoded.image, symbols, info)
     elif info is not None and info.kind is MediaKind.VIDEO:
         results["image_model"] = classifiers.classify_video(info, limits=services.limits)
         origins["image_model"] = MediaKind.VIDEO.value
-        if services.settings.check_ocr:  # captions burned into the frames
-            in_frames = classifiers.read_video_words(info, limits=services.limits)
-            results["ocr"], origins["ocr"] = in_frames.scores, TextSource.OCR.value
-            words, frames = in_frames.text, in_frames.frames
-            if in_frames.scores.state is ClassifyState.OK:
+        seen = pictures.read_video(services, info, symbols)
+    if seen is not None:
+        if seen.ocr is not None:  # text inside the picture: slogans on posters, burned-in captions
+            results["ocr"], origins["ocr"] = seen.ocr, TextSource.OCR.value
+            if seen.ocr.state is ClassifyState.OK:
                 versions["ocr"] = ocr_version(classifiers)
         else:
             states["ocr"] = SignalState.NOT_CONFIGURED
             versions["ocr"] = SignalState.NOT_CONFIGURED.value
+        if seen.symbols is not None:
+            states["symbols"] = SignalState(seen.symbols.state.value)
+            versions["symbols"] = seen.symbols.version
     if info is not None and info.has_audio:  # audio, or a video with sound: what is said
         results["speech"] = classifiers.classify_speech(info)
         origins["speech"] = info.kind.value
@@ -266,7 +270,17 @@ def classify(
             lexicon += [
                 LexiconHit(h.term_id, h.category.value, origin=origins[name]) for h in result.hits if h.review
             ]
-    return Classified(tuple(scores), tuple(lexicon), states, results, origins, versions, words, frames)
+    return Classified(
+        tuple(scores),
+        tuple(lexicon),
+        states,
+        results,
+        origins,
+        versions,
+        seen.words if seen is not None else "",
+        seen.frames if seen is not None else {},
+        seen.symbols.hits if seen is not None and seen.symbols is not None else (),
+    )
 
 
 def ocr_version(classifiers: Classifiers) -> str:
@@ -296,6 +310,7 @@ def signals(
         lexicon=classified.lexicon,
         states={**provenance.states, **matches.states, **classified.states},
         classifier_versions=dict(classified.versions),
+        symbols=classified.symbols,
         low_quality=matches.low_quality,
         frames=len(decoded.frames),
     )

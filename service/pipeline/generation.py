@@ -49,9 +49,9 @@ from service.jobs.registry import HandlerRegistry
 from service.media import MediaInfo
 from service.media.intake import inspect
 from service.pipeline import outcome, rejection, webhooks
-from service.pipeline.screening import Screening, screen_media, screen_text, screen_words
+from service.pipeline.screening import Screening, screen_media, screen_symbols, screen_text, screen_words
 from service.policy.evaluate import evaluate
-from service.policy.model import ConsentStatus, Decision, Flow, Signals, TextSource, Verdict
+from service.policy.model import ConsentStatus, Decision, Flow, Signals, SymbolSignal, TextSource, Verdict
 
 if TYPE_CHECKING:
     from service.services import Services
@@ -197,9 +197,10 @@ def _run(services: Services, ctx: JobContext, generation_id: UUID) -> None:
     output_sha = services.blobs.put_file(media.path)
     media.path.unlink(missing_ok=True)
     info = inspect(services.blobs.path(output_sha), services.limits)
-    # 4. screen media (and the words printed on it)
+    # 4. screen media (and the words and symbols on it)
     screen_media(services, screening, info, tenant_id=gen.tenant_id)
     screen_words(services, screening, info)
+    screen_symbols(services, screening, info, tenant_id=gen.tenant_id)
     # 5. decide
     verdict = _decide(services, gen, screening, consent)
     with ctx.completing() as conn:
@@ -235,7 +236,7 @@ def _run(services: Services, ctx: JobContext, generation_id: UUID) -> None:
             ),
         )
         # 6.-8. label, sign and release; or hold; or withhold (9. audit inside each)
-        _settle(services, conn, gen, verdict, words=screening.words)
+        _settle(services, conn, gen, verdict, words=screening.words, symbols=screening.symbols)
 
 
 def _generate(services: Services, gen: Generation) -> GeneratedMedia:
@@ -265,6 +266,7 @@ def _decide(services: Services, gen: Generation, screening: Screening, consent: 
             matches=tuple(screening.matches),
             scores=tuple(screening.scores),
             lexicon=tuple(screening.lexicon),
+            symbols=tuple(screening.symbols),
             states=dict(screening.states),
             classifier_versions=dict(screening.versions),
         ),
@@ -283,12 +285,18 @@ def _decide(services: Services, gen: Generation, screening: Screening, consent: 
 
 
 def _settle(
-    services: Services, conn: Conn, gen: Generation, verdict: Verdict, *, words: Sequence[str] = ()
+    services: Services,
+    conn: Conn,
+    gen: Generation,
+    verdict: Verdict,
+    *,
+    words: Sequence[str] = (),
+    symbols: Sequence[SymbolSignal] = (),
 ) -> None:
     if verdict.decision is Decision.BLOCK:
         outcome.withhold(conn, gen.id, list(gen.reasons), by="policy")
     elif verdict.decision is Decision.REVIEW:
-        outcome.hold(services, conn, gen, verdict, words=words)
+        outcome.hold(services, conn, gen, verdict, words=words, symbols=symbols)
     else:  # the record carries the classifier versions into the manifest
         outcome.release(services, conn, gen.id, moderation=verdict.decision.value)
 

@@ -30,10 +30,10 @@ from service.media.intake import detect
 from service.pipeline import webhooks
 from service.pipeline.release import label_and_sign
 from service.policy.categories import FlagCategory
-from service.policy.model import TextSource, Verdict
+from service.policy.model import SymbolSignal, TextSource, Verdict
 from service.provenance import ConsentAssertion, Ingredient, ModerationAssertion, SignSpec
 from service.review import queue
-from service.review.context import ConsentRef, FlagContext, MediaRef, ScoreLine, SourceText
+from service.review.context import ConsentRef, FlagContext, MediaRef, ScoreLine, SourceText, SymbolLine
 
 if TYPE_CHECKING:
     from service.services import Services
@@ -142,7 +142,13 @@ def release(
 
 
 def hold(
-    services: Services, conn: Conn, gen: Generation, verdict: Verdict, *, words: Sequence[str] = ()
+    services: Services,
+    conn: Conn,
+    gen: Generation,
+    verdict: Verdict,
+    *,
+    words: Sequence[str] = (),
+    symbols: Sequence[SymbolSignal] = (),
 ) -> Generation:
     """Step 8 for a review verdict: the output waits in quarantine and a flag goes to the queue."""
     reasons = [Reason(r.rule, r.source, r.detail) for r in verdict.reasons]
@@ -179,6 +185,7 @@ def hold(
             for group in verdict.scores_by_source
             for category, score in sorted(group.scores.items(), key=lambda kv: -kv[1])
         ),
+        symbols=tuple(SymbolLine(s.symbol, s.label, s.category, s.score, s.box, s.t) for s in symbols),
         consent=ConsentRef(
             applicable=True,
             status="active",

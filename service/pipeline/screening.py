@@ -22,7 +22,7 @@ from service.classify.model import SignalState as ClassifyState
 from service.errors import VigilError
 from service.match.matching import match_media
 from service.media import MediaInfo
-from service.policy.model import LexiconHit, MatchSignal, ScoreSignal, SignalState, TextSource
+from service.policy.model import LexiconHit, MatchSignal, ScoreSignal, SignalState, SymbolSignal, TextSource
 
 if TYPE_CHECKING:
     from service.classify.screening import Classifiers
@@ -43,6 +43,7 @@ class Screening:
     states: dict[str, SignalState] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)  # classifier -> version (for the manifest)
     words: list[str] = field(default_factory=list)  # text read from the picture, for the reviewer
+    symbols: list[SymbolSignal] = field(default_factory=list)  # symbols of the bank found on it
 
     def audit_fields(self) -> dict[str, str | int | dict[str, str]]:
         return {
@@ -153,6 +154,27 @@ def screen_words(services: Services, screening: Screening, info: MediaInfo) -> N
         log.warning("words in the picture could not be read: %s", exc.code)
         screening.states["ocr"] = SignalState.UNAVAILABLE
         screening.versions["ocr"] = SignalState.UNAVAILABLE.value
+
+
+def screen_symbols(services: Services, screening: Screening, info: MediaInfo, *, tenant_id: UUID) -> None:
+    """Symbols of the symbol bank (the shipped drawings and the tenant's emblems) on the output:
+    the picture, or the video's sampled frames. A bank that cannot run is ``unavailable``."""
+    if info.kind.value not in ("image", "video"):
+        return
+    from service.pipeline import pictures
+
+    try:
+        with services.db.system() as conn:
+            bound = services.symbols.bind(conn, tenant_id)
+        found = pictures.symbols_of(services, info, bound)
+    except VigilError as exc:
+        log.warning("symbol screening unavailable: %s", exc.code)
+        screening.states["symbols"] = SignalState.UNAVAILABLE
+        screening.versions["symbols"] = SignalState.UNAVAILABLE.value
+        return
+    screening.states["symbols"] = SignalState(found.state.value)
+    screening.versions["symbols"] = found.version
+    screening.symbols.extend(found.hits)
 
 
 def screen_speech(services: Services, screening: Screening, info: MediaInfo) -> None:

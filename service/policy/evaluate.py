@@ -96,6 +96,27 @@ def _states(policy: Policy, signals: Signals) -> tuple[list[Finding], list[str]]
 PDQ_MIN_QUALITY = 50
 
 
+def _symbols(policy: Policy, signals: Signals) -> list[Finding]:
+    """A symbol hit reviews by default (``rules.symbol_hit``); the market's ``symbols:`` decides
+    per symbol (a symbol banned there blocks, one that is lawful there is let through)."""
+    findings = []
+    for hit in signals.symbols:
+        where = f"at {hit.t:.1f} s, " if hit.t is not None else ""
+        x, y, w, h = hit.box
+        findings.append(
+            Finding(
+                policy.symbol_decision(hit.symbol),
+                Reason(
+                    f"symbol.{hit.symbol}",
+                    "symbols",
+                    f"{hit.label} ({hit.score:.2f}) {where}box {x},{y} {w}×{h} ({hit.origin})",
+                ),
+                hit.category,
+            )
+        )
+    return findings
+
+
 def _low_quality(signals: Signals, missing: list[str]) -> list[Finding]:
     """Frames too flat or small to fingerprint are named; when no frame could be fingerprinted,
     ``hash_banks`` is missing from the verdict (nothing was matched, not "nothing matched")."""
@@ -256,6 +277,8 @@ def evaluate(policy: Policy, signals: Signals) -> Verdict:
                 hit.category,
             )
         )
+
+    findings.extend(_symbols(policy, signals))
 
     decision = max((f.decision for f in findings), key=lambda d: d.rank, default=Decision.ALLOW)
     if decision is Decision.ALLOW and labels:

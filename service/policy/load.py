@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,20 @@ from service.policy.categories import CONTENT
 from service.policy.model import Decision, Flow
 
 CATEGORIES = tuple(c.value for c in CONTENT)  # the screening taxonomy (policy/categories.py)
-SIGNALS = ("image_model", "text_model", "lexicon", "ocr", "speech", "hash_banks", "provenance", "consent")
+SIGNALS = (
+    "image_model",
+    "text_model",
+    "lexicon",
+    "ocr",
+    "symbols",
+    "speech",
+    "hash_banks",
+    "provenance",
+    "consent",
+)
 RULES = ("provenance_ai_generated", "provenance_invalid", "consent_revoked", "block_bank", "lexicon_hit")
+# Rules a policy may leave out (older policy files): what they are when it does.
+OPTIONAL_RULES = {"symbol_hit": Decision.REVIEW}
 DECISIONS = ("allow", "label", "review", "block")
 
 
@@ -85,6 +97,12 @@ class Policy:
     signals: Mapping[str, SignalPolicy]
     rules: Mapping[str, Decision]
     grounds: Grounds
+    # What a hit on one symbol of the symbol bank does in this market, where it differs from
+    # ``rules.symbol_hit`` (a symbol banned here blocks; a memorial symbol may be let through).
+    symbols: Mapping[str, Decision] = field(default_factory=dict)
+
+    def symbol_decision(self, symbol_id: str) -> Decision:
+        return self.symbols.get(symbol_id, self.rules["symbol_hit"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +165,7 @@ class _Reader:
 
 
 def _parse(raw: Mapping[str, Any], *, market: str, version: str, reader: _Reader) -> Policy:
-    reader.only(raw, ("market", "categories", "signals", "rules", "grounds"), "")
+    reader.only(raw, ("market", "categories", "signals", "rules", "symbols", "grounds"), "")
     cats_raw = reader.mapping(reader.field(raw, "categories", ""), "categories")
     if not cats_raw:
         raise reader.fail("categories", "empty: a policy must set every category")
@@ -204,12 +222,25 @@ def _parse(raw: Mapping[str, Any], *, market: str, version: str, reader: _Reader
         signals[name] = SignalPolicy(name, unavailable, not_configured)
 
     rules_raw = reader.mapping(reader.field(raw, "rules", ""), "rules")
-    reader.only(rules_raw, RULES, "rules")
+    reader.only(rules_raw, (*RULES, *OPTIONAL_RULES), "rules")
     rules = {name: reader.decision(reader.field(rules_raw, name, "rules"), f"rules.{name}") for name in RULES}
+    for name, default in OPTIONAL_RULES.items():
+        rules[name] = reader.decision(rules_raw.get(name, default.value), f"rules.{name}")
     if rules["lexicon_hit"] is Decision.BLOCK:
         raise reader.fail(
             "rules.lexicon_hit", "a lexicon hit never blocks alone (slogans are used by both sides)"
         )
+    if rules["symbol_hit"] is Decision.BLOCK:
+        raise reader.fail(
+            "rules.symbol_hit",
+            "a symbol hit never blocks by default (the ribbon is also a memorial symbol); block one "
+            "symbol on purpose under `symbols:`",
+        )
+    symbols_raw = reader.mapping(raw.get("symbols") or {}, "symbols")
+    symbols = {
+        str(name): reader.decision(value, f"symbols.{name}", ("allow", "review", "block"))
+        for name, value in symbols_raw.items()
+    }
 
     g = reader.mapping(reader.field(raw, "grounds", ""), "grounds")
     reader.only(
@@ -286,7 +317,13 @@ def _parse(raw: Mapping[str, Any], *, market: str, version: str, reader: _Reader
         ),
     )
     return Policy(
-        market=market, version=version, categories=categories, signals=signals, rules=rules, grounds=grounds
+        market=market,
+        version=version,
+        categories=categories,
+        signals=signals,
+        rules=rules,
+        grounds=grounds,
+        symbols=symbols,
     )
 
 

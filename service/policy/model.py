@@ -113,6 +113,19 @@ class LexiconHit:
 
 
 @dataclass(frozen=True, slots=True)
+class SymbolSignal:
+    """A symbol of the symbol bank found in the picture (or a video frame)."""
+
+    symbol: str  # the bank entry's id, e.g. "z_marking"
+    label: str
+    category: str
+    score: float  # the matcher's agreement, [0, 1]
+    box: tuple[int, int, int, int]  # x, y, width, height in the picture's pixels
+    origin: str = "image"  # image, or video with ``t``
+    t: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class LowQuality:
     """A picture or frame too flat or too small to fingerprint (PDQ quality under 50): it was not
     matched against the hash banks, and the verdict says so."""
@@ -136,6 +149,7 @@ class Signals:
     lexicon: tuple[LexiconHit, ...] = ()
     states: Mapping[str, SignalState] = field(default_factory=dict)  # signal name -> state
     classifier_versions: Mapping[str, str] = field(default_factory=dict)  # classifier -> version or state
+    symbols: tuple[SymbolSignal, ...] = ()
     low_quality: tuple[LowQuality, ...] = ()  # frames the hash banks could not be asked about
     frames: int = 0  # frames fingerprinted (a picture: 1)
 

@@ -73,6 +73,47 @@ class MatchLine:
 
 
 @dataclass(frozen=True, slots=True)
+class SymbolLine:
+    """A symbol of the symbol bank found on the item: where, and on which video frame."""
+
+    symbol_id: str
+    label: str
+    category: str
+    score: float
+    box: tuple[int, int, int, int]  # x, y, width, height in the picture's (or frame's) pixels
+    timestamp_s: float | None = None
+    frame_sha256: str | None = None  # the video frame it was found on, kept for the reviewer
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "symbol_id": self.symbol_id,
+            "label": self.label,
+            "category": self.category,
+            "score": self.score,
+            "box": list(self.box),
+            "timestamp_s": self.timestamp_s,
+            "frame_sha256": self.frame_sha256,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Any) -> SymbolLine | None:
+        if not isinstance(raw, Mapping) or not raw.get("symbol_id"):
+            return None
+        box = [int(v) for v in _list(raw.get("box"))[:4]] + [0, 0, 0, 0]
+        t = raw.get("timestamp_s")
+        frame = raw.get("frame_sha256")
+        return cls(
+            str(raw["symbol_id"]),
+            str(raw.get("label") or raw["symbol_id"]),
+            str(raw.get("category") or ""),
+            float(raw.get("score") or 0.0),
+            (box[0], box[1], box[2], box[3]),
+            float(t) if isinstance(t, int | float) else None,
+            str(frame) if frame else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ConsentRef:
     """The consent behind an item, as ids: ``applicable`` is False where no consent record can be
     behind it (a text-only check, an upload Vigil did not make)."""
@@ -97,6 +138,7 @@ class FlagContext:
     scores: tuple[ScoreLine, ...] = ()
     media: tuple[MediaRef, ...] = ()
     matches: tuple[MatchLine, ...] = ()
+    symbols: tuple[SymbolLine, ...] = ()
     consent: ConsentRef = NOT_APPLICABLE
     provenance: Mapping[str, Any] | None = None
     classifier_versions: Mapping[str, str] = field(default_factory=dict)
@@ -108,6 +150,7 @@ class FlagContext:
     def media_shas(self) -> set[str]:
         """Every blob a reviewer of this flag may fetch: the media and the video frames that fired."""
         shas = {m.sha256 for m in self.media}
+        shas.update(s.frame_sha256 for s in self.symbols if s.frame_sha256)
         for line in self.scores:
             shas.update(str(e["frame_sha256"]) for e in line.evidence if e.get("frame_sha256"))
         return shas
@@ -137,6 +180,7 @@ class FlagContext:
                 {"bank": m.bank, "distance": m.distance, "hash_type": m.hash_type, "labels": list(m.labels)}
                 for m in self.matches
             ],
+            "symbols": [s.to_json() for s in self.symbols],
             "consent": {
                 "applicable": self.consent.applicable,
                 "status": self.consent.status,
@@ -152,8 +196,8 @@ class FlagContext:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FlagContext:
         """Read a stored context, tolerating rows older than this type and missing keys."""
-        known = {"texts", "scores", "media", "matches", "consent", "provenance", "classifier_versions",
-                 "ids", "caption"}  # fmt: skip
+        known = {"texts", "scores", "media", "matches", "symbols", "consent", "provenance",
+                 "classifier_versions", "ids", "caption"}  # fmt: skip
         texts = [t for t in (_text(raw) for raw in _list(data.get("texts"))) if t is not None]
         if not texts and isinstance(data.get("caption"), str) and data["caption"]:
             texts = [SourceText(TextSource.CAPTION.value, data["caption"])]
@@ -180,6 +224,7 @@ class FlagContext:
                 for m in _list(data.get("matches"))
                 if isinstance(m, Mapping)
             ),
+            symbols=tuple(s for s in (SymbolLine.from_json(x) for x in _list(data.get("symbols"))) if s),
             consent=_consent(data.get("consent")),
             provenance=dict(provenance) if isinstance(provenance, Mapping) else None,
             classifier_versions={str(k): str(v) for k, v in _map(data.get("classifier_versions")).items()},

@@ -138,7 +138,7 @@ def test_serve_on_an_empty_data_dir_bootstraps_an_admin_key_once(pg_tmp):
             stderr=subprocess.PIPE,
             text=True,
         )
-        wait_ready(port, proc)
+        wait_ready(port, proc, limit=120)  # a new data dir converts the text encoder first (~20-30 s)
         return proc, port
 
     proc, port = serve()
@@ -166,3 +166,39 @@ def test_serve_on_an_empty_data_dir_bootstraps_an_admin_key_once(pg_tmp):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert "bootstrap admin key" not in err
+
+
+def test_symbols_add_list_and_remove_an_operators_emblem(database_url, tmp_path, services):
+    from PIL import Image, ImageDraw
+
+    env = {"DATABASE_URL": database_url}
+    data = ["--data-dir", str(services.settings.data_dir)]
+    drawing = tmp_path / "patch.png"
+    img = Image.new("RGB", (300, 300), "white")
+    ImageDraw.Draw(img).polygon([(20, 20), (280, 20), (280, 200), (150, 280), (20, 200)], fill="black")
+    img.save(drawing)
+    added = vigil(
+        *data, "symbols", "add", str(drawing), "--id", "unit-patch", "--label", "Unit patch",
+        "--category", "extremist_symbols", "--tenant", "kyiv-desk", env=env,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "OK: added unit-patch" in added.stdout
+    table = vigil(*data, "symbols", "list", "--tenant", "kyiv-desk", env=env)
+    assert table.returncode == 0, table.stderr
+    header, *rows = table.stdout.splitlines()
+    assert header.split() == ["ID", "CATEGORY", "SOURCE", "LABEL"]
+    assert any(r.startswith("z_marking") and "shipped" in r for r in rows)
+    assert any(r.startswith("unit-patch") and "tenant kyiv-desk" in r for r in rows)
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (100, 100), "white").save(blank)
+    refused = vigil(
+        *data, "symbols", "add", str(blank), "--id", "blank", "--label", "Blank",
+        "--category", "extremist_symbols", "--tenant", "kyiv-desk", env=env,
+    )  # fmt: skip
+    assert refused.returncode != 0
+    assert "plain or transparent background" in refused.stderr
+    assert vigil(*data, "symbols", "remove", "unit-patch", "--tenant", "kyiv-desk", env=env).returncode == 0
+    gone = vigil(*data, "symbols", "list", "--tenant", "kyiv-desk", "--json", env=env)
+    import json
+
+    assert "unit-patch" not in {s["id"] for s in json.loads(gone.stdout)["symbols"]}

@@ -258,6 +258,7 @@ async def test_classifier_evidence_alone_holds_an_output_for_a_person_and_never_
     }  # fmt: skip
     versions = dict(held["classifier_versions"])
     assert versions.pop("ocr").startswith(("tesseract:", "not_configured"))
+    assert versions.pop("symbols").startswith(("symbols-", "not_configured"))  # the symbol bank
     assert versions == {"certain-text": "certain-1", "clip-zero-shot": "not_configured"}
 
     page = await _review_page(client, make_key, held["flag_id"])
@@ -273,6 +274,7 @@ async def test_classifier_evidence_alone_holds_an_output_for_a_person_and_never_
     report = (await client.post("/v1/verify", files={"file": ("x.jpg", out.content)}, headers=auditor)).json()
     signed = dict(report["assertions"]["vigil.moderation"]["classifier_versions"])
     assert signed.pop("ocr").startswith(("tesseract:", "not_configured"))  # the words on the picture
+    assert signed.pop("symbols").startswith(("symbols-", "not_configured"))  # the symbols on it
     assert signed == {"certain-text": "certain-1", "clip-zero-shot": "not_configured"}
 
 
@@ -318,7 +320,9 @@ async def test_where_policy_allows_it_a_clean_output_is_released_without_review(
             signed = report["assertions"]["vigil.moderation"]
             assert signed["verdict"] == got["decision"]
             assert signed["classifier_versions"] == got["classifier_versions"]
-            assert set(signed["classifier_versions"]) == {"text-probe", "lexicon", "clip-zero-shot", "ocr"}
+            assert set(signed["classifier_versions"]) == {
+                "text-probe", "lexicon", "clip-zero-shot", "ocr", "symbols"
+            }  # fmt: skip
     finally:
         services.close()
 

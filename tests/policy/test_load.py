@@ -156,3 +156,44 @@ def test_label_grounds_are_optional_and_default_to_the_disclosure_rule(policy_di
         DEFAULT_LABEL_GROUND,
         DEFAULT_LABEL_EXPLANATION,
     )
+
+
+def _symbol_verdict(policies, market: str, symbol: str = "ss_runes"):
+    from service.policy.evaluate import evaluate
+    from service.policy.model import Flow, Signals, SymbolSignal
+
+    hit = SymbolSignal(symbol, "SS double sig rune", "extremist_symbols", 0.93, (10, 20, 80, 60))
+    return evaluate(policies.for_market(market), Signals(flow=Flow.CHECK, market=market, symbols=(hit,)))
+
+
+def test_a_symbol_hit_goes_to_review_and_a_market_may_block_or_allow_one_symbol(policy_dir):
+    """A symbol found reviews everywhere by default; a market that bans a symbol outright blocks
+    it, one where it is lawful (or a memorial) lets it through: per market, per symbol."""
+    shipped = load_policies(policy_dir)
+    verdict = _symbol_verdict(shipped, "eu")
+    assert verdict.decision.value == "review"
+    [reason] = [r for r in verdict.reasons if r.rule == "symbol.ss_runes"]
+    assert reason.source == "symbols"
+    assert "SS double sig rune (0.93)" in reason.detail
+    assert "box 10,20 80×60" in reason.detail
+    assert verdict.category == "extremist_symbols"
+    edit(policy_dir / "overlays" / "eu.yaml", "market: eu\n", "market: eu\nsymbols: {ss_runes: block}\n")
+    edit(policy_dir / "overlays" / "cn.yaml", "market: cn\n", "market: cn\nsymbols: {ss_runes: allow}\n")
+    operator = load_policies(policy_dir)
+    assert _symbol_verdict(operator, "eu").decision.value == "block"
+    assert _symbol_verdict(operator, "cn").decision.value == "allow"
+    assert _symbol_verdict(operator, "eu", "z_marking").decision.value == "review"  # only that symbol
+
+
+def test_a_symbol_hit_never_blocks_by_default_rule(policy_dir):
+    edit(policy_dir / "default.yaml", "  symbol_hit: review", "  symbol_hit: block")
+    with pytest.raises(PolicyError) as err:
+        load_policies(policy_dir)
+    assert err.value.key == "rules.symbol_hit"
+    assert "block one symbol on purpose" in err.value.problem
+
+
+def test_an_older_policy_without_symbol_rules_still_loads(policy_dir):
+    edit(policy_dir / "default.yaml", "  symbol_hit: review", "")
+    policies = load_policies(policy_dir)
+    assert policies.for_market("default").symbol_decision("z_marking").value == "review"

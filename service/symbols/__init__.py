@@ -1,0 +1,1 @@
+"""The symbol bank: the shipped reference drawings and the emblems an operator adds."""
