@@ -44,7 +44,7 @@ from skimage import data
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.classify import symbol_net
-from service.classify.symbol_synth import HELD_OUT_PHOTOS, TRAIN_PHOTOS
+from service.classify.symbol_synth import HELD_OUT_PHOTOS, TRAIN_PHOTOS, coloured
 from service.classify.symbols import MATCH_THRESHOLD, SymbolMatcher, SymbolRef
 
 PHOTOS = tuple(p for p in HELD_OUT_PHOTOS if p != "cat")  # cat is chelsea
@@ -184,7 +184,7 @@ def positive(rng: np.random.Generator, ref: SymbolRef) -> tuple[Image.Image, tup
     x = ax + int(rng.integers(0, max(1, aw - mask.size[0])))
     y = ay + int(rng.integers(0, max(1, ah - mask.size[1])))
     region = np.asarray(img.crop((x, y, x + mask.size[0], y + mask.size[1])).convert("L"))
-    if ref.match == "colour":
+    if coloured(ref.image):
         paint = rgb
     else:
         paint = Image.new("RGB", mask.size, _contrasting(rng, float(region.mean())))

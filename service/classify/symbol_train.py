@@ -31,17 +31,18 @@ from service.classify.symbols import load_refs
 
 OUT_DIR = Path(__file__).resolve().parents[2] / "policies" / "symbols"
 NEG_PER_PICTURE = 8
+WIDTHS = (8, 16, 32, 64)  # channels of the four conv blocks
 F32 = np.ndarray[Any, np.dtype[np.float32]]
 
 
 class Net(nn.Module):
-    """Four 3x3 conv blocks (8-16-32-64 channels, batch norm, max pool) and one linear layer."""
+    """Four 3x3 conv blocks (``widths`` channels, batch norm, max pool) and one linear layer."""
 
-    def __init__(self, classes: int) -> None:
+    def __init__(self, classes: int, widths: tuple[int, ...] = WIDTHS) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         width = 2
-        for out in (8, 16, 32, 64):
+        for out in widths:
             layers += [
                 nn.Conv2d(width, out, 3, padding=1, bias=False),
                 nn.BatchNorm2d(out),
@@ -50,7 +51,8 @@ class Net(nn.Module):
             ]
             width = out
         self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.2), nn.Linear(64 * 2 * 2, classes))
+        side = net.CROP // 2 ** len(widths)
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.2), nn.Linear(width * side * side, classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out: torch.Tensor = self.head(self.features(x))
@@ -133,20 +135,16 @@ def _fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return float(grid[int(np.argmin(losses))])
 
 
-def _coloured(image: Image.Image) -> bool:
-    """Whether a drawing has its own colours (saturated pixels), not just ink on a ground."""
-    hsv = np.asarray(image.convert("RGB").convert("HSV"))
-    return bool(((hsv[..., 1] >= 120) & (hsv[..., 2] >= 120)).sum() >= 32)
-
-
-def train(seed: int, pictures: int, epochs: int, out_dir: Path) -> dict[str, Any]:
+def train(
+    seed: int, pictures: int, epochs: int, out_dir: Path, widths: tuple[int, ...] = WIDTHS
+) -> dict[str, Any]:
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     torch.manual_seed(seed)
     started = time.perf_counter()
     refs = load_refs(out_dir)
     drawings = [r.image for r in refs]
-    own = [_coloured(r.image) for r in refs]  # the ribbon is painted in its own colours
+    own = [synth.coloured(r.image) for r in refs]  # the ribbon is painted in its own colours
     classes = ["none", *(r.id for r in refs)]
     xs, ys, owner = [], [], []
     for i in range(pictures):
@@ -159,7 +157,7 @@ def train(seed: int, pictures: int, epochs: int, out_dir: Path) -> dict[str, Any
     y_all = torch.from_numpy(np.concatenate(ys))
     held = torch.from_numpy(np.concatenate(owner) >= int(pictures * 0.9))
     xt, yt, xv, yv = x_all[~held], y_all[~held], x_all[held], y_all[held]
-    model = Net(len(classes))
+    model = Net(len(classes), widths)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
     batch = 128
     steps = epochs * ((len(xt) + batch - 1) // batch)
@@ -210,7 +208,9 @@ def train(seed: int, pictures: int, epochs: int, out_dir: Path) -> dict[str, Any
         "parameters": sum(p.numel() for p in model.parameters()),
         "recipe": {
             "command": "python -m service.classify.symbol_train "
-            + f"--seed {seed} --pictures {pictures} --epochs {epochs}",
+            + f"--seed {seed} --pictures {pictures} --epochs {epochs} "
+            + f"--widths {','.join(map(str, widths))}",
+            "max_candidates": net.MAX_CANDIDATES,
             "train_photos": list(synth.TRAIN_PHOTOS),
             "held_out_photos": list(synth.HELD_OUT_PHOTOS),
             "torch": torch.__version__,
@@ -236,8 +236,10 @@ def main() -> None:
     parser.add_argument("--pictures", type=int, default=9000)
     parser.add_argument("--epochs", type=int, default=14)
     parser.add_argument("--out", type=Path, default=OUT_DIR)
+    parser.add_argument("--widths", default=",".join(map(str, WIDTHS)), help="channels of the conv blocks")
     args = parser.parse_args()
-    meta = train(args.seed, args.pictures, args.epochs, args.out)
+    widths = tuple(int(w) for w in args.widths.split(","))
+    meta = train(args.seed, args.pictures, args.epochs, args.out, widths)
     print(
         json.dumps(
             {k: meta[k] for k in ("validation", "temperature", "parameters", "train_seconds")}, indent=1
