@@ -31,8 +31,11 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from PIL import Image
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
@@ -47,6 +50,9 @@ from service.classify.model import CATEGORIES
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
 from service.classify.screening import Classifiers
 from service.classify.train import load_examples, split
+from service.media.intake import decode_image, inspect
+from service.media.model import MediaLimits
+from service.pipeline.check_steps import DECODE_SIDE
 from service.policy.load import load_policies
 from service.services import Services
 from service.settings import Settings
@@ -60,6 +66,18 @@ def _flagged(result: Any, review_at: dict[str, float]) -> bool:
         return False
     over = any(result.scores.get(c, 0.0) >= review_at[c.value] for c in CATEGORIES)
     return bool(over or result.review)
+
+
+def as_checked(jpeg: bytes) -> tuple[Image.Image, Callable[[], Image.Image]]:
+    """The picture as the check flow decodes it (a large JPEG at a reduced scale for hashing) and
+    the full-size decode it falls back on when there are lines to read."""
+    with tempfile.NamedTemporaryFile(suffix=".jpg") as fh:
+        fh.write(jpeg)
+        fh.flush()
+        info = inspect(Path(fh.name), MediaLimits.from_settings(Settings()))
+        small = decode_image(info, min_side=DECODE_SIDE).image
+        full = decode_image(info).image
+    return small, lambda: full
 
 
 def _ms(values: list[float]) -> dict[str, float]:
@@ -86,8 +104,9 @@ def quality(classifiers: Classifiers, seed: int, max_words: int, per_language: i
         rows = []
         for example, by_hand in zip(lines, typed, strict=True):
             picture = compose(example.content, rng)
+            small, full = as_checked(picture.jpeg)
             t0, c0 = time.perf_counter(), time.process_time()
-            result, read = classifiers.read_words(picture.image)
+            result, read = classifiers.read_words(small, full)
             wall.append(time.perf_counter() - t0)
             cpu.append(time.process_time() - c0)
             ratio = difflib.SequenceMatcher(None, example.content.lower(), read.text.lower()).ratio()

@@ -57,6 +57,7 @@ class WordPicture:
     text: str
     style: str
     jpeg_quality: int
+    jpeg: bytes = b""  # the file itself (what a platform would upload)
 
 
 @cache
@@ -150,7 +151,7 @@ def compose(text: str, rng: random.Random, style: str | None = None) -> WordPict
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=quality)
     buf.seek(0)
-    return WordPicture(Image.open(buf).convert("RGB"), text, style, quality)
+    return WordPicture(Image.open(buf).convert("RGB"), text, style, quality, buf.getvalue())
 
 
 def plain(rng: random.Random) -> Image.Image:

@@ -17,12 +17,14 @@ and read, and where, so a reviewer can be shown the words with their place on th
 
 from __future__ import annotations
 
+import math
 import shutil
 import subprocess  # nosec B404 - a fixed binary with a list argv, no shell
 import tempfile
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -116,15 +118,27 @@ class TesseractOcr:
                 self._lib = LibTesseract.load(self.langs(), size=READERS)
         return self._lib
 
-    def read(self, image: Image.Image) -> OcrText:
-        """The words printed on ``image``, line by line in reading order."""
+    def read(self, image: Image.Image, sharper: Callable[[], Image.Image] | None = None) -> OcrText:
+        """The words printed on ``image``, line by line in reading order.
+
+        ``sharper``: where ``image`` is a reduced decode of a larger picture (a large JPEG is
+        decoded at 1/2 or 1/4 scale for hashing), a way to get the picture at full size. The
+        lines are found on ``image`` (cheap: most pictures have none) and, where there are any,
+        read from the full-size picture, whose small print the reduced one has lost."""
         state, detail = self.status()
         if state is not SignalState.OK:
             return OcrText(state, detail=detail)
         boxes = find_text(image)
         if not boxes:
             return OcrText(SignalState.OK, detail=detail)
-        grey = grey_array(image)
+        source = image if sharper is None else sharper()
+        if source.size != image.size:
+            fx, fy = source.width / image.width, source.height / image.height
+            boxes = [
+                replace(b, x=int(b.x * fx), y=int(b.y * fy), w=math.ceil(b.w * fx), h=math.ceil(b.h * fy))
+                for b in boxes
+            ]
+        grey = grey_array(source)
         ordered = sorted(boxes, key=lambda b: (b.y, b.x))
         crops = [line_image(grey, box) for box in ordered]
         try:

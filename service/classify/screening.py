@@ -17,7 +17,7 @@ Models load on first use, not when the process starts; ``readiness_*`` report th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -89,10 +89,13 @@ class Classifiers:
         """The text classifier over what OCR reads in the image."""
         return self.read_words(image)[0]
 
-    def read_words(self, image: Image.Image) -> tuple[TextScores, OcrText]:
+    def read_words(
+        self, image: Image.Image, sharper: Callable[[], Image.Image] | None = None
+    ) -> tuple[TextScores, OcrText]:
         """The words printed on ``image`` and their scores. A picture with no words costs the
-        line finder only and answers ``ok`` with no scores (nothing was there to read)."""
-        read = self.ocr.read(image)
+        line finder only and answers ``ok`` with no scores (nothing was there to read).
+        ``sharper``: the picture at full size where ``image`` is a reduced decode of it."""
+        read = self.ocr.read(image, sharper)
         if read.state is SignalState.NOT_CONFIGURED:
             return Scores.not_configured("ocr", read.detail), read
         if read.state is SignalState.UNAVAILABLE:

@@ -13,13 +13,17 @@ evidence (the frame a score or a symbol came from) for the reviewer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING
 
 from PIL import Image
 
 from service.classify.model import Scores, SignalState
+from service.errors import VigilError
 from service.media import MediaInfo, MediaKind
 from service.media.intake import decode_image
 from service.media.model import Frame
@@ -86,19 +90,45 @@ def _symbols_on(
     return SymbolsFound(SignalState.OK, bound.version, hits), kept
 
 
+def _full_size(info: MediaInfo | None, image: Image.Image) -> Callable[[], Image.Image] | None:
+    """Where ``image`` is a reduced decode of the upload, a way to decode it at full size (only
+    called when there are words to read); a decode that fails there keeps the reduced one."""
+    if info is None or info.kind is not MediaKind.IMAGE or _scale(info, image) <= 1.0:
+        return None
+
+    def full() -> Image.Image:
+        try:
+            return decode_image(info).image
+        except VigilError:
+            return image
+
+    return full
+
+
 def read_picture(
     services: Services, image: Image.Image, bound: BoundSymbols | None, info: MediaInfo | None = None
 ) -> PictureSignals:
-    """Words and symbols on a still picture; ``info`` is the upload's (boxes in its pixels)."""
+    """Words and symbols on a still picture; ``info`` is the upload's (boxes in its pixels). The
+    two run side by side (both spend their time in native code that releases the GIL), so a
+    picture costs the slower of the two, not their sum."""
+    looking: Future[tuple[SymbolsFound, dict[int, Frame]]] | None = None
+    if bound is not None:
+        looking = _beside().submit(_symbols_on, bound, [Frame(index=0, t=0.0, image=image)], "image", info)
     ocr: Scores | None = None
     words = ""
-    if services.settings.check_ocr:
-        ocr, read = services.classifiers.read_words(image)
-        words = read.text
-    symbols = None
-    if bound is not None:
-        symbols, _ = _symbols_on(bound, [Frame(index=0, t=0.0, image=image)], "image", info)
+    try:
+        if services.settings.check_ocr:
+            ocr, read = services.classifiers.read_words(image, _full_size(info, image))
+            words = read.text
+    finally:
+        symbols = looking.result()[0] if looking is not None else None
     return PictureSignals(ocr, words, symbols)
+
+
+@cache
+def _beside() -> ThreadPoolExecutor:
+    """The threads the symbol matcher runs on beside the word reader (one per core)."""
+    return ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="symbols")
 
 
 def symbols_of(services: Services, info: MediaInfo, bound: BoundSymbols) -> SymbolsFound:

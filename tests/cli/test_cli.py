@@ -120,6 +120,8 @@ def wait_ready(port: int, proc: subprocess.Popen[str], limit: float = 30) -> flo
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
+    proc.kill()  # a server that never became ready must not outlive the test
+    proc.wait(10)
     raise AssertionError("vigil serve did not become ready")
 
 

@@ -74,7 +74,8 @@ def test_serve_runs_a_worker_unless_told_not_to(
         stderr=subprocess.PIPE,
     )
     try:
-        wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200)
+        # a new data dir converts the text encoder before serving (about 20-30 s on 2 cores)
+        wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200, 120)
         if no_worker:
             time.sleep(1.0)  # ten poll intervals of a worker, had there been one
             assert state_of(services, job_id) is JobState.QUEUED
