@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.classify import symbol_net
 from service.classify.symbol_synth import HELD_OUT_PHOTOS, TRAIN_PHOTOS, coloured
-from service.classify.symbols import MATCH_THRESHOLD, SymbolMatcher, SymbolRef
+from service.classify.symbols import MATCH_THRESHOLD, SYMBOL_THRESHOLDS, SymbolMatcher, SymbolRef
 
 PHOTOS = tuple(p for p in HELD_OUT_PHOTOS if p != "cat")  # cat is chelsea
 assert not set(PHOTOS) & set(TRAIN_PHOTOS), "bench photos must be held out from training"
@@ -355,6 +355,8 @@ def main() -> None:
         "cv2_threads": cv2.getNumThreads(),
         "seed": args.seed,
         "threshold": MATCH_THRESHOLD,
+        "symbol_thresholds": SYMBOL_THRESHOLDS,
+        "max_candidates": symbol_net.MAX_CANDIDATES,
         "matcher_version": matcher.version,
         "recall_per_symbol": {k: round(v / args.per_symbol, 3) for k, v in found.items()},
         "recall": round(total / (args.per_symbol * len(found)), 3),
