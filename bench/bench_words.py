@@ -52,7 +52,7 @@ from service.classify.screening import Classifiers
 from service.classify.train import load_examples, split
 from service.media.intake import decode_image, inspect
 from service.media.model import MediaLimits
-from service.pipeline.check_steps import DECODE_SIDE
+from service.pipeline.check_steps import PICTURE_SIDE
 from service.policy.load import load_policies
 from service.services import Services
 from service.settings import Settings
@@ -75,7 +75,7 @@ def as_checked(jpeg: bytes) -> tuple[Image.Image, Callable[[], Image.Image]]:
         fh.write(jpeg)
         fh.flush()
         info = inspect(Path(fh.name), MediaLimits.from_settings(Settings()))
-        small = decode_image(info, min_side=DECODE_SIDE).image
+        small = decode_image(info, min_side=PICTURE_SIDE).image
         full = decode_image(info).image
     return small, lambda: full
 

@@ -62,7 +62,8 @@ _SUMMARY_KEYS = (
 )
 
 
-DECODE_SIDE = 512
+DECODE_SIDE = 512  # hashing (≤ 512 px) and image models (224 px) need no more
+PICTURE_SIDE = 1024  # words and symbols: the line finder works at up to 960 px
 
 
 def nothing_to_check() -> MalformedRequest:
@@ -95,8 +96,10 @@ def decode(services: Services, info: MediaInfo | None) -> Decoded:
     if info is None:
         return Decoded(None)
     if info.kind is MediaKind.IMAGE:
-        # Hashing (≤ 512 px) and image models (224 px) need no more pixels than this.
-        image = decode_image(info, min_side=DECODE_SIDE).image
+        # A large JPEG is decoded at a fraction of its size (DCT scaling): as small as hashing and
+        # the image model allow, or as the line finder and the symbol matcher need when they run.
+        looks = services.settings.check_ocr or services.settings.check_symbols
+        image = decode_image(info, min_side=PICTURE_SIDE if looks else DECODE_SIDE).image
         return Decoded(info, image, tuple(hash_frames([(0, 0.0, image)])))
     if info.kind is MediaKind.VIDEO:
         sampled = ((f.index, f.t, f.image) for f in iter_frames(info, fps=1.0, limits=services.limits))
