@@ -84,6 +84,9 @@ def _context(services: Services, seed: int) -> dict[str, object]:
         ],
         "matches": [{"bank": "known-propaganda", "distance": 18, "hash_type": "pdq",
                      "labels": ["propaganda"]}],
+        "symbols": [{"symbol_id": "z_marking", "label": "Z marking", "category": "war_glorification",
+                     "score": 0.97, "box": [412, 96, 180, 210], "timestamp_s": 3.2,
+                     "frame_sha256": frame}],
         "consent": {"applicable": True, "status": "active", "grant_ids": []},
         "provenance": {"state": "trusted", "ai_generated": True, "signer": "Vigil Test CA",
                        "digital_source_type": "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -154,6 +157,10 @@ def test_reviewer_walk(server: str, services: Services, make_key: KeyMaker) -> N
             expect(page.locator('h3.text-source[data-source="prompt"]')).to_have_text("Generation prompt")
             expect(page.locator('blockquote.caption[data-source="caption"] mark').first).to_be_visible()
             expect(page.locator("td.score.over")).to_have_count(2)  # 0.81 ≥ 0.7 and 0.64 ≥ 0.6
+            symbols = page.locator("#symbols")
+            expect(symbols).to_contain_text("Z marking")
+            expect(symbols).to_contain_text("at 3.2 s · box 412,96 · 180×210 px")
+            expect(symbols.locator("img.shield-thumb")).to_be_visible()
             # Long values wrap inside their panel instead of running out of it.
             for panel in page.locator(".side .panel").all():
                 assert panel.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), panel.inner_text()[:80]
