@@ -18,6 +18,10 @@ scikit-image photos only (``TRAIN_PHOTOS``), so none of these backgrounds was se
 intersection over union with the truth reaches 0.5 / 0.7 (the truth is the turned drawing's box,
 looser than its ink, so 0.7 is strict for turned symbols).
 
+The pictures are drawn here, not by ``symbol_synth`` (which makes the training pictures): other
+ranges of size, turn, occlusion and clutter, so the figures do not inherit the training set's
+habits; only the photo loader and the colour helpers are shared.
+
 Run: ``.venv/bin/python bench/bench_symbols.py`` (about a minute; prints one JSON object). The
 matcher's threshold was tuned on ``--seed 1``; the default ``--seed 2`` is the reporting set.
 """
@@ -39,12 +43,18 @@ from typing import Any
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
-from skimage import data
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.classify import symbol_net
-from service.classify.symbol_synth import HELD_OUT_PHOTOS, TRAIN_PHOTOS, coloured
+from service.classify.symbol_synth import (
+    HELD_OUT_PHOTOS,
+    TRAIN_PHOTOS,
+    coloured,
+    luma,
+    photo_array,
+    random_colour,
+)  # fmt: skip
 from service.classify.symbols import MATCH_THRESHOLD, SYMBOL_THRESHOLDS, SymbolMatcher, SymbolRef
 
 PHOTOS = tuple(p for p in HELD_OUT_PHOTOS if p != "cat")  # cat is chelsea
@@ -85,24 +95,8 @@ class Timer:
         }
 
 
-_LOADED: dict[str, np.ndarray[Any, np.dtype[np.uint8]]] = {}
-
-
-def _raw(name: str) -> np.ndarray[Any, np.dtype[np.uint8]]:
-    if name not in _LOADED:
-        raw = np.asarray(getattr(data, name)())
-        if raw.ndim == 2:
-            raw = np.stack([raw] * 3, -1)
-        raw = raw[..., :3]
-        if raw.dtype != np.uint8:
-            raw = raw.astype(np.float32)
-            raw = (255 * (raw - raw.min()) / max(1e-6, float(raw.max() - raw.min()))).astype(np.uint8)
-        _LOADED[name] = raw
-    return _LOADED[name]
-
-
 def _photo(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
-    raw = _raw(str(rng.choice(PHOTOS)))
+    raw = photo_array(str(rng.choice(PHOTOS)))
     h, w = raw.shape[:2]
     crop = rng.uniform(0.5, 1.0)
     ch, cw = max(16, int(h * crop)), max(16, int(w * crop))
@@ -115,19 +109,11 @@ def _photo(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(part)).resize(size, Image.Resampling.BILINEAR)
 
 
-def _colour(rng: np.random.Generator) -> tuple[int, int, int]:
-    return tuple(int(v) for v in rng.integers(0, 256, 3))  # type: ignore[return-value]
-
-
-def _luma(c: tuple[int, ...]) -> float:
-    return 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
-
-
 def _contrasting(rng: np.random.Generator, against: float) -> tuple[int, int, int]:
     """A random colour at least 70 grey levels from ``against`` (dark or light, whichever fits)."""
     while True:
-        c = _colour(rng)
-        if abs(_luma(c) - against) >= 70:
+        c = random_colour(rng)
+        if abs(luma(c) - against) >= 70:
             return c
 
 
@@ -140,7 +126,7 @@ def _background(
     w, h = size
     if kind < 0.6:
         return _photo(rng, size), (0, 0, w, h)
-    base = _colour(rng)
+    base = random_colour(rng)
     surface = np.full((size[1], size[0], 3), base, np.float32)
     surface += rng.normal(0, rng.uniform(2, 12), surface.shape)
     img = Image.fromarray(np.clip(surface, 0, 255).astype(np.uint8))
@@ -213,7 +199,7 @@ def _occlude(rng: np.random.Generator, img: Image.Image, mask: Image.Image, at: 
         if 0.5 * target <= hidden <= 0.2:
             big = Image.new("L", img.size, 0)
             big.paste(cover, at)
-            img.paste(Image.new("RGB", img.size, _colour(rng)), (0, 0), big)
+            img.paste(Image.new("RGB", img.size, random_colour(rng)), (0, 0), big)
             return
 
 

@@ -62,19 +62,19 @@ def photo_array(name: str) -> np.ndarray[Any, np.dtype[np.uint8]]:
     return _PHOTOS[name]
 
 
-def _colour(rng: np.random.Generator) -> RGB:
+def random_colour(rng: np.random.Generator) -> RGB:
     r, g, b = (int(v) for v in rng.integers(0, 256, 3))
     return r, g, b
 
 
-def _luma(c: tuple[int, ...]) -> float:
+def luma(c: tuple[int, ...]) -> float:
     return 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
 
 
 def contrasting(rng: np.random.Generator, against: float, least: float = 60) -> RGB:
     for _ in range(200):
-        c = _colour(rng)
-        if abs(_luma(c) - against) >= least:
+        c = random_colour(rng)
+        if abs(luma(c) - against) >= least:
             return c
     return (0, 0, 0) if against > 127 else (255, 255, 255)
 
@@ -107,7 +107,9 @@ def background(
         tex = Image.fromarray(small).resize(size, Image.Resampling.BICUBIC)
         noise = rng.normal(0, rng.uniform(1, 15), (h, w, 3))
         return Image.fromarray(np.clip(np.asarray(tex) + noise, 0, 255).astype(np.uint8)), (0, 0, w, h)
-    surface = np.full((h, w, 3), _colour(rng), np.float32) + rng.normal(0, rng.uniform(2, 12), (h, w, 3))
+    surface = np.full((h, w, 3), random_colour(rng), np.float32) + rng.normal(
+        0, rng.uniform(2, 12), (h, w, 3)
+    )
     img = Image.fromarray(np.clip(surface, 0, 255).astype(np.uint8))
     if kind < 0.85:
         return img, (0, 0, w, h)
@@ -171,7 +173,7 @@ def occlude(rng: np.random.Generator, img: Image.Image, mask: Image.Image, at: t
         if 0.4 * target <= hidden <= 0.25:
             big = Image.new("L", img.size, 0)
             big.paste(cover, at)
-            img.paste(Image.new("RGB", img.size, _colour(rng)), (0, 0), big)
+            img.paste(Image.new("RGB", img.size, random_colour(rng)), (0, 0), big)
             return
 
 

@@ -225,14 +225,20 @@ def _jittered(boxes: np.ndarray[Any, np.dtype[np.float32]], jitter: tuple[float,
     return np.stack([cx - w * grow / 2, cy - h * grow / 2, w * grow, h * grow], 1).astype(np.float32)
 
 
-def load_verifier(path: Path) -> net.Verifier | None:
-    """The learned verifier named by ``path/symbols.yaml``'s ``verifier`` key (none without one)."""
+def _index(path: Path) -> tuple[Path, dict[str, Any]]:
+    """``path/symbols.yaml`` read, or a ``ConfigError`` saying why not."""
     index = path / "symbols.yaml"
     try:
         doc = yaml.safe_load(index.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{index}: cannot read the symbol bank: {exc}") from exc
-    name = doc.get("verifier") if isinstance(doc, dict) else None
+    return index, doc if isinstance(doc, dict) else {}
+
+
+def load_verifier(path: Path) -> net.Verifier | None:
+    """The learned verifier named by ``path/symbols.yaml``'s ``verifier`` key (none without one)."""
+    index, doc = _index(path)
+    name = doc.get("verifier")
     if name is None:
         return None
     if not isinstance(name, str):
@@ -242,12 +248,8 @@ def load_verifier(path: Path) -> net.Verifier | None:
 
 def load_refs(path: Path) -> list[SymbolRef]:
     """The references of ``path/symbols.yaml``; a malformed entry is a ``ConfigError`` naming it."""
-    index = path / "symbols.yaml"
-    try:
-        doc = yaml.safe_load(index.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{index}: cannot read the symbol bank: {exc}") from exc
-    entries = doc.get("symbols") if isinstance(doc, dict) else None
+    index, doc = _index(path)
+    entries = doc.get("symbols")
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{index}: expected a non-empty list under 'symbols'")
     refs = []
