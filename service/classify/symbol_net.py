@@ -8,8 +8,10 @@ components with numpy (size, fill, aspect), adds the union of each pair of close
 components of one layer (a symbol cut in two by an occluder, the two SS runes), and the
 components, labelled at half size, of the eroded layer (a symbol merged with a neighbour of the
 same paint) and of the layer at ``STRONG`` contrast (a symbol touching a dark patch of another
-paint); then it drops near-duplicate boxes and keeps the ``MAX_CANDIDATES`` boxes with the most
-strongly painted pixels.
+paint), and the components of the pixels far in colour from the local mean colour (CIELAB a*
+and b*, ``CHROMA`` apart: a red or blue paint whose grey level is close to the photo's); then it
+drops near-duplicate boxes and keeps the ``MAX_CANDIDATES`` boxes with the most strongly
+painted pixels (``STRONG`` grey levels from the local mean, or far in colour).
 
 ``crops`` cuts every candidate out of the small copy (a square ``CROP`` x ``CROP`` window with a
 margin, so a letter's neighbours in a word are seen) as two channels: the grey levels
@@ -42,6 +44,7 @@ MIN_FRACTION = 0.035  # smallest candidate, as a share of the shorter side (5 % 
 MAX_FRACTION = 0.62  # largest (40 %, turned by 30 degrees, with margin)
 STRONG = 70  # grey levels from the local mean of a strongly painted pixel
 LOCAL = 26  # grey levels between a candidate pixel and the local mean
+CHROMA = 30  # a*+b* (CIELAB) between a candidate pixel's colour and the local mean colour
 
 U8 = npt.NDArray[np.uint8]
 F32 = npt.NDArray[np.float32]
@@ -167,8 +170,19 @@ def propose(rgb: U8, grey: U8) -> Candidates:
     if cv2.countNonZero(paint) >= lo * lo / 2:
         near = cv2.dilate(paint, np.ones((5, 5), np.uint8))
         layers.append((paint | (near & (grey < 90).astype(np.uint8)), 0.0))
+    # paint of another colour at a grey level close to the photo's: far from the local mean colour
+    ab = np.ascontiguousarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 1:])
+    a_off, b_off = cv2.split(cv2.absdiff(ab, cv2.blur(ab, (block, block))))
+    far = np.asarray(cv2.add(a_off, b_off) > CHROMA, np.uint8)
+    darker = np.asarray(g <= mean, np.uint8)
+    coloured = [(far & darker, 1.0), (far & (1 - darker), -1.0)]
     kernel = np.ones((3, 3), np.uint8)
     half = short // 2
+    for mask, sign in coloured:
+        stats = _stats(mask)
+        for p in (_plausible(stats, short), _pairs(stats, short)):
+            found.append(p)
+            signs.append(np.full(len(p), sign, np.float32))
     for mask, sign in layers:
         stats = _stats(mask)
         parts = [_plausible(stats, short), _pairs(stats, short)]
@@ -187,7 +201,7 @@ def propose(rgb: U8, grey: U8) -> Candidates:
     polarity = np.concatenate(signs)
     keep = _dedupe(boxes, 10_000) if len(boxes) else np.zeros(0, np.intp)
     if len(keep) > MAX_CANDIDATES:  # the most strongly painted first: pixels > STRONG in the box
-        integral = cv2.integral((np.abs(g - mean) > STRONG).astype(np.uint8))
+        integral = cv2.integral(((np.abs(g - mean) > STRONG) | (far > 0)).astype(np.uint8))
         b = boxes[keep].astype(np.int64)
         x0, y0, x1, y1 = b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
         strong_px = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
