@@ -35,6 +35,35 @@ def summary_ms(values: list[float]) -> dict[str, float]:
     }
 
 
+class Timer:
+    """Wall time and this thread's CPU time of each timed block (``with timer: ...``): on a
+    shared, overloaded machine the wall figures mostly measure waiting for a core; the CPU
+    figures measure the work."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+        self._t = self._c = 0.0
+
+    def __enter__(self) -> Timer:
+        self._t, self._c = time.perf_counter(), time.thread_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall.append(time.perf_counter() - self._t)
+        self.cpu.append(time.thread_time() - self._c)
+
+    def figures(self) -> dict[str, float]:
+        ordered = sorted(self.wall)
+        return {
+            "p50_ms": round(statistics.median(ordered) * 1e3, 3),
+            "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1] * 1e3, 3),
+            "cpu_p50_ms": round(statistics.median(self.cpu) * 1e3, 3),
+            "cpu_mean_ms": round(statistics.fmean(self.cpu) * 1e3, 3),
+            "n": len(ordered),
+        }
+
+
 def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 

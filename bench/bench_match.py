@@ -13,7 +13,6 @@ import json
 import os
 import platform
 import resource
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -24,37 +23,12 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._util import Timer
 from service.match.hashes import hash_image
 from service.match.index import MultiIndex
 
 THRESHOLD = 31
 PLANTED = 300
-
-
-class Timer:
-    """Wall time and this thread's CPU time of each timed call: on a shared, overloaded machine
-    the wall figures mostly measure waiting for a core; the CPU figures measure the work."""
-
-    def __init__(self) -> None:
-        self.wall: list[float] = []
-        self.cpu: list[float] = []
-        self._t = self._c = 0.0
-
-    def __enter__(self) -> Timer:
-        self._t, self._c = time.perf_counter(), time.thread_time()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.wall.append(time.perf_counter() - self._t)
-        self.cpu.append(time.thread_time() - self._c)
-
-    def figures(self) -> dict[str, float]:
-        ordered = sorted(self.wall)
-        return {
-            "p50_ms": round(statistics.median(ordered) * 1e3, 3),
-            "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1] * 1e3, 3),
-            "cpu_p50_ms": round(statistics.median(self.cpu) * 1e3, 3),
-        }
 
 
 def _planted(rng: np.random.Generator, base: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -37,11 +37,9 @@ import json
 import math
 import os
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -49,6 +47,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._util import Timer
 from service.classify import symbol_net
 from service.classify.symbol_synth import (
     HELD_OUT_PHOTOS,
@@ -77,31 +76,6 @@ PAINTS = (
     ("red", (200, 30, 30)),
     ("blue", (30, 70, 190)),
 )
-
-
-class Timer:
-    """Wall and this thread's CPU time of each timed call (as in bench_match.py)."""
-
-    def __init__(self) -> None:
-        self.wall: list[float] = []
-        self.cpu: list[float] = []
-
-    def time(self, matcher: SymbolMatcher, image: Image.Image) -> list[Any]:
-        t, c = time.perf_counter(), time.thread_time()
-        hits = matcher.match(image)
-        self.wall.append(time.perf_counter() - t)
-        self.cpu.append(time.thread_time() - c)
-        return hits
-
-    def figures(self) -> dict[str, float]:
-        ordered = sorted(self.wall)
-        return {
-            "p50_ms": round(statistics.median(ordered) * 1e3, 3),
-            "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1] * 1e3, 3),
-            "cpu_p50_ms": round(statistics.median(self.cpu) * 1e3, 3),
-            "cpu_mean_ms": round(statistics.fmean(self.cpu) * 1e3, 3),
-            "n": len(ordered),
-        }
 
 
 def _photo(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
@@ -340,7 +314,8 @@ def main() -> None:
         found[ref.id] = 0
         for _ in range(args.per_symbol):
             img, truth = positive(rng, ref)
-            hits = pos_timer.time(matcher, img)
+            with pos_timer:
+                hits = matcher.match(img)
             found[ref.id] += any(h.symbol_id == ref.id and _overlap(h.box, truth) >= 0.3 for h in hits)
             best = _best_candidate(img, truth)
             good[0] += best >= 0.5
@@ -359,7 +334,9 @@ def main() -> None:
     false_pos: dict[str, int] = {}
     flagged = 0
     for _ in range(args.negatives):
-        hits = neg_timer.time(matcher, negative(rng))
+        picture = negative(rng)
+        with neg_timer:
+            hits = matcher.match(picture)
         flagged += bool(hits)
         for h in hits:
             false_pos[h.symbol_id] = false_pos.get(h.symbol_id, 0) + 1
