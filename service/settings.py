@@ -250,17 +250,13 @@ class Settings(BaseSettings):
     )
     check_ocr: bool = Field(
         True,
-        description="Read words printed on uploaded images (Tesseract, where installed) during "
-        "`POST /v1/check` and score them like a caption. A picture with no words costs a few "
-        "milliseconds (its lines are looked for first); one with words about 0.1–0.3 s. Off: the "
-        "`ocr` signal is named in `missing_signals`.",
+        description="Read words printed on checked images (Tesseract) and score them like a caption; "
+        "no words: milliseconds, words: ~0.1 s. Off: `ocr` is named in `missing_signals`.",
     )
-
     check_symbols: bool = Field(
         True,
-        description="Match the symbol bank (the shipped drawings in `policies/symbols/` and the emblems "
-        "a tenant adds with `POST /v1/symbols`) on every checked picture and video frame, and on "
-        "every generated output. Off: `symbols` is named in `missing_signals`.",
+        description="Match the symbol bank (`policies/symbols/`, each tenant's emblems) on checked "
+        "pictures, video frames and generated outputs. Off: named in `missing_signals`.",
     )
     symbols_dir: Path | None = Field(
         None,

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from service.api.deps import CurrentAdmin, CurrentPrincipal, ServicesDep
 from service.api.uploads import received
 from service.classify.symbols import SymbolRef
-from service.errors import MalformedRequest, NotFound, Unavailable
+from service.errors import MalformedRequest, Unavailable
 from service.media import MediaKind
 from service.media.intake import decode_image
 from service.symbols import store
@@ -25,7 +25,8 @@ from service.unstorable import refuse_unstorable
 
 router = APIRouter(prefix="/v1", tags=["symbols"])
 
-SymbolId = Annotated[str, Path(max_length=63, pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")]
+ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+SymbolId = Annotated[str, Path(max_length=63, pattern=ID_PATTERN)]
 
 
 class SymbolOut(BaseModel):
@@ -88,7 +89,7 @@ def add_symbol(
         UploadFile,
         File(description="the emblem drawn on a plain or transparent background (PNG, JPEG, WebP)"),
     ],
-    id: Annotated[str, Form(max_length=63, pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")],
+    id: Annotated[str, Form(max_length=63, pattern=ID_PATTERN)],
     label: Annotated[str, Form(min_length=1, max_length=200)],
     category: Annotated[str, Form(description="war_glorification or extremist_symbols")],
     note: Annotated[str, Form(max_length=2000, description="what the symbol means, where it is banned")] = "",
@@ -127,7 +128,5 @@ def drawing(symbol_id: SymbolId, who: CurrentPrincipal, services: ServicesDep) -
             ref.image.save(buf, "PNG")
             return Response(buf.getvalue(), media_type="image/png")
     with services.db.tenant(who.tenant_id) as conn:
-        found = [e for e in store.listed(conn, who.tenant_id) if e.id == symbol_id]
-    if not found:
-        raise NotFound(f"no symbol {symbol_id!r} in this tenant's bank")
-    return Response(services.blobs.read(found[0].image_sha256), media_type="image/png")
+        emblem = store.get(conn, who.tenant_id, symbol_id)
+    return Response(services.blobs.read(emblem.image_sha256), media_type="image/png")

@@ -75,7 +75,7 @@ def read_frames(
         previous = signature
         if len(read_on) >= MAX_READ:
             break
-        read = ocr.read(frame.image)
+        read = ocr.read(frame.image, boxes=boxes)
         if read.state is not SignalState.OK:
             return FrameWords(Scores.unavailable("ocr", ocr.version(), read.detail), looked=len(frames))
         if read.text:

@@ -22,7 +22,7 @@ import shutil
 import subprocess  # nosec B404 - a fixed binary with a list argv, no shell
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cache
@@ -118,17 +118,24 @@ class TesseractOcr:
                 self._lib = LibTesseract.load(self.langs(), size=READERS)
         return self._lib
 
-    def read(self, image: Image.Image, sharper: Callable[[], Image.Image] | None = None) -> OcrText:
+    def read(
+        self,
+        image: Image.Image,
+        sharper: Callable[[], Image.Image] | None = None,
+        *,
+        boxes: Sequence[TextBox] | None = None,
+    ) -> OcrText:
         """The words printed on ``image``, line by line in reading order.
 
         ``sharper``: where ``image`` is a reduced decode of a larger picture (a large JPEG is
         decoded at 1/2 or 1/4 scale for hashing), a way to get the picture at full size. The
         lines are found on ``image`` (cheap: most pictures have none) and, where there are any,
-        read from the full-size picture, whose small print the reduced one has lost."""
+        read from the full-size picture, whose small print the reduced one has lost. ``boxes``:
+        the lines ``find_text`` already found on ``image`` (not looked for again)."""
         state, detail = self.status()
         if state is not SignalState.OK:
             return OcrText(state, detail=detail)
-        boxes = find_text(image)
+        boxes = find_text(image) if boxes is None else boxes
         if not boxes:
             return OcrText(SignalState.OK, detail=detail)
         source = image if sharper is None else sharper()

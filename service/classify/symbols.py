@@ -173,19 +173,18 @@ class SymbolMatcher:
         if self._emblems:
             grey = np.asarray(cv2.cvtColor(_rgb(image), cv2.COLOR_RGB2GRAY), np.uint8)
             found += self._emblems.match(grey)  # (5)
+        learned = {self._refs[n].id for n in self._learned.values()}
         hits: list[SymbolHit] = []
-        kind: list[bool] = []  # whether each kept hit came from the learned verifier
         for n, score, (x, y, w, h) in sorted(found, key=lambda f: -f[1]):  # (6)
+            ref = self._refs[n]
             box = (max(0, round(x)), max(0, round(y)), round(w), round(h))
             box = (box[0], box[1], min(box[2], width - box[0]), min(box[3], height - box[1]))
-            learned = n in self._learned.values()
-            if any(
-                _box_overlap(box, kept.box) > 0.5 and (kept.symbol_id == self._refs[n].id or learned == m)
-                for kept, m in zip(hits, kind, strict=True)
-            ):  # an emblem verified by its keypoints is not hidden by a verifier's guess over it
+            if any(  # an emblem verified by its keypoints is not hidden by a verifier's guess over it
+                _box_overlap(box, kept.box) > 0.5
+                and (kept.symbol_id == ref.id or (kept.symbol_id in learned) == (ref.id in learned))
+                for kept in hits
+            ):
                 continue
-            kind.append(learned)
-            ref = self._refs[n]
             hits.append(SymbolHit(ref.id, ref.label, ref.category, round(min(1.0, score), 3), box))
         return hits
 
@@ -217,7 +216,7 @@ class SymbolMatcher:
         return out
 
 
-def _jittered(boxes: np.ndarray[Any, np.dtype[np.float32]], jitter: tuple[float, float, float]) -> Any:
+def _jittered(boxes: net.F32, jitter: tuple[float, float, float]) -> net.F32:
     """``boxes`` (x, y, w, h) moved by ``dx``, ``dy`` of their size and scaled by ``grow``."""
     dx, dy, grow = jitter
     x, y, w, h = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]

@@ -16,7 +16,6 @@ from PIL import Image
 
 from service.classify.model import Scores
 from service.classify.model import SignalState as ClassifyState
-from service.classify.screening import Classifiers
 from service.consent import revocation_store
 from service.db import Conn
 from service.errors import MalformedRequest, UnknownProfile
@@ -253,7 +252,7 @@ def classify(
         if seen.ocr is not None:  # text inside the picture: slogans on posters, burned-in captions
             results["ocr"], origins["ocr"] = seen.ocr, TextSource.OCR.value
             if seen.ocr.state is ClassifyState.OK:
-                versions["ocr"] = ocr_version(classifiers)
+                versions["ocr"] = classifiers.ocr.version()
         else:
             states["ocr"] = SignalState.NOT_CONFIGURED
             versions["ocr"] = SignalState.NOT_CONFIGURED.value
@@ -284,11 +283,6 @@ def classify(
         seen.frames if seen is not None else {},
         seen.symbols.hits if seen is not None and seen.symbols is not None else (),
     )
-
-
-def ocr_version(classifiers: Classifiers) -> str:
-    """The OCR engine and the languages it reads, e.g. ``tesseract:eng+rus+ukr``."""
-    return classifiers.ocr.version()
 
 
 # --- 6. decide --------------------------------------------------------------------------------

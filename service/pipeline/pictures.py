@@ -13,11 +13,8 @@ evidence (the frame a score or a symbol came from) for the reviewer.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache
 from typing import TYPE_CHECKING
 
 from PIL import Image
@@ -108,27 +105,16 @@ def _full_size(info: MediaInfo | None, image: Image.Image) -> Callable[[], Image
 def read_picture(
     services: Services, image: Image.Image, bound: BoundSymbols | None, info: MediaInfo | None = None
 ) -> PictureSignals:
-    """Words and symbols on a still picture; ``info`` is the upload's (boxes in its pixels). The
-    two run side by side (both spend their time in native code that releases the GIL), so a
-    picture costs the slower of the two, not their sum."""
-    looking: Future[tuple[SymbolsFound, dict[int, Frame]]] | None = None
-    if bound is not None:
-        looking = _beside().submit(_symbols_on, bound, [Frame(index=0, t=0.0, image=image)], "image", info)
+    """Words and symbols on a still picture; ``info`` is the upload's (boxes in its pixels)."""
     ocr: Scores | None = None
     words = ""
-    try:
-        if services.settings.check_ocr:
-            ocr, read = services.classifiers.read_words(image, _full_size(info, image))
-            words = read.text
-    finally:
-        symbols = looking.result()[0] if looking is not None else None
+    if services.settings.check_ocr:
+        ocr, read = services.classifiers.read_words(image, _full_size(info, image))
+        words = read.text
+    symbols = None
+    if bound is not None:
+        symbols, _ = _symbols_on(bound, [Frame(index=0, t=0.0, image=image)], "image", info)
     return PictureSignals(ocr, words, symbols)
-
-
-@cache
-def _beside() -> ThreadPoolExecutor:
-    """The threads the symbol matcher runs on beside the word reader (one per core)."""
-    return ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="symbols")
 
 
 def symbols_of(services: Services, info: MediaInfo, bound: BoundSymbols) -> SymbolsFound:

@@ -115,45 +115,35 @@ def screen_text(services: Services, texts: Sequence[tuple[TextSource, str | None
     return screening
 
 
-OCR_FRAMES = 8  # a video's words are read on at most this many sampled frames
-MIN_LETTERS = 4  # fewer letters than this in a read is noise, not words
-
-
 def screen_words(services: Services, screening: Screening, info: MediaInfo) -> None:
     """Words printed on the output (a poster's slogan, a caption burned into a frame): read on
-    the picture, or on sampled frames of a video, and scored by the text classifier under the
-    source ``ocr``. Without Tesseract the ``ocr`` signal is ``not_configured`` (the policy says
-    what that means); a read that fails is ``unavailable``, never clean."""
+    the picture, or on the sampled frames of a video as a check reads them, and scored by the
+    text classifier under the source ``ocr``. Without Tesseract the ``ocr`` signal is
+    ``not_configured`` (the policy says what that means); a read that fails is ``unavailable``,
+    never clean."""
     if info.kind.value not in ("image", "video"):
         return
-    from service.media.intake import iter_frames
-
     try:
-        for n, frame in enumerate(iter_frames(info, fps=1.0, limits=services.limits)):
-            if n >= OCR_FRAMES:
-                break
-            read = services.classifiers.ocr.read(frame.image)
-            if read.state is not ClassifyState.OK:
-                screening.states["ocr"] = _state(read.state)
-                screening.versions.setdefault("ocr", read.state.value)
-                return
-            text = " ".join(read.text.split())
-            screening.states.setdefault("ocr", SignalState.OK)
-            if sum(ch.isalpha() for ch in text) < MIN_LETTERS:  # specks and edges read as letters
-                continue
-            screening.words.append(text)
-            result = services.classifiers.text.classify([text])[0]
-            _add_scores(screening, services, "ocr", result, origin=TextSource.OCR.value)
-            for hit in result.hits:
-                if hit.review:
-                    screening.lexicon.append(
-                        LexiconHit(term=hit.term_id, category=str(hit.category), origin="ocr")
-                    )
-        screening.versions["ocr"] = services.classifiers.ocr.version()
+        read = services.classifiers.read_video_words(info, limits=services.limits)
     except VigilError as exc:
         log.warning("words in the picture could not be read: %s", exc.code)
         screening.states["ocr"] = SignalState.UNAVAILABLE
         screening.versions["ocr"] = SignalState.UNAVAILABLE.value
+        return
+    if read.scores.state is not ClassifyState.OK:
+        screening.states["ocr"] = _state(read.scores.state)
+        screening.versions.setdefault("ocr", read.scores.state.value)
+        return
+    screening.states.setdefault("ocr", SignalState.OK)
+    screening.versions["ocr"] = services.classifiers.ocr.version()
+    if read.text:
+        screening.words.append(read.text)
+    _add_scores(screening, services, "ocr", read.scores, origin=TextSource.OCR.value)
+    screening.lexicon += [
+        LexiconHit(term=hit.term_id, category=str(hit.category), origin=TextSource.OCR.value)
+        for hit in read.scores.hits
+        if hit.review
+    ]
 
 
 def screen_symbols(services: Services, screening: Screening, info: MediaInfo, *, tenant_id: UUID) -> None:

@@ -160,9 +160,8 @@ class SymbolBank:
         shipped = self.shipped()
         if shipped is not None and id in {r.id for r in shipped.refs}:
             raise MalformedRequest(f"{id!r} is a shipped symbol's id; choose another")
-        drawing = image.convert("RGBA") if "A" in image.getbands() or "transparency" in image.info else image
         ref = SymbolRef(
-            id=id, label=label, category=Category(category), note=note, image=drawing.convert("RGBA")
+            id=id, label=label, category=Category(category), note=note, image=image.convert("RGBA")
         )
         try:
             SymbolMatcher(refs=[ref])  # prepares it: refuses a drawing with nothing to match

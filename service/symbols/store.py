@@ -56,6 +56,18 @@ def listed(conn: Conn, tenant_id: UUID) -> list[Emblem]:
         return cur.fetchall()
 
 
+def get(conn: Conn, tenant_id: UUID, id: str) -> Emblem:
+    with conn.cursor(row_factory=class_row(Emblem)) as cur:
+        cur.execute(
+            f"SELECT {_COLUMNS} FROM symbols WHERE tenant_id = %s AND id = %s",  # noqa: S608  # nosec B608
+            (tenant_id, id),
+        )
+        row = cur.fetchone()
+    if row is None:
+        raise NotFound(f"no symbol {id!r} in this tenant's bank (list them with GET /v1/symbols)")
+    return row
+
+
 def remove(conn: Conn, tenant_id: UUID, id: str) -> None:
     cur = conn.execute("DELETE FROM symbols WHERE tenant_id = %s AND id = %s", (tenant_id, id))
     if cur.rowcount == 0:
