@@ -23,6 +23,8 @@ TOOLS: dict[str, tuple[str, str]] = {
         "tesseract-ocr-script-cyrl",
     ),
     "dejavu": ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "fonts-dejavu-core"),
+    "curl": ("curl", "curl"),
+    "jq": ("jq", "jq"),
 }
 STRICT_ENV = "VIGIL_TESTS_NEED_TOOLS"
 
