@@ -68,10 +68,14 @@ def _ok(response: httpx.Response, *expected: int) -> Any:
 
 
 class Demo:
-    def __init__(self, services: Services, client: httpx.AsyncClient, *, has_check: bool) -> None:
+    def __init__(
+        self, services: Services, client: httpx.AsyncClient, *, has_check: bool, keep: Path | None = None
+    ) -> None:
         self.services = services
         self.client = client
         self.has_check = has_check  # the platform check is installed (POST /v1/check)
+        self.keep = keep  # where to leave the files, with the keys and ids printed, to replay by hand
+        self.kept: dict[str, str] = {}
         with services.db.system() as conn:
             self.keys = {
                 role: {
@@ -112,6 +116,7 @@ class Demo:
             201,
         )
         sid = subject["id"]
+        self.kept["subject"] = sid
         _say(f"subject {sid}: deceased, jurisdiction RU (Civil Code 152.1 decides who may consent)")
         spec = {
             "subjects": [{"subject_id": sid, "appears_as": "likeness"}],
@@ -146,6 +151,7 @@ class Demo:
             ),
             201,
         )
+        self.kept["consent"] = grant["id"]
         _say(f"the surviving spouse grants consent {grant['id']} (still and animated likeness, family only)")
 
         _step("2. Generation: three photos and a prompt, consent checked at the door")
@@ -159,6 +165,7 @@ class Demo:
             202,
         )
         gid = sub["id"]
+        self.kept["generation"] = gid
         _say(f"generation {gid}: {sub['status']}")
         ran = self.run_jobs()
         gen = _ok(await c.get(f"/v1/generations/{gid}", headers=studio), 200)
@@ -245,14 +252,39 @@ class Demo:
             f"verified, {'passed' if log_report.passed else 'FAILED'}"
         )
         ok = report["state"] == "trusted" and log_report.passed
+        if self.keep is not None:
+            self._leave(output.content, stripped.getvalue())
         click.echo("\nOK: the story ran end to end" if ok else "\nFAIL: a verification did not pass")
         return ok
 
+    def _leave(self, released: bytes, stripped: bytes) -> None:
+        """Write the files and print every key and id the story used, to replay its steps by hand."""
+        assert self.keep is not None
+        self.keep.mkdir(parents=True, exist_ok=True)
+        (self.keep / "farewell.jpg").write_bytes(released)
+        (self.keep / "stripped.jpg").write_bytes(stripped)
+        _step(f"Kept for replaying by hand (tenant {TENANT}); the keys are live until you revoke them")
+        for role, header in self.keys.items():
+            _say(f"{role.value:<9} key {header['Authorization'].removeprefix('Bearer ')}")
+        _say(f"reviewer2 key {self.second_reviewer['Authorization'].removeprefix('Bearer ')}")
+        for name, value in self.kept.items():
+            _say(f"{name:<13} {value}")
+        _say(f"released file {self.keep / 'farewell.jpg'}")
+        _say(f"stripped copy {self.keep / 'stripped.jpg'} (re-encoded, metadata gone)")
+
 
 @click.command("demo")
-@click.option("--fresh", is_flag=True, help="Run on a new temporary instance (removed afterwards).")
+@click.option(
+    "--fresh", is_flag=True, help="Run on a new temporary instance (removed afterwards, unless --keep)."
+)
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Leave the released file and its stripped copy in this folder and print the keys and ids used.",
+)
 @pass_settings
-def demo_cmd(settings: Settings, fresh: bool) -> None:
+def demo_cmd(settings: Settings, fresh: bool, keep: Path | None) -> None:
     """Walk through consent → generation → review → check → verification, printing each step."""
     from service.app import create_app
 
@@ -273,14 +305,18 @@ def demo_cmd(settings: Settings, fresh: bool) -> None:
             async def walk() -> bool:
                 transport = httpx.ASGITransport(app=app)
                 async with httpx.AsyncClient(transport=transport, base_url="http://vigil.demo") as client:
-                    return await Demo(services, client, has_check=has_check).story()
+                    return await Demo(services, client, has_check=has_check, keep=keep).story()
 
             passed = asyncio.run(walk())
         finally:
             services.close()
     finally:
-        if temp is not None:
+        if temp is not None and keep is None:
             shutil.rmtree(temp, ignore_errors=True)
+        elif temp is not None:
+            click.echo(
+                f"\nThe instance is kept under {temp / 'data'}: pass --data-dir {temp / 'data'} to use it."
+            )
     if not passed:
         click.get_current_context().exit(EXIT_NEGATIVE)
 
