@@ -1,13 +1,13 @@
-"""Generated parts of the README (settings table, CLI reference), kept honest by tests.
+"""Generated parts of the documentation, kept honest by tests: the settings table in
+``docs/operations.md`` and the CLI reference in ``docs/cli.md``.
 
-``python -m service.docs`` rewrites the marked blocks in README.md; ``tests/test_docs.py`` fails
-when they drift from ``Settings`` or from the CLI's ``--help``.
+``python -m service.docs`` rewrites the marked blocks; ``tests/test_docs.py`` fails when they
+drift from ``Settings`` or from the CLI's ``--help``.
 """
 
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import click
@@ -19,8 +19,8 @@ def settings_table() -> str:
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
         env = "DATABASE_URL" if name == "database_url" else f"VIGIL_{name.upper()}"
-        default = field.default
-        shown = "unset" if default is None else f"`{default}`"
+        default = field.get_default(call_default_factory=True)
+        shown = "unset" if default is None or default == [] else f"`{default}`"
         rows.append(f"| `{env}` | {shown} | {field.description or ''} |")
     return "\n".join(rows)
 
@@ -49,15 +49,20 @@ def cli_reference() -> str:
 def _replace_block(text: str, name: str, body: str) -> str:
     pattern = re.compile(rf"(<!-- {name}:begin -->\n).*?(<!-- {name}:end -->)", re.S)
     if not pattern.search(text):
-        raise SystemExit(f"README.md has no '<!-- {name}:begin -->' block")
+        raise SystemExit(f"no '<!-- {name}:begin -->' block to rewrite")
     return pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
 
 
-def render(readme: str) -> str:
-    readme = _replace_block(readme, "settings", settings_table())
-    return _replace_block(readme, "cli", cli_reference())
+ROOT = Path(__file__).resolve().parents[1]
+BLOCKS = {"settings": ROOT / "docs" / "operations.md", "cli": ROOT / "docs" / "cli.md"}
+
+
+def render(name: str, text: str) -> str:
+    """``text`` with its ``name`` block replaced by what the code says now."""
+    body = settings_table() if name == "settings" else cli_reference()
+    return _replace_block(text, name, body)
 
 
 if __name__ == "__main__":
-    path = Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")
-    path.write_text(render(path.read_text(encoding="utf-8")), encoding="utf-8")
+    for block, path in BLOCKS.items():
+        path.write_text(render(block, path.read_text(encoding="utf-8")), encoding="utf-8")

@@ -1,6 +1,6 @@
 """Settings: one documented registry, read from the environment (prefix ``VIGIL_``).
 
-Every field carries a description; the README's configuration table is generated from this
+Every field carries a description; the configuration table in docs/operations.md is generated from this
 class (``python -m service.docs``) and a test keeps the two in step. Nothing here is read at
 import time: ``Settings()`` is built by the edges (``cli``, tests) and handed to ``create_app``.
 """
@@ -46,14 +46,14 @@ class Settings(BaseSettings):
         description="HTTP processes `vigil serve` runs on its port (one or two per core: a check is "
         "CPU-bound in Python), each taking new connections on its turn. Each has its own pool of "
         "`db_pool_max` connections; `/metrics` sums them all; the job worker runs once, in the parent "
-        "(see README, Throughput).",
+        "(docs/operations.md, Throughput).",
     )
     check_concurrency: int | None = Field(
         None,
         ge=1,
         description="Checks one HTTP process runs at once; more wait their turn (at most `check_wait_s`, "
         "then 503). A check is CPU-bound Python, so checks beyond the cores only contend for the "
-        "interpreter: with `workers` at one per core, 1 serves the most (see README, Throughput). "
+        "interpreter: with `workers` at one per core, 1 serves the most (docs/operations.md, Throughput). "
         "Unset: four per core.",
     )
     webhook_allow_private: bool = Field(
@@ -206,7 +206,7 @@ class Settings(BaseSettings):
     classify_text_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
         "onnx-int8",
         description="Run the text encoder with ONNX Runtime and int8 weights (the default and the "
-        "fastest: one caption in ~7 ms on one core, see README, Screening classifiers), ONNX Runtime "
+        "fastest: one caption in ~7 ms on one core, docs/screening.md), ONNX Runtime "
         "fp32, or PyTorch (bfloat16 where `classify_cpu_bf16` allows). int8 moves the embeddings, so "
         "probes are trained for int8 or for fp32 (`vigil classify train` uses this setting); the "
         "shipped probes are int8's. ONNX models are exported on first use under "
@@ -337,7 +337,7 @@ class Settings(BaseSettings):
         "`vigil.generators` entry point group.",
     )
     generator_url: str | None = Field(
-        None, description="URL the `http` generator backend posts requests to (see README, Generation)."
+        None, description="URL the `http` generator backend posts requests to (docs/generation.md)."
     )
     generator_timeout_s: float = Field(120.0, gt=0, description="Timeout of one call to the HTTP generator.")
     generator_retries: int = Field(

@@ -115,7 +115,7 @@ class SourceScoresOut(BaseModel):
 
 
 class VerdictOut(BaseModel):
-    """The Verdict, as the README's Check section shows it."""
+    """The Verdict, as docs/check.md shows it."""
 
     decision: DecisionName
     required_labels: list[RequiredLabelOut]

@@ -187,7 +187,7 @@ class SpecSubject(BaseModel):
 
 
 class GenerationSpecIn(BaseModel):
-    """The consent-relevant fields of a generation spec (README, Generation gateway)."""
+    """The consent-relevant fields of a generation spec (docs/generation.md)."""
 
     subjects: list[SpecSubject] = Field(min_length=1, max_length=50)
     market: str = Field("default", max_length=20, description="`default` (everywhere), `eu`, `cn`, `us-ca`…")

@@ -75,7 +75,7 @@ def require(*roles: Role) -> Callable[[Principal], Principal]:
     return check
 
 
-# Who may call what (README "Roles" is the same table).
+# Who may call what (docs/api.md, "Roles", is the same table).
 CurrentAdmin = Annotated[Principal, Depends(require(Role.ADMIN))]
 CurrentStudio = Annotated[Principal, Depends(require(Role.STUDIO, Role.ADMIN))]
 CurrentPlatform = Annotated[Principal, Depends(require(Role.PLATFORM, Role.ADMIN))]

@@ -110,7 +110,7 @@ def _photo(info: MediaInfo, index: int) -> MediaInfo:
 def submit(
     who: CurrentStudio,
     services: ServicesDep,
-    spec: Annotated[str, Form(description="The generation spec as a JSON string (see the README)")],
+    spec: Annotated[str, Form(description="The generation spec as a JSON string (docs/generation.md)")],
     photos: Annotated[list[UploadFile], File(description="Photos of the people or animals shown")],
     voice: Annotated[
         UploadFile | None, File(description="An approved voice sample (needs voice_clone)")

@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 
 class Category(enum.StrEnum):
-    """The propaganda taxonomy (README, Screening classifiers), each scored independently in [0, 1]."""
+    """The propaganda taxonomy (docs/screening.md), each scored independently in [0, 1]."""
 
     WAR_GLORIFICATION = "war_glorification"
     COMBATANT_MARTYRDOM = "combatant_martyrdom"

@@ -1,6 +1,6 @@
 """``evaluate``: does consent on file cover a generation request? (pure; the store loads the data)
 
-For each subject of the request, in this order (README, Consent):
+For each subject of the request, in this order (docs/consent.md):
   0. unknown subject → denied
   1. animals need no likeness grant; the customer's attestation is recorded
   2. directives first: a `do_not_recreate` the person left while alive beats any consent

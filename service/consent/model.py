@@ -1,7 +1,7 @@
 """Consent records as values: subjects, grantors, grants, directives, objections, and the
 request and decision of an evaluation. No I/O here.
 
-The JSON names of the enums below are the public request vocabulary of the HTTP API (README, Consent).
+The JSON names of the enums below are the public request vocabulary of the HTTP API (docs/consent.md).
 """
 
 from __future__ import annotations
@@ -358,7 +358,7 @@ class ConsentRequest:
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> ConsentRequest:
-        """Parse the consent part of a generation spec (README, Generation gateway)."""
+        """Parse the consent part of a generation spec (docs/generation.md)."""
         try:
             subjects = tuple(
                 RequestedSubject(UUID(str(s["subject_id"])), AppearsAs(s.get("appears_as", "likeness")))

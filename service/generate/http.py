@@ -1,4 +1,4 @@
-"""The ``http`` backend: a generator behind a URL, under the contract in the README (Generation).
+"""The ``http`` backend: a generator behind a URL, under the contract in docs/generation.md.
 
 Request: ``POST <generator_url>`` as ``multipart/form-data`` with
   - ``request``: JSON ``{"request_id", "output": "image"|"video", "prompt", "script", "caption",

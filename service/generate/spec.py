@@ -1,4 +1,4 @@
-"""The generation spec a studio sends (README, Generation gateway), parsed into a frozen value.
+"""The generation spec a studio sends (docs/generation.md), parsed into a frozen value.
 
 ``parse_spec(text)`` turns the multipart ``spec`` field (a JSON string) into a ``GenerationSpec``
 or raises ``MalformedRequest`` naming the field, so a malformed request is a 422 before

@@ -1,5 +1,4 @@
-"""Bank files: the HMA-style CSV (``signal_type,signal,labels``) and JSON forms (README, Hash
-banks and matching).
+"""Bank files: the HMA-style CSV (``signal_type,signal,labels``) and JSON forms (docs/matching.md).
 
 Parsing is all-or-nothing: every bad line is collected with its line number and the whole file
 is refused, so a bank never holds half an import. In CSV, ``labels`` is one field; several

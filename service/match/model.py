@@ -38,7 +38,7 @@ class HashType(enum.StrEnum):
 
     @property
     def default_threshold(self) -> int:
-        """The industry thresholds that survive JPEG, resize and grayscale (README, Hash banks)."""
+        """The industry thresholds that survive JPEG, resize and grayscale (docs/matching.md)."""
         return 31 if self is HashType.PDQ else 8
 
     @property

@@ -1,6 +1,6 @@
 """The check flow: a platform's upload (and its caption) in, one Verdict out.
 
-The steps, in order (README, Check); each is one call below, numbered again there:
+The steps, in order (docs/check.md); each is one call below, numbered again there:
 
 1. intake: sniff, limit, decode. The HTTP edge spools and inspects the upload
    (``api/uploads.py::received``); here the image is decoded once for every later step.

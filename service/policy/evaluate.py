@@ -1,6 +1,6 @@
 """Signals in, one Verdict out.
 
-Precedence (README "Policy precedence" is the same table, one test per row):
+Precedence (docs/policy.md, "Policy precedence", is the same table, one test per row):
 1. block > review > label > allow: the verdict is the strongest decision any rule reached.
 2. Specific beats general: an allow-bank match on an item suppresses block-bank matches on the
    same item; a market overlay's thresholds replace the default policy's.

@@ -206,7 +206,7 @@ class Verdict:
 
 
 def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
-    """The Verdict as its public JSON shape (README, Check; used by the API, the CLI and audit summaries)."""
+    """The Verdict as its public JSON shape (docs/check.md; used by the API, the CLI and audit summaries)."""
     from dataclasses import asdict
 
     prov = verdict.provenance

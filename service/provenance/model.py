@@ -107,7 +107,7 @@ class Timestamp:
 
 @dataclass(frozen=True, slots=True)
 class ProvenanceReport:
-    """What ``verify`` found (README, Provenance). ``state`` first, then the evidence."""
+    """What ``verify`` found (docs/provenance.md). ``state`` first, then the evidence."""
 
     state: State
     codes: tuple[Code, ...] = ()

@@ -1,4 +1,4 @@
-"""The precedence of ``evaluate`` (README "Consent"), one row per case, on values in memory."""
+"""The precedence of ``evaluate`` (docs/consent.md), one row per case, on values in memory."""
 
 from __future__ import annotations
 

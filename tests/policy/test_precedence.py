@@ -1,4 +1,4 @@
-"""The precedence table of README "Policy precedence": one test per row."""
+"""The precedence table of docs/policy.md, "Policy precedence",: one test per row."""
 
 from __future__ import annotations
 
