@@ -1,12 +1,15 @@
 """Generated parts of the documentation, kept honest by tests: the settings table in
-``docs/operations.md`` and the CLI reference in ``docs/cli.md``.
+``docs/operations.md``, the CLI reference in ``docs/cli.md`` and the HTTP contract in
+``docs/openapi.json``.
 
-``python -m service.docs`` rewrites the marked blocks; ``tests/test_docs.py`` fails when they
-drift from ``Settings`` or from the CLI's ``--help``.
+``python -m service.docs`` rewrites them; ``tests/test_docs.py`` fails when they drift from
+``Settings``, from the CLI's ``--help`` or from the API (a change to the API is then reviewed as
+a diff of ``docs/openapi.json``).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -57,6 +60,17 @@ ROOT = Path(__file__).resolve().parents[1]
 BLOCKS = {"settings": ROOT / "docs" / "operations.md", "cli": ROOT / "docs" / "cli.md"}
 
 
+OPENAPI = ROOT / "docs" / "openapi.json"
+
+
+def openapi_document() -> str:
+    """The OpenAPI document ``/openapi.json`` serves, with the default settings, keys sorted."""
+    from service.app import create_app
+
+    app = create_app(Settings(data_dir=ROOT / ".vigil-openapi-unused"))  # nothing is opened
+    return json.dumps(app.openapi(), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def render(name: str, text: str) -> str:
     """``text`` with its ``name`` block replaced by what the code says now."""
     body = settings_table() if name == "settings" else cli_reference()
@@ -66,3 +80,4 @@ def render(name: str, text: str) -> str:
 if __name__ == "__main__":
     for block, path in BLOCKS.items():
         path.write_text(render(block, path.read_text(encoding="utf-8")), encoding="utf-8")
+    OPENAPI.write_text(openapi_document(), encoding="utf-8")

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from service.cli.main import cli
-from service.docs import BLOCKS, cli_reference, render, settings_table
+from service.docs import BLOCKS, OPENAPI, cli_reference, openapi_document, render, settings_table
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -22,6 +22,13 @@ DOCS = [*sorted((ROOT / "docs").glob("*.md")), README, ROOT / "bench" / "RESULTS
 def test_generated_blocks_are_current(block: str):
     text = BLOCKS[block].read_text(encoding="utf-8")
     assert render(block, text) == text, f"{BLOCKS[block].name} is stale: run 'python -m service.docs'"
+
+
+def test_the_http_contract_is_the_committed_openapi_document():
+    """A snapshot: any change to a path, schema, status or description shows up as a diff."""
+    assert openapi_document() == OPENAPI.read_text(encoding="utf-8"), (
+        "the API changed: review it, then run 'python -m service.docs' to update docs/openapi.json"
+    )
 
 
 def test_the_settings_table_shows_every_default_as_a_value():
