@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -326,10 +327,13 @@ def _fail(ctx: JobContext, generation_id: UUID, exc: Exception) -> None:
     log.warning("generation %s failed at attempt %d: %s", generation_id, ctx.job.attempt, code)
 
 
-def on_dead(conn: Conn, job: Job, _services: Any) -> None:
+def on_dead(conn: Conn, job: Job, services: Any) -> None:
     """The job went to the dead letter outside the handler (its workers kept dying, or it failed
-    on every attempt): the record ends ``failed``, in the transaction that records the death."""
+    on every attempt): the record ends ``failed``, in the transaction that records the death, and
+    the part files a worker killed mid-encode left in quarantine are removed (no retry will)."""
     generation_id = UUID(str(job.payload["generation_id"]))
+    for part in Path(services.settings.quarantine_dir).glob(f".{generation_id}.*.part"):
+        part.unlink(missing_ok=True)
     gen = store.get(conn, generation_id, lock=True)
     if not gen.status.pending:
         return

@@ -43,6 +43,7 @@ async def test_a_failing_generator_fails_the_job_with_a_reason_and_releases_noth
     assert generator.requests == [behaviour] * 4
     assert (await client.get(f"/v1/generations/{gid}/output", headers=h)).status_code == 409
     assert audit_events(services, "generation.failed", gid) == 1
+    assert not list(services.settings.quarantine_dir.glob(f".{gid}.*.part")), "a dead job leaves no parts"
     assert audit_events(services, "generation.released", gid) == 0
 
 
@@ -72,6 +73,9 @@ async def test_a_job_whose_workers_keep_dying_ends_failed_not_pending(
             job = jobs_store.claim(conn, worker_id="vanished:1:0", lease_s=0.01, kinds=("generation.run",))
         assert job is not None
         assert job.attempt == attempt
+        # the vanished worker was killed mid-encode: its part file stays in quarantine
+        services.settings.quarantine_dir.mkdir(parents=True, exist_ok=True)
+        (services.settings.quarantine_dir / f".{gid}.attempt{attempt}.part").write_bytes(b"half an MP4")
         time.sleep(0.05)
         if attempt == 1:
             with services.db.system() as conn:
