@@ -18,12 +18,21 @@ import click
 from service.settings import Settings
 
 
+def _shown(value: object) -> str:
+    """A default as a reader would write it: paths inside the repository relative to it, lists as JSON."""
+    if isinstance(value, Path):
+        return str(value.relative_to(ROOT)) if value.is_relative_to(ROOT) else str(value)
+    if isinstance(value, tuple | list):
+        return json.dumps([_shown(v) for v in value])
+    return str(value)
+
+
 def settings_table() -> str:
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
         env = "DATABASE_URL" if name == "database_url" else f"VIGIL_{name.upper()}"
         default = field.get_default(call_default_factory=True)
-        shown = "unset" if default is None or default == [] else f"`{default}`"
+        shown = "unset" if default in (None, [], ()) else f"`{_shown(default)}`"
         rows.append(f"| `{env}` | {shown} | {field.description or ''} |")
     return "\n".join(rows)
 

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from service.errors import ConfigError
 
 MiB = 1024 * 1024
+POLICY_ROOT = Path(__file__).resolve().parent.parent / "policies"
 
 
 class Settings(BaseSettings):
@@ -125,17 +126,19 @@ class Settings(BaseSettings):
         description="PEM (PKCS#8) private key of the C2PA signer, mode 0600. Unset: "
         "`<data_dir>/keys/signing-key.pem` when it exists.",
     )
+    trust_lists: tuple[Path, ...] = Field(
+        tuple(POLICY_ROOT / "trust" / f"C2PA-{name}.json" for name in ("TRUST-LIST", "TSA-TRUST-LIST")),
+        description="The official C2PA trust list and TSA trust list (ETSI TS 119 602 JSON or PEM; "
+        "JSON list of paths; `[]` for none), reported as `c2pa:<file stem>`. Shipped in `policies/trust/`.",
+    )
     trust_anchor_files: tuple[Path, ...] = Field(
         (),
-        description="Extra PEM trust-anchor lists (JSON list of paths), e.g. the C2PA Trust List. "
-        "Vigil's own CA (`<data_dir>/keys/ca.pem`) is always trusted when present.",
+        description="The operator's own trust-anchor lists beside those (PEM or ETSI TS 119 602 JSON; JSON "
+        "list of paths), reported as `operator:<file stem>`. Vigil's own CA (`<data_dir>/keys/ca.pem`) is "
+        "always trusted when present.",
     )
-    tsa_url: str | None = Field(
-        None, description="RFC 3161 timestamp authority for signatures (unset: no timestamp)."
-    )
-    tsa_timeout_s: float = Field(
-        10.0, gt=0, description="Seconds to wait for the timestamp authority per attempt."
-    )
+    tsa_url: str | None = Field(None, description="RFC 3161 timestamp authority (unset: no timestamp).")
+    tsa_timeout_s: float = Field(10.0, gt=0, description="Seconds to wait for the timestamp authority.")
     tsa_retries: int = Field(2, ge=0, description="Extra attempts when the timestamp authority fails.")
     provenance_pdq_threshold: int = Field(
         31,
@@ -168,10 +171,7 @@ class Settings(BaseSettings):
         "shipped with Vigil.",
     )
     consent_deletion_sla_days: int = Field(
-        30,
-        ge=0,
-        le=90,
-        description="Days after a revocation until the grant's source media are deleted (at most 90).",
+        30, ge=0, le=90, description="Days after a revocation until the grant's source media are deleted."
     )
 
     # --- match ---------------------------------------------------------------
@@ -266,7 +266,7 @@ class Settings(BaseSettings):
 
     @property
     def policy_root(self) -> Path:
-        return self.policies_dir or Path(__file__).resolve().parent.parent / "policies"
+        return self.policies_dir or POLICY_ROOT
 
     # --- audit ---------------------------------------------------------------
     audit_origin: str = Field(

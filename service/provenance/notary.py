@@ -92,7 +92,8 @@ class Notary:
         trust = TrustStore.from_settings(settings)
         if settings.production and trust.empty:
             raise ConfigError(
-                "No trust anchors: run 'vigil keys init-signing' or set VIGIL_TRUST_ANCHOR_FILES; "
+                "No trust anchors: run 'vigil keys init-signing' or set VIGIL_TRUST_LISTS or "
+                "VIGIL_TRUST_ANCHOR_FILES; "
                 "production refuses to verify without them."
             )
         signer: VigilSigner | None = None
@@ -123,8 +124,7 @@ class Notary:
     def trust_status(self) -> ComponentStatus:
         if self.trust.empty:
             return ComponentStatus(State.NOT_CONFIGURED, "no trust anchors: signers verify as valid at best")
-        lists = ", ".join(f"{a.name} ({a.count})" for a in self.trust.lists)
-        return ComponentStatus(State.OK, lists)
+        return ComponentStatus(State.OK, "; ".join(a.describe() for a in self.trust.lists))
 
     # --- signing -----------------------------------------------------------------------------
     def sign(self, src: Path, dst: Path, spec: SignSpec) -> SignedAsset:

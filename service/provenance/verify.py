@@ -136,7 +136,19 @@ def verify_file(path: Path, *, trust: TrustStore, sha256: str | None = None) -> 
             sha256=sha256,
         )
     report = report_from_manifest(store, results, state, trust)
+    if report.trust_list is not None and "|" in report.trust_list:  # several lists could have matched
+        report = _with(report, trust_list=_which_list(path, media.mime, trust))
     return _with(report, sha256=sha256)
+
+
+def _which_list(path: Path, mime: str, trust: TrustStore) -> str | None:
+    """The one list that trusts the signer: the file validated again against each list alone."""
+
+    def trusted_by(narrower: TrustStore) -> bool:
+        with path.open("rb") as fh, c2pa.Reader(mime, fh, context=narrower.context()) as reader:
+            return str(reader.get_validation_state()).lower() == "trusted"
+
+    return trust.matched_list("[system_anchors]", trusted_by)
 
 
 def _with(report: ProvenanceReport, **changes: Any) -> ProvenanceReport:

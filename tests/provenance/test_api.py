@@ -91,7 +91,7 @@ def test_configured_but_missing_key_is_unavailable(settings: Settings, tmp_path:
 
 
 def test_production_without_anchors_refuses_to_start(tmp_path: Path, database_url: str) -> None:
-    bare = Settings(data_dir=tmp_path / "bare", database_url=database_url, env="production")
+    bare = Settings(data_dir=tmp_path / "bare", database_url=database_url, env="production", trust_lists=())
     with pytest.raises(ConfigError, match="trust anchors"):
         Services.open(bare)
 
