@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import click
+from pydantic import AliasChoices
 
 from service.settings import Settings
 
@@ -30,7 +31,8 @@ def _shown(value: object) -> str:
 def settings_table() -> str:
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
-        env = "DATABASE_URL" if name == "database_url" else f"VIGIL_{name.upper()}"
+        alias = field.validation_alias
+        env = alias.choices[0] if isinstance(alias, AliasChoices) else f"VIGIL_{name.upper()}"
         default = field.get_default(call_default_factory=True)
         shown = "unset" if default in (None, [], ()) else f"`{_shown(default)}`"
         rows.append(f"| `{env}` | {shown} | {field.description or ''} |")

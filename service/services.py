@@ -78,6 +78,8 @@ class Services:
             if migrate:
                 migrations.migrate(db.url)
             db.open()
+            with db.system() as conn:  # a node with another log key must not sign this log
+                log_signer.check_key(conn)
             blobs = BlobStore(root=settings.blob_dir)
             services = cls(
                 settings=settings,

@@ -29,15 +29,17 @@ class Settings(BaseSettings):
         description="`production` refuses unsafe setups (loose key permissions, missing trust anchors) "
         "and marks cookies Secure.",
     )
-    data_dir: Path = Field(
-        Path(".vigil"),
-        description="Instance directory: embedded database, blobs, keys, model store.",
-    )
+    data_dir: Path = Field(Path(".vigil"), description="Instance folder: database, blobs, keys, models.")
     database_url: str | None = Field(
         None,
         validation_alias=AliasChoices("DATABASE_URL", "VIGIL_DATABASE_URL"),
         description="PostgreSQL ≥ 15 to use (env `DATABASE_URL`). Unset: an embedded PostgreSQL "
         "under `<data_dir>/pg`.",
+    )
+    shared_blob_dir: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("VIGIL_BLOB_DIR", "shared_blob_dir"),
+        description="Blob folder every node of one Vigil shares (one PostgreSQL). Unset: `<data_dir>/blobs`.",
     )
     host: str = Field("127.0.0.1", description="Address `vigil serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `vigil serve` listens on.")
@@ -105,10 +107,7 @@ class Settings(BaseSettings):
     max_image_side: int = Field(16_384, gt=0, description="Longest image side in pixels; more is 422.")
     max_media_seconds: float = Field(600.0, gt=0, description="Longest video or audio accepted, in seconds.")
     max_video_frames: int = Field(36_000, gt=0, description="Most frames in one video.")
-    bootstrap_admin: bool = Field(
-        True,
-        description="On a first start with no admin key, create one and print its token once.",
-    )
+    bootstrap_admin: bool = Field(True, description="First start with no admin key: make one, print it once.")
     bootstrap_signing: bool = Field(
         True,
         description="In development, on a first start with no signing key configured or on disk, "
@@ -160,8 +159,7 @@ class Settings(BaseSettings):
         "Unset: each profile's own default (`zh` for `cn`, `en` elsewhere).",
     )
     labels_provider: str = Field(
-        "Vigil",
-        description="Provider named in the latent disclosure (SB 942) and as AIGC ContentProducer.",
+        "Vigil", description="Provider named in the latent disclosure (SB 942) and as AIGC ContentProducer."
     )
 
     # --- consent ---------------------------------------------------------------
@@ -372,7 +370,7 @@ class Settings(BaseSettings):
 
     @property
     def blob_dir(self) -> Path:
-        return self.data_dir / "blobs"
+        return self.shared_blob_dir or self.data_dir / "blobs"
 
     @property
     def keys_dir(self) -> Path:

@@ -81,6 +81,22 @@ class LogSigner:
             store.save_checkpoint(conn, size, root, cached)
         return cached + "".join(store.cosignature_lines(conn, size))
 
+    def check_key(self, conn: Conn) -> None:
+        """Refuse to sign this log with another key than the one that signed its checkpoints: a
+        second node started without the first node's ``keys/`` folder (or another origin) would
+        otherwise sign new checkpoints an auditor holding the published key rejects as forged."""
+        newest = store.checkpoint_notes(conn, limit=1)
+        if not newest:
+            return
+        try:
+            note.verify(newest[-1], self.origin, self.public_key)
+        except note.NoteError as exc:
+            raise ConfigError(
+                f"This node's log key ({KEY_FILE} in its keys folder) or origin ({self.origin!r}) is not "
+                "the one that signed this database's log checkpoints. Every node of one Vigil uses the "
+                "first node's keys folder and VIGIL_AUDIT_ORIGIN: copy them here, then start again."
+            ) from exc
+
     def add_cosignature(self, conn: Conn, size: int, line: str) -> note.WitnessKey:
         """Store a witness's cosignature of the checkpoint of ``size``, once it verifies."""
         text = store.checkpoint_note(conn, size)
