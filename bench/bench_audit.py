@@ -9,6 +9,7 @@ would be: canonical event bytes COPYed in, with the stored subtree hashes comput
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -26,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.audit import Event, EventName, append, append_many, merkle, store
 from service.audit import log as audit_log
+from service.audit.log import append_now
 from service.db.embedded import EmbeddedPostgres
 from service.services import Services
 from service.settings import Settings
@@ -55,6 +58,55 @@ def bench_append(services: Services) -> dict[str, float]:
             append(conn, _event(i))
     single = 500 / (time.perf_counter() - t0)
     return {"append_events_per_s_batched": round(batched), "append_events_per_s_one_per_txn": round(single)}
+
+
+def _writer(url: str, seconds: float, now: bool, counts: Any) -> None:
+    """One writer process: one event per transaction, queued (or appended at once) as a check does."""
+    done = 0
+    with psycopg.connect(url) as conn:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            with conn.transaction():
+                event = _event(done)
+                (append_now if now else append)(conn, event)
+            done += 1
+    counts.put(done)
+
+
+def bench_writers(
+    url: str, services: Services, writers: int = 16, seconds: float = 10.0
+) -> dict[str, object]:
+    """Events per second from ``writers`` processes, one event per transaction: queued with the
+    sequencer integrating beside them (the service's path), and appended at once under the log's
+    lock (the path before the queue), with the sequencing lag of the queued events."""
+    out: dict[str, object] = {}
+    for mode in ("queued", "appended_at_once"):
+        counts: Any = multiprocessing.Queue()
+        procs = [
+            multiprocessing.Process(target=_writer, args=(url, seconds, mode != "queued", counts))
+            for _ in range(writers)
+        ]
+        waits: list[float] = []
+        started = time.monotonic()
+        for proc in procs:
+            proc.start()
+        while any(p.is_alive() for p in procs):
+            with services.db.system() as conn:
+                done = audit_log.integrate(conn)
+            if done.count:
+                waits.append(done.longest_wait_s)
+            else:
+                time.sleep(0.1)
+        elapsed = time.monotonic() - started
+        total = sum(counts.get() for _ in procs)
+        with services.db.system() as conn:
+            audit_log.integrate_all(conn)
+        out[f"events_per_s_{writers}_writers_{mode}"] = round(total / elapsed)
+        if mode == "queued":
+            ordered = sorted(waits) or [0.0]
+            out["sequencing_lag_s_p99"] = round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 3)
+            out["sequencing_lag_s_max"] = round(ordered[-1], 3)
+    return out
 
 
 def bulk_load(services: Services, target: int) -> float:
@@ -151,7 +203,9 @@ def bench_verify_http(settings: Settings, services: Services) -> dict[str, objec
 
 
 def main() -> None:
-    total = int(sys.argv[1]) if len(sys.argv) > 1 else TOTAL  # default: the issue's 1,000,000
+    writers_only = "--writers-only" in sys.argv
+    numbers = [a for a in sys.argv[1:] if not a.startswith("--")]
+    total = int(numbers[0]) if numbers else TOTAL  # default: the issue's 1,000,000
     root = Path(tempfile.mkdtemp(prefix="vigil-bench-audit-"))
     server = EmbeddedPostgres(pgdata=root / "pg")
     url = server.start()
@@ -160,6 +214,10 @@ def main() -> None:
         services = Services.open(settings)
         try:
             result: dict[str, object] = {}
+            result.update(bench_writers(url, services))
+            if writers_only:
+                print(json.dumps(result))
+                return
             result.update(bench_append(services))
             result["bulk_load_s"] = round(bulk_load(services, total), 1)
             with services.db.system() as conn:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.audit.checkpoints import LogSigner, log_status
+from service.audit.sequencer import Sequencer
 from service.auth.throttle import Limits, Throttle
 from service.blobs import BlobStore
 from service.classify.screening import Classifiers
@@ -64,6 +65,7 @@ class Services:
     # Held while a check runs: at most ``check_concurrency`` at once in this process.
     check_slots: AbstractContextManager[Any] = field(default_factory=nullcontext)
     auth_throttle: Throttle = field(default_factory=lambda: Throttle(Limits(30, 10, 60.0)))
+    sequencer: Sequencer | None = None  # integrates queued log events (started with the job worker)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Services:
@@ -175,7 +177,16 @@ class Services:
         return ComponentStatus(State.OK)
 
     def close(self) -> None:
+        if self.sequencer is not None:
+            self.sequencer.stop()
         self.db.close()
+
+    def start_sequencer(self) -> Sequencer:
+        """Integrate queued log events in the background (processes that run jobs call this)."""
+        if self.sequencer is None:
+            self.sequencer = Sequencer(self.db)
+            self.sequencer.start()
+        return self.sequencer
 
 
 # Modules whose job kinds and periodic tasks every worker runs, beside the built-in kinds and the

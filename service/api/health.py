@@ -13,6 +13,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from service.api.deps import ServicesDep
+from service.audit import store as audit_store
 from service.errors import Unavailable
 from service.health import State
 from service.jobs import JobState
@@ -65,6 +66,7 @@ class _Backlogs(Collector):
                 jobs = job_store.counts(conn)
                 flags = review_store.counts(conn)
                 deliveries = notify_store.counts(conn)
+                queued, oldest_s = audit_store.queue_state(conn)
         except (Unavailable, psycopg.Error):
             up.add_metric([], 0)
             yield up
@@ -89,3 +91,13 @@ class _Backlogs(Collector):
         for status, n in deliveries.items():
             hooks.add_metric([status], n)
         yield hooks
+        waiting = GaugeMetricFamily(
+            "vigil_log_queued_events", "Log events queued and not yet integrated into the tree (checkpoints)"
+        )
+        waiting.add_metric([], queued)
+        yield waiting
+        lag = GaugeMetricFamily(
+            "vigil_log_queue_oldest_seconds", "How long the oldest queued log event has waited"
+        )
+        lag.add_metric([], oldest_s)
+        yield lag

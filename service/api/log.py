@@ -101,6 +101,7 @@ def add_cosignature(body: Cosignature, _: CurrentAdmin, services: ServicesDep) -
 def entries(_: CurrentPrincipal, services: ServicesDep, start: Index, end: Index) -> LogEntries:
     """Entries ``[start, end)``; fewer when ``end`` passes the tree or the page size."""
     with services.db.system() as conn:
+        audit_log.integrate_all(conn)  # what was queued before this read is in the tree
         rows = audit_log.entries(conn, start, end, limit=services.settings.audit_page_size)
     return LogEntries(entries=[LogEntry(index=i, data=base64.b64encode(b).decode()) for i, b in rows])
 
@@ -109,6 +110,7 @@ def entries(_: CurrentPrincipal, services: ServicesDep, start: Index, end: Index
 def inclusion(_: CurrentPrincipal, services: ServicesDep, index: Index, size: Index) -> InclusionProof:
     """The RFC 9162 audit path of entry ``index`` in the tree of ``size`` entries."""
     with services.db.system() as conn:
+        audit_log.integrate_all(conn)  # what was queued before this read is in the tree
         hashes = audit_log.inclusion_proof(conn, index, size)
     return InclusionProof(index=index, size=size, hashes=_b64(hashes))
 
@@ -117,5 +119,6 @@ def inclusion(_: CurrentPrincipal, services: ServicesDep, index: Index, size: In
 def consistency(_: CurrentPrincipal, services: ServicesDep, first: Index, second: Index) -> ConsistencyProof:
     """The RFC 9162 proof that the tree of ``second`` entries extends the one of ``first``."""
     with services.db.system() as conn:
+        audit_log.integrate_all(conn)  # what was queued before this read is in the tree
         hashes = audit_log.consistency_proof(conn, first, second)
     return ConsistencyProof(first=first, second=second, hashes=_b64(hashes))

@@ -71,7 +71,10 @@ class LogSigner:
         return base64.b64encode(self.public_key).decode()
 
     def issue(self, conn: Conn, size: int | None = None) -> str:
-        """The signed checkpoint of the tree now (or at ``size`` ≤ now), with co-signatures."""
+        """The signed checkpoint of the tree now (or at ``size`` ≤ now), with co-signatures.
+        Events queued and committed before this call are integrated first, so "now" covers them.
+        """
+        log.integrate_all(conn)
         current = store.size(conn)
         size = current if size is None else size
         cached = store.checkpoint_note(conn, size) if 0 <= size <= current else None

@@ -1,19 +1,27 @@
 """Appending to the transparency log, in the caller's transaction, and reading proofs from it.
 
-``append(conn, event)`` writes the event in the same transaction as the change it records (no
-change without its event, no event without its change) and returns the entry's index. Writers
-are serialised on one advisory lock held until their transaction ends, so the log has a single
-linear order and committed indices are dense.
+``append(conn, event)`` queues the event in the same transaction as the change it records (no
+change without its event, no event without its change) and returns its receipt at once; no
+lock is taken, so writers never wait on each other. ``integrate`` (the sequencer, and anyone
+about to sign a checkpoint) moves committed queued events into the tree in batches under one
+advisory lock, so the log keeps a single linear order and its indices stay dense. An event is
+part of the tamper-evident log once integrated, which the next checkpoint then covers; the
+queue's wait is a figure of its own (``queue_state``).
+
+``append_now`` integrates at once and returns the entry's index, holding the lock until the
+caller's transaction ends: only for the rare event whose index the caller must record (a signed
+asset's manifest names its log entry).
 
 The tree's perfect-subtree hashes are written by the same statement batch as the entries
-(``merkle.extend`` from the stored right frontier), not by a lagging integrator: whatever size a
-reader sees, every node that size needs is already committed, so a checkpoint is always over
-exactly the entries it counts, and proofs are O(log n) indexed reads.
+(``merkle.extend`` from the stored right frontier): whatever size a reader sees, every node
+that size needs is already committed, so a checkpoint is always over exactly the entries it
+counts, and proofs are O(log n) indexed reads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from service.audit import merkle, store
 from service.audit.events import Event
@@ -23,9 +31,46 @@ from service.errors import OutOfRange, Unavailable
 DAMAGED = "The log's stored tree is missing subtree hashes; restore the database from a backup."
 
 
+INTEGRATE_BATCH = 5000  # queued events integrated per transaction
+
+
+@dataclass(frozen=True, slots=True)
+class Integrated:
+    """What one ``integrate`` call did: entries added and the longest wait among them."""
+
+    count: int = 0
+    longest_wait_s: float = 0.0
+
+
 def append(conn: Conn, event: Event) -> int:
-    """Append ``event``; the index it gets is final once the caller's transaction commits."""
+    """Queue ``event`` in the caller's transaction; returns its receipt (the queue id)."""
+    return store.enqueue(conn, [(event.canonical(), event.name.value)])[0]
+
+
+def append_now(conn: Conn, event: Event) -> int:
+    """Integrate what is queued, then ``event``; its index is final once the caller commits."""
+    integrate(conn)
     return append_many(conn, [event])[0]
+
+
+def integrate(conn: Conn, limit: int = INTEGRATE_BATCH) -> Integrated:
+    """Move up to ``limit`` queued events into the tree, oldest receipt first."""
+    store.lock(conn)
+    queued = store.take_queued(conn, limit)
+    if not queued:
+        return Integrated()
+    _extend(conn, [(q[1], q[2]) for q in queued], [q[0] for q in queued])
+    return Integrated(len(queued), max(q[3] for q in queued))
+
+
+def integrate_all(conn: Conn) -> int:
+    """Integrate everything queued and committed (before a checkpoint is signed)."""
+    total = 0
+    while (done := integrate(conn)).count:
+        total += done.count
+        if done.count < INTEGRATE_BATCH:
+            break
+    return total
 
 
 def append_many(conn: Conn, events: Sequence[Event]) -> list[int]:
@@ -33,16 +78,19 @@ def append_many(conn: Conn, events: Sequence[Event]) -> list[int]:
     if not events:
         return []
     store.lock(conn)
+    return _extend(conn, [(event.canonical(), event.name.value) for event in events], None)
+
+
+def _extend(conn: Conn, payloads: list[tuple[bytes, str]], receipts: list[int] | None) -> list[int]:
     start = store.size(conn)
     frontier_nodes = merkle.chunks(0, start)
     found = store.nodes(conn, frontier_nodes)
     if len(found) != len(frontier_nodes):
         raise Unavailable(DAMAGED)
     frontier = [(node, found[node]) for node in frontier_nodes]
-    payloads = [(event.canonical(), event.name.value) for event in events]
     created = merkle.extend(frontier, [merkle.leaf_hash(p[0]) for p in payloads], start)
-    store.insert_appended(conn, start, payloads, created)
-    return list(range(start, start + len(events)))
+    store.insert_appended(conn, start, payloads, created, receipts)
+    return list(range(start, start + len(payloads)))
 
 
 def missing_frontier(conn: Conn) -> int:

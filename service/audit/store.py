@@ -38,23 +38,64 @@ def nodes(conn: Conn, wanted: Iterable[Node]) -> dict[Node, bytes]:
 
 
 def insert_appended(
-    conn: Conn, start: int, entries: Sequence[tuple[bytes, str]], new: Sequence[tuple[Node, bytes]]
+    conn: Conn,
+    start: int,
+    entries: Sequence[tuple[bytes, str]],
+    new: Sequence[tuple[Node, bytes]],
+    queue_ids: Sequence[int | None] | None = None,
 ) -> None:
     """The entries from index ``start`` and the tree nodes they complete, in one statement."""
     conn.execute(
-        "WITH appended AS (INSERT INTO audit_entries (idx, entry, event) "
-        "SELECT * FROM unnest(%s::bigint[], %s::bytea[], %s::text[])) "
+        "WITH appended AS (INSERT INTO audit_entries (idx, entry, event, queue_id) "
+        "SELECT * FROM unnest(%s::bigint[], %s::bytea[], %s::text[], %s::bigint[])) "
         "INSERT INTO audit_nodes (level, idx, hash) "
         "SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[])",
         (
             list(range(start, start + len(entries))),
             [e[0] for e in entries],
             [e[1] for e in entries],
+            list(queue_ids) if queue_ids is not None else [None] * len(entries),
             [n[0][0] for n in new],
             [n[0][1] for n in new],
             [n[1] for n in new],
         ),
     )
+
+
+def enqueue(conn: Conn, entries: Sequence[tuple[bytes, str]]) -> list[int]:
+    """Queue canonical events for the sequencer; their receipts, in order."""
+    rows = conn.execute(
+        "INSERT INTO audit_queue (entry, event) SELECT * FROM unnest(%s::bytea[], %s::text[]) RETURNING id",
+        ([e[0] for e in entries], [e[1] for e in entries]),
+    ).fetchall()
+    return sorted(int(r[0]) for r in rows)
+
+
+def take_queued(conn: Conn, limit: int) -> list[tuple[int, bytes, str, float]]:
+    """Up to ``limit`` committed queued events, oldest first, removed from the queue in this
+    transaction (put back if it rolls back): (receipt, entry, event, seconds it waited)."""
+    rows = conn.execute(
+        "DELETE FROM audit_queue WHERE id IN "
+        "(SELECT id FROM audit_queue ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) "
+        "RETURNING id, entry, event, extract(epoch FROM clock_timestamp() - queued_at)",
+        (limit,),
+    ).fetchall()
+    return sorted((int(r[0]), bytes(r[1]), str(r[2]), float(r[3])) for r in rows)
+
+
+def queue_state(conn: Conn) -> tuple[int, float]:
+    """How many events wait, and how long the oldest has waited (seconds)."""
+    row = conn.execute(
+        "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - min(queued_at)), 0) "
+        "FROM audit_queue"
+    ).fetchone()
+    return (int(row[0]), float(row[1])) if row else (0, 0.0)
+
+
+def index_of_receipt(conn: Conn, receipt: int) -> int | None:
+    """The log index the queued event ``receipt`` got, or None while it waits."""
+    row = conn.execute("SELECT idx FROM audit_entries WHERE queue_id = %s", (receipt,)).fetchone()
+    return int(row[0]) if row else None
 
 
 def entries(conn: Conn, start: int, end: int) -> list[tuple[int, bytes]]:

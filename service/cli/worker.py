@@ -21,6 +21,7 @@ def start_worker(services: Services) -> WorkerThread:
     worker = Worker.from_settings(services.settings, db=services.db, registry=registry, services=services)
     thread = WorkerThread(worker)
     thread.start()
+    services.start_sequencer()  # the log's queued events are integrated where jobs run
     return thread
 
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from service.audit import Event, EventName, append
+from service.audit import Event, EventName
+from service.audit.log import append_now
 from service.db import Conn
 from service.errors import ConfigError, SigningFailed
 from service.health import ComponentStatus, State
@@ -159,7 +160,7 @@ class Notary:
         }
         if signed.asset_id is not None:
             data["asset_id"] = signed.asset_id
-        index = append(conn, Event(EventName.ASSET_SIGNED, str(manifest_id), tenant, data))
+        index = append_now(conn, Event(EventName.ASSET_SIGNED, str(manifest_id), tenant, data))
         report = dataclasses.replace(signed.report, log_index=index, sha256=signed.sha256)
         store.insert_manifest(
             conn,

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from service.audit.log import integrate_all
 from service.auth import Role
 from service.services import Services
 from tests.conftest import KeyMaker, bearer
@@ -98,6 +99,7 @@ async def test_a_check_with_a_nul_in_its_caption_is_422_and_writes_nothing(
 ) -> None:
     platform = bearer(make_key(Role.PLATFORM))
     with services.db.system() as conn:
+        integrate_all(conn)  # the queued log events are in the tree
         before = conn.execute("SELECT count(*) FROM audit_entries").fetchone()
     for field in ("text", "market"):
         form = {"text": "Forever a hero", field: "glory\x00to heroes"}
@@ -105,6 +107,7 @@ async def test_a_check_with_a_nul_in_its_caption_is_422_and_writes_nothing(
         assert r.status_code == 422, r.text
         assert r.json()["error"]["details"]["field"] == f"form.{field}"
     with services.db.system() as conn:
+        integrate_all(conn)  # the queued log events are in the tree
         after = conn.execute("SELECT count(*) FROM audit_entries").fetchone()
     assert after == before
     # The same connection keeps serving.

@@ -1,4 +1,5 @@
-"""Concurrent writers, each in its own transaction, never fork the log."""
+"""Concurrent writers, each in its own transaction, never fork the log: queued events (and
+events appended at once beside them) end up in one dense tree, aborted ones never."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ ROUNDS = 15
 
 def test_concurrent_writers_keep_one_dense_consistent_tree(services):
     tenant = uuid4()
-    got: list[int] = []
+    got: list[tuple[str, int]] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
     start = threading.Barrier(WRITERS)
@@ -33,13 +34,16 @@ def test_concurrent_writers_keep_one_dense_consistent_tree(services):
             for r in range(ROUNDS):
                 try:
                     with services.db.system() as conn:
-                        if r % 3 == 0:
+                        if r % 3 == 0:  # appended at once, the log's lock held to commit
                             events = [
                                 Event(EventName.FLAG_CREATED, f"f{w}_{r}_{i}", tenant) for i in range(3)
                             ]
-                            ids = append_many(conn, events)
-                        else:
-                            ids = [append(conn, Event(EventName.FLAG_DECIDED, f"f{w}_{r}", tenant))]
+                            ids = [("index", i) for i in append_many(conn, events)]
+                        else:  # queued: a receipt now, an index once the sequencer integrates it
+                            receipt = append(conn, Event(EventName.FLAG_DECIDED, f"f{w}_{r}", tenant))
+                            ids = [("receipt", receipt)]
+                            if r % 4 == 1:  # the sequencer runs between the writers' commits
+                                audit_log.integrate(conn)
                         if r % 5 == 4:
                             raise Aborted  # an aborted change takes its events with it
                 except Aborted:
@@ -56,12 +60,18 @@ def test_concurrent_writers_keep_one_dense_consistent_tree(services):
         t.join()
     assert not errors
     with services.db.system() as conn:
+        audit_log.integrate_all(conn)
+    with services.db.system() as conn:
         size = store.size(conn)
+        indices = [i if kind == "index" else store.index_of_receipt(conn, i) for kind, i in got]
         entries = [e for _, e in store.entries(conn, 0, size)]
         root = audit_log.root(conn, size)
         middle = audit_log.root(conn, size // 2)
         proof = audit_log.consistency_proof(conn, size // 2, size)
-    assert sorted(got) == list(range(size))  # dense: every committed index once, no gaps
+    assert sorted(i for i in indices if i is not None) == list(range(size))  # dense, each once
+    assert None not in indices  # every committed event was integrated
+    with services.db.system() as conn:
+        assert store.queue_state(conn)[0] == 0  # aborted events left nothing queued
     assert len(entries) == size
     assert root == rfc9162.mth(entries)  # the stored tree is the tree of the stored entries
     assert rfc9162.verify_consistency(size // 2, size, middle, root, proof)

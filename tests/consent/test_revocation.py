@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from uuid import UUID, uuid4
 
+from service.audit.log import integrate_all
 from service.consent import revocation_store, store
 from service.consent.model import Decision, Relationship, VitalStatus
 from service.services import Services
@@ -66,6 +67,7 @@ def test_revocation_is_idempotent_and_logged_once(services: Services) -> None:
     assert again.asset_ids == (asset,)
     assert again.grant.revoked_at == NOW
     with services.db.system() as conn:
+        integrate_all(conn)  # the queued log events are in the tree
         (count,) = conn.execute(
             "SELECT count(*) FROM audit_entries WHERE event = 'consent.revoked'"
         ).fetchone()
@@ -93,6 +95,7 @@ def test_source_media_is_deleted_after_the_sla_and_the_deletion_recorded(service
         assert revocation_store.run_due_deletions(conn, services.blobs, NOW + SLA) == 1
     assert not services.blobs.exists(photo)
     with services.db.system() as conn:
+        integrate_all(conn)  # the queued log events are in the tree
         assert revocation_store.run_due_deletions(conn, services.blobs, NOW + SLA * 2) == 0
         rows = conn.execute("SELECT entry FROM audit_entries WHERE event = 'media.deleted'").fetchall()
     assert len(rows) == 1
@@ -118,6 +121,7 @@ def test_audit_entries_carry_ids_and_hashes_never_names(services: Services) -> N
     with services.db.tenant(t) as conn:
         revocation_store.revoke_grant(conn, grant_id, now=NOW, deletion_sla=SLA)
     with services.db.system() as conn:
+        integrate_all(conn)  # the queued log events are in the tree
         entries = [bytes(r[0]) for r in conn.execute("SELECT entry FROM audit_entries").fetchall()]
     events = b"\n".join(entries)
     assert b"consent.granted" in events

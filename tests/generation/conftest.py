@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from service.audit.log import integrate_all
 from service.jobs import Backoff, Worker, build_registry
 from service.provenance.certs import init_signing
 from service.services import Services
@@ -109,6 +110,7 @@ def http_settings(tmp_path: Path, database_url: str, generator: GeneratorServer)
 def audit_events(services: Services, event: str, subject: str) -> int:
     """How many ``event`` entries of the transparency log mention ``subject``."""
     with services.db.system() as conn:
+        integrate_all(conn)  # the queued log events are in the tree
         row = conn.execute(
             "SELECT count(*) FROM audit_entries "
             "WHERE event = %s AND position(%s in convert_from(entry, 'UTF8')) > 0",

@@ -13,6 +13,7 @@ import av
 import pytest
 from PIL import Image
 
+from service.audit.log import integrate_all
 from service.auth import store as auth_store
 from service.errors import NotFound
 from service.match import banks
@@ -141,6 +142,7 @@ def test_an_entry_that_matches_a_flood_of_items_is_quarantined(
     assert len(later.quarantined) == 1
     assert len(match(acme, pictures[1], "e" * 64, index).block_matches) == 1  # other entries still live
     with services.db.system() as conn:
+        integrate_all(conn)  # the queued log events are in the tree
         events = conn.execute(
             "SELECT count(*) FROM audit_entries WHERE event = 'bank.changed' AND convert_from(entry, 'UTF8') "
             "LIKE %s",

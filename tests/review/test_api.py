@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from service.audit import Event, EventName, append
+from service.audit.log import integrate_all
 from service.db import Conn
 from service.errors import Unavailable
 from service.review.effects import Effects, Settled
@@ -189,6 +190,7 @@ async def test_effects_run_once_in_the_decision_transaction(
     )
     assert r.status_code == 503
     with services.db.system() as conn:
+        integrate_all(conn)  # the queued log events are in the tree
         rows = conn.execute("SELECT count(*) FROM review_decisions WHERE flag_id = %s", (b.id,)).fetchone()
         released = conn.execute(
             "SELECT count(*) FROM audit_entries WHERE event = 'generation.released'"
@@ -269,6 +271,7 @@ async def test_appeal_by_a_different_reviewer_overturns(
     original = (await client.get(f"/v1/flags/{flag.id}", headers=bearer(bob))).json()
     assert original["outcome"] == "approve"
     with services.db.system() as conn:
+        integrate_all(conn)  # the queued log events are in the tree
         rows = conn.execute("SELECT event FROM audit_entries WHERE event NOT LIKE 'key.%%' ORDER BY idx")
         events = [r[0] for r in rows.fetchall()]
     assert events == [
