@@ -112,7 +112,9 @@ class Services:
                     )
                 ),
                 match_index=BankIndex(
-                    flood_limit=settings.match_flood_limit, flood_window_s=settings.match_flood_window_s
+                    flood_limit=settings.match_flood_limit,
+                    flood_window_s=settings.match_flood_window_s,
+                    shared_dir=settings.tmp_dir / "match-index",  # one copy per node, memory-mapped
                 ),
             )
             services.readiness.register("database", services._database_status)

@@ -15,6 +15,9 @@ Why this index (the choice for 10 M entries, measured in ``bench/bench_match.py`
   entry: 104 bytes for PDQ, about 1 GB at 10 M entries.
 - New entries go to a small unindexed tail searched by brute force; the postings are rebuilt
   when the tail outgrows ``max(16384, n/8)`` (a rebuild of 10 M PDQ entries takes a few seconds).
+- The postings can be written to a folder (``save``) and opened memory-mapped (``adopt``): the
+  serving processes of one node then share one copy in the page cache instead of one each
+  (``match.matching.BankIndex`` publishes and adopts them).
 
 The index holds hashes and ids only; which bank an id belongs to, its labels and whether it is
 quarantined stay in PostgreSQL (the record of truth), see ``match.matching``.
@@ -23,8 +26,12 @@ quarantined stay in PostgreSQL (the record of truth), see ``match.matching``.
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import shutil
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -58,12 +65,18 @@ class Hits:
         return int(self.ids.shape[0])
 
 
+_ARRAYS = ("words", "ids", "perm", "offsets")
+
+
 class _Postings:
     """An immutable snapshot: indexed hashes, their ids and the per-chunk postings."""
 
-    def __init__(self, words: U64, ids: I64) -> None:
+    def __init__(self, words: U64, ids: I64, built: tuple[npt.NDArray[np.int32], I64] | None = None) -> None:
         self.words = words  # (n, b/64) uint64
         self.ids = ids
+        if built is not None:  # read back from a saved snapshot
+            self.perm, self.offsets = built
+            return
         n = words.shape[0]
         chunks = words.view(np.uint16)  # (n, m): the hash's 16-bit chunks
         m = chunks.shape[1]
@@ -77,6 +90,24 @@ class _Postings:
 
     def __len__(self) -> int:
         return int(self.words.shape[0])
+
+    def save(self, directory: Path, meta: dict[str, object]) -> None:
+        """Write the arrays as ``.npy`` files and ``meta`` as ``meta.json`` into ``directory``
+        (which must not exist yet), through a part folder renamed at the end: a reader never
+        sees half of it."""
+        part = directory.with_name(f".{directory.name}.{os.getpid()}.part")
+        shutil.rmtree(part, ignore_errors=True)
+        part.mkdir(parents=True)
+        for name in _ARRAYS:
+            np.save(part / f"{name}.npy", np.ascontiguousarray(getattr(self, name)))
+        (part / "meta.json").write_text(json.dumps(meta))
+        os.replace(part, directory)
+
+    @classmethod
+    def open(cls, directory: Path) -> _Postings:
+        """The saved arrays, memory-mapped read-only: every process that opens them shares the pages."""
+        words, ids, perm, offsets = (np.load(directory / f"{n}.npy", mmap_mode="r") for n in _ARRAYS)
+        return cls(words, ids, (perm, offsets))
 
 
 class MultiIndex:
@@ -115,13 +146,39 @@ class MultiIndex:
             raise ValueError(f"hashes must be {width} bytes each")
         return raw.reshape(-1, width).view(np.uint64)
 
-    def add(self, hashes: npt.NDArray[np.uint8] | list[bytes], ids: npt.ArrayLike) -> None:
+    @property
+    def tail_full(self) -> bool:
+        """The unindexed tail has outgrown what brute force should scan: time to rebuild."""
+        return int(self._tail_ids.shape[0]) > max(_MIN_TAIL, len(self._main) // 8)
+
+    def save(self, directory: Path, meta: dict[str, object]) -> None:
+        """Index everything held (postings and tail) and write it, with ``meta``, to ``directory``."""
+        with self._lock:
+            main, tail_words, tail_ids = self._main, self._tail_words, self._tail_ids
+        built = _Postings(np.concatenate([main.words, tail_words]), np.concatenate([main.ids, tail_ids]))
+        built.save(directory, meta)
+
+    def adopt(self, directory: Path, *, after_id: int) -> None:
+        """Search the postings saved in ``directory`` (memory-mapped), which hold every entry up to
+        id ``after_id``; the tail keeps only the entries added after it."""
+        opened = _Postings.open(directory)
+        with self._lock:
+            keep = self._tail_ids > after_id
+            self._main = opened
+            self._tail_words, self._tail_ids = self._tail_words[keep], self._tail_ids[keep]
+
+    def add(
+        self, hashes: npt.NDArray[np.uint8] | list[bytes], ids: npt.ArrayLike, *, rebuild: bool = True
+    ) -> None:
+        """Add entries (ids ascending). ``rebuild=False``: never rebuild the postings here (the
+        caller publishes a shared snapshot instead), the tail just grows."""
         words = self.as_words(hashes)
         id_array = np.asarray(ids, dtype=np.int64).reshape(-1)
         if id_array.shape[0] != words.shape[0]:
             raise ValueError("one id per hash")
         with self._lock:
-            if self._tail_ids.shape[0] + id_array.shape[0] > max(_MIN_TAIL, len(self._main) // 8):
+            full = self._tail_ids.shape[0] + id_array.shape[0] > max(_MIN_TAIL, len(self._main) // 8)
+            if rebuild and full:
                 # one copy of everything into the new snapshot (``words`` may view the caller's array)
                 self._main = _Postings(
                     np.concatenate([self._main.words, self._tail_words, words]),

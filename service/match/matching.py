@@ -1,10 +1,18 @@
 """Matching frames against every bank a tenant consults: its own banks and the system banks.
 
-``BankIndex`` keeps one ``MultiIndex`` per hash type in memory and catches up from PostgreSQL
-(the record of truth) at the start of every match: one query reads the newest signal id, and
-only newer rows are loaded, so each process sees every committed change. Bank, labels,
-threshold and quarantine state are read from PostgreSQL for the few entries the index returns,
-so a changed threshold or a quarantine applies at once.
+``BankIndex`` keeps one ``MultiIndex`` per hash type and catches up from PostgreSQL (the record
+of truth) at the start of every match: one query reads the newest signal id, and only newer rows
+are loaded, so each process sees every committed change. Bank, labels, threshold and quarantine
+state are read from PostgreSQL for the few entries the index returns, so a changed threshold or
+a quarantine applies at once.
+
+With a ``shared_dir`` (the node's ``<data_dir>/tmp/match-index``), the serving processes of a node
+share one copy of the postings: when a process's unindexed tail outgrows its limit it takes the
+folder's lock, builds the postings of everything it holds and publishes them as
+``<hash type>/upto-<last id>/`` (``.npy`` files); every process then opens the newest snapshot
+memory-mapped at its next match (the page cache holds one copy for all of them) and keeps in its
+own memory only the entries committed after it. A snapshot is adopted only when PostgreSQL still
+holds its last entry with the same hash (another database's snapshot is never read).
 
 Rules, in order, per frame:
 1. PDQ quality below 50 (flat or tiny frames): reported in ``low_quality``, not matched at all.
@@ -18,9 +26,14 @@ Rules, in order, per frame:
 
 from __future__ import annotations
 
+import fcntl
+import json
+import shutil
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from uuid import UUID
 
 import numpy as np
@@ -48,14 +61,19 @@ class FrameHashes:
 
 
 class BankIndex:
-    """The in-memory index of every bank entry, kept in step with PostgreSQL."""
+    """The index of every bank entry, kept in step with PostgreSQL (shared by a node's processes
+    through memory-mapped snapshots when ``shared_dir`` is given)."""
 
-    def __init__(self, *, flood_limit: int = 100, flood_window_s: float = 3600.0) -> None:
+    def __init__(
+        self, *, flood_limit: int = 100, flood_window_s: float = 3600.0, shared_dir: Path | None = None
+    ) -> None:
         self.flood_limit = flood_limit
         self.flood_window_s = flood_window_s
         self.indexes = {HashType.PDQ: MultiIndex(PDQ_BITS), HashType.PHASH: MultiIndex(PHASH_BITS)}
         self.loaded = dict.fromkeys(HashType, 0)
         self.radius = dict.fromkeys(HashType, 0)
+        self.shared_dir = shared_dir
+        self.adopted = dict.fromkeys(HashType, 0)  # last id of the snapshot in use (0: none)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -70,15 +88,86 @@ class BankIndex:
             for hash_type, (newest, radius) in state.items():
                 kind = HashType(hash_type)
                 self.radius[kind] = radius
-                while self.loaded[kind] < newest:
-                    ids, hashes = store.signals_after(conn, kind, self.loaded[kind], _LOAD_PAGE)
-                    if not ids:
-                        break
-                    self.indexes[kind].add(np.frombuffer(hashes, dtype=np.uint8), ids)
-                    self.loaded[kind] = ids[-1]
+                if self.shared_dir is None:
+                    self._catch_up(conn, kind, newest)
+                    continue
+                self._adopt_newest(conn, kind)
+                if newest - self.loaded[kind] > _LOAD_PAGE:  # a large load: one process makes it
+                    with self._publishing(kind):  # while the others wait, then adopt its snapshot
+                        self._adopt_newest(conn, kind)
+                        self._catch_up(conn, kind, newest)
+                        if self.indexes[kind].tail_full:
+                            self._publish(conn, kind)
+                    continue
+                self._catch_up(conn, kind, newest)
+                if self.indexes[kind].tail_full:
+                    with self._publishing(kind):
+                        self._adopt_newest(conn, kind)  # another process may have published just now
+                        if self.indexes[kind].tail_full:
+                            self._publish(conn, kind)
+
+    def _catch_up(self, conn: Conn, kind: HashType, newest: int) -> None:
+        while self.loaded[kind] < newest:
+            ids, hashes = store.signals_after(conn, kind, self.loaded[kind], _LOAD_PAGE)
+            if not ids:
+                break
+            data = np.frombuffer(hashes, dtype=np.uint8)
+            self.indexes[kind].add(data, ids, rebuild=self.shared_dir is None)
+            self.loaded[kind] = ids[-1]
+
+    # --- snapshots shared by a node's processes ----------------------------------------------
+    def _folder(self, kind: HashType) -> Path:
+        assert self.shared_dir is not None
+        folder = self.shared_dir / kind.value
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    @contextmanager
+    def _publishing(self, kind: HashType) -> Iterator[None]:
+        with (self._folder(kind) / ".lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _adopt_newest(self, conn: Conn, kind: HashType) -> None:
+        """Open the newest snapshot of ``kind`` if it is newer than the one this process uses."""
+        found = sorted(self._folder(kind).glob("upto-*"))
+        if not found or int(found[-1].name.removeprefix("upto-")) <= self.adopted[kind]:
+            return
+        newest = found[-1]
+        last = int(newest.name.removeprefix("upto-"))
+        if not _made_from(conn, newest, last):
+            return  # another database's snapshot, or its last entry is gone: load from PostgreSQL
+        self.indexes[kind].adopt(newest, after_id=last)
+        self.adopted[kind] = last
+        self.loaded[kind] = max(self.loaded[kind], last)
+
+    def _publish(self, conn: Conn, kind: HashType) -> None:
+        """Build the postings of everything held, publish them, adopt them, drop older ones."""
+        folder, last = self._folder(kind), self.loaded[kind]
+        target = folder / f"upto-{last:015d}"
+        if not _made_from(conn, target, last):
+            shutil.rmtree(target, ignore_errors=True)
+            self.indexes[kind].save(target, {"last_id": last, "last_signal": store.signal_hex(conn, last)})
+        self.indexes[kind].adopt(target, after_id=last)
+        self.adopted[kind] = last
+        for old in folder.glob("upto-*"):
+            if old != target:  # a process still mapping an old one keeps its pages until it moves on
+                shutil.rmtree(old, ignore_errors=True)
 
     def search(self, hash_type: HashType, hashes: list[bytes]) -> Hits:
         return self.indexes[hash_type].search(hashes, self.radius[hash_type])
+
+
+def _made_from(conn: Conn, snapshot: Path, last: int) -> bool:
+    """Whether ``snapshot`` was built from this database: its last entry is there, same hash."""
+    try:
+        meta = json.loads((snapshot / "meta.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return bool(meta.get("last_id") == last and meta.get("last_signal") == store.signal_hex(conn, last))
 
 
 def hash_frames(frames: Iterable[tuple[int, float, Image.Image]]) -> list[FrameHashes]:

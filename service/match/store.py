@@ -177,6 +177,14 @@ def signals_after(conn: Conn, hash_type: HashType, after: int, limit: int) -> tu
     return [int(i) for i in row[0]], bytes(row[1])
 
 
+def signal_hex(conn: Conn, signal_id: int) -> str | None:
+    """The hash of entry ``signal_id`` in hex, or None when there is no such entry."""
+    row = conn.execute(
+        "SELECT encode(signal, 'hex') FROM bank_signals WHERE id = %s", (signal_id,)
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
 def signal_hits(conn: Conn, ids: Sequence[int], *, tenant_id: UUID | None) -> list[SignalHit]:
     """The entries ``ids`` that belong to the tenant's banks or to system banks."""
     with conn.cursor(row_factory=class_row(SignalHit)) as cur:
