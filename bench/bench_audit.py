@@ -60,15 +60,19 @@ def bench_append(services: Services) -> dict[str, float]:
     return {"append_events_per_s_batched": round(batched), "append_events_per_s_one_per_txn": round(single)}
 
 
-def _writer(url: str, seconds: float, now: bool, counts: Any) -> None:
-    """One writer process: one event per transaction, queued (or appended at once) as a check does."""
+def _writer(url: str, seconds: float, mode: str, counts: Any) -> None:
+    """One writer process: one event per transaction, queued (or appended at once) as a check
+    does; ``bare``: the same bytes inserted into a plain table, the database's own ceiling."""
     done = 0
     with psycopg.connect(url) as conn:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             with conn.transaction():
                 event = _event(done)
-                (append_now if now else append)(conn, event)
+                if mode == "bare":
+                    conn.execute("INSERT INTO bench_bare (entry) VALUES (%s)", (event.canonical(),))
+                else:
+                    (append_now if mode == "appended_at_once" else append)(conn, event)
             done += 1
     counts.put(done)
 
@@ -80,11 +84,12 @@ def bench_writers(
     sequencer integrating beside them (the service's path), and appended at once under the log's
     lock (the path before the queue), with the sequencing lag of the queued events."""
     out: dict[str, object] = {}
-    for mode in ("queued", "appended_at_once"):
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute("CREATE TABLE IF NOT EXISTS bench_bare (id bigserial PRIMARY KEY, entry bytea)")
+    for mode in ("queued", "appended_at_once", "bare"):
         counts: Any = multiprocessing.Queue()
         procs = [
-            multiprocessing.Process(target=_writer, args=(url, seconds, mode != "queued", counts))
-            for _ in range(writers)
+            multiprocessing.Process(target=_writer, args=(url, seconds, mode, counts)) for _ in range(writers)
         ]
         waits: list[float] = []
         started = time.monotonic()
@@ -101,7 +106,8 @@ def bench_writers(
         total = sum(counts.get() for _ in procs)
         with services.db.system() as conn:
             audit_log.integrate_all(conn)
-        out[f"events_per_s_{writers}_writers_{mode}"] = round(total / elapsed)
+        name = "inserts" if mode == "bare" else "events"
+        out[f"{name}_per_s_{writers}_writers_{mode}"] = round(total / elapsed)
         if mode == "queued":
             ordered = sorted(waits) or [0.0]
             out["sequencing_lag_s_p99"] = round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 3)

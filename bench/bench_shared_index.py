@@ -26,8 +26,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._util import progress  # noqa: E402
-from service.match.index import MultiIndex  # noqa: E402
+from bench._util import progress
+from service.match.index import MultiIndex
 
 QUERIES = 200
 
