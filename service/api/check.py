@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from service.api.deps import CurrentPlatform, ServicesDep
 from service.api.uploads import received
 from service.errors import Overloaded
+from service.media.sniff import CHECKABLE
 from service.pipeline import check_store
 from service.pipeline.check import CheckOutcome, CheckRequest, check
 from service.policy.model import TextSource, verdict_to_dict
@@ -197,7 +198,10 @@ def check_upload(
     request: Request,
     who: CurrentPlatform,
     services: ServicesDep,
-    file: Annotated[UploadFile | None, File(description="the image, video or audio to check")] = None,
+    file: Annotated[
+        UploadFile | None,
+        File(description="the image, video or audio to check; a PDF or SVG: provenance only"),
+    ] = None,
     text: Annotated[
         str | None, Form(description="caption or transcript sent with it", max_length=20000)
     ] = None,
@@ -213,7 +217,7 @@ def check_upload(
     """
     refuse_unstorable({"text": text, "market": market}, "form")  # before any work: nothing half-done
     with ExitStack() as stack:
-        media = stack.enter_context(received(file, services)) if file is not None else None
+        media = stack.enter_context(received(file, services, accept=CHECKABLE)) if file is not None else None
         try:
             outcome = check(
                 services,

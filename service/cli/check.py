@@ -11,6 +11,7 @@ import click
 from service.auth import store as auth_store
 from service.cli.common import EXIT_NEGATIVE, open_instance, pass_settings
 from service.media.intake import inspect
+from service.media.sniff import CHECKABLE
 from service.pipeline.check import CheckRequest, check
 from service.policy.model import Decision, TextSource, verdict_to_dict
 from service.settings import Settings
@@ -52,7 +53,7 @@ def check_cmd(
     try:
         with services.db.system() as conn:
             tenant_id = auth_store.ensure_tenant(conn, tenant).id
-        media = inspect(file, services.limits) if file is not None else None
+        media = inspect(file, services.limits, accept=CHECKABLE) if file is not None else None
         request = CheckRequest(
             tenant_id=tenant_id, market=market, media=media, text=text, text_source=TextSource(text_source)
         )

@@ -18,6 +18,7 @@ from service.cli.common import EXIT_NEGATIVE, open_instance, pass_settings
 from service.cli.keys import keys_group
 from service.media.intake import inspect
 from service.media.model import MediaLimits
+from service.media.sniff import PROVENANCE
 from service.pipeline import verification
 from service.pipeline.release import label_and_sign
 from service.provenance import Notary, ProvenanceReport, SignSpec, SourceType, State
@@ -101,6 +102,10 @@ def sign_cmd(
 def _lines(path: Path, report: ProvenanceReport) -> list[str]:
     ok = report.state is State.TRUSTED and report.consent_status != "revoked"
     head = f"{'OK' if ok else 'FAIL'}: {path} {report.state.value}"
+    if report.state is State.VALID:  # intact, but no trust list vouches for the signer: not "invalid"
+        head = f"NOT TRUSTED: {path} valid (intact and unaltered, but the signer is on no trust list here)"
+    if report.trust_list:
+        head += f", trusted by {report.trust_list}"
     if report.consent_status == "revoked":
         head += ", CONSENT REVOKED (the people entitled withdrew it; do not publish)"
     if report.signer is not None and report.signer.issuer:
@@ -110,7 +115,15 @@ def _lines(path: Path, report: ProvenanceReport) -> list[str]:
     if report.recovered_by:
         head += f"; original recovered by {report.recovered_by} (distance {report.fingerprint_distance})"
     lines = [head]
+    if report.remote_manifest_url:
+        lines.append(f"  manifest not in the file; it points to {report.remote_manifest_url} (not fetched)")
     lines += [f"  {c.code}: {c.explanation}" for c in report.codes if c.kind == "failure"]
+    if report.original is not None:
+        lines.append(
+            f"  the original ({report.original.state.value} when signed, sha256 {report.original.sha256}); "
+            "checked on its bytes, not on this file:"
+        )
+        lines += [f"    {c.code}: {c.explanation}" for c in report.original.codes if c.kind == "failure"]
     return lines
 
 
@@ -124,16 +137,26 @@ def _lines(path: Path, report: ProvenanceReport) -> list[str]:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="PEM file of trust anchors to accept (repeatable), beside the instance's own.",
 )
+@click.option(
+    "--segment",
+    "segments",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="For a DASH/CMAF initialisation segment as FILE: a media segment (.m4s) to check against "
+    "its manifest (repeatable).",
+)
 @click.pass_context
-def verify_cmd(ctx: click.Context, file: Path, as_json: bool, trust_files: tuple[Path, ...]) -> None:
-    """Verify FILE's C2PA manifest; exit 0 only when it is trusted and, for a Vigil output, its
-    consent has not been revoked."""
+def verify_cmd(
+    ctx: click.Context, file: Path, as_json: bool, trust_files: tuple[Path, ...], segments: tuple[Path, ...]
+) -> None:
+    """Verify FILE's C2PA manifest (pictures, video, audio, PDF, SVG); exit 0 only when it is
+    trusted and, for a Vigil output, its consent has not been revoked."""
     settings: Settings = ctx.find_object(Settings)  # type: ignore[assignment]
     trust = TrustStore.from_settings(settings).adding(trust_files)
     limits = MediaLimits.from_settings(settings)
     notary = Notary(trust=trust, signer=None, threshold=settings.provenance_pdq_threshold)
-    info = inspect(file, limits)
-    report = notary.verify(None, file, limits=limits, info=info)
+    info = inspect(file, limits, accept=PROVENANCE, init_segments=True)
+    report = notary.verify(None, file, limits=limits, info=info, segments=segments)
     # The instance's repository, when there is one, adds the asset id and log index of Vigil's
     # own assets and recovers a stripped copy's original.
     has_instance = settings.database_url is not None or settings.pg_dir.exists()
@@ -141,7 +164,7 @@ def verify_cmd(ctx: click.Context, file: Path, as_json: bool, trust_files: tuple
         services = Services.open(settings)
         try:
             services.notary = dataclasses.replace(services.notary, trust=trust)
-            report = verification.verify_file(services, file, info)
+            report = verification.verify_file(services, file, info, segments=segments)
         finally:
             services.close()
     if as_json:

@@ -8,6 +8,7 @@ was checked (a polyglot that is both a JPEG and a ZIP is refused for its trailin
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import mmap
@@ -18,11 +19,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image, ImageOps
 
 from service.errors import MediaRejected, PayloadTooLarge, UnsupportedMediaType, public_detail
 from service.media.model import DecodedImage, Frame, MediaInfo, MediaKind, MediaLimits, MediaType
-from service.media.sniff import HEAD_BYTES, SUPPORTED, sniff
+from service.media.sniff import PROVENANCE, SNIFF_BYTES, SUPPORTED, sniff
 from service.media.trailers import jpeg_layout
 
 _CHUNK = 1024 * 1024
@@ -38,6 +39,7 @@ try:  # HEIC through libheif: the optional pillow-heif package (GPLv2 wheel); AV
 except ImportError:  # pragma: no cover - exercised where the extra is not installed
     HEIC_READABLE = False
 _MAX_IMAGE_FRAMES = 1000  # animated GIF/WebP/APNG: frames × pixels is what decoding costs
+_QUARTER_TURNS = (5, 6, 7, 8)  # EXIF orientations that turn the picture on its side
 
 # Pillow's own bomb check is a warning below 2× its limit; every check here is ours, done first.
 Image.MAX_IMAGE_PIXELS = None
@@ -67,33 +69,55 @@ def spool(stream: BinaryIO, *, directory: Path, max_bytes: int) -> tuple[Path, i
     return path, size, digest.hexdigest()
 
 
-def detect(path: Path) -> MediaType:
+def detect(path: Path, accept: tuple[MediaType, ...] = SUPPORTED) -> MediaType:
+    """The type of ``path`` from its bytes, if ``accept`` (a table of ``sniff``) holds it; a 415
+    naming what was sent and listing ``accept`` otherwise."""
     with path.open("rb") as fh:
-        head = fh.read(HEAD_BYTES)
+        head = fh.read(SNIFF_BYTES)
     if not head:
         raise MediaRejected("The file is empty.")
-    found = sniff(head)
+    found = sniff(head, accept)
     if isinstance(found, str):
+        if accept == PROVENANCE:
+            message = (
+                f"Vigil cannot read C2PA provenance in {found} files (detected from the bytes). "
+                f"It reads it in {supported_list(accept)}."
+            )
+        else:
+            message = (
+                f"Vigil does not take {found} files (detected from the bytes). "
+                f"It takes {supported_list(accept)}."
+            )
         raise UnsupportedMediaType(
-            f"Vigil does not take {found} files (detected from the bytes). It takes {supported_list()}.",
-            details={"detected": found, "supported": [t.name for t in SUPPORTED]},
+            message, details={"detected": found, "supported": [t.name for t in accept]}
         )
     return found
 
 
-def supported_list() -> str:
+def supported_list(accept: tuple[MediaType, ...] = SUPPORTED) -> str:
     """The types Vigil takes, as a person reads them, from the one table sniffing uses."""
-    return ", ".join(t.name.upper() if len(t.name) <= 4 else t.name for t in SUPPORTED)
+    return ", ".join(t.name.upper() if len(t.name) <= 4 else t.name for t in accept)
 
 
 def inspect(
-    path: Path, limits: MediaLimits, *, size: int | None = None, sha256: str | None = None
+    path: Path,
+    limits: MediaLimits,
+    *,
+    size: int | None = None,
+    sha256: str | None = None,
+    accept: tuple[MediaType, ...] = SUPPORTED,
+    init_segments: bool = False,
 ) -> MediaInfo:
-    """Type, size, hash and header facts of ``path``, refusing anything over ``limits``."""
+    """Type, size, hash and header facts of ``path``, refusing anything over ``limits``.
+
+    ``accept``: the table of types taken (``sniff.SUPPORTED``, ``CHECKABLE``, ``PROVENANCE``).
+    ``init_segments``: take a DASH/CMAF initialisation segment (no media to decode), for
+    verification only; elsewhere it is refused as a video without frames.
+    """
     size = path.stat().st_size if size is None else size
     if size > limits.max_bytes:
         raise PayloadTooLarge(f"The file is larger than the limit of {limits.max_bytes} bytes.")
-    media_type = detect(path)
+    media_type = detect(path, accept)
     if sha256 is None:
         from service.blobs.store import sha256_file
 
@@ -101,6 +125,21 @@ def inspect(
     base = MediaInfo(path=path, type=media_type, size=size, sha256=sha256)
     if media_type.kind is MediaKind.IMAGE:
         return _inspect_image(base, limits)
+    if media_type.kind is MediaKind.DOCUMENT:
+        from service.media.documents import check_document
+
+        return check_document(base)
+    if media_type.name in ("mp4", "mov"):
+        from service.media.bmff import is_init_segment
+
+        if is_init_segment(path):
+            if not init_segments:
+                raise MediaRejected(
+                    "The file is a DASH/CMAF initialisation segment: headers without pictures or "
+                    "sound, so there is nothing to decode here. Its provenance is verified by "
+                    "POST /v1/verify (with its media segments)."
+                )
+            return dataclasses.replace(base, init_segment=True)
     from service.media.av import inspect_av
 
     return inspect_av(base, limits)
@@ -205,16 +244,21 @@ def decode_image(info: MediaInfo, *, mode: str = "RGB", min_side: int | None = N
 
     ``min_side``: the caller needs only that many pixels on the longest side, so a JPEG may be
     decoded at 1/2, 1/4 or 1/8 scale (DCT scaling: every block is still decoded and checked,
-    at a fraction of the cost). Other formats decode at full size.
+    at a fraction of the cost). Other formats decode at full size. The result's ``full_size`` is
+    the picture's size at full resolution, turned as the EXIF orientation turns it: hashing takes
+    the full-size picture's hashes from a reduced decode with it (``service.match.hashes``).
     """
     if info.kind is not MediaKind.IMAGE:
         raise UnsupportedMediaType(f"Expected an image, got {info.type.name}.")
     img = _open_image(info)
+    full_size = img.size
     try:
         if min_side is not None and info.type.name == "jpeg" and max(img.size) > min_side:
             scale = min_side / max(img.size)
             img.draft(img.mode, (math.ceil(img.width * scale), math.ceil(img.height * scale)))
         img.load()
+        if img.getexif().get(ExifTags.Base.Orientation, 1) in _QUARTER_TURNS:
+            full_size = (full_size[1], full_size[0])
         img = ImageOps.exif_transpose(img)
         converted = img.convert(mode)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
@@ -223,7 +267,7 @@ def decode_image(info: MediaInfo, *, mode: str = "RGB", min_side: int | None = N
         ) from exc
     finally:
         img.close()
-    return DecodedImage(info=info, image=converted)
+    return DecodedImage(info=info, image=converted, full_size=full_size)
 
 
 def load_image(path: Path, limits: MediaLimits) -> DecodedImage:
@@ -237,7 +281,10 @@ def load_image(path: Path, limits: MediaLimits) -> DecodedImage:
 
 
 def iter_frames(info: MediaInfo, *, fps: float = 1.0, limits: MediaLimits) -> Iterator[Frame]:
-    """Sampled frames of a video (about ``fps`` per second); an image yields itself once."""
+    """Sampled frames of a video (about ``fps`` per second); an image yields itself once; a
+    document or an initialisation segment has none."""
+    if info.kind is MediaKind.DOCUMENT or info.init_segment:
+        return
     if info.kind is MediaKind.IMAGE:
         yield Frame(index=0, t=0.0, image=decode_image(info).image)
         return

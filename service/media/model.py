@@ -19,6 +19,7 @@ class MediaKind(enum.StrEnum):
     IMAGE = "image"
     VIDEO = "video"
     AUDIO = "audio"
+    DOCUMENT = "document"  # PDF, SVG: provenance is read, nothing in them is decoded or screened
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,9 @@ class MediaInfo:
     duration_s: float | None = None
     frame_count: int | None = None
     has_audio: bool = False
+    # A DASH/CMAF initialisation segment (fragmented MP4 headers, no media): taken only where
+    # provenance is verified, with its media segments beside it.
+    init_segment: bool = False
 
     @property
     def kind(self) -> MediaKind:
@@ -85,6 +89,9 @@ class MediaInfo:
 class DecodedImage:
     info: MediaInfo
     image: Image.Image  # RGB, fully loaded
+    # The picture's size at full resolution, in the orientation of ``image``: larger than it where a
+    # JPEG was decoded at a reduced scale (hashes are computed as the full-size picture's from it).
+    full_size: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

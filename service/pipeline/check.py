@@ -3,7 +3,8 @@
 The steps, in order (docs/check.md); each is one call below, numbered again there:
 
 1. intake: sniff, limit, decode. The HTTP edge spools and inspects the upload
-   (``api/uploads.py::received``); here the image is decoded once for every later step.
+   (``api/uploads.py::received``, the ``CHECKABLE`` table: media, and PDF or SVG documents);
+   here the image is decoded once for every later step. A document is never rasterised.
 2. provenance: the embedded C2PA manifest, else the manifest repository (exact SHA-256, then
    PDQ fingerprint: ``recovered_by: "fingerprint"``).
 3. consent status: for assets Vigil released (found in step 2, stripped copies included):
@@ -13,7 +14,10 @@ The steps, in order (docs/check.md); each is one call below, numbered again ther
 5. classify: the media and the caption/transcript text sent with it (its scores and lexicon hits
    are named ``caption`` or ``transcript``, text read from the picture ``ocr``). A classifier
    that is not configured or unavailable becomes a ``SignalState``, never a clean score; audio
-   (and video with sound) asks for ``speech``, which no shipped model hears.
+   (and video with sound) asks for ``speech``, which no shipped model hears. A document's
+   provenance is read (step 2), but nothing in it is screened: ``image_model``, ``ocr``,
+   ``symbols`` and ``hash_banks`` are named in ``missing_signals`` and the policy's ``signals:``
+   decide, as for any signal that did not run.
 6. decide: the market's policy turns the signals into a Verdict with required labels and a
    DSA statement of reasons.
 7. audit: ``check.decided`` (ids, hashes, decision, policy version, classifier versions; never

@@ -19,6 +19,7 @@ from service.classify.model import SignalState as ClassifyState
 from service.consent import revocation_store
 from service.db import Conn
 from service.errors import MalformedRequest, UnknownProfile
+from service.match.hashes import hash_image
 from service.match.matching import FrameHashes, hash_frames, match_hashes
 from service.match.model import MatchReport
 from service.media import MediaInfo, MediaKind
@@ -61,7 +62,7 @@ _SUMMARY_KEYS = (
 )
 
 
-DECODE_SIDE = 512  # hashing (≤ 512 px) and image models (224 px) need no more
+DECODE_SIDE = 512  # hashing (hashes.py reduces to 512-1023 px) and image models (224 px) need no more
 PICTURE_SIDE = 1024  # words and symbols: the line finder works at up to 960 px
 
 
@@ -97,13 +98,27 @@ def decode(services: Services, info: MediaInfo | None) -> Decoded:
     if info.kind is MediaKind.IMAGE:
         # A large JPEG is decoded at a fraction of its size (DCT scaling): as small as hashing and
         # the image model allow, or as the line finder and the symbol matcher need when they run.
+        # The hashes are the full-size picture's all the same (``full_size``, see hashes.py): those
+        # an output was fingerprinted with when it was signed, from its full decode, and a bank's.
         looks = services.settings.check_ocr or services.settings.check_symbols
-        image = decode_image(info, min_side=PICTURE_SIDE if looks else DECODE_SIDE).image
-        return Decoded(info, image, tuple(hash_frames([(0, 0.0, image)])))
+        decoded = decode_image(info, min_side=PICTURE_SIDE if looks else DECODE_SIDE)
+        hashes = hash_image(decoded.image, full_size=decoded.full_size)
+        return Decoded(info, decoded.image, (FrameHashes(0, 0.0, hashes),))
     if info.kind is MediaKind.VIDEO:
         sampled = ((f.index, f.t, f.image) for f in iter_frames(info, fps=1.0, limits=services.limits))
         return Decoded(info, None, tuple(hash_frames(sampled)))
-    return Decoded(info)  # audio: no pictures to hash
+    return Decoded(info)  # audio: no pictures to hash; a document (PDF, SVG) is never rasterised
+
+
+# A document's provenance is read, but nothing in it is screened: its pictures, its words and its
+# drawings are neither rasterised nor parsed. These signals are named in ``missing_signals`` and
+# decided by the policy's ``signals:`` entries, as any signal that did not run.
+DOCUMENT_UNSCREENED = ("image_model", "ocr", "symbols")
+DOCUMENT_UNMATCHED = "hash_banks"
+
+
+def _is_document(decoded: Decoded) -> bool:
+    return decoded.info is not None and decoded.info.kind is MediaKind.DOCUMENT
 
 
 def content_kinds(decoded: Decoded, text: str | None) -> tuple[str, ...]:
@@ -170,6 +185,8 @@ class Matched:
 
 
 def match(services: Services, conn: Conn, tenant_id: UUID, decoded: Decoded) -> Matched:
+    if _is_document(decoded):  # no picture of it is hashed: the banks were not asked
+        return Matched(None, states={DOCUMENT_UNMATCHED: SignalState.NOT_CONFIGURED})
     if decoded.info is None or not decoded.frames:
         return Matched(None)
     report = match_hashes(
@@ -229,7 +246,8 @@ def classify(
 ) -> Classified:
     """The media and the text sent with it (named ``text_source``: caption or transcript); words
     and symbols on the picture or the video's frames (``pictures``). Audio, and video with
-    sound, also ask for ``speech``, which no shipped model hears."""
+    sound, also ask for ``speech``, which no shipped model hears; a document (PDF, SVG) leaves
+    ``image_model``, ``ocr`` and ``symbols`` unscreened (only its caption is read)."""
     results: dict[str, Scores] = {}
     origins: dict[str, str] = {}
     versions: dict[str, str] = {}
@@ -259,6 +277,8 @@ def classify(
         if seen.symbols is not None:
             states["symbols"] = SignalState(seen.symbols.state.value)
             versions["symbols"] = seen.symbols.version
+    if _is_document(decoded):
+        states.update(dict.fromkeys(DOCUMENT_UNSCREENED, SignalState.NOT_CONFIGURED))
     if info is not None and info.has_audio:  # audio, or a video with sound: what is said
         results["speech"] = classifiers.classify_speech(info)
         origins["speech"] = info.kind.value

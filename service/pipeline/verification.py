@@ -8,6 +8,7 @@ recovered by fingerprint, is reported with ``consent_status`` ``active`` or ``re
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from uuid import UUID
 
@@ -32,8 +33,11 @@ def with_consent(conn: Conn, report: ProvenanceReport) -> ProvenanceReport:
     return dataclasses.replace(report, consent_status=status.value)
 
 
-def verify_file(services: Services, path: Path, info: MediaInfo) -> ProvenanceReport:
-    """The file's ProvenanceReport from the instance's repository, with its consent status."""
+def verify_file(
+    services: Services, path: Path, info: MediaInfo, *, segments: Sequence[Path] = ()
+) -> ProvenanceReport:
+    """The file's ProvenanceReport from the instance's repository, with its consent status
+    (``segments``: the media segments of a DASH/CMAF initialisation segment)."""
     with services.db.system() as conn:
-        report = services.notary.verify(conn, path, limits=services.limits, info=info)
+        report = services.notary.verify(conn, path, limits=services.limits, info=info, segments=segments)
         return with_consent(conn, report)

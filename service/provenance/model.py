@@ -106,6 +106,20 @@ class Timestamp:
 
 
 @dataclass(frozen=True, slots=True)
+class Original:
+    """What the manifest repository holds about the signed original a copy without a manifest was
+    matched to: its validation when Vigil signed it, checked on the original's bytes, never on
+    the copy's (a stripped copy's own checks stay in ``ProvenanceReport.codes``)."""
+
+    state: State  # the original's state when it was signed and recorded
+    sha256: str | None  # of the original's signed bytes
+    codes: tuple[Code, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"state": self.state.value, "sha256": self.sha256, "codes": [asdict(c) for c in self.codes]}
+
+
+@dataclass(frozen=True, slots=True)
 class ProvenanceReport:
     """What ``verify`` found (docs/provenance.md). ``state`` first, then the evidence."""
 
@@ -128,10 +142,16 @@ class ProvenanceReport:
     # For an asset Vigil released: "active", or "revoked" once the people entitled withdrew the
     # consent it was made under (filled in by the verify flow; None for assets Vigil did not make).
     consent_status: str | None = None
+    # The URL of the manifest a file points to instead of carrying it (never fetched by Vigil).
+    remote_manifest_url: str | None = None
+    # For a copy recovered from the repository: the original's validation, apart from ``codes``
+    # (which are the checks made on the uploaded bytes).
+    original: Original | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["state"] = self.state.value
+        out["original"] = self.original.to_dict() if self.original is not None else None
         return out
 
 

@@ -7,7 +7,8 @@
   transparency log and keep the manifest in the repository, all in the caller's transaction.
 - ``notary.verify(conn, path, limits=...)``: the embedded manifest; when there is none, the
   repository by exact SHA-256, then by PDQ within ``provenance_pdq_threshold`` bits
-  (``recovered_by: "fingerprint"``: the original's provenance, not a binding to these bytes).
+  (``recovered_by: "fingerprint"``: the original's provenance, not a binding to these bytes;
+  the report's ``codes`` stay the checks of these bytes, the original's are under ``original``).
 """
 
 from __future__ import annotations
@@ -28,11 +29,21 @@ from service.health import ComponentStatus, State
 from service.match.hashes import PDQ_MIN_QUALITY, ImageHashes, hash_image
 from service.media import MediaInfo, MediaKind, MediaLimits
 from service.media.intake import inspect, iter_frames
+from service.media.sniff import PROVENANCE
 from service.provenance import store
 from service.provenance.explain import explain
 from service.provenance.index import FingerprintIndex
-from service.provenance.model import Code, ProvenanceReport, SignedAsset, SignerInfo, SignSpec, Timestamp
+from service.provenance.model import (
+    Code,
+    Original,
+    ProvenanceReport,
+    SignedAsset,
+    SignerInfo,
+    SignSpec,
+    Timestamp,
+)
 from service.provenance.model import State as PState
+from service.provenance.reconcile import reconcile
 from service.provenance.sign import sign_file
 from service.provenance.signer import VigilSigner
 from service.provenance.trust import TrustStore
@@ -43,8 +54,9 @@ MAX_QUERY_FRAMES = 12  # frames of a video compared against the repository
 
 
 def fingerprints(info: MediaInfo, limits: MediaLimits, *, max_frames: int | None = None) -> list[ImageHashes]:
-    """PDQ + pHash of an image, or of a video's frames at ~1 fps (consecutive repeats dropped)."""
-    if info.kind is MediaKind.AUDIO:
+    """PDQ + pHash of an image, or of a video's frames at ~1 fps (consecutive repeats dropped);
+    none for audio, documents (never rasterised) and initialisation segments (no frames)."""
+    if info.kind in (MediaKind.AUDIO, MediaKind.DOCUMENT) or info.init_segment:
         return []
     out: list[ImageHashes] = []
     for frame in iter_frames(info, fps=1.0, limits=limits):
@@ -58,11 +70,23 @@ def fingerprints(info: MediaInfo, limits: MediaLimits, *, max_frames: int | None
 
 
 def _report_from_json(data: dict[str, Any]) -> ProvenanceReport:
+    """A report as the repository stored it (``ProvenanceReport.to_dict``)."""
     signer = data.get("signer")
     timestamp = data.get("timestamp")
     return ProvenanceReport(
         state=PState(data["state"]),
-        codes=tuple(Code(**c) for c in data.get("codes") or ()),
+        # Explained again with today's texts (a record keeps the words of the day it was signed).
+        codes=tuple(
+            reconcile(
+                Code(
+                    c["code"],
+                    explain(c["code"], c.get("explanation")),
+                    c.get("url"),
+                    c.get("kind", "success"),
+                )
+                for c in data.get("codes") or ()
+            )
+        ),
         signer=SignerInfo(**signer) if signer else None,
         signed_at=data.get("signed_at"),
         timestamp=Timestamp(**timestamp) if timestamp else None,
@@ -198,14 +222,16 @@ class Notary:
         limits: MediaLimits,
         info: MediaInfo | None = None,
         frames: Sequence[ImageHashes] | None = None,
+        segments: Sequence[Path] = (),
     ) -> ProvenanceReport:
         """Verify ``path``; look the repository up (``conn`` given) when it carries no manifest.
 
         ``frames``: fingerprints the caller already computed (the check flow hashes once for
-        both this lookup and the hash banks); computed here when not given.
+        both this lookup and the hash banks); computed here when not given. ``segments``: the
+        media segments of a DASH/CMAF initialisation segment.
         """
-        info = info or inspect(path, limits)
-        report = verify_file(path, trust=self.trust, sha256=info.sha256)
+        info = info or inspect(path, limits, accept=PROVENANCE, init_segments=True)
+        report = verify_file(path, trust=self.trust, sha256=info.sha256, segments=segments)
         if conn is None:
             return report
         if report.state is not PState.ABSENT:
@@ -220,7 +246,7 @@ class Notary:
             return report
         record = store.by_sha256(conn, info.sha256)
         if record is not None:
-            return self._recovered(record, info.sha256, 0, "vigil.recovered.sha256")
+            return self._recovered(report, record, 0, "vigil.recovered.sha256")
         best: store.Match | None = None
         if frames is None:
             frames = fingerprints(info, limits, max_frames=MAX_QUERY_FRAMES)
@@ -234,20 +260,28 @@ class Notary:
                     break
         if best is None:
             return report
-        return self._recovered(best.record, info.sha256, best.distance, "vigil.recovered.fingerprint")
+        return self._recovered(report, best.record, best.distance, "vigil.recovered.fingerprint")
 
     @staticmethod
-    def _recovered(record: store.ManifestRecord, sha256: str, distance: int, code: str) -> ProvenanceReport:
+    def _recovered(
+        copy: ProvenanceReport, record: store.ManifestRecord, distance: int, code: str
+    ) -> ProvenanceReport:
+        """The copy's report with the original's provenance beside it. ``codes`` stay what was
+        checked on the uploaded bytes (no manifest, the fingerprint distance); what the
+        repository holds about the original (its validation when signed) is ``original``."""
         original = _report_from_json(record.report)
-        note = Code(code, explain(code, None), None, "informational")
+        how = "exact SHA-256" if code.endswith("sha256") else f"PDQ distance {distance} of 256 bits"
+        note = Code(code, f"{explain(code, None)} Matched by {how}.", None, "informational")
         return dataclasses.replace(
             original,
             state=PState.ABSENT,
-            codes=(note, *original.codes),
+            codes=(*copy.codes, note),
             recovered_by="fingerprint",
             asset_id=record.asset_id,
             log_index=record.log_index,
             signed_at=original.signed_at or record.signed_at.isoformat(),
-            sha256=sha256,
+            sha256=copy.sha256,
             fingerprint_distance=distance,
+            remote_manifest_url=copy.remote_manifest_url,
+            original=Original(state=original.state, sha256=record.sha256, codes=original.codes),
         )

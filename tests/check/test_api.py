@@ -66,7 +66,7 @@ async def test_nothing_to_check_and_bad_files_are_refused(
     assert (empty.status_code, empty.json()["error"]["code"]) == (422, "malformed_request")
     assert (await client.post("/v1/check", headers=bearer(token))).status_code == 422
     fake = tmp_path / "not_an_image.jpg"
-    fake.write_bytes(b"%PDF-1.7 this is a document")
+    fake.write_bytes(b"PK\x03\x04 this is an archive")
     r = await _post(client, token, path=fake)
     assert r.status_code == 415
     truncated = tmp_path / "truncated_photo.jpg"

@@ -6,13 +6,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 
 from service.errors import ConfigError
+from service.media.sniff import PROVENANCE
 from service.provenance import SignSpec
 from service.services import Services
 from service.settings import Settings
 from tests.conftest import KeyMaker, bearer
 from tests.provenance.conftest import save_image
+from tests.provenance.test_formats import DATA, c2pa_sign
 
 
 @pytest.fixture
@@ -66,11 +69,80 @@ async def test_corrupted_manifest_is_invalid_not_500(
 async def test_unsupported_format_is_415(
     client: httpx.AsyncClient, make_key: KeyMaker, tmp_path: Path
 ) -> None:
-    pdf = tmp_path / "doc.pdf"
-    pdf.write_bytes(b"%PDF-1.7\n" + b"0" * 100)
-    r = await _post(client, make_key("auditor"), pdf, "doc.pdf")
+    archive = tmp_path / "photos.zip"
+    archive.write_bytes(b"PK\x03\x04" + b"0" * 100)
+    r = await _post(client, make_key("auditor"), archive, "photos.zip")
     assert r.status_code == 415
-    assert r.json()["error"]["code"] == "unsupported_media_type"
+    error = r.json()["error"]
+    assert error["code"] == "unsupported_media_type"
+    assert error["details"]["supported"] == [t.name for t in PROVENANCE]
+    assert error["message"].endswith("M4A, PDF, SVG.")
+    truncated = tmp_path / "truncated.pdf"
+    truncated.write_bytes(b"%PDF-1.7\n" + b"0" * 100)
+    r = await _post(client, make_key("auditor"), truncated, "truncated.pdf")
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "media_rejected")
+
+
+async def test_signed_pdf_and_svg_are_verified(
+    client: httpx.AsyncClient, make_key: KeyMaker, services: Services, tmp_path: Path
+) -> None:
+    assert services.notary.signer is not None
+    for fixture, mime in (("basic.pdf", "application/pdf"), ("sample1.svg", "image/svg+xml")):
+        signed = c2pa_sign(
+            DATA / fixture, tmp_path / fixture, mime, services.notary.signer, services.notary.trust
+        )
+        r = await _post(client, make_key("auditor"), signed, fixture)
+        assert r.status_code == 200, r.text
+        assert (r.json()["state"], r.json()["signer"]["issuer"]) == ("trusted", "Acme Memorials")
+
+
+async def test_remote_manifest_is_named_not_fetched(client: httpx.AsyncClient, make_key: KeyMaker) -> None:
+    r = await _post(client, make_key("auditor"), DATA / "cloud.jpg")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["state"] == "absent"
+    assert body["remote_manifest_url"].startswith("https://cai-manifests.adobe.com/manifests/")
+    assert "manifest.inaccessible" in {c["code"] for c in body["codes"] if c["kind"] == "failure"}
+    page = await client.post(
+        "/verify",
+        data={"api_key": make_key("auditor")},
+        files={"file": ("c.jpg", (DATA / "cloud.jpg").read_bytes())},
+    )
+    assert 'id="remote-manifest"' in page.text
+
+
+async def test_dash_init_segment_with_its_segments(client: httpx.AsyncClient, make_key: KeyMaker) -> None:
+    init = ("init.mp4", (DATA / "dashinit.mp4").read_bytes())
+    segment = ("seg1.m4s", (DATA / "dash1.m4s").read_bytes())
+    token = make_key("auditor")
+    alone = await client.post("/v1/verify", headers=bearer(token), files={"file": init})
+    assert alone.status_code == 200
+    assert "vigil.bmff.segmentsMissing" in {c["code"] for c in alone.json()["codes"]}
+    both = await client.post(
+        "/v1/verify", headers=bearer(token), files=[("file", init), ("segments", segment)]
+    )
+    assert both.status_code == 200, both.text
+    assert both.json()["state"] == "valid"
+    assert "vigil.bmff.segments" in {c["code"] for c in both.json()["codes"] if c["kind"] == "success"}
+    media = await client.post("/v1/media/inspect", headers=bearer(token), files={"file": init})
+    assert media.status_code == 422  # only verification takes an initialisation segment
+
+
+async def test_stripped_copy_keeps_the_originals_codes_apart(
+    client: httpx.AsyncClient, make_key: KeyMaker, signed: Path, tmp_path: Path
+) -> None:
+    stripped = tmp_path / "signed_then_recompressed.jpg"
+    Image.open(signed).convert("RGB").save(stripped, "JPEG", quality=70)
+    r = await _post(client, make_key("auditor"), stripped)
+    body = r.json()
+    assert (body["state"], body["recovered_by"]) == ("absent", "fingerprint")
+    assert [c["code"] for c in body["codes"]] == ["vigil.recovered.fingerprint"]
+    assert body["original"]["state"] == "trusted"
+    assert "assertion.dataHash.match" in {c["code"] for c in body["original"]["codes"]}
+    page = await client.post(
+        "/verify", data={"api_key": make_key("auditor")}, files={"file": ("s.jpg", stripped.read_bytes())}
+    )
+    assert 'id="original"' in page.text
 
 
 async def test_readiness_reports_signing_key_and_anchors(client: httpx.AsyncClient) -> None:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from tests.provenance.conftest import save_image
+from tests.provenance.test_formats import DATA
 from tests.vigil_cli import ROOT, vigil
 
 
@@ -62,6 +63,9 @@ def test_verify_with_only_a_trust_file(tmp_path: Path, database_url: str) -> Non
     untrusted = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert untrusted.returncode == 1
     assert json.loads(untrusted.stdout)["state"] == "valid"
+    plain = subprocess.run(run[:4] + run[5:], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert plain.stdout.startswith("NOT TRUSTED: ")  # intact but vouched for by no list: not "invalid"
+    assert "intact and unaltered" in plain.stdout
     trusted = subprocess.run(
         [*run, "--trust", str(signer_dir / "keys" / "ca.pem")],
         cwd=ROOT,
@@ -72,11 +76,41 @@ def test_verify_with_only_a_trust_file(tmp_path: Path, database_url: str) -> Non
     )
     assert trusted.returncode == 0, trusted.stderr
     assert json.loads(trusted.stdout)["trust_list"] == "operator:ca"
+    named = subprocess.run(
+        [*run[:4], *run[5:], "--trust", str(signer_dir / "keys" / "ca.pem")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert named.stdout.startswith("OK: ")
+    assert "trusted by operator:ca" in named.stdout
 
 
 def test_verify_refuses_unsupported_file(tmp_path: Path, database_url: str) -> None:
-    pdf = tmp_path / "doc.pdf"
-    pdf.write_bytes(b"%PDF-1.7\n" + b"0" * 100)
-    r = vigil(tmp_path / "inst", database_url, "verify", str(pdf))
+    archive = tmp_path / "photos.zip"
+    archive.write_bytes(b"PK\x03\x04" + b"0" * 100)
+    r = vigil(tmp_path / "inst", database_url, "verify", str(archive))
     assert r.returncode == 4
     assert "FAIL:" in r.stderr
+    assert "PDF, SVG" in r.stderr
+
+
+def _auditor(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``vigil verify`` with no instance of its own (no repository, no database)."""
+    env = {**os.environ, "VIGIL_DATA_DIR": str(tmp_path / "auditor")}
+    env.pop("DATABASE_URL", None)
+    run = [sys.executable, "-m", "service", "verify", *args]
+    return subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_verify_names_a_remote_manifest_and_checks_dash_segments(tmp_path: Path) -> None:
+    remote = _auditor(tmp_path, str(DATA / "cloud.jpg"))
+    assert remote.returncode == 1
+    assert remote.stdout.startswith("FAIL:")
+    assert "https://cai-manifests.adobe.com/manifests/" in remote.stdout
+    assert "manifest.inaccessible" in remote.stdout
+    dash = _auditor(tmp_path, "--json", str(DATA / "dashinit.mp4"), "--segment", str(DATA / "dash1.m4s"))
+    assert dash.returncode == 1, dash.stderr  # intact, but signed by a test certificate nobody trusts
+    assert json.loads(dash.stdout)["state"] == "valid"

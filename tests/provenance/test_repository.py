@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -82,7 +83,16 @@ def test_stripped_image_is_recovered_by_fingerprint(
     assert report.ai_generated is True
     assert report.signer is not None
     assert report.signer.issuer == "Acme Memorials"
-    assert report.codes[0].code == "vigil.recovered.fingerprint"
+    # What was checked on these bytes stays apart from what the repository holds about the original.
+    assert [c.code for c in report.codes] == ["vigil.recovered.fingerprint"]
+    assert f"PDQ distance {report.fingerprint_distance}" in report.codes[0].explanation
+    assert report.sha256 == hashlib.sha256(stripped.read_bytes()).hexdigest()
+    assert report.original is not None
+    assert report.original.state is State.TRUSTED
+    signed_bytes = (tmp_path / f"signed.{fmt.lower()}").read_bytes()
+    assert report.original.sha256 == hashlib.sha256(signed_bytes).hexdigest()
+    assert "assertion.dataHash.match" in {c.code for c in report.original.codes}
+    assert report.to_dict()["original"]["state"] == "trusted"
 
 
 def test_reencoded_video_is_recovered_by_fingerprint(services: Services, tmp_path: Path) -> None:

@@ -201,10 +201,12 @@ def test_failing_callback_surfaces_its_cause(tmp_path: Path, keys: Path, trust: 
 
 
 def test_unsupported_format_is_refused(tmp_path: Path, signer: VigilSigner, trust: TrustStore) -> None:
-    pdf = tmp_path / "doc.pdf"
-    pdf.write_bytes(b"%PDF-1.7\n" + b"0" * 100)
+    archive = tmp_path / "photos.zip"
+    archive.write_bytes(b"PK\x03\x04" + b"0" * 100)
     with pytest.raises(UnsupportedMediaType):
-        verify_file(pdf, trust=trust)
+        verify_file(archive, trust=trust)
+    pdf = tmp_path / "doc.pdf"  # verified (test_formats.py), but Vigil signs media only
+    pdf.write_bytes(b"%PDF-1.7\n" + b"0" * 100)
     with pytest.raises(UnsupportedMediaType):
         sign_file(pdf, tmp_path / "out.pdf", SPEC, signer=signer, trust=trust)
 
