@@ -68,6 +68,18 @@ def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def create_key(data: Path, role: str) -> str:
+    """``vigil keys create --role ROLE`` on the instance at ``data``: the token it printed."""
+    made = subprocess.run(
+        [sys.executable, "-m", "service", "--data-dir", str(data), "keys", "create", "--role", role],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return made.stdout.strip().splitlines()[-1]
+
+
 def vigil_process(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "service", *args],

@@ -9,15 +9,13 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-from bench._util import free_port, load, progress, vigil_process
+from bench._util import create_key, free_port, load, progress, vigil_process
 
 
 def start_and_time(data: Path) -> tuple[object, int, float]:
@@ -56,23 +54,7 @@ def main() -> None:
             existing.append(elapsed)
             if len(existing) < 3:
                 stop(proc)
-        made = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "service",
-                "--data-dir",
-                str(data),
-                "keys",
-                "create",
-                "--role",
-                "platform",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        token = made.stdout.strip().splitlines()[-1]
+        token = create_key(data, "platform")
         progress("authenticated GET /v1/whoami under load …")
         headers = {"Authorization": f"Bearer {token}"}
         load("127.0.0.1", port, "/v1/whoami", headers, seconds=2, connections=4)  # warm up

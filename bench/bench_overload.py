@@ -24,7 +24,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._util import ROOT, free_port, multipart, percentile, progress, vigil_process
+from bench._util import ROOT, create_key, free_port, multipart, percentile, progress, vigil_process
 from bench.bench_check import photo
 
 
@@ -74,24 +74,7 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
-        made = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "service",
-                "--data-dir",
-                str(data),
-                "keys",
-                "create",
-                "--role",
-                "platform",
-            ],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        token = made.stdout.strip().splitlines()[-1]
+        token = create_key(data, "platform")
         port = free_port()
         server = vigil_process(
             "--data-dir",

@@ -13,6 +13,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from service.provenance.certs import init_signing
+from service.provenance.signer import VigilSigner
+from service.provenance.trust import TrustStore
 from service.settings import Settings
 
 
@@ -21,6 +23,24 @@ def settings(settings: Settings) -> Settings:
     """The shared ``settings``, with a local CA and signing certificate made first."""
     init_signing(settings.keys_dir, "Acme Memorials")
     return settings
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A local CA and signing certificate for a module's signing tests (no instance)."""
+    directory = tmp_path_factory.mktemp("keys")
+    init_signing(directory, "Acme Memorials")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def trust(keys: Path) -> TrustStore:
+    return TrustStore.from_pem(vigil_ca=keys / "ca.pem")
+
+
+@pytest.fixture(scope="module")
+def signer(keys: Path) -> VigilSigner:
+    return VigilSigner.from_files(keys / "signing-chain.pem", keys / "signing-key.pem")
 
 
 def picture(seed: int, size: tuple[int, int] = (640, 480), *, shape: int = 160) -> Image.Image:

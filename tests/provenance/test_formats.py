@@ -20,7 +20,6 @@ import pytest
 from service.errors import MediaRejected, UnsupportedMediaType
 from service.media.sniff import PROVENANCE, WEBM
 from service.provenance import SignSpec, State, sign_file, verify_file
-from service.provenance.certs import init_signing
 from service.provenance.sign import manifest_definition
 from service.provenance.signer import VigilSigner
 from service.provenance.trust import TrustStore
@@ -28,23 +27,6 @@ from tests.provenance.conftest import make_wav, picture
 
 DATA = Path(__file__).parent / "data"
 SPEC = SignSpec(asset_id="doc-1")
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("keys")
-    init_signing(directory, "Acme Memorials")
-    return directory
-
-
-@pytest.fixture(scope="module")
-def trust(keys: Path) -> TrustStore:
-    return TrustStore.from_pem(vigil_ca=keys / "ca.pem")
-
-
-@pytest.fixture(scope="module")
-def signer(keys: Path) -> VigilSigner:
-    return VigilSigner.from_files(keys / "signing-chain.pem", keys / "signing-key.pem")
 
 
 def c2pa_sign(src: Path, dst: Path, mime: str, signer: VigilSigner, trust: TrustStore) -> Path:

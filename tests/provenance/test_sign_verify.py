@@ -20,7 +20,6 @@ from service.provenance import (
     sign_file,
     verify_file,
 )
-from service.provenance.certs import init_signing
 from service.provenance.signer import FileKeySigner, VigilSigner
 from service.provenance.trust import TrustStore
 from tests.provenance.conftest import make_mp3, make_video, make_wav, save_image
@@ -33,23 +32,6 @@ SPEC = SignSpec(
     moderation=ModerationAssertion("allow", "policy-2026.1", {"clip": "vit-b32@1"}),
     ingredients=(Ingredient(sha256="cd" * 32, mime="image/jpeg"),),
 )
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("keys")
-    init_signing(directory, "Acme Memorials")
-    return directory
-
-
-@pytest.fixture(scope="module")
-def trust(keys: Path) -> TrustStore:
-    return TrustStore.from_pem(vigil_ca=keys / "ca.pem")
-
-
-@pytest.fixture(scope="module")
-def signer(keys: Path) -> VigilSigner:
-    return VigilSigner.from_files(keys / "signing-chain.pem", keys / "signing-key.pem")
 
 
 @pytest.fixture
