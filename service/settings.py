@@ -102,7 +102,7 @@ class Settings(BaseSettings):
         "answered 503 with Retry-After instead of queueing without bound.",
     )
     max_image_pixels: int = Field(
-        40_000_000, gt=0, description="Most pixels in one image (width × height); more is 422."
+        64_000_000, gt=0, description="Most pixels in one image (W × H; 48-50 MP phones fit); more is 422."
     )
     max_image_side: int = Field(16_384, gt=0, description="Longest image side in pixels; more is 422.")
     max_media_seconds: float = Field(600.0, gt=0, description="Longest video or audio accepted, in seconds.")
