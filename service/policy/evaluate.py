@@ -66,7 +66,11 @@ def _states(policy: Policy, signals: Signals) -> tuple[list[Finding], list[str]]
         elif state is SignalState.NOT_CONFIGURED:
             missing.append(name)
             action = rule.when_not_configured.get(signals.flow)
-            detail = f"{name} is not configured on this instance"
+            detail = (
+                f"{name} did not run: a document's pictures and words are not screened (provenance only)"
+                if "document" in signals.content_kinds
+                else f"{name} is not configured on this instance"
+            )
             if action is None:
                 findings.append(
                     Finding(

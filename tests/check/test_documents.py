@@ -42,6 +42,8 @@ async def test_a_signed_document_is_checked_for_provenance_and_named_unscreened(
     assert set(verdict["missing_signals"]) >= UNSCREENED
     rules = {r["rule"] for r in verdict["reasons"]}
     assert {f"signal.{name}.not_configured" for name in UNSCREENED} <= rules
+    details = [r["detail"] for r in verdict["reasons"] if r["rule"].startswith("signal.")]
+    assert all("a document's pictures and words are not screened" in d for d in details), details
     assert verdict["matches"] == []
 
 
