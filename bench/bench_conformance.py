@@ -21,13 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.errors import InputError  # noqa: E402
-from service.media import MediaLimits  # noqa: E402
-from service.media.intake import inspect  # noqa: E402
-from service.media.sniff import PROVENANCE  # noqa: E402
-from service.provenance import verify_file  # noqa: E402
-from service.provenance.trust import TrustStore  # noqa: E402
-from service.settings import Settings  # noqa: E402
+from service.errors import InputError
+from service.media import MediaLimits
+from service.media.intake import inspect
+from service.media.sniff import PROVENANCE
+from service.provenance import verify_file
+from service.provenance.trust import TrustStore
+from service.settings import Settings
 
 EXTENSIONS = {
     ".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".heic", ".heif", ".avif",
