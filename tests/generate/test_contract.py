@@ -8,13 +8,13 @@ import pytest
 from PIL import Image
 
 from service.errors import ConfigError, GeneratorFailed, NotFound
-from service.generate.backend import (
+from service.generate.model import GenerationRequest, OutputKind, PhotoRef, SourceType
+from service.generate.registry import (
     ENTRY_POINT_GROUP,
     GeneratorRegistry,
     backend_from_settings,
     default_registry,
 )
-from service.generate.model import GenerationRequest, OutputKind, PhotoRef, SourceType
 from service.settings import Settings
 from tests.generate.conftest import CAPTION, PROMPT
 
