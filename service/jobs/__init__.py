@@ -35,10 +35,11 @@ The idempotency contract (at-least-once delivery, exactly-once effects):
    ``ctx.release()`` and return) and ``ctx.lease_lost`` (another worker owns the job now).
 """
 
+from service.jobs.context import JobContext
 from service.jobs.model import Backoff, Job, JobState, QueueCounts
 from service.jobs.registry import HandlerRegistry, build_registry
 from service.jobs.store import enqueue
-from service.jobs.worker import JobContext, Worker, WorkerThread
+from service.jobs.worker import Worker, WorkerThread
 
 __all__ = [
     "Backoff",

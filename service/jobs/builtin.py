@@ -6,9 +6,9 @@ They register through ``register_handlers`` exactly like any other handler modul
 from __future__ import annotations
 
 from service.errors import MalformedRequest
+from service.jobs.context import JobContext
 from service.jobs.model import Job
 from service.jobs.registry import HandlerRegistry
-from service.jobs.worker import JobContext
 
 _MAX_SLEEP_S = 3600.0
 

@@ -12,7 +12,6 @@ from uuid import UUID
 
 if TYPE_CHECKING:
     from service.db import Conn
-    from service.jobs.worker import JobContext
 
 
 class JobState(enum.StrEnum):
@@ -63,9 +62,6 @@ class Backoff:
 
 _rng = random.SystemRandom()
 
-Handler = Callable[["Job", "JobContext"], None]
-"""A job handler. It must be safe to run again for the same job (see ``service/jobs/__init__``)."""
-
 DeadHook = Callable[["Conn", "Job", Any], None]
 """Called as ``hook(conn, job, services)`` when a job of its kind goes dead (``job.last_error`` says
 why), in the ``system()`` transaction that records it: e.g. mark the generation ``failed``."""
@@ -73,14 +69,6 @@ why), in the ``system()`` transaction that records it: e.g. mark the generation 
 PeriodicTask = Callable[["Conn", Any], None]
 """A periodic task ``task(conn, services)``: runs in a ``system()`` transaction that commits when it
 returns; ``services`` is what the host gave the worker (the CLI gives its Services)."""
-
-
-@dataclass(frozen=True, slots=True)
-class HandlerSpec:
-    kind: str
-    handler: Handler
-    max_attempts: int = 5
-    on_dead: DeadHook | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,24 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 from service.errors import ConfigError, NotFound
-from service.jobs.model import DeadHook, Handler, HandlerSpec, Periodic, PeriodicTask
+from service.jobs.context import JobContext
+from service.jobs.model import DeadHook, Job, Periodic, PeriodicTask
+
+Handler = Callable[[Job, JobContext], None]
+"""A job handler. It must be safe to run again for the same job (see ``service/jobs/__init__``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerSpec:
+    kind: str
+    handler: Handler
+    max_attempts: int = 5
+    on_dead: DeadHook | None = None
+
 
 _KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,62}$")
 

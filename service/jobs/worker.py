@@ -17,15 +17,13 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from service.db import Conn, Database
 from service.errors import InputError, LeaseLost, VigilError
 from service.jobs import store
+from service.jobs.context import JobContext
 from service.jobs.model import Backoff, Job, JobState
 from service.jobs.registry import HandlerRegistry
 from service.settings import Settings
@@ -38,40 +36,6 @@ _MAX_ERROR_PAUSE_S = 30.0
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-@dataclass
-class JobContext:
-    """What a handler gets beside its job: the database, the host's services, stop and lease signals."""
-
-    db: Database
-    job: Job
-    worker_id: str
-    services: Any  # what the host process passed to the worker (the CLI passes its Services)
-    stopping: threading.Event
-    lease_lost: threading.Event = field(default_factory=threading.Event)
-    completed: bool = False
-    released: bool = False
-
-    @property
-    def attempt(self) -> int:
-        return self.job.attempt
-
-    @contextmanager
-    def completing(self) -> Iterator[Conn]:
-        """A transaction of the job's tenant that also marks the job done when it commits.
-
-        Write the job's effects here: they and the completion commit together, or (the lease
-        was lost, the process died) neither does.
-        """
-        with self.db.tenant(self.job.tenant_id) as conn:
-            yield conn
-            store.complete(conn, self.job, worker_id=self.worker_id)
-        self.completed = True
-
-    def release(self) -> None:
-        """Hand the job back unfinished (for a stop request); this attempt is not counted."""
-        self.released = True
 
 
 class Worker:
