@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from service.classify import adapter as lora
+from service.classify import adapter_train
 from service.classify.encoder import resolve_encoder
 from service.classify.image import CALIBRATION_FILE, PROBES_FILE, ClipClassifier, load_image_file
 from service.classify.lexicon import load_lexicon
@@ -64,7 +65,7 @@ def finetune_text(
     )
     plain = replace(config, text_adapter=None, text_encoder_path=None)
     base_dir = resolve_encoder(None, plain.model_root)
-    matrices, weights, biases = lora.train(
+    matrices, weights, biases = adapter_train.train(
         base_dir,
         [e.content for e in fit],
         [e.labels for e in fit],
