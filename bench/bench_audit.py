@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from service.audit import Event, EventName, append, append_many, merkle, store
 from service.audit import log as audit_log
 from service.audit.log import append_now
+from service.composition import open_services
 from service.db.embedded import EmbeddedPostgres
 from service.services import Services
 from service.settings import Settings
@@ -217,7 +218,7 @@ def main() -> None:
     url = server.start()
     try:
         settings = Settings(data_dir=root / "data", database_url=url, log_json=False)
-        services = Services.open(settings)
+        services = open_services(settings)
         try:
             result: dict[str, object] = {}
             result.update(bench_writers(url, services))

@@ -38,6 +38,7 @@ from PIL import Image, ImageDraw
 from bench._util import free_port, load, multipart, progress, summary_ms, vigil_process
 from service.auth import Role
 from service.auth import store as auth_store
+from service.composition import open_services
 from service.match import banks
 from service.match.model import BankKind, HashType
 from service.media.intake import inspect
@@ -252,7 +253,7 @@ def main() -> None:
     try:
         settings = Settings(data_dir=data, log_json=False, log_level="WARNING")
         init_signing(settings.keys_dir, "Bench Memorials")
-        services = Services.open(settings)
+        services = open_services(settings)
         try:
             progress(f"bank of {args.bank_size} PDQ entries, {args.signed} signed assets …")
             populate(services, root, bank_size=args.bank_size, signed=args.signed)
@@ -317,7 +318,7 @@ def main() -> None:
             with_model = Settings(
                 data_dir=data, log_json=False, log_level="WARNING", classify_image_model=model, **extra
             )
-            services = Services.open(with_model)
+            services = open_services(with_model)
             try:
                 services.classifiers.image.status()  # loads (and for ONNX exports) the model first
                 out[f"in_process_{label}"] = in_process(services, tenant, upload, args.model_runs)

@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.auth import store as auth_store
+from service.composition import open_services
 from service.consent import evaluate, store
 from service.consent.model import (
     Audience,
@@ -55,7 +56,7 @@ def main() -> None:
     uri = server.start()
     try:
         settings = Settings(data_dir=root / "data", database_url=uri, log_json=False, db_pool_min=1)
-        services = Services.open(settings)
+        services = open_services(settings)
         try:
             print(json.dumps(_run(services, args.iterations)))
         finally:

@@ -37,6 +37,7 @@ from bench._util import summary_ms
 from service.app import create_app
 from service.auth import Role
 from service.auth import store as auth_store
+from service.composition import open_services
 from service.db.embedded import EmbeddedPostgres
 from service.jobs import Worker, build_registry
 from service.provenance.certs import init_signing
@@ -182,7 +183,7 @@ def main() -> None:
             policies_dir=_policies(root),
         )
         init_signing(settings.keys_dir, "Vigil Bench")
-        services = Services.open(settings)
+        services = open_services(settings)
         try:
             print(json.dumps(asyncio.run(_run(services, args.runs, args.warmup))))
         finally:

@@ -28,11 +28,11 @@ from PIL import Image  # noqa: E402
 from psycopg.conninfo import make_conninfo  # noqa: E402
 
 from service.auth import store as auth_store  # noqa: E402
+from service.composition import open_services  # noqa: E402
 from service.db.embedded import EmbeddedPostgres  # noqa: E402
 from service.generate.compositor import CompositorBackend  # noqa: E402
 from service.generate.model import GenerationRequest, OutputKind, PhotoRef  # noqa: E402
 from service.jobs import Worker, build_registry, enqueue  # noqa: E402
-from service.services import Services  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
 QUEUE_JOBS = 2000
@@ -40,7 +40,7 @@ STILL_RUNS = 7
 
 
 def bench_queue(settings: Settings) -> dict[str, float]:
-    services = Services.open(settings)
+    services = open_services(settings)
     try:
         with services.db.system() as conn:
             tenant = auth_store.ensure_tenant(conn, "bench").id

@@ -32,6 +32,7 @@ os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
 
 from service.auth import Role
 from service.auth import store as auth_store
+from service.composition import open_services
 from service.policy.categories import FlagCategory
 from service.review import queue
 from service.review.effects import Effects
@@ -53,7 +54,7 @@ def main() -> None:
         settings = Settings(
             data_dir=Path(tmp), log_json=False, db_pool_min=args.reviewers + 2, db_pool_max=args.reviewers + 4
         )
-        services = Services.open(settings)
+        services = open_services(settings)
         try:
             if args.part in ("all", "claims"):
                 out.update(run(services, args.flags, args.reviewers))

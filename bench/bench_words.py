@@ -50,11 +50,11 @@ from service.classify.model import CATEGORIES
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
 from service.classify.screening import Classifiers
 from service.classify.train import load_examples, split
+from service.composition import open_services
 from service.media.intake import decode_image, inspect
 from service.media.model import MediaLimits
 from service.pipeline.check_steps import PICTURE_SIDE
 from service.policy.load import load_policies
-from service.services import Services
 from service.settings import Settings
 
 LANGS = ("en", "ru", "uk")
@@ -154,7 +154,7 @@ def http(seconds: float) -> dict[str, object]:
     root = Path(tempfile.mkdtemp(prefix="vigil-bench-words-"))
     try:
         data = root / "instance"
-        services = Services.open(Settings(data_dir=data, log_json=False, log_level="WARNING"))
+        services = open_services(Settings(data_dir=data, log_json=False, log_level="WARNING"))
         try:
             with services.db.system() as conn:
                 auth_store.ensure_tenant(conn, "bench")

@@ -29,6 +29,7 @@ from service.api import errors as api_errors
 from service.api import log as log_api
 from service.api import provenance as provenance_api
 from service.api.middleware import EdgeMiddleware, Metrics
+from service.composition import open_services
 from service.services import Services
 from service.settings import Settings
 from service.web import STATIC_DIR
@@ -63,7 +64,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
-        app.state.services = services if services is not None else Services.open(settings)
+        app.state.services = services if services is not None else open_services(settings)
         if owned:  # an HTTP process of --workers: load the encoder beside serving, not before it
             threading.Thread(
                 target=warm_text_encoder, args=(app.state.services,), name="warm-text-encoder", daemon=True

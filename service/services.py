@@ -1,7 +1,8 @@
 """The services of one Vigil process: stores, stages and components, built from the settings.
 
-``Services.open`` is where each stage gets what it needs; ``app.create_app`` hands the result
-to the HTTP edge and the CLI uses it directly. Nothing is built at import time.
+``Services.open`` is where each stage gets what it needs; ``composition.open_services`` adds the
+flows' review effects and is what the HTTP edge and the CLI call. Nothing is built at import
+time, and nothing here knows the flows (``service.pipeline``) that use these services.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from service.consent import RuleBook
 from service.db import Database
 from service.db import migrate as migrations
 from service.errors import DatabaseUnavailable, ProfileError, Unavailable, VigilError
-from service.generate.backend import GeneratorBackend, backend_from_settings
+from service.generate.backend import GeneratorBackend
+from service.generate.registry import backend_from_settings
 from service.health import ComponentStatus, Readiness, State
 from service.jobs import build_registry
 from service.jobs.registry import HandlerRegistry
@@ -131,12 +133,6 @@ class Services:
             db.close()
             raise
         services._load_market_profiles()
-        # the flows register their review effects
-        from service.pipeline import generation_review, rejection, webhooks
-
-        generation_review.wire(services)
-        rejection.wire(services)
-        webhooks.wire(services)
         return services
 
     def _symbols_status(self) -> ComponentStatus:

@@ -25,6 +25,7 @@ from psycopg.conninfo import make_conninfo
 from service.app import create_app
 from service.auth import Role
 from service.auth import store as auth_store
+from service.composition import open_services
 from service.db import migrate as migrations
 from service.db.embedded import EmbeddedPostgres
 from service.services import Services
@@ -135,7 +136,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 def services(settings: Settings) -> Iterator[Services]:
-    opened = Services.open(settings)
+    opened = open_services(settings)
     try:
         yield opened
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from service import errors
+from service.composition import open_services
 from service.services import Services
 from service.settings import Settings
 
@@ -29,7 +30,7 @@ def open_instance(settings: Settings) -> Services:
             f"No Vigil instance at {settings.data_dir}: pass --data-dir or set VIGIL_DATA_DIR to the "
             "instance's folder, or set DATABASE_URL (create one with 'vigil serve' or 'vigil db migrate')."
         )
-    return Services.open(settings)
+    return open_services(settings)
 
 
 def exit_code_of(exc: errors.VigilError) -> int:

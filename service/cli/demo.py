@@ -25,6 +25,7 @@ from service.audit.verify import verify as verify_log
 from service.auth import Role
 from service.auth import store as auth_store
 from service.cli.common import EXIT_NEGATIVE, pass_settings
+from service.composition import open_services
 from service.jobs import Worker
 from service.provenance.certs import CHAIN_FILE, init_signing
 from service.services import Services, job_registry
@@ -297,7 +298,7 @@ def demo_cmd(settings: Settings, fresh: bool, keep: Path | None) -> None:
         if not (settings.signing_cert_chain or settings.keys_dir / CHAIN_FILE).exists():
             init_signing(settings.keys_dir, "Vigil Demo")
             click.echo(f"OK: made a local signing CA under {settings.keys_dir} (vigil keys init-signing)")
-        services = Services.open(settings)
+        services = open_services(settings)
         try:
             app = create_app(settings, services=services)
             has_check = "/v1/check" in app.openapi().get("paths", {})

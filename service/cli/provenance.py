@@ -16,6 +16,7 @@ import click
 
 from service.cli.common import EXIT_NEGATIVE, open_instance, pass_settings
 from service.cli.keys import keys_group
+from service.composition import open_services
 from service.media.intake import inspect
 from service.media.model import MediaLimits
 from service.media.sniff import PROVENANCE
@@ -24,7 +25,6 @@ from service.pipeline.release import label_and_sign
 from service.provenance import Notary, ProvenanceReport, SignSpec, SourceType, State
 from service.provenance.certs import init_signing
 from service.provenance.trust import TrustStore
-from service.services import Services
 from service.settings import Settings
 
 
@@ -161,7 +161,7 @@ def verify_cmd(
     # own assets and recovers a stripped copy's original.
     has_instance = settings.database_url is not None or settings.pg_dir.exists()
     if has_instance:
-        services = Services.open(settings)
+        services = open_services(settings)
         try:
             services.notary = dataclasses.replace(services.notary, trust=trust)
             report = verification.verify_file(services, file, info, segments=segments)

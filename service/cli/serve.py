@@ -21,6 +21,7 @@ from service.auth import Role
 from service.auth import store as auth_store
 from service.cli.common import pass_settings
 from service.cli.worker import start_worker
+from service.composition import open_services
 from service.errors import ConfigError
 from service.jobs import WorkerThread
 from service.provenance.certs import CA_FILE, CHAIN_FILE, KEY_FILE, init_signing
@@ -48,7 +49,7 @@ def serve_cmd(
     allocator.tune(settings.malloc_keep_mib)
     if settings.bootstrap_signing and not settings.production:
         _bootstrap_signing(settings)
-    services = Services.open(settings)  # migrates; with --workers it also keeps the embedded server up
+    services = open_services(settings)  # migrates; with --workers it also keeps the embedded server up
     try:
         if settings.bootstrap_admin:
             _bootstrap_admin(services)

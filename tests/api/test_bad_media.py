@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from service.app import create_app
+from service.composition import open_services
 from service.services import Services
 from tests.conftest import bearer
 from tests.media import helpers
@@ -65,7 +66,7 @@ async def test_a_good_photo_is_described(client, make_key, services):
 
 async def test_upload_over_the_limit_is_413(settings, make_key):
     small = settings.model_copy(update={"max_upload_bytes": 50_000})
-    services = Services.open(small)
+    services = open_services(small)
     try:
         token = _key(services)
         app = create_app(small, services=services)

@@ -15,6 +15,7 @@ from service.app import create_app
 from service.auth import Role
 from service.auth import store as auth_store
 from service.auth.throttle import Limits, Throttle, prefix_of
+from service.composition import open_services
 from service.services import Services
 from service.settings import Settings
 from tests.conftest import bearer
@@ -23,7 +24,7 @@ from tests.conftest import bearer
 @asynccontextmanager
 async def _app(settings: Settings, **update: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
     tuned = settings.model_copy(update=update)
-    services = Services.open(tuned)
+    services = open_services(tuned)
     try:
         app = create_app(tuned, services=services)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from service.audit import note
 from service.auth import Role
-from service.services import Services
+from service.composition import open_services
 from service.settings import Settings
 from tests.audit import rfc9162
 from tests.audit.helpers import fill
@@ -95,7 +95,7 @@ WITNESS_KEY = note.WitnessKey("witness.example/w1", WITNESS.public_key().public_
 @pytest.fixture
 def witnessed(settings):
     configured = settings.model_copy(update={"audit_witness_keys": [WITNESS_KEY.vkey()]})
-    opened = Services.open(configured)
+    opened = open_services(configured)
     try:
         yield opened
     finally:

@@ -7,8 +7,8 @@ from pathlib import Path
 from uuid import UUID
 
 from service.auth import store as auth_store
+from service.composition import open_services
 from service.review import store as review_store
-from service.services import Services
 from tests.check.conftest import WAR_CAPTION, photo
 from tests.vigil_cli import vigil
 
@@ -35,7 +35,7 @@ def test_check_a_file_and_a_text(tmp_path: Path, database_url: str) -> None:
     token = key.stdout.strip().splitlines()[-1]
     from service.settings import Settings
 
-    services = Services.open(Settings(data_dir=data, database_url=database_url, log_json=False))
+    services = open_services(Settings(data_dir=data, database_url=database_url, log_json=False))
     try:
         with services.db.system() as conn:
             principal = auth_store.authenticate(conn, token)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from service.auth import store as auth_store
+from service.composition import open_services
 from service.media.intake import inspect
 from service.pipeline.check import CheckRequest, check
 from service.services import Services
@@ -21,7 +22,7 @@ from tests.check.conftest import photo
 
 @pytest.fixture
 def gated(settings: Settings) -> Iterator[Services]:
-    opened = Services.open(settings.model_copy(update={"check_concurrency": 1}))
+    opened = open_services(settings.model_copy(update={"check_concurrency": 1}))
     try:
         yield opened
     finally:

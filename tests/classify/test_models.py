@@ -18,8 +18,8 @@ from service.classify.image import ClipClassifier
 from service.classify.model import SignalState
 from service.classify.modelstore import CatalogueEntry, ModelStore
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
+from service.composition import open_services
 from service.errors import ModelUnavailable
-from service.services import Services
 from service.settings import Settings
 from tests.classify.helpers import serve_directory
 
@@ -95,7 +95,7 @@ def test_no_image_model_is_not_configured(tmp_path: Path) -> None:
 
 
 async def _readyz(settings: Settings) -> httpx.Response:
-    services = Services.open(settings)
+    services = open_services(settings)
     try:
         transport = httpx.ASGITransport(app=create_app(settings, services=services))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
+from service.composition import open_services
 from service.db import migrate as migrations
 from service.errors import ConfigError
 
@@ -66,12 +67,11 @@ async def test_readyz_is_503_until_migrated(empty_db, tmp_path):
     import httpx
 
     from service.app import create_app
-    from service.services import Services
     from service.settings import Settings
 
     migrations.migrate(empty_db)
     settings = Settings(data_dir=tmp_path / "d", database_url=empty_db, db_pool_min=1)
-    services = Services.open(settings)
+    services = open_services(settings)
     try:
         with psycopg.connect(empty_db, autocommit=True) as conn:
             conn.execute(

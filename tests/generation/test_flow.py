@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from service.composition import open_services
 from service.labels import detect
 from service.policy.load import CATEGORIES as CATEGORY_NAMES
 from service.services import Services
@@ -300,7 +301,7 @@ async def test_where_policy_allows_it_a_clean_output_is_released_without_review(
 ) -> None:
     from service.app import create_app
 
-    services = Services.open(screened_settings)
+    services = open_services(screened_settings)
     try:
         app = create_app(screened_settings, services=services)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
@@ -332,7 +333,7 @@ async def test_a_propaganda_prompt_is_held_even_where_clean_outputs_go_out_unrev
 ) -> None:
     from service.app import create_app
 
-    services = Services.open(screened_settings)
+    services = open_services(screened_settings)
     try:
         app = create_app(screened_settings, services=services)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from service.composition import open_services
 from service.errors import Unavailable, UnknownProfile
 from service.health import State
 from service.services import Services
@@ -28,7 +29,7 @@ def test_a_broken_profile_makes_labels_unavailable(settings: Settings, tmp_path:
     shutil.copytree(MARKETS, broken)
     text = (broken / "eu.yaml").read_text(encoding="utf-8")
     (broken / "eu.yaml").write_text(text.replace("  label_seconds: 2.0", ""), encoding="utf-8")
-    opened = Services.open(settings.model_copy(update={"labels_profiles_dir": broken}))
+    opened = open_services(settings.model_copy(update={"labels_profiles_dir": broken}))
     try:
         status = opened.readiness.report()["labels"]
         assert status.state is State.UNAVAILABLE

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from service.composition import open_services
 from service.errors import ConfigError
 from service.media.sniff import PROVENANCE
 from service.provenance import SignSpec
@@ -154,7 +155,7 @@ async def test_readiness_reports_signing_key_and_anchors(client: httpx.AsyncClie
 
 def test_configured_but_missing_key_is_unavailable(settings: Settings, tmp_path: Path) -> None:
     broken = settings.model_copy(update={"signing_key": tmp_path / "nope.pem"})
-    opened = Services.open(broken)
+    opened = open_services(broken)
     try:
         status = opened.readiness.report()["signing_key"]
     finally:
@@ -165,7 +166,7 @@ def test_configured_but_missing_key_is_unavailable(settings: Settings, tmp_path:
 def test_production_without_anchors_refuses_to_start(tmp_path: Path, database_url: str) -> None:
     bare = Settings(data_dir=tmp_path / "bare", database_url=database_url, env="production", trust_lists=())
     with pytest.raises(ConfigError, match="trust anchors"):
-        Services.open(bare)
+        open_services(bare)
 
 
 async def test_page_shows_form(client: httpx.AsyncClient) -> None:
@@ -202,4 +203,4 @@ def test_production_refuses_a_key_others_can_read(settings: Settings) -> None:
     (settings.keys_dir / "signing-key.pem").chmod(0o644)
     loose = settings.model_copy(update={"env": "production"})
     with pytest.raises(ConfigError, match="chmod 600"):
-        Services.open(loose)
+        open_services(loose)
