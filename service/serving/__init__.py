@@ -1,0 +1,1 @@
+"""Serving HTTP processes: the supervisor and the connection balancer behind ``vigil serve``."""
