@@ -1,9 +1,12 @@
 """Typed values of a generation record (no I/O): its status, its reasons, the record itself.
 
-A record's ``status`` moves only forward: ``queued`` → ``running`` → one of ``held``,
-``released``, ``blocked``, ``failed`` (``denied`` straight from submission). A held record moves
-on to ``released`` or ``blocked`` when a reviewer decides. Only ``released`` records have a
-downloadable output, and only the release transaction makes a record ``released``.
+A record's ``status`` moves only forward, along ``TRANSITIONS`` (enforced in one place,
+``store.update``): ``queued`` → ``running`` → one of ``held``, ``released``, ``blocked``,
+``denied``, ``failed`` (``denied`` also straight from submission). A held record moves on to
+``released``, ``blocked`` or ``denied`` when a reviewer decides (an appeal may turn a release
+into ``blocked`` and back); a released one to ``revoked`` when its consent is withdrawn. Nothing
+goes back to ``queued`` or ``held``. Only ``released`` records have a downloadable output, and only
+the release transaction makes a record ``released``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,24 @@ class GenerationStatus(enum.StrEnum):
     def pending(self) -> bool:
         """Still waiting for the worker."""
         return self in (GenerationStatus.QUEUED, GenerationStatus.RUNNING)
+
+
+_S = GenerationStatus
+TRANSITIONS: Mapping[GenerationStatus, frozenset[GenerationStatus]] = {
+    _S.QUEUED: frozenset({_S.RUNNING, _S.DENIED, _S.FAILED}),  # failed: its job died before it ran
+    _S.RUNNING: frozenset({_S.RUNNING, _S.HELD, _S.RELEASED, _S.BLOCKED, _S.DENIED, _S.FAILED}),
+    _S.HELD: frozenset({_S.RELEASED, _S.BLOCKED, _S.DENIED}),  # a reviewer's decision
+    _S.RELEASED: frozenset({_S.REVOKED, _S.BLOCKED}),  # consent withdrawn; an appeal overturns it
+    _S.BLOCKED: frozenset({_S.RELEASED, _S.DENIED}),  # an appeal overturns it (consent checked again)
+    _S.REVOKED: frozenset({_S.BLOCKED}),  # a later rejection withholds it for good
+    _S.DENIED: frozenset({_S.BLOCKED}),
+    _S.FAILED: frozenset(),
+}
+
+
+def reachable_from(target: GenerationStatus) -> frozenset[GenerationStatus]:
+    """The statuses a record may be in to become ``target``."""
+    return frozenset(s for s, nexts in TRANSITIONS.items() if target in nexts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,8 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from service.db import Conn
-from service.errors import NotFound
-from service.generate.records import Generation, GenerationStatus, Reason
+from service.errors import Conflict, NotFound
+from service.generate.records import Generation, GenerationStatus, Reason, reachable_from
 
 # Columns a step may change after submission (never id, tenant, spec, inputs or key).
 _MUTABLE = frozenset(
@@ -141,6 +141,10 @@ def update(conn: Conn, generation_id: UUID, **fields: Any) -> Generation:
         raise ValueError(f"generation columns that may not change: {', '.join(sorted(unknown))}")
     values: list[Any] = []
     assignments: list[sql.Composable] = []
+    guard, allowed = sql.SQL(""), list[str]()
+    if "status" in fields:  # the one place a status change is checked against TRANSITIONS
+        allowed = sorted(s.value for s in reachable_from(GenerationStatus(fields["status"])))
+        guard = sql.SQL(" AND status = ANY(%s)")
     for name, value in fields.items():
         if name == "reasons":
             value = _reasons(value)
@@ -153,12 +157,15 @@ def update(conn: Conn, generation_id: UUID, **fields: Any) -> Generation:
         assignments.append(sql.SQL("{} = %s").format(sql.Identifier(name)))
         values.append(value)
     assignments.append(sql.SQL("updated_at = now()"))
-    query = sql.SQL("UPDATE generations SET {} WHERE id = %s RETURNING *").format(
-        sql.SQL(", ").join(assignments)
+    query = sql.SQL("UPDATE generations SET {} WHERE id = %s{} RETURNING *").format(
+        sql.SQL(", ").join(assignments), guard
     )
     with conn.cursor(row_factory=class_row(Generation)) as cur:
-        cur.execute(query, (*values, generation_id))
+        cur.execute(query, (*values, generation_id, *([allowed] if "status" in fields else [])))
         found = cur.fetchone()
-    if found is None:
+    if found is not None:
+        return found
+    row = conn.execute("SELECT status FROM generations WHERE id = %s", (generation_id,)).fetchone()
+    if row is None:
         raise NotFound("No generation with this id in your tenant.")
-    return found
+    raise Conflict(f"A generation that is {row[0]} cannot become {GenerationStatus(fields['status']).value}.")

@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from uuid import UUID
 
 import httpx
 import pytest
 
 from service.audit.log import integrate_all
+from service.errors import Conflict
+from service.generate import store as generation_store
+from service.generate.records import TRANSITIONS, GenerationStatus
 from service.services import Services
 from tests.conftest import KeyMaker, bearer
 from tests.generation.conftest import run_jobs
@@ -98,3 +102,21 @@ async def test_the_reviewer_page_shows_the_held_output_and_the_prompt_escaped(
     media = await client.get(f"/review/media/{held['flag_id']}/{row[0]}")
     assert media.status_code == 200
     assert media.content == services.blobs.read(row[0])
+
+
+async def test_a_status_moves_only_along_the_transition_table(
+    client: httpx.AsyncClient, make_key: KeyMaker, services: Services
+) -> None:
+    back = {GenerationStatus.QUEUED, GenerationStatus.HELD}
+    assert all(not (nexts & back) for s, nexts in TRANSITIONS.items() if not s.pending)  # never back
+    h = bearer(make_key("studio"))
+    reviewer = reviewers(make_key)
+    sid = await consented_subject(client, h)
+    gid = (await submit(client, h, spec(sid))).json()["id"]
+    run_jobs(services)
+    await approve_next(client, reviewer)
+    tenant = UUID(str((await client.get("/v1/whoami", headers=h)).json()["tenant_id"]))
+    with services.db.tenant(tenant) as conn, pytest.raises(Conflict, match="released cannot become held"):
+        generation_store.update(conn, UUID(gid), status=GenerationStatus.HELD)
+    got = (await client.get(f"/v1/generations/{gid}", headers=h)).json()
+    assert got["status"] == "released"  # the refused change left the record as it was
