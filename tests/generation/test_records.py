@@ -60,15 +60,22 @@ async def test_concurrent_requests_with_one_key_make_one_generation(
     assert tuple(row) == (1, 1)
 
 
-async def test_a_released_output_is_linked_to_its_grant_so_revocation_reaches_it(
+async def _released(
     client: httpx.AsyncClient, make_key: KeyMaker, services: Services
-) -> None:
+) -> tuple[dict[str, str], str]:
+    """A studio's generation, held for a person and approved: (the studio's headers, its id)."""
     h = bearer(make_key("studio"))
-    reviewer = reviewers(make_key)
     sid = await consented_subject(client, h)
     gid = (await submit(client, h, spec(sid))).json()["id"]
     run_jobs(services)
-    await approve_next(client, reviewer)
+    await approve_next(client, reviewers(make_key))
+    return h, str(gid)
+
+
+async def test_a_released_output_is_linked_to_its_grant_so_revocation_reaches_it(
+    client: httpx.AsyncClient, make_key: KeyMaker, services: Services
+) -> None:
+    h, gid = await _released(client, make_key, services)
     asset_id = (await client.get(f"/v1/generations/{gid}", headers=h)).json()["output"]["asset_id"]
     with services.db.system() as conn:
         row = conn.execute("SELECT grant_ids[1] FROM generations WHERE id = %s", (gid,)).fetchone()
@@ -109,12 +116,7 @@ async def test_a_status_moves_only_along_the_transition_table(
 ) -> None:
     back = {GenerationStatus.QUEUED, GenerationStatus.HELD}
     assert all(not (nexts & back) for s, nexts in TRANSITIONS.items() if not s.pending)  # never back
-    h = bearer(make_key("studio"))
-    reviewer = reviewers(make_key)
-    sid = await consented_subject(client, h)
-    gid = (await submit(client, h, spec(sid))).json()["id"]
-    run_jobs(services)
-    await approve_next(client, reviewer)
+    h, gid = await _released(client, make_key, services)
     tenant = UUID(str((await client.get("/v1/whoami", headers=h)).json()["tenant_id"]))
     with services.db.tenant(tenant) as conn, pytest.raises(Conflict, match="released cannot become held"):
         generation_store.update(conn, UUID(gid), status=GenerationStatus.HELD)
