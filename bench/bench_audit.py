@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from service.audit import Event, EventName, append, append_many, merkle, store
 from service.audit import log as audit_log
 from service.audit.log import append_now
+from service.cli.db import pg_tool
 from service.composition import open_services
 from service.db.embedded import EmbeddedPostgres
 from service.services import Services
@@ -113,6 +114,65 @@ def bench_writers(
             ordered = sorted(waits) or [0.0]
             out["sequencing_lag_s_p99"] = round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 3)
             out["sequencing_lag_s_max"] = round(ordered[-1], 3)
+    return out
+
+
+def bench_writers_pgbench(
+    url: str, services: Services, writers: int = 16, seconds: float = 10.0
+) -> dict[str, object]:
+    """The same measure with ``pgbench`` (PostgreSQL's own C client, from the embedded server's
+    wheel) as the 16 writers: the service's enqueue statement, one per transaction, while the
+    sequencer integrates beside them. On a 2-core machine the Python writers above spend much of
+    the CPU themselves; this shows what the log's path costs the database alone."""
+    with services.db.system() as conn:
+        pgbench = pg_tool("pgbench", conn.info.server_version // 10000)
+    canonical = _event(0).canonical()
+    literal = f"'\\x{canonical.hex()}'::bytea, '{EventName.CHECK_DECIDED.value}'"
+    scripts = {
+        "queued": store.ENQUEUE_ONE.replace("%s, %s", literal),
+        "bare": f"INSERT INTO bench_bare (entry) VALUES ('\\x{canonical.hex()}'::bytea)",
+    }
+    out: dict[str, object] = {}
+    work = Path(tempfile.mkdtemp(prefix="vigil-bench-pgbench-"))
+    try:
+        for mode, statement in scripts.items():
+            script = work / f"{mode}.sql"
+            script.write_text(f"BEGIN;\n{statement};\nCOMMIT;\n")
+            with services.db.system() as conn:
+                before = store.size(conn) + store.queue_state(conn)[0]
+            argv = [pgbench, "-n", "-M", "prepared", "-c", str(writers), "-j", "2"]
+            run = subprocess.Popen(
+                [*argv, "-T", str(int(seconds)), "-f", str(script), url],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            waits: list[float] = []
+            while run.poll() is None:
+                with services.db.system() as conn:
+                    done = audit_log.integrate(conn)
+                if done.count:
+                    waits.append(done.longest_wait_s)
+                else:
+                    time.sleep(0.1)
+            stdout, stderr = run.communicate()
+            tps = [line for line in stdout.splitlines() if line.startswith("tps = ")]
+            if run.returncode != 0 or not tps:
+                raise RuntimeError(f"pgbench failed: {stderr.strip()[-500:]}")
+            rate = float(tps[0].split()[2])
+            name = "inserts" if mode == "bare" else "events"
+            out[f"{name}_per_s_{writers}_writers_pgbench_{mode}"] = round(rate)
+            if mode == "queued":
+                with services.db.system() as conn:
+                    audit_log.integrate_all(conn)
+                    integrated = store.size(conn) - before
+                ordered = sorted(waits) or [0.0]
+                out["pgbench_sequencing_lag_s_p99"] = round(
+                    ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 3
+                )
+                out["pgbench_events_integrated"] = integrated
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return out
 
 
@@ -222,6 +282,7 @@ def main() -> None:
         try:
             result: dict[str, object] = {}
             result.update(bench_writers(url, services))
+            result.update(bench_writers_pgbench(url, services))
             if writers_only:
                 print(json.dumps(result))
                 return

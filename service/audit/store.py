@@ -62,12 +62,13 @@ def insert_appended(
     )
 
 
+ENQUEUE_ONE = "INSERT INTO audit_queue (entry, event) VALUES (%s, %s) RETURNING id"
+
+
 def enqueue(conn: Conn, entries: Sequence[tuple[bytes, str]]) -> list[int]:
     """Queue canonical events for the sequencer; their receipts, in order."""
     if len(entries) == 1:  # the common case (one event per change): the plainest statement
-        row = conn.execute(
-            "INSERT INTO audit_queue (entry, event) VALUES (%s, %s) RETURNING id", entries[0]
-        ).fetchone()
+        row = conn.execute(ENQUEUE_ONE, entries[0]).fetchone()
         return [int(row[0])] if row else []
     rows = conn.execute(
         "INSERT INTO audit_queue (entry, event) SELECT * FROM unnest(%s::bytea[], %s::text[]) RETURNING id",
