@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.auth import store as auth_store
 from service.composition import open_services
-from service.consent import evaluate, store
+from service.consent import evaluate, registry, store
 from service.consent.model import (
     Audience,
     ConsentRequest,
@@ -73,7 +73,7 @@ def _run(services: Services, iterations: int) -> dict[str, object]:
         tenant = auth_store.ensure_tenant(conn, "bench").id
     t = tenant
     with services.db.tenant(t) as conn:
-        husband = store.create_subject(
+        husband = registry.create_subject(
             conn,
             tenant_id=t,
             kind=SubjectKind.HUMAN,
@@ -83,7 +83,7 @@ def _run(services: Services, iterations: int) -> dict[str, object]:
             birth_date=date(1988, 1, 1),
             death_date=date(2024, 2, 1),
         )
-        widow = store.create_subject(
+        widow = registry.create_subject(
             conn,
             tenant_id=t,
             kind=SubjectKind.HUMAN,
@@ -93,7 +93,7 @@ def _run(services: Services, iterations: int) -> dict[str, object]:
             birth_date=date(1990, 1, 1),
         )
         kids = [
-            store.create_subject(
+            registry.create_subject(
                 conn,
                 tenant_id=t,
                 kind=SubjectKind.HUMAN,
@@ -104,7 +104,7 @@ def _run(services: Services, iterations: int) -> dict[str, object]:
             )
             for i in range(2)
         ]
-        dog = store.create_subject(
+        dog = registry.create_subject(
             conn,
             tenant_id=t,
             kind=SubjectKind.ANIMAL,
@@ -114,7 +114,7 @@ def _run(services: Services, iterations: int) -> dict[str, object]:
         )
         expires = now + timedelta(days=365)
         for _ in range(3):  # a realistic history: several grants per subject
-            store.create_grant(
+            registry.create_grant(
                 conn,
                 services.consent_rules,
                 tenant_id=t,
@@ -125,7 +125,7 @@ def _run(services: Services, iterations: int) -> dict[str, object]:
                 expires_at=expires,
                 now=now,
             )
-            store.create_grant(
+            registry.create_grant(
                 conn,
                 services.consent_rules,
                 tenant_id=t,
@@ -137,7 +137,7 @@ def _run(services: Services, iterations: int) -> dict[str, object]:
                 now=now,
             )
             for kid in kids:
-                store.create_grant(
+                registry.create_grant(
                     conn,
                     services.consent_rules,
                     tenant_id=t,
@@ -148,7 +148,7 @@ def _run(services: Services, iterations: int) -> dict[str, object]:
                     expires_at=now + timedelta(days=300),
                     now=now,
                 )
-        store.create_directive(
+        registry.create_directive(
             conn,
             tenant_id=t,
             subject_id=husband.id,
@@ -169,7 +169,7 @@ def _run(services: Services, iterations: int) -> dict[str, object]:
     rules = services.consent_rules
     for _ in range(50):  # warm the pool and the plan cache
         with services.db.tenant(t) as conn:
-            decision = store.check_request(conn, rules, request, at=now)
+            decision = registry.check_request(conn, rules, request, at=now)
     assert decision.decision.value == "needs_review", decision
     empty: list[float] = []  # the tenant transaction alone (pool, BEGIN, set_config, COMMIT)
     for _ in range(iterations):

@@ -31,9 +31,10 @@ from service.auth import store as auth_store  # noqa: E402
 from service.composition import open_services  # noqa: E402
 from service.db.embedded import EmbeddedPostgres  # noqa: E402
 from service.generate.compositor import CompositorBackend  # noqa: E402
-from service.generate.model import GenerationRequest, OutputKind, PhotoRef  # noqa: E402
+from service.generate.model import GenerationRequest, PhotoRef  # noqa: E402
 from service.jobs import Worker, build_registry, enqueue  # noqa: E402
 from service.settings import Settings  # noqa: E402
+from service.vocabulary import OutputKind  # noqa: E402
 
 QUEUE_JOBS = 2000
 STILL_RUNS = 7

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 
-class State(enum.StrEnum):
+class ComponentState(enum.StrEnum):
     OK = "ok"
     NOT_CONFIGURED = "not_configured"
     UNAVAILABLE = "unavailable"
@@ -19,7 +19,7 @@ class State(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ComponentStatus:
-    state: State
+    state: ComponentState
     detail: str = ""
 
 
@@ -42,11 +42,11 @@ class Readiness:
         out: dict[str, ComponentStatus] = {}
         for name, check in self._checks.items():
             needed = self._needs.get(name)
-            if needed is not None and needed in out and out[needed].state is State.UNAVAILABLE:
-                out[name] = ComponentStatus(State.UNAVAILABLE, f"not probed: the {needed} is down")
+            if needed is not None and needed in out and out[needed].state is ComponentState.UNAVAILABLE:
+                out[name] = ComponentStatus(ComponentState.UNAVAILABLE, f"not probed: the {needed} is down")
                 continue
             try:
                 out[name] = check()
             except Exception as exc:  # a probe that raises is itself a broken component
-                out[name] = ComponentStatus(State.UNAVAILABLE, f"{exc.__class__.__name__}: {exc}")
+                out[name] = ComponentStatus(ComponentState.UNAVAILABLE, f"{exc.__class__.__name__}: {exc}")
         return out

@@ -23,7 +23,7 @@ from service.db import migrate as migrations
 from service.errors import DatabaseUnavailable, ProfileError, Unavailable, VigilError
 from service.generate.backend import GeneratorBackend
 from service.generate.registry import backend_from_settings
-from service.health import ComponentStatus, Readiness, State
+from service.health import ComponentState, ComponentStatus, Readiness
 from service.jobs import build_registry
 from service.jobs.registry import HandlerRegistry
 from service.labels import MarketProfile, get_profile, load_profiles
@@ -137,7 +137,7 @@ class Services:
 
     def _symbols_status(self) -> ComponentStatus:
         state, detail = self.symbols.status()
-        return ComponentStatus(State(state.value), detail)
+        return ComponentStatus(ComponentState(state.value), detail)
 
     def _load_market_profiles(self) -> None:
         try:
@@ -147,9 +147,9 @@ class Services:
         self.readiness.register(
             "labels",
             lambda: (
-                ComponentStatus(State.UNAVAILABLE, self.market_profiles_error)
+                ComponentStatus(ComponentState.UNAVAILABLE, self.market_profiles_error)
                 if self.market_profiles_error
-                else ComponentStatus(State.OK, ", ".join(sorted(self.market_profiles)))
+                else ComponentStatus(ComponentState.OK, ", ".join(sorted(self.market_profiles)))
             ),
         )
 
@@ -164,15 +164,15 @@ class Services:
             self.db.ping(timeout=PROBE_TIMEOUT_S)  # a probe answers fast: /readyz within ~1 s
             missing = migrations.pending(self.db.url, connect_timeout=PROBE_TIMEOUT_S)
         except VigilError as exc:
-            return ComponentStatus(State.UNAVAILABLE, exc.message)
+            return ComponentStatus(ComponentState.UNAVAILABLE, exc.message)
         except Exception as exc:
-            return ComponentStatus(State.UNAVAILABLE, str(DatabaseUnavailable(str(exc))))
+            return ComponentStatus(ComponentState.UNAVAILABLE, str(DatabaseUnavailable(str(exc))))
         if missing:
             names = ", ".join(f"{m.version:04d}_{m.name}" for m in missing)
             return ComponentStatus(
-                State.UNAVAILABLE, f"migrations not applied: {names}; run 'vigil db migrate'"
+                ComponentState.UNAVAILABLE, f"migrations not applied: {names}; run 'vigil db migrate'"
             )
-        return ComponentStatus(State.OK)
+        return ComponentStatus(ComponentState.OK)
 
     def close(self) -> None:
         if self.sequencer is not None:

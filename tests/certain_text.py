@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from service.classify.model import CATEGORIES, Modality, Scores, SignalState
+from service.classify.model import CATEGORIES, Modality, Scores
 from service.classify.registry import Classifier, ClassifyConfig, Registry
 from service.services import Services
+from service.vocabulary import SignalState
 
 CERTAIN = 0.99
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from service.api.deps import CurrentPlatform, ServicesDep
+from service.api.schemas import CodeOut, ReasonOut, SignerOut, TimestampOut
 from service.api.uploads import received
 from service.errors import Overloaded
 from service.media.sniff import CHECKABLE
@@ -25,34 +26,9 @@ router = APIRouter(prefix="/v1", tags=["check"])
 DecisionName = Literal["allow", "label", "review", "block"]
 
 
-class ReasonOut(BaseModel):
-    rule: str = Field(description="The policy rule that fired, e.g. `score.war_glorification.review`")
-    source: str = Field(description="The signal it read: `provenance`, `bank:<name>`, `text_model`, …")
-    detail: str
-
-
 class RequiredLabelOut(BaseModel):
     label: Literal["ai_generated"]
     rule: str
-
-
-class CodeOut(BaseModel):
-    code: str
-    explanation: str
-    url: str | None = None
-    kind: str | None = None
-
-
-class SignerOut(BaseModel):
-    issuer: str | None
-    common_name: str | None
-    serial: str | None
-    alg: str | None
-
-
-class TimestampOut(BaseModel):
-    time: str | None
-    trusted: bool
 
 
 class ProvenanceOut(BaseModel):

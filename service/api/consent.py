@@ -11,19 +11,19 @@ from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import BaseModel, Field, field_validator
 
 from service.api.deps import CurrentStudio, ServicesDep
-from service.consent import revocation_store, store
+from service.api.schemas import ReasonOut
+from service.consent import registry, store
 from service.consent.model import (
     AppearsAs,
     Audience,
+    ConsentOutcome,
     ConsentRequest,
-    Decision,
     DirectiveType,
     EvidenceKind,
     Grant,
     Grantor,
     GrantStatus,
     Modality,
-    OutputKind,
     Purpose,
     Relationship,
     Scope,
@@ -35,6 +35,7 @@ from service.consent.model import (
 )
 from service.media.intake import spool
 from service.pipeline import revocation
+from service.vocabulary import OutputKind
 
 router = APIRouter(prefix="/v1", tags=["consent"])
 
@@ -198,14 +199,8 @@ class GenerationSpecIn(BaseModel):
     script: str | None = Field(None, max_length=20_000, description="compared by SHA-256 with a voice grant")
 
 
-class ReasonOut(BaseModel):
-    rule: str
-    source: str
-    detail: str
-
-
-class DecisionOut(BaseModel):
-    decision: Decision
+class ConsentDecisionOut(BaseModel):
+    decision: ConsentOutcome
     reasons: list[ReasonOut]
     consent_ids: list[UUID]
     audience_limit: Audience | None
@@ -215,7 +210,7 @@ class DecisionOut(BaseModel):
 def create_subject(body: SubjectIn, who: CurrentStudio, services: ServicesDep) -> SubjectOut:
     """A person or animal who may be depicted or voiced."""
     with services.db.tenant(who.tenant_id) as conn:
-        subject = store.create_subject(
+        subject = registry.create_subject(
             conn,
             tenant_id=who.tenant_id,
             kind=body.kind,
@@ -244,7 +239,7 @@ def create_consent(body: ConsentIn, who: CurrentStudio, services: ServicesDep) -
         territories=frozenset(normalise_territory(t) for t in body.territories),
     )
     with services.db.tenant(who.tenant_id) as conn:
-        grant = store.create_grant(
+        grant = registry.create_grant(
             conn,
             services.consent_rules,
             tenant_id=who.tenant_id,
@@ -272,7 +267,7 @@ def revoke_consent(consent_id: UUID, who: CurrentStudio, services: ServicesDep) 
     """Idempotent. New generation is denied at once; released outputs become `revoked`."""
     sla = timedelta(days=services.settings.consent_deletion_sla_days)
     with services.db.tenant(who.tenant_id) as conn:
-        result = revocation_store.revoke_grant(conn, consent_id, now=datetime.now(UTC), deletion_sla=sla)
+        result = registry.revoke_grant(conn, consent_id, now=datetime.now(UTC), deletion_sla=sla)
         revocation.revoke_generations(conn, consent_id, result.asset_ids)  # no longer served
     # Their fingerprints go to the revocation bank: re-uploads are blocked even when stripped.
     revocation.bank_revoked_outputs(services, result.asset_ids)
@@ -290,7 +285,7 @@ def object_to_consent(
 ) -> ObjectionOut:
     """A co-holder of the right objects: the consent becomes `disputed` and denies generation."""
     with services.db.tenant(who.tenant_id) as conn:
-        objection, grant = store.file_objection(
+        objection, grant = registry.file_objection(
             conn, services.consent_rules, tenant_id=who.tenant_id, grant_id=consent_id, objector=body.value()
         )
     return ObjectionOut(
@@ -306,7 +301,7 @@ def object_to_consent(
 def create_directive(body: DirectiveIn, who: CurrentStudio, services: ServicesDep) -> DirectiveOut:
     """A refusal the person left while alive (`do_not_recreate`); it beats any consent."""
     with services.db.tenant(who.tenant_id) as conn:
-        d = store.create_directive(
+        d = registry.create_directive(
             conn,
             tenant_id=who.tenant_id,
             subject_id=body.subject_id,
@@ -348,19 +343,19 @@ def upload_evidence(
     finally:
         path.unlink(missing_ok=True)
     with services.db.tenant(who.tenant_id) as conn:
-        ev = store.record_evidence(conn, tenant_id=who.tenant_id, sha256=sha256, kind=kind, size=size)
+        ev = registry.record_evidence(conn, tenant_id=who.tenant_id, sha256=sha256, kind=kind, size=size)
     return EvidenceOut(sha256=ev.sha256, kind=ev.kind, size=ev.size, created_at=ev.created_at)
 
 
 @router.post("/consents/evaluate")
-def evaluate_spec(spec: GenerationSpecIn, who: CurrentStudio, services: ServicesDep) -> DecisionOut:
+def evaluate_spec(spec: GenerationSpecIn, who: CurrentStudio, services: ServicesDep) -> ConsentDecisionOut:
     """Preflight: would consent on file allow this generation spec now? (writes nothing)"""
     request = ConsentRequest.from_spec(spec.model_dump(mode="json"))
     with services.db.tenant(who.tenant_id) as conn:
-        decision = store.check_request(conn, services.consent_rules, request, at=datetime.now(UTC))
-    return DecisionOut(
+        decision = registry.check_request(conn, services.consent_rules, request, at=datetime.now(UTC))
+    return ConsentDecisionOut(
         decision=decision.decision,
-        reasons=[ReasonOut(rule=r.rule, source=r.source, detail=r.detail) for r in decision.reasons],
+        reasons=[ReasonOut.of(r) for r in decision.reasons],
         consent_ids=list(decision.grant_ids),
         audience_limit=decision.audience_limit,
     )

@@ -11,14 +11,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from service.api.schemas import ReasonOut
 from service.pipeline.flag_view import FlagView, ShownText
 from service.review.model import Flag, ReviewPolicy, SlaState
-
-
-class ReasonOut(BaseModel):
-    rule: str
-    source: str
-    detail: str
 
 
 class SourceOut(BaseModel):
@@ -84,14 +79,14 @@ class ScoreOut(BaseModel):
     evidence: list[dict[str, object]]
 
 
-class MediaOut(BaseModel):
+class FlagMediaOut(BaseModel):
     sha256: str
     mime: str
     role: str
     url: str
 
 
-class MatchOut(BaseModel):
+class FlagMatchOut(BaseModel):
     bank: str
     distance: int
     hash_type: str
@@ -114,7 +109,7 @@ class GrantOut(BaseModel):
     expires_at: datetime
 
 
-class ConsentOut(BaseModel):
+class FlagConsentOut(BaseModel):
     applicable: bool = Field(description="False where no consent record can be behind the item")
     status: str = Field(description="active, revoked, unknown or not_applicable, as it stands now")
     note: str
@@ -122,7 +117,7 @@ class ConsentOut(BaseModel):
     held_elsewhere: int = Field(description="Grants behind the item that another tenant holds (not shown)")
 
 
-class SymbolOut(BaseModel):
+class SymbolHitOut(BaseModel):
     symbol_id: str
     label: str
     category: str
@@ -135,10 +130,10 @@ class SymbolOut(BaseModel):
 class FlagContextOut(BaseModel):
     texts: list[TextOut]
     scores: list[ScoreOut]
-    media: list[MediaOut]
-    matches: list[MatchOut]
-    symbols: list[SymbolOut] = Field(default_factory=list, description="Symbols of the symbol bank found")
-    consent: ConsentOut
+    media: list[FlagMediaOut]
+    matches: list[FlagMatchOut]
+    symbols: list[SymbolHitOut] = Field(default_factory=list, description="Symbols of the symbol bank found")
+    consent: FlagConsentOut
     provenance: dict[str, object] | None
     classifier_versions: dict[str, str]
     ids: dict[str, str]
@@ -175,10 +170,10 @@ def detail_out(shown: FlagView, policy: ReviewPolicy, key_id: UUID) -> FlagDetai
                          source=s.source, signal=s.signal, evidence=[dict(e) for e in s.evidence])
                 for s in ctx.scores
             ],
-            media=[MediaOut(sha256=m.sha256, mime=m.mime, role=m.role, url=_media_url(flag, m.sha256))
+            media=[FlagMediaOut(sha256=m.sha256, mime=m.mime, role=m.role, url=_media_url(flag, m.sha256))
                    for m in ctx.media],
             symbols=[
-                SymbolOut(
+                SymbolHitOut(
                     symbol_id=x.symbol_id,
                     label=x.label,
                     category=x.category,
@@ -189,9 +184,11 @@ def detail_out(shown: FlagView, policy: ReviewPolicy, key_id: UUID) -> FlagDetai
                 )
                 for x in ctx.symbols
             ],
-            matches=[MatchOut(bank=m.bank, distance=m.distance, hash_type=m.hash_type, labels=list(m.labels))
-                     for m in ctx.matches],
-            consent=ConsentOut(
+            matches=[
+                FlagMatchOut(bank=m.bank, distance=m.distance, hash_type=m.hash_type, labels=list(m.labels))
+                for m in ctx.matches
+            ],
+            consent=FlagConsentOut(
                 applicable=consent.applicable, status=consent.status, note=consent.note,
                 grants=[GrantOut(**{**asdict(g), "grantors": list(g.grantors), "purposes": list(g.purposes),
                                     "audiences": list(g.audiences), "markets": list(g.markets),

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from service.api.deps import CurrentStudio, ServicesDep
+from service.api.schemas import ReasonOut
 from service.api.uploads import received
 from service.errors import Conflict, Gone, MalformedRequest, MediaRejected
 from service.generate import store
@@ -23,19 +24,13 @@ from service.generate.records import Generation, GenerationStatus
 from service.generate.spec import parse_spec
 from service.media import MediaInfo
 from service.media.intake import decode_image
-from service.media.model import MediaKind
 from service.pipeline import generation as flow
+from service.vocabulary import MediaKind
 
 router = APIRouter(prefix="/v1/generations", tags=["generation"])
 
 MAX_PHOTOS = 12
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
-
-
-class ReasonOut(BaseModel):
-    rule: str
-    source: str
-    detail: str
 
 
 class SubmittedOut(BaseModel):
@@ -76,7 +71,7 @@ def generation_out(gen: Generation) -> GenerationOut:
     return GenerationOut(
         id=gen.id,
         status=gen.status,
-        reasons=[ReasonOut(rule=r.rule, source=r.source, detail=r.detail) for r in gen.reasons],
+        reasons=[ReasonOut.of(r) for r in gen.reasons],
         market=gen.market,
         output_kind=gen.output_kind,
         decision=gen.decision,

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from service.api.deps import CurrentPrincipal, ServicesDep
 from service.api.uploads import received
 from service.media.intake import decode_image
-from service.media.model import MediaKind
+from service.vocabulary import MediaKind
 
 router = APIRouter(prefix="/v1/media", tags=["media"])
 

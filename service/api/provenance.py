@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, UploadFile
 from pydantic import BaseModel, Field
 
 from service.api.deps import CurrentVerifier, ServicesDep
+from service.api.schemas import CodeOut, SignerOut, TimestampOut
 from service.api.uploads import received, spooled
 from service.errors import MalformedRequest
 from service.media.sniff import PROVENANCE
@@ -19,25 +20,6 @@ from service.provenance.verify import MAX_SEGMENTS
 router = APIRouter(prefix="/v1", tags=["provenance"])
 
 State = Literal["trusted", "valid", "invalid", "absent"]
-
-
-class CodeOut(BaseModel):
-    code: str
-    explanation: str
-    url: str | None
-    kind: Literal["success", "informational", "failure"]
-
-
-class SignerOut(BaseModel):
-    issuer: str | None
-    common_name: str | None
-    serial: str | None
-    alg: str | None
-
-
-class TimestampOut(BaseModel):
-    time: str | None
-    trusted: bool
 
 
 class OriginalOut(BaseModel):

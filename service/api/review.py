@@ -15,7 +15,7 @@ from service.auth import Role
 from service.errors import Forbidden, NotFound
 from service.pipeline import flag_view
 from service.review import queue, store
-from service.review.model import Appeal, Decision
+from service.review.model import Appeal, ReviewDecision
 from service.services import Services
 
 router = APIRouter(prefix="/v1", tags=["review"])
@@ -26,7 +26,7 @@ class FlagList(BaseModel):
 
 
 class DecisionIn(BaseModel):
-    decision: Decision
+    decision: ReviewDecision
     rationale: str = Field(min_length=1, max_length=5000)
     policy_citation: str | None = Field(None, max_length=200)
 
@@ -37,10 +37,10 @@ class EffectOut(BaseModel):
     detail: str
 
 
-class DecisionOut(BaseModel):
+class ReviewDecisionOut(BaseModel):
     id: UUID
     flag_id: UUID
-    decision: Decision
+    decision: ReviewDecision
     final: bool
     flag_status: str
     outcome: str | None
@@ -168,7 +168,9 @@ def release(flag_id: UUID, reviewer: CurrentReviewer, services: ServicesDep) -> 
 
 
 @router.post("/flags/{flag_id}/decision")
-def decide(flag_id: UUID, body: DecisionIn, reviewer: CurrentReviewer, services: ServicesDep) -> DecisionOut:
+def decide(
+    flag_id: UUID, body: DecisionIn, reviewer: CurrentReviewer, services: ServicesDep
+) -> ReviewDecisionOut:
     """Decide a flag the caller holds (409 otherwise, and on a second decision)."""
     with services.db.tenant(reviewer.tenant_id) as conn:
         done = queue.decide(
@@ -181,7 +183,7 @@ def decide(flag_id: UUID, body: DecisionIn, reviewer: CurrentReviewer, services:
             policy=services.review_policy,
             effects=services.review_effects,
         )
-    return DecisionOut(
+    return ReviewDecisionOut(
         id=done.record.id,
         flag_id=flag_id,
         decision=body.decision,

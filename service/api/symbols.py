@@ -18,10 +18,10 @@ from service.api.deps import CurrentAdmin, CurrentPrincipal, ServicesDep
 from service.api.uploads import received
 from service.classify.symbols import SymbolRef
 from service.errors import MalformedRequest, Unavailable
-from service.media import MediaKind
 from service.media.intake import decode_image
 from service.symbols import store
 from service.unstorable import refuse_unstorable
+from service.vocabulary import MediaKind
 
 router = APIRouter(prefix="/v1", tags=["symbols"])
 

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from service.audit import log, note, store
 from service.db import Conn, Database
 from service.errors import ConfigError, MalformedRequest, NotFound
-from service.health import ComponentStatus, State
+from service.health import ComponentState, ComponentStatus
 from service.settings import Settings
 
 KEY_FILE = "log_ed25519.pem"
@@ -121,5 +121,7 @@ def log_status(db: Database, *, timeout: float | None = None) -> ComponentStatus
     with db.system(timeout=timeout) as conn:
         missing = log.missing_frontier(conn)
     if missing:
-        return ComponentStatus(State.UNAVAILABLE, f"{missing} right-edge hashes absent. {log.DAMAGED}")
-    return ComponentStatus(State.OK)
+        return ComponentStatus(
+            ComponentState.UNAVAILABLE, f"{missing} right-edge hashes absent. {log.DAMAGED}"
+        )
+    return ComponentStatus(ComponentState.OK)

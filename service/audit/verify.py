@@ -45,7 +45,7 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
-class State:
+class VerifiedCheckpoint:
     """The last checkpoint a run verified (``--state FILE``)."""
 
     origin: str
@@ -54,7 +54,7 @@ class State:
     root: str
 
     @classmethod
-    def load(cls, path: Path) -> State | None:
+    def load(cls, path: Path) -> VerifiedCheckpoint | None:
         if not path.exists():
             return None
         try:
@@ -96,11 +96,11 @@ def verify(
     *,
     origin: str,
     public_key: bytes,
-    previous: State | None = None,
+    previous: VerifiedCheckpoint | None = None,
     sample: int | None = None,
     progress: Progress | None = None,
     seed: int | None = None,
-) -> tuple[Report, State | None]:
+) -> tuple[Report, VerifiedCheckpoint | None]:
     """Verify the log behind ``source``; returns the report and the state to save (if it passed)."""
     try:
         cp = note.verify(source.checkpoint(), origin, public_key)
@@ -127,11 +127,13 @@ def verify(
     )
     state = None
     if report.passed:
-        state = State(origin, base64.b64encode(public_key).decode(), cp.size, root_b64)
+        state = VerifiedCheckpoint(origin, base64.b64encode(public_key).decode(), cp.size, root_b64)
     return report, state
 
 
-def _consistency(source: LogSource, cp: note.Checkpoint, previous: State | None) -> list[Problem]:
+def _consistency(
+    source: LogSource, cp: note.Checkpoint, previous: VerifiedCheckpoint | None
+) -> list[Problem]:
     if previous is None:
         return []
     old_root = base64.b64decode(previous.root)

@@ -20,10 +20,11 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from service.classify.model import CATEGORIES, Category, Evidence, LexiconHit, Scores, SignalState
+from service.classify.model import CATEGORIES, Evidence, LexiconHit, Scores
 from service.classify.ocr import OcrText, TesseractOcr
 from service.classify.textfind import TextBox, find_text, grey_array
 from service.media.model import Frame
+from service.vocabulary import Category, SignalState
 
 MAX_READ = 16  # frames read per video (the line finder looks at every sampled frame)
 SAME_LINES = 6.0  # mean grey difference inside the boxes under which a caption has not changed

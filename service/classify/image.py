@@ -18,13 +18,14 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
-from service.classify.model import CATEGORIES, Category, Modality, Scores, SignalState
+from service.classify.model import CATEGORIES, Modality, Scores
 from service.classify.modelstore import ModelStore
 from service.classify.probes import ProbeSet, platt
 from service.classify.prompts import load_calibration, load_prompts
 from service.classify.registry import Classifier, ClassifyConfig
 from service.classify.tower import ClipTower
 from service.errors import VigilError
+from service.vocabulary import Category, SignalState
 
 PROBES_FILE = "image_probes.json"
 # A failed load is retried after this long, so a model pulled while Vigil runs is picked up

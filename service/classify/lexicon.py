@@ -27,8 +27,9 @@ from typing import Any
 
 import yaml
 
-from service.classify.model import Category, Evidence, LexiconHit
+from service.classify.model import Evidence, LexiconHit
 from service.errors import ConfigError
+from service.vocabulary import Category
 
 LANGS = ("en", "ru", "uk", "any")
 

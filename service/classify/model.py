@@ -11,16 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-
-class Category(enum.StrEnum):
-    """The propaganda taxonomy (docs/screening.md), each scored independently in [0, 1]."""
-
-    WAR_GLORIFICATION = "war_glorification"
-    COMBATANT_MARTYRDOM = "combatant_martyrdom"
-    EXTREMIST_SYMBOLS = "extremist_symbols"
-    PROPAGANDA_POSTER = "propaganda_poster"
-    MINORS_MILITARISED = "minors_militarised"
-    DEHUMANISATION = "dehumanisation"
+from service.vocabulary import Category, SignalState
 
 
 class Contrast(enum.StrEnum):
@@ -35,15 +26,6 @@ class Contrast(enum.StrEnum):
     PET_MEMORIAL = "pet_memorial"
     TREND_CRITICISM = "trend_criticism"  # journalism and criticism of AI farewell videos
     FAMILY = "family"  # everyday family captions, some in uniform
-
-
-class SignalState(enum.StrEnum):
-    """``ok``: scores are real. ``not_configured``: deliberately absent (policy decides).
-    ``unavailable``: configured but broken; never read as clean (route to review)."""
-
-    OK = "ok"
-    NOT_CONFIGURED = "not_configured"
-    UNAVAILABLE = "unavailable"
 
 
 class Modality(enum.StrEnum):

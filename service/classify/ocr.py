@@ -32,9 +32,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from service.classify.model import SignalState
 from service.classify.tesslib import LibTesseract, Recognised
 from service.classify.textfind import TextBox, find_text, grey_array, letters
+from service.vocabulary import SignalState
 
 # Tesseract's Cyrillic script model reads Russian and Ukrainian in one pass (і, ї, є, ґ and ы, э,
 # ъ alike) at the cost of one language; with English beside it a line costs about 100 ms, where

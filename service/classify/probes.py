@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from service.classify.model import Category
 from service.errors import ConfigError
+from service.vocabulary import Category
 
 Array = npt.NDArray[np.float64]
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import yaml
 
-from service.classify.model import CATEGORIES, Category, Contrast
+from service.classify.model import CATEGORIES, Contrast
 from service.errors import ConfigError
+from service.vocabulary import Category
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,10 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from service.classify.model import Modality, Scores, SignalState
+from service.classify.model import Modality, Scores
 from service.errors import ConfigError
 from service.settings import Settings
+from service.vocabulary import SignalState
 
 ENTRY_POINT_GROUP = "vigil.classifiers"
 DEFAULT_POLICY_DIR = Path(__file__).resolve().parents[2] / "policies"

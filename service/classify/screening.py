@@ -25,15 +25,16 @@ from PIL import Image
 from service.classify.builtins import IMAGE_DEFAULT, TEXT_DEFAULT, ensure_registered
 from service.classify.frame_words import FrameWords, read_frames
 from service.classify.lexicon import lexicon_version
-from service.classify.model import ImageScores, Scores, SignalState, TextScores, VideoScores
+from service.classify.model import ImageScores, Scores, TextScores, VideoScores
 from service.classify.ocr import OcrText, TesseractOcr
 from service.classify.registry import REGISTRY, Classifier, ClassifyConfig
 from service.classify.video import FramePlan, aggregate, select_frames
 from service.errors import UnsupportedMediaType
-from service.health import ComponentStatus, State
+from service.health import ComponentState, ComponentStatus
 from service.media.intake import iter_frames
-from service.media.model import Frame, MediaInfo, MediaKind, MediaLimits
+from service.media.model import Frame, MediaInfo, MediaLimits
 from service.settings import Settings
+from service.vocabulary import MediaKind, SignalState
 
 SPEECH = "speech"
 SPEECH_NOT_CONFIGURED = "no speech-to-text model ships with Vigil; send the transcript as text"
@@ -150,4 +151,4 @@ class Classifiers:
 
 
 def _component(state: SignalState, detail: str) -> ComponentStatus:
-    return ComponentStatus(State(state.value), detail)
+    return ComponentStatus(ComponentState(state.value), detail)

@@ -39,8 +39,8 @@ from PIL import Image
 
 from service.classify import symbol_keypoints as keypoints
 from service.classify import symbol_net as net
-from service.classify.model import Category
 from service.errors import ConfigError
+from service.vocabulary import Category
 
 MATCH_THRESHOLD = 0.93  # calibrated verifier probability a hit needs (tuned on bench seed 1)
 # Where a symbol is also an everyday shape, more: a V is a letter, a tick, a fold, a roof line

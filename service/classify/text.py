@@ -18,10 +18,11 @@ import numpy as np
 from service.classify import e5
 from service.classify.encoder import TextEncoder, encoder_source
 from service.classify.lexicon import Lexicon, load_lexicon
-from service.classify.model import CATEGORIES, Modality, Scores, SignalState
+from service.classify.model import CATEGORIES, Modality, Scores
 from service.classify.probes import ProbeSet
 from service.classify.registry import Classifier, ClassifyConfig
 from service.errors import VigilError
+from service.vocabulary import SignalState
 
 # The English MiniLM (an option) reads English only: on Cyrillic text its probe scores carry
 # little signal and some noise, so they count half and the lexicon carries Russian and Ukrainian.

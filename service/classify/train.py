@@ -23,9 +23,10 @@ import numpy.typing as npt
 
 from service.classify.encoder import TextEncoder
 from service.classify.lexicon import Lexicon
-from service.classify.model import Category, Contrast
+from service.classify.model import Contrast
 from service.classify.probes import ProbeSet, train_hidden_probes
 from service.errors import InputError
+from service.vocabulary import Category
 
 SLICES = ("positive", *(c.value for c in Contrast))
 

@@ -16,8 +16,9 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from service.classify.model import CATEGORIES, Category, Evidence, Scores, SignalState
+from service.classify.model import CATEGORIES, Evidence, Scores
 from service.media.model import Frame
+from service.vocabulary import Category, SignalState
 
 OVERSAMPLE = 4  # decode rate relative to the target fps, to see scene cuts between samples
 

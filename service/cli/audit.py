@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from service.audit import sources
-from service.audit.verify import Report, State, verify
+from service.audit.verify import Report, VerifiedCheckpoint, verify
 from service.cli.common import EXIT_NEGATIVE, open_instance, pass_settings
 from service.errors import MalformedRequest
 from service.services import Services
@@ -33,7 +33,9 @@ def _local(settings: Settings) -> Iterator[Services]:
         services.close()
 
 
-def _key_from(public_key: str | None, origin: str | None, state: State | None) -> tuple[str, bytes] | None:
+def _key_from(
+    public_key: str | None, origin: str | None, state: VerifiedCheckpoint | None
+) -> tuple[str, bytes] | None:
     if public_key is not None:
         if origin is None:
             raise MalformedRequest("--public-key needs --origin (the checkpoints' first line).")
@@ -90,7 +92,7 @@ def verify_cmd(
 
     Without --url or --export it reads the instance under --data-dir directly.
     """
-    previous = State.load(state_path) if state_path else None
+    previous = VerifiedCheckpoint.load(state_path) if state_path else None
     key = _key_from(public_key, origin, previous)
     if (
         previous is not None
@@ -135,10 +137,10 @@ def verify_cmd(
 def _run(
     source: sources.LogSource,
     key: tuple[str, bytes] | None,
-    previous: State | None,
+    previous: VerifiedCheckpoint | None,
     sample: int | None,
     seed: int | None,
-) -> tuple[Report, State | None]:
+) -> tuple[Report, VerifiedCheckpoint | None]:
     if key is None:
         key = source.key()
         if key is None:

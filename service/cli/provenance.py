@@ -22,7 +22,7 @@ from service.media.model import MediaLimits
 from service.media.sniff import PROVENANCE
 from service.pipeline import verification
 from service.pipeline.release import label_and_sign
-from service.provenance import Notary, ProvenanceReport, SignSpec, SourceType, State
+from service.provenance import Notary, ProvenanceReport, ProvenanceState, SignSpec, SourceType
 from service.provenance.certs import init_signing
 from service.provenance.trust import TrustStore
 from service.settings import Settings
@@ -100,9 +100,11 @@ def sign_cmd(
 
 
 def _lines(path: Path, report: ProvenanceReport) -> list[str]:
-    ok = report.state is State.TRUSTED and report.consent_status != "revoked"
+    ok = report.state is ProvenanceState.TRUSTED and report.consent_status != "revoked"
     head = f"{'OK' if ok else 'FAIL'}: {path} {report.state.value}"
-    if report.state is State.VALID:  # intact, but no trust list vouches for the signer: not "invalid"
+    if (
+        report.state is ProvenanceState.VALID
+    ):  # intact, but no trust list vouches for the signer: not "invalid"
         head = f"NOT TRUSTED: {path} valid (intact and unaltered, but the signer is on no trust list here)"
     if report.trust_list:
         head += f", trusted by {report.trust_list}"
@@ -172,7 +174,7 @@ def verify_cmd(
     else:
         for line in _lines(file, report):
             click.echo(line)
-    if report.state is not State.TRUSTED or report.consent_status == "revoked":
+    if report.state is not ProvenanceState.TRUSTED or report.consent_status == "revoked":
         ctx.exit(EXIT_NEGATIVE)
 
 

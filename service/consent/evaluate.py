@@ -24,17 +24,17 @@ from service.consent.model import (
     AppearsAs,
     Audience,
     ConsentDecision,
+    ConsentOutcome,
     ConsentRequest,
-    Decision,
     Grant,
     GrantStatus,
-    Reason,
     SubjectKind,
     SubjectRecords,
     VitalStatus,
     territory_covered,
 )
 from service.consent.rules import AppliesTo, RuleBook
+from service.vocabulary import Reason
 
 SOURCE = "consent"
 
@@ -184,15 +184,15 @@ def evaluate(
         granted.append(Reason(covering.legal_basis, src, f"grant {covering.id} covers {modality.value}"))
 
     if denied:
-        decision, reasons = Decision.DENIED, denied
+        decision, reasons = ConsentOutcome.DENIED, denied
     elif review:
-        decision, reasons = Decision.NEEDS_REVIEW, review + granted
+        decision, reasons = ConsentOutcome.NEEDS_REVIEW, review + granted
     else:
-        decision, reasons = Decision.GRANTED, granted
+        decision, reasons = ConsentOutcome.GRANTED, granted
     return ConsentDecision(
         decision=decision,
         reasons=tuple(reasons),
-        grant_ids=tuple(grant_ids) if decision is not Decision.DENIED else (),
+        grant_ids=tuple(grant_ids) if decision is not ConsentOutcome.DENIED else (),
         audience_limit=audience_limit,
         attested_subjects=tuple(attested),
     )

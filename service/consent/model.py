@@ -18,6 +18,7 @@ from uuid import UUID
 import rfc8785
 
 from service.errors import MalformedRequest
+from service.vocabulary import OutputKind, Reason
 
 ADULT_AGE = 18
 
@@ -120,11 +121,6 @@ class AppearsAs(enum.StrEnum):
     VOICE = "voice"
 
 
-class OutputKind(enum.StrEnum):
-    IMAGE = "image"
-    VIDEO = "video"
-
-
 class GrantStatus(enum.StrEnum):
     ACTIVE = "active"
     DISPUTED = "disputed"
@@ -146,7 +142,7 @@ class EvidenceKind(enum.StrEnum):
     OTHER = "other"
 
 
-class Decision(enum.StrEnum):
+class ConsentOutcome(enum.StrEnum):
     GRANTED = "granted"
     DENIED = "denied"
     NEEDS_REVIEW = "needs_review"
@@ -383,17 +379,8 @@ class ConsentRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class Reason:
-    """Why: the rule applied, the record it was applied to, and a sentence for people."""
-
-    rule: str
-    source: str
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
 class ConsentDecision:
-    decision: Decision
+    decision: ConsentOutcome
     reasons: tuple[Reason, ...]
     grant_ids: tuple[UUID, ...] = ()  # the grants that cover the request (link outputs to these)
     audience_limit: Audience | None = None  # `family` when a minor is shown

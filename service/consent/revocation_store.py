@@ -1,85 +1,57 @@
-"""SQL for revocation and what follows it. The caller owns the transaction.
+"""SQL for what follows a grant at release and at revocation: output links, source media, and
+scheduled deletions. Statements only (the steps and their audit events are in ``registry``);
+the caller owns the transaction.
 
-- ``link_outputs``: generation calls it at release: these assets were made under these grants
-  (and from these source media).
-- ``revoke_grant``: idempotent; new generation is denied at once (the grant's status), every
-  linked output is marked revoked, and deletions of its source media are scheduled. It returns
-  the affected asset ids so the caller can add their fingerprints to the revocation bank.
-- ``consent_status``: public (provenance of released outputs is public): run it in a
-  ``system()`` transaction.
-- ``run_due_deletions``: the worker calls it periodically (in a ``system()`` transaction), after
-  the configured deletion SLA.
-Every change appends its audit event in the same transaction, with ids, hashes and codes only.
+``consent_status`` and ``grants_of_asset`` are reads for the check and verify flows: provenance of
+released outputs is public, so run them in a ``system()`` transaction.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
-from service.audit import Event, EventName, append
-from service.audit.events import Value
-from service.blobs import BlobStore
 from service.consent import rows
-from service.consent.model import SHA256_HEX, Grant, GrantStatus
+from service.consent.model import Grant, GrantStatus
 from service.db import Conn
-from service.errors import MalformedRequest, NotFound
+from service.errors import NotFound
+from service.vocabulary import ConsentStatus
+
+# --- links made at release -------------------------------------------------------------------
 
 
-class ConsentStatus(enum.StrEnum):
-    ACTIVE = "active"
-    REVOKED = "revoked"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class Revocation:
-    grant: Grant
-    asset_ids: tuple[UUID, ...]  # every output made under the grant (add them to the revocation bank)
-    newly_revoked: bool  # False when the grant was already revoked (idempotent repeat)
-    deletion_due_at: datetime | None  # when its source media will be deleted (None: none linked)
-
-
-def link_outputs(
-    conn: Conn,
-    *,
-    asset_ids: Sequence[UUID],
-    grant_ids: Sequence[UUID],
-    tenant_id: UUID,
-    source_sha256s: Sequence[str] = (),
-) -> int:
-    """Record that ``asset_ids`` were made under ``grant_ids`` (from ``source_sha256s``).
-
-    Idempotent. An output linked to a grant that is already revoked is born revoked.
-    Returns the number of new links.
-    """
-    for sha in source_sha256s:
-        if not SHA256_HEX.match(sha):
-            raise MalformedRequest(f"{sha!r} is not a SHA-256 hex digest.")
-    known = conn.execute(
+def count_grants(conn: Conn, grant_ids: Sequence[UUID], tenant_id: UUID) -> int:
+    """How many of ``grant_ids`` are grants of ``tenant_id``."""
+    row = conn.execute(
         "SELECT count(*) FROM consent_grants WHERE id = ANY(%s) AND tenant_id = %s",
         (list(grant_ids), tenant_id),
     ).fetchone()
-    if known is None or known[0] != len(set(grant_ids)):
-        raise NotFound("A grant to link outputs to is not in this tenant.")
-    cur = conn.execute(
+    return int(row[0]) if row else 0
+
+
+def insert_output_links(
+    conn: Conn, *, tenant_id: UUID, asset_ids: Sequence[UUID], grant_ids: Sequence[UUID]
+) -> int:
+    """Link each asset to each grant (idempotent); a link to a revoked grant is born revoked.
+    Returns the number of new links."""
+    return conn.execute(
         "INSERT INTO consent_output_links (tenant_id, asset_id, grant_id, revoked_at) "
         "SELECT %s, a, g.id, g.revoked_at FROM unnest(%s::uuid[]) AS a, consent_grants g "
         "WHERE g.id = ANY(%s) AND g.tenant_id = %s ON CONFLICT (asset_id, grant_id) DO NOTHING",
         (tenant_id, list(asset_ids), list(grant_ids), tenant_id),
+    ).rowcount
+
+
+def insert_source_media(
+    conn: Conn, *, tenant_id: UUID, grant_ids: Sequence[UUID], sha256s: Sequence[str]
+) -> None:
+    conn.execute(
+        "INSERT INTO consent_source_media (tenant_id, grant_id, sha256) "
+        "SELECT %s, g, s FROM unnest(%s::uuid[]) AS g, unnest(%s::text[]) AS s "
+        "ON CONFLICT (grant_id, sha256) DO NOTHING",
+        (tenant_id, list(grant_ids), list(sha256s)),
     )
-    linked = cur.rowcount
-    if source_sha256s:
-        conn.execute(
-            "INSERT INTO consent_source_media (tenant_id, grant_id, sha256) "
-            "SELECT %s, g, s FROM unnest(%s::uuid[]) AS g, unnest(%s::text[]) AS s "
-            "ON CONFLICT (grant_id, sha256) DO NOTHING",
-            (tenant_id, list(grant_ids), list(source_sha256s)),
-        )
-    return linked
 
 
 def consent_status(conn: Conn, asset_id: UUID) -> ConsentStatus:
@@ -103,8 +75,11 @@ def grants_of_asset(conn: Conn, asset_id: UUID) -> list[UUID]:
     return [UUID(str(row[0])) for row in cur.fetchall()]
 
 
-def revoke_grant(conn: Conn, grant_id: UUID, *, now: datetime, deletion_sla: timedelta) -> Revocation:
-    """Revoke a grant (idempotent): deny new generation, mark its outputs, schedule deletions."""
+# --- revocation ------------------------------------------------------------------------------
+
+
+def mark_revoked(conn: Conn, grant_id: UUID, now: datetime) -> tuple[Grant, bool]:
+    """The grant, revoked at ``now`` unless it already was; and whether this call revoked it."""
     row = rows.one(
         conn,
         "UPDATE consent_grants g SET status = 'revoked', revoked_at = %s "
@@ -116,8 +91,11 @@ def revoke_grant(conn: Conn, grant_id: UUID, *, now: datetime, deletion_sla: tim
         row = rows.one(conn, "SELECT to_jsonb(g) FROM consent_grants g WHERE g.id = %s", (grant_id,))
         if row is None:
             raise NotFound(f"No consent {grant_id} in this tenant.")
-    grant = rows.grant(row)
-    revoked_at = grant.revoked_at or now
+    return rows.grant(row), newly
+
+
+def revoke_links(conn: Conn, grant_id: UUID, revoked_at: datetime) -> tuple[UUID, ...]:
+    """Mark the grant's output links revoked; every asset linked to it, in id order."""
     conn.execute(
         "UPDATE consent_output_links SET revoked_at = %s WHERE grant_id = %s AND revoked_at IS NULL",
         (revoked_at, grant_id),
@@ -125,7 +103,12 @@ def revoke_grant(conn: Conn, grant_id: UUID, *, now: datetime, deletion_sla: tim
     assets = conn.execute(
         "SELECT asset_id FROM consent_output_links WHERE grant_id = %s ORDER BY asset_id", (grant_id,)
     ).fetchall()
-    due_at = revoked_at + deletion_sla
+    return tuple(a[0] for a in assets)
+
+
+def schedule_deletions(conn: Conn, grant_id: UUID, due_at: datetime) -> tuple[int, datetime | None]:
+    """Schedule the deletion of the grant's source media (idempotent); how many were newly
+    scheduled, and when the earliest of its deletions is due."""
     scheduled = conn.execute(
         "INSERT INTO consent_media_deletions (tenant_id, grant_id, sha256, due_at) "
         "SELECT tenant_id, grant_id, sha256, %s FROM consent_source_media WHERE grant_id = %s "
@@ -135,51 +118,37 @@ def revoke_grant(conn: Conn, grant_id: UUID, *, now: datetime, deletion_sla: tim
     pending = conn.execute(
         "SELECT min(due_at) FROM consent_media_deletions WHERE grant_id = %s", (grant_id,)
     ).fetchone()
-    asset_ids = tuple(a[0] for a in assets)
-    if newly:
-        data: dict[str, Value] = {
-            "subject_id": str(grant.subject_id),
-            "legal_basis": grant.legal_basis,
-            "assets": [str(a) for a in asset_ids],
-            "deletions_scheduled": scheduled,
-        }
-        append(conn, Event(EventName.CONSENT_REVOKED, str(grant.id), grant.tenant_id, data))
-    return Revocation(
-        grant=grant,
-        asset_ids=asset_ids,
-        newly_revoked=newly,
-        deletion_due_at=pending[0] if pending else None,
+    return scheduled, pending[0] if pending else None
+
+
+# --- deletions -------------------------------------------------------------------------------
+
+
+def due_deletions(conn: Conn, now: datetime, batch: int) -> list[tuple[UUID, UUID, UUID, str]]:
+    """Deletions due by ``now``, locked for this transaction (others skip them):
+    (id, tenant id, grant id, sha256)."""
+    return [
+        (r[0], r[1], r[2], str(r[3]))
+        for r in conn.execute(
+            "SELECT id, tenant_id, grant_id, sha256 FROM consent_media_deletions "
+            "WHERE done_at IS NULL AND due_at <= %s ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED",
+            (now, batch),
+        ).fetchall()
+    ]
+
+
+def still_used(conn: Conn, sha256: str) -> bool:
+    """Whether a grant that is not revoked still lists ``sha256`` among its source media."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM consent_source_media m JOIN consent_grants g ON g.id = m.grant_id "
+        "WHERE m.sha256 = %s AND g.status <> %s)",
+        (sha256, GrantStatus.REVOKED.value),
+    ).fetchone()
+    return bool(row is not None and row[0])
+
+
+def finish_deletion(conn: Conn, deletion_id: UUID, now: datetime, outcome: str) -> None:
+    conn.execute(
+        "UPDATE consent_media_deletions SET done_at = %s, outcome = %s WHERE id = %s",
+        (now, outcome, deletion_id),
     )
-
-
-def run_due_deletions(conn: Conn, blobs: BlobStore, now: datetime, *, batch: int = 500) -> int:
-    """Delete source media whose deletion is due; returns how many were deleted (or already gone).
-
-    A blob still used under a grant that is not revoked (the same photo shows another person who
-    consents) is kept, and the row says so. Run in a ``system()`` transaction.
-    """
-    due = conn.execute(
-        "SELECT id, tenant_id, grant_id, sha256 FROM consent_media_deletions "
-        "WHERE done_at IS NULL AND due_at <= %s ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED",
-        (now, batch),
-    ).fetchall()
-    done = 0
-    for deletion_id, tenant_id, grant_id, sha256 in due:
-        in_use = conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM consent_source_media m JOIN consent_grants g ON g.id = m.grant_id "
-            "WHERE m.sha256 = %s AND g.status <> %s)",
-            (sha256, GrantStatus.REVOKED.value),
-        ).fetchone()
-        if in_use is not None and in_use[0]:
-            outcome = "kept"
-        else:
-            outcome = "deleted" if blobs.delete(sha256) else "absent"
-            done += 1
-        conn.execute(
-            "UPDATE consent_media_deletions SET done_at = %s, outcome = %s WHERE id = %s",
-            (now, outcome, deletion_id),
-        )
-        if outcome != "kept":
-            data = {"grant_id": str(grant_id), "sha256": sha256, "outcome": outcome}
-            append(conn, Event(EventName.MEDIA_DELETED, str(deletion_id), tenant_id, data))
-    return done

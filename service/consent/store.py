@@ -1,34 +1,29 @@
-"""SQL for consent records. The caller owns the transaction (``db.tenant(t)`` or ``db.system()``).
+"""SQL for consent records: subjects, evidence, grants and their objections, directives, and the
+one query that brings a subject with everything on file (``load_records``).
 
-Every change appends its audit event in the same transaction, with ids, hashes and codes only.
-Rows are read as JSON objects (``to_jsonb``) and parsed into the frozen values of ``model``, so
-one query can bring a subject with all its grants and directives (``load_records``).
-Revocation, output links and source-media deletion are in ``revocation_store``.
+Statements only, each returning the frozen values of ``model``: the rules, the checks and the
+audit events are in ``registry``. The caller owns the transaction (``db.tenant(t)`` or
+``db.system()``); row-level security keeps a tenant's records out of another's reach, so a row of
+another tenant is simply not found. Rows are read as JSON objects (``to_jsonb``) and parsed by
+``rows``. The SQL of output links, revocation and source-media deletion is in ``revocation_store``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
 from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
-from service.audit import Event, EventName, append
 from service.consent import rows
-from service.consent.evaluate import evaluate
 from service.consent.model import (
-    SHA256_HEX,
-    ConsentDecision,
-    ConsentRequest,
     Directive,
     DirectiveType,
     Evidence,
     EvidenceKind,
     Grant,
     Grantor,
-    GrantStatus,
     Modality,
     Objection,
     Scope,
@@ -37,14 +32,13 @@ from service.consent.model import (
     SubjectRecords,
     VitalStatus,
 )
-from service.consent.rules import RuleBook
 from service.db import Conn
-from service.errors import Conflict, ConsentRejected, MalformedRequest, NotFound
+from service.errors import NotFound
 
 # --- subjects --------------------------------------------------------------------------------
 
 
-def create_subject(
+def insert_subject(
     conn: Conn,
     *,
     tenant_id: UUID,
@@ -52,13 +46,9 @@ def create_subject(
     vital_status: VitalStatus,
     name: str,
     jurisdiction: str,
-    birth_date: date | None = None,
-    death_date: date | None = None,
+    birth_date: date | None,
+    death_date: date | None,
 ) -> Subject:
-    if death_date is not None and vital_status is VitalStatus.LIVING:
-        raise MalformedRequest("A living subject has no death_date.", details={"field": "death_date"})
-    if birth_date and death_date and death_date < birth_date:
-        raise MalformedRequest("death_date is before birth_date.", details={"field": "death_date"})
     row = rows.one(
         conn,
         "INSERT INTO consent_subjects AS s (tenant_id, kind, vital_status, name, jurisdiction, "
@@ -66,10 +56,7 @@ def create_subject(
         (tenant_id, kind.value, vital_status.value, name, jurisdiction, birth_date, death_date),
     )
     assert row is not None
-    subject = rows.subject(row)
-    data = {"kind": kind.value, "vital_status": vital_status.value, "jurisdiction": jurisdiction}
-    append(conn, Event(EventName.SUBJECT_CREATED, str(subject.id), tenant_id, data))
-    return subject
+    return rows.subject(row)
 
 
 def get_subject(conn: Conn, subject_id: UUID) -> Subject:
@@ -82,8 +69,10 @@ def get_subject(conn: Conn, subject_id: UUID) -> Subject:
 # --- evidence --------------------------------------------------------------------------------
 
 
-def record_evidence(conn: Conn, *, tenant_id: UUID, sha256: str, kind: EvidenceKind, size: int) -> Evidence:
-    """Record a document already put in the blob store (idempotent per tenant and hash)."""
+def insert_evidence(
+    conn: Conn, *, tenant_id: UUID, sha256: str, kind: EvidenceKind, size: int
+) -> tuple[Evidence, bool]:
+    """The evidence row for ``sha256`` (idempotent per tenant and hash), and whether it is new."""
     inserted = conn.execute(
         "INSERT INTO consent_evidence (tenant_id, sha256, kind, size) VALUES (%s, %s, %s, %s) "
         "ON CONFLICT (tenant_id, sha256) DO NOTHING",
@@ -95,78 +84,40 @@ def record_evidence(conn: Conn, *, tenant_id: UUID, sha256: str, kind: EvidenceK
         (tenant_id, sha256),
     )
     assert row is not None
-    if inserted:
-        data = {"kind": kind.value, "size": size}
-        append(conn, Event(EventName.EVIDENCE_STORED, sha256, tenant_id, data))
-    return Evidence(
+    evidence = Evidence(
         sha256=row["sha256"],
         tenant_id=UUID(row["tenant_id"]),
         kind=EvidenceKind(row["kind"]),
         size=int(row["size"]),
         created_at=rows.ts(row["created_at"]),
     )
+    return evidence, bool(inserted)
 
 
-def _check_evidence(conn: Conn, tenant_id: UUID, hashes: Sequence[str]) -> None:
-    for sha in hashes:
-        if not SHA256_HEX.match(sha):
-            raise MalformedRequest(
-                f"Evidence {sha!r} is not a SHA-256 hex digest.", details={"field": "evidence"}
-            )
-    if not hashes:
-        return
+def known_evidence(conn: Conn, tenant_id: UUID, hashes: Sequence[str]) -> set[str]:
+    """Which of ``hashes`` the tenant has uploaded as evidence."""
     row = conn.execute(
         "SELECT array_agg(sha256) FROM consent_evidence WHERE tenant_id = %s AND sha256 = ANY(%s)",
         (tenant_id, list(hashes)),
     ).fetchone()
-    known = set(row[0] or []) if row else set()
-    missing = [sha for sha in hashes if sha not in known]
-    if missing:
-        raise MalformedRequest(
-            f"Evidence {missing[0]} was not uploaded; upload it with POST /v1/evidence first.",
-            details={"field": "evidence"},
-        )
+    return set(row[0] or []) if row else set()
 
 
 # --- grants ----------------------------------------------------------------------------------
 
 
-def create_grant(
+def insert_grant(
     conn: Conn,
-    rules: RuleBook,
     *,
     tenant_id: UUID,
     subject_id: UUID,
-    grantors: Sequence[Grantor],
     legal_basis: str,
+    grantors: Sequence[Grantor],
     scope: Scope,
     expires_at: datetime,
-    now: datetime,
-    script_sha256: str | None = None,
-    evidence: Sequence[str] = (),
-    co_holders: int | None = None,
+    script_sha256: str | None,
+    evidence: Sequence[str],
 ) -> Grant:
-    """Record a grant after its rule has authorised it; refusals cite the rule."""
-    subject = get_subject(conn, subject_id)
-    rule = rules.get(legal_basis)
-    if rule is None:
-        raise ConsentRejected(
-            f"Unknown legal_basis {legal_basis!r}; use one of: {', '.join(rules.ids())}.",
-            details={"rule": legal_basis},
-        )
-    problem = rule.check_grant(
-        subject, grantors, today=now.date(), expires_at=expires_at, now=now, co_holders=co_holders
-    )
-    if problem is not None:
-        raise ConsentRejected(
-            f"{rule.id} ({rule.title}) does not authorise this grant: {problem}.",
-            details={"rule": rule.id, "subject_id": str(subject_id)},
-        )
-    if not (scope.modalities and scope.purposes and scope.audiences and scope.territories):
-        raise MalformedRequest("modalities, purposes, audiences and territories may not be empty.")
-    if script_sha256 is not None and not SHA256_HEX.match(script_sha256):
-        raise MalformedRequest("script_sha256 must be 64 lower-case hex digits.")
-    _check_evidence(conn, tenant_id, evidence)
     row = rows.one(
         conn,
         "INSERT INTO consent_grants AS g (tenant_id, subject_id, legal_basis, grantors, modalities, "
@@ -175,7 +126,7 @@ def create_grant(
         (
             tenant_id,
             subject_id,
-            rule.id,
+            legal_basis,
             Jsonb([rows.grantor_json(g) for g in grantors]),
             sorted(m.value for m in scope.modalities),
             sorted(p.value for p in scope.purposes),
@@ -187,18 +138,7 @@ def create_grant(
         ),
     )
     assert row is not None
-    grant = rows.grant(row)
-    data: dict[str, Any] = {
-        "subject_id": str(subject_id),
-        "legal_basis": rule.id,
-        "relationships": sorted({g.relationship.value for g in grantors}),
-        "modalities": list(row["modalities"]),
-        "expires_at": grant.expires_at.isoformat(),
-        "script_sha256": script_sha256,
-        "evidence": list(evidence),
-    }
-    append(conn, Event(EventName.CONSENT_GRANTED, str(grant.id), tenant_id, data))
-    return grant
+    return rows.grant(row)
 
 
 def get_grant(conn: Conn, grant_id: UUID, *, for_update: bool = False) -> Grant:
@@ -209,25 +149,7 @@ def get_grant(conn: Conn, grant_id: UUID, *, for_update: bool = False) -> Grant:
     return rows.grant(row)
 
 
-def file_objection(
-    conn: Conn, rules: RuleBook, *, tenant_id: UUID, grant_id: UUID, objector: Grantor
-) -> tuple[Objection, Grant]:
-    """A co-holder of the right objects: the grant becomes disputed (and denies generation)."""
-    grant = get_grant(conn, grant_id, for_update=True)
-    rule = rules.get(grant.legal_basis)
-    if grant.status is GrantStatus.REVOKED:
-        raise Conflict(f"Consent {grant_id} is already revoked; an objection changes nothing.")
-    if not objector.adult:
-        raise ConsentRejected(
-            "A minor may not object in their own name; their guardian may.",
-            details={"rule": grant.legal_basis},
-        )
-    if rule is not None and objector.relationship not in rule.objectors:
-        allowed = ", ".join(sorted(r.value for r in rule.objectors))
-        raise ConsentRejected(
-            f"{rule.id}: a {objector.relationship.value} may not object under this rule (may: {allowed}).",
-            details={"rule": rule.id},
-        )
+def insert_objection(conn: Conn, *, tenant_id: UUID, grant_id: UUID, objector: Grantor) -> Objection:
     row = rows.one(
         conn,
         "INSERT INTO consent_objections AS o (tenant_id, grant_id, objector) VALUES (%s, %s, %s) "
@@ -235,35 +157,31 @@ def file_objection(
         (tenant_id, grant_id, Jsonb(rows.grantor_json(objector))),
     )
     assert row is not None
-    objection = Objection(
+    return Objection(
         id=UUID(row["id"]),
         tenant_id=tenant_id,
         grant_id=grant_id,
         objector=objector,
         created_at=rows.ts(row["created_at"]),
     )
+
+
+def mark_disputed(conn: Conn, grant_id: UUID) -> None:
     conn.execute("UPDATE consent_grants SET status = 'disputed' WHERE id = %s", (grant_id,))
-    data = {"objection_id": str(objection.id), "relationship": objector.relationship.value}
-    append(conn, Event(EventName.CONSENT_DISPUTED, str(grant_id), tenant_id, data))
-    return objection, get_grant(conn, grant_id)
 
 
 # --- directives ------------------------------------------------------------------------------
 
 
-def create_directive(
+def insert_directive(
     conn: Conn,
     *,
     tenant_id: UUID,
     subject_id: UUID,
     type: DirectiveType,
-    modalities: Iterable[Modality] = (),
-    evidence: Sequence[str] = (),
+    modalities: Iterable[Modality],
+    evidence: Sequence[str],
 ) -> Directive:
-    subject = get_subject(conn, subject_id)
-    if subject.kind is not SubjectKind.HUMAN:
-        raise MalformedRequest("Directives are for human subjects.", details={"field": "subject_id"})
-    _check_evidence(conn, tenant_id, evidence)
     row = rows.one(
         conn,
         "INSERT INTO consent_directives AS d (tenant_id, subject_id, type, modalities, evidence) "
@@ -271,10 +189,7 @@ def create_directive(
         (tenant_id, subject_id, type.value, sorted({m.value for m in modalities}), list(evidence)),
     )
     assert row is not None
-    directive = rows.directive(row)
-    data = {"subject_id": str(subject_id), "type": type.value, "modalities": list(row["modalities"])}
-    append(conn, Event(EventName.DIRECTIVE_FILED, str(directive.id), tenant_id, data))
-    return directive
+    return rows.directive(row)
 
 
 def get_directive(conn: Conn, directive_id: UUID) -> Directive:
@@ -284,7 +199,7 @@ def get_directive(conn: Conn, directive_id: UUID) -> Directive:
     return rows.directive(row)
 
 
-# --- evaluation ------------------------------------------------------------------------------
+# --- everything on file about subjects ------------------------------------------------------
 
 _LOAD = """
 SELECT to_jsonb(s),
@@ -305,9 +220,3 @@ def load_records(conn: Conn, subject_ids: Iterable[UUID]) -> dict[UUID, SubjectR
             directives=tuple(rows.directive(d) for d in directives),
         )
     return records
-
-
-def check_request(conn: Conn, rules: RuleBook, request: ConsentRequest, *, at: datetime) -> ConsentDecision:
-    """Load the request's subjects (one query) and evaluate it: generation's step 1."""
-    records = load_records(conn, (s.subject_id for s in request.subjects))
-    return evaluate(request, records, rules, at=at)

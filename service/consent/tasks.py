@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from service.consent.revocation_store import run_due_deletions
+from service.consent.registry import run_due_deletions
 from service.db import Conn
 from service.jobs.registry import HandlerRegistry
 

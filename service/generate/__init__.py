@@ -8,13 +8,12 @@ backends by name (importing it imports the built-ins).
 """
 
 from service.generate.backend import GeneratorBackend
-from service.generate.model import GeneratedMedia, GenerationRequest, OutputKind, PhotoRef, SourceType
+from service.generate.model import GeneratedMedia, GenerationRequest, PhotoRef, SourceType
 
 __all__ = [
     "GeneratedMedia",
     "GenerationRequest",
     "GeneratorBackend",
-    "OutputKind",
     "PhotoRef",
     "SourceType",
 ]

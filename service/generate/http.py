@@ -26,9 +26,10 @@ import httpx
 
 from service.errors import ConfigError, GeneratorFailed
 from service.generate.backend import GeneratorBackend
-from service.generate.model import GeneratedMedia, GenerationRequest, OutputKind, SourceType
+from service.generate.model import GeneratedMedia, GenerationRequest, SourceType
 from service.media.model import MediaLimits
 from service.settings import Settings
+from service.vocabulary import OutputKind
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from service.errors import MalformedRequest
-from service.media.model import MediaInfo, MediaKind
+from service.media.model import MediaInfo
+from service.vocabulary import OutputKind
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 
@@ -28,15 +29,6 @@ class SourceType(enum.StrEnum):
     def trained_model(self) -> bool:
         """True when a trained (generative AI) model made some of the content."""
         return self is not SourceType.COMPOSITE_SYNTHETIC
-
-
-class OutputKind(enum.StrEnum):
-    IMAGE = "image"
-    VIDEO = "video"
-
-    @property
-    def media_kind(self) -> MediaKind:
-        return MediaKind.IMAGE if self is OutputKind.IMAGE else MediaKind.VIDEO
 
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

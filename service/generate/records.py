@@ -18,6 +18,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from service.vocabulary import Reason
+
 
 class GenerationStatus(enum.StrEnum):
     QUEUED = "queued"
@@ -53,22 +55,10 @@ def reachable_from(target: GenerationStatus) -> frozenset[GenerationStatus]:
     return frozenset(s for s, nexts in TRANSITIONS.items() if target in nexts)
 
 
-@dataclass(frozen=True, slots=True)
-class Reason:
-    """As in a Verdict: the rule that fired, the signal or record it read, and a sentence."""
-
-    rule: str
-    source: str
-    detail: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"rule": self.rule, "source": self.source, "detail": self.detail}
-
-
 def _reasons(raw: Any) -> tuple[Reason, ...]:
     if isinstance(raw, tuple) and all(isinstance(r, Reason) for r in raw):
         return raw
-    return tuple(Reason(str(r["rule"]), str(r["source"]), str(r["detail"])) for r in raw or ())
+    return tuple(Reason.from_dict(r) for r in raw or ())
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,10 @@ from uuid import UUID
 import rfc8785
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from service.consent.model import AppearsAs, Audience, OutputKind, Purpose
+from service.consent.model import AppearsAs, Audience, Purpose
 from service.errors import MalformedRequest
 from service.unstorable import refuse_unstorable
+from service.vocabulary import OutputKind
 
 MAX_SPEC_CHARS = 64_000
 

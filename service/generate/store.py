@@ -16,7 +16,8 @@ from psycopg.types.json import Jsonb
 
 from service.db import Conn
 from service.errors import Conflict, NotFound
-from service.generate.records import Generation, GenerationStatus, Reason, reachable_from
+from service.generate.records import Generation, GenerationStatus, reachable_from
+from service.vocabulary import Reason
 
 # Columns a step may change after submission (never id, tenant, spec, inputs or key).
 _MUTABLE = frozenset(

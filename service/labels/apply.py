@@ -16,8 +16,8 @@ from pathlib import Path
 from service.errors import UnsupportedMediaType
 from service.labels import audio, image, video, xmp
 from service.labels.model import AudioNoticeKind, Disclosure, LabelResult, Mark, MarketProfile
-from service.media.model import MediaKind
 from service.media.sniff import HEAD_BYTES, sniff
+from service.vocabulary import MediaKind
 
 VIDEO_TYPES = {"mp4", "mov", "webm"}
 AUDIO_MIME = {"wav": "audio/wav", "mp3": "audio/mpeg"}

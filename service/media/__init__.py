@@ -6,21 +6,13 @@ decompression bomb is refused without allocating its image; uploads are spooled 
 they are hashed, never held whole in memory.
 """
 
-from service.media.model import (
-    DecodedImage,
-    Frame,
-    MediaInfo,
-    MediaKind,
-    MediaLimits,
-    MediaType,
-)
+from service.media.model import DecodedImage, Frame, MediaInfo, MediaLimits, MediaType
 from service.media.sniff import sniff
 
 __all__ = [
     "DecodedImage",
     "Frame",
     "MediaInfo",
-    "MediaKind",
     "MediaLimits",
     "MediaType",
     "sniff",

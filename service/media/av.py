@@ -12,7 +12,8 @@ import av
 import av.error
 
 from service.errors import MediaRejected, public_detail
-from service.media.model import Frame, MediaInfo, MediaKind, MediaLimits
+from service.media.model import Frame, MediaInfo, MediaLimits
+from service.vocabulary import MediaKind
 
 
 def inspect_av(info: MediaInfo, limits: MediaLimits) -> MediaInfo:

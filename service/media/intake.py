@@ -22,9 +22,10 @@ from typing import BinaryIO
 from PIL import ExifTags, Image, ImageOps
 
 from service.errors import MediaRejected, PayloadTooLarge, UnsupportedMediaType, public_detail
-from service.media.model import DecodedImage, Frame, MediaInfo, MediaKind, MediaLimits, MediaType
+from service.media.model import DecodedImage, Frame, MediaInfo, MediaLimits, MediaType
 from service.media.sniff import PROVENANCE, SNIFF_BYTES, SUPPORTED, sniff
 from service.media.trailers import jpeg_layout
+from service.vocabulary import MediaKind
 
 _CHUNK = 1024 * 1024
 _PIL_FORMATS = {

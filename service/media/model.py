@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from service.errors import MediaRejected
+from service.vocabulary import MediaKind
 
 if TYPE_CHECKING:
     from PIL import Image
 
     from service.settings import Settings
-
-
-class MediaKind(enum.StrEnum):
-    IMAGE = "image"
-    VIDEO = "video"
-    AUDIO = "audio"
-    DOCUMENT = "document"  # PDF, SVG: provenance is read, nothing in them is decoded or screened
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import re
 
-from service.media.model import MediaKind, MediaType
+from service.media.model import MediaType
+from service.vocabulary import MediaKind
 
 JPEG = MediaType("jpeg", "image/jpeg", MediaKind.IMAGE, "jpg")
 PNG = MediaType("png", "image/png", MediaKind.IMAGE, "png")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from dataclasses import asdict
 from typing import Any
 from uuid import UUID
 
@@ -216,7 +215,7 @@ def record(
                 source_kind="check",
                 source_id=str(check_id),
                 category=services.review_policy.most_severe(verdict.categories, FlagCategory.UNSCREENED),
-                reasons=[asdict(r) for r in verdict.reasons],
+                reasons=[r.as_dict() for r in verdict.reasons],
                 context=context.to_json(),
                 policy=services.review_policy,
             )

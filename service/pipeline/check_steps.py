@@ -15,14 +15,13 @@ from uuid import UUID
 from PIL import Image
 
 from service.classify.model import Scores
-from service.classify.model import SignalState as ClassifyState
 from service.consent import revocation_store
 from service.db import Conn
 from service.errors import MalformedRequest, UnknownProfile
 from service.match.hashes import hash_image
 from service.match.matching import FrameHashes, hash_frames, match_hashes
 from service.match.model import MatchReport
-from service.media import MediaInfo, MediaKind
+from service.media import MediaInfo
 from service.media.intake import decode_image, iter_frames
 from service.media.model import Frame
 from service.pipeline import pictures
@@ -30,7 +29,6 @@ from service.pipeline.pictures import PictureSignals
 from service.pipeline.screening import record_version
 from service.policy.load import Policy
 from service.policy.model import (
-    ConsentStatus,
     Flow,
     LexiconHit,
     LowQuality,
@@ -38,13 +36,13 @@ from service.policy.model import (
     ProvenanceSignal,
     ScoreSignal,
     Signals,
-    SignalState,
     SymbolSignal,
     TextSource,
 )
 from service.provenance import ProvenanceReport
 from service.services import Services
 from service.symbols.bank import BoundSymbols
+from service.vocabulary import ConsentStatus, MediaKind, SignalState
 
 # The verdict's provenance summary: the report's evidence without the bulky parts.
 _SUMMARY_KEYS = (
@@ -172,7 +170,7 @@ def consent_status(conn: Conn, found: ProvenanceFound) -> ConsentStatus:
         asset = UUID(asset_id)
     except ValueError:  # an asset id Vigil did not mint: no consent record can name it
         return ConsentStatus.UNKNOWN
-    return ConsentStatus(revocation_store.consent_status(conn, asset).value)
+    return revocation_store.consent_status(conn, asset)
 
 
 # --- 4. match ----------------------------------------------------------------------------------
@@ -269,13 +267,13 @@ def classify(
     if seen is not None:
         if seen.ocr is not None:  # text inside the picture: slogans on posters, burned-in captions
             results["ocr"], origins["ocr"] = seen.ocr, TextSource.OCR.value
-            if seen.ocr.state is ClassifyState.OK:
+            if seen.ocr.state is SignalState.OK:
                 versions["ocr"] = classifiers.ocr.version()
         else:
             states["ocr"] = SignalState.NOT_CONFIGURED
             versions["ocr"] = SignalState.NOT_CONFIGURED.value
         if seen.symbols is not None:
-            states["symbols"] = SignalState(seen.symbols.state.value)
+            states["symbols"] = seen.symbols.state
             versions["symbols"] = seen.symbols.version
     if _is_document(decoded):
         states.update(dict.fromkeys(DOCUMENT_UNSCREENED, SignalState.NOT_CONFIGURED))
@@ -285,9 +283,9 @@ def classify(
     scores: list[ScoreSignal] = []
     lexicon: list[LexiconHit] = []
     for name, result in results.items():
-        states[name] = SignalState(result.state.value)
+        states[name] = result.state
         record_version(versions, result, classifiers)
-        if result.state is ClassifyState.OK:
+        if result.state is SignalState.OK:
             scores += _score_signals(name, result, origins[name])
             lexicon += [
                 LexiconHit(h.term_id, h.category.value, origin=origins[name]) for h in result.hits if h.review

@@ -36,14 +36,11 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from service.audit import Event, EventName, append
-from service.consent import ConsentDecision, ConsentRequest
-from service.consent import Decision as ConsentOutcome
-from service.consent import store as consent_store
+from service.consent import ConsentDecision, ConsentOutcome, ConsentRequest, registry
 from service.db import Conn
 from service.errors import Conflict, InputError, LeaseLost, VigilError
 from service.generate import GeneratedMedia, GenerationRequest, PhotoRef, store
-from service.generate import OutputKind as GeneratorOutput
-from service.generate.records import Generation, GenerationStatus, Reason
+from service.generate.records import Generation, GenerationStatus
 from service.generate.spec import GenerationSpec, request_sha256
 from service.jobs import Job, JobContext, enqueue
 from service.jobs.registry import HandlerRegistry
@@ -52,7 +49,8 @@ from service.media.intake import inspect
 from service.pipeline import outcome, rejection, webhooks
 from service.pipeline.screening import Screening, screen_media, screen_symbols, screen_text, screen_words
 from service.policy.evaluate import evaluate
-from service.policy.model import ConsentStatus, Decision, Flow, Signals, SymbolSignal, TextSource, Verdict
+from service.policy.model import Decision, Flow, Signals, SymbolSignal, TextSource, Verdict
+from service.vocabulary import ConsentStatus, OutputKind, Reason
 
 if TYPE_CHECKING:
     from service.services import Services
@@ -73,7 +71,7 @@ class Submission:
 
 
 def _reasons(decision: ConsentDecision) -> list[Reason]:
-    return [Reason(r.rule, r.source, r.detail) for r in decision.reasons]
+    return list(decision.reasons)
 
 
 # --- submission (step 1) ----------------------------------------------------------------------
@@ -95,7 +93,7 @@ def submit(services: Services, tenant_id: UUID, submission: Submission) -> Gener
                 return _same_request(existing, fingerprint)
         # 1. consent
         request = ConsentRequest.from_spec(spec.as_json())
-        consent = consent_store.check_request(conn, services.consent_rules, request, at=datetime.now(UTC))
+        consent = registry.check_request(conn, services.consent_rules, request, at=datetime.now(UTC))
         denied = consent.decision is ConsentOutcome.DENIED
         gen = store.insert(
             conn,
@@ -183,7 +181,7 @@ def _run(services: Services, ctx: JobContext, generation_id: UUID) -> None:
             return
         # 1. consent, again: a grant revoked since submission stops the job
         request = ConsentRequest.from_spec(dict(gen.spec))
-        consent = consent_store.check_request(conn, services.consent_rules, request, at=datetime.now(UTC))
+        consent = registry.check_request(conn, services.consent_rules, request, at=datetime.now(UTC))
     if consent.decision is ConsentOutcome.DENIED:
         with ctx.completing() as conn:
             outcome.deny(conn, generation_id, _reasons(consent))
@@ -218,7 +216,7 @@ def _run(services: Services, ctx: JobContext, generation_id: UUID) -> None:
             source_type=media.digital_source_type.value,
             decision=verdict.decision.value,
             policy_version=verdict.policy_version,
-            reasons=[Reason(r.rule, r.source, r.detail) for r in verdict.reasons],
+            reasons=list(verdict.reasons),
             classifier_versions=dict(verdict.classifier_versions),
         )
         append(
@@ -243,7 +241,7 @@ def _run(services: Services, ctx: JobContext, generation_id: UUID) -> None:
 def _generate(services: Services, gen: Generation) -> GeneratedMedia:
     request = GenerationRequest(
         request_id=str(gen.id),
-        output=GeneratorOutput(gen.output_kind),
+        output=OutputKind(gen.output_kind),
         photos=tuple(PhotoRef(sha, services.blobs.path(sha)) for sha in gen.photo_sha256s),
         prompt=gen.prompt,
         caption=gen.caption,
@@ -275,9 +273,7 @@ def _decide(services: Services, gen: Generation, screening: Screening, consent: 
     if consent.decision is ConsentOutcome.NEEDS_REVIEW and verdict.decision.rank < Decision.REVIEW.rank:
         from dataclasses import replace
 
-        from service.policy.model import Reason as PolicyReason
-
-        extra = tuple(PolicyReason(r.rule, r.source, r.detail) for r in consent.reasons)
+        extra = consent.reasons
         verdict = replace(
             verdict, decision=Decision.REVIEW, reasons=extra + verdict.reasons, category="consent",
             categories=("consent", *verdict.categories),

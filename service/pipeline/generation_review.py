@@ -11,10 +11,11 @@ from uuid import UUID
 from service.db import Conn
 from service.errors import NotFound
 from service.generate import store
-from service.generate.records import GenerationStatus, Reason
+from service.generate.records import GenerationStatus
 from service.pipeline import outcome, rejection
 from service.review.effects import Effect, Settled
 from service.services import Services
+from service.vocabulary import Reason
 
 log = logging.getLogger(__name__)
 

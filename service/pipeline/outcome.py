@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from service.audit import Event, EventName, append
-from service.consent import ConsentRequest, revocation_store
-from service.consent import Decision as ConsentOutcome
+from service.consent import ConsentOutcome, ConsentRequest, registry
 from service.consent import store as consent_store
 from service.db import Conn
 from service.errors import Conflict
 from service.generate import store
-from service.generate.records import Generation, GenerationStatus, Reason
+from service.generate.records import Generation, GenerationStatus
 from service.labels import TRAINED_ALGORITHMIC_MEDIA
 from service.media.intake import detect
 from service.pipeline import webhooks
@@ -34,6 +33,7 @@ from service.policy.model import SymbolSignal, TextSource, Verdict
 from service.provenance import ConsentAssertion, Ingredient, ModerationAssertion, SignSpec
 from service.review import queue
 from service.review.context import ConsentRef, FlagContext, MediaRef, ScoreLine, SourceText, SymbolLine
+from service.vocabulary import Reason
 
 if TYPE_CHECKING:
     from service.services import Services
@@ -65,11 +65,11 @@ def release(
         raise Conflict("This generation has no screened output to release.")
     # Consent once more, at the moment of release: a grant revoked while the output waited for a
     # reviewer stops it (revocation stops new generation at once).
-    consent = consent_store.check_request(
+    consent = registry.check_request(
         conn, services.consent_rules, ConsentRequest.from_spec(dict(gen.spec)), at=datetime.now(UTC)
     )
     if consent.decision is ConsentOutcome.DENIED:
-        return deny(conn, gen.id, [Reason(r.rule, r.source, r.detail) for r in consent.reasons])
+        return deny(conn, gen.id, list(consent.reasons))
     asset_id = uuid.uuid4()
     now = datetime.now(UTC)
     suffix = _EXTENSIONS.get(gen.quarantine_mime, ".bin")
@@ -106,7 +106,7 @@ def release(
         released_sha = services.blobs.put_file(signed_path)
     # 8. release: link the asset to its grants (revocation reaches it), then the status
     if gen.grant_ids:
-        revocation_store.link_outputs(
+        registry.link_outputs(
             conn,
             asset_ids=[asset_id],
             grant_ids=gen.grant_ids,
@@ -151,7 +151,7 @@ def hold(
     symbols: Sequence[SymbolSignal] = (),
 ) -> Generation:
     """Step 8 for a review verdict: the output waits in quarantine and a flag goes to the queue."""
-    reasons = [Reason(r.rule, r.source, r.detail) for r in verdict.reasons]
+    reasons = list(verdict.reasons)
     policy = services.policy.current.for_market(gen.market)
     # Every text that was screened, under its source name (the scores below name it too); the
     # reviewer reads them here, they never reach logs or the audit log.

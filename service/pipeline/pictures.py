@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from service.classify.model import Scores, SignalState
+from service.classify.model import Scores
 from service.errors import VigilError
-from service.media import MediaInfo, MediaKind
+from service.media import MediaInfo
 from service.media.intake import decode_image
 from service.media.model import Frame
 from service.policy.model import SymbolSignal
 from service.symbols.bank import BoundSymbols
+from service.vocabulary import MediaKind, SignalState
 
 if TYPE_CHECKING:
     from service.services import Services

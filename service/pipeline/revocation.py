@@ -2,7 +2,7 @@
 revocation bank, so a re-upload is blocked by its picture even when its manifest was stripped.
 
 Consent, provenance and match never import each other; this module joins them:
-1. ``consent.revocation_store.revoke_grant`` (the caller, in the tenant's transaction) names the assets;
+1. ``consent.registry.revoke_grant`` (the caller, in the tenant's transaction) names the assets;
 2. the manifest repository holds each released asset's PDQ fingerprints (per frame for video);
 3. ``match.banks.add_signals`` puts them in the ``revoked-outputs`` system bank.
 
@@ -21,11 +21,12 @@ from uuid import UUID
 from service.audit import Event, EventName, append
 from service.db import Conn
 from service.generate import store as generation_store
-from service.generate.records import GenerationStatus, Reason
+from service.generate.records import GenerationStatus
 from service.match import banks
 from service.pipeline import webhooks
 from service.provenance import store as provenance_store
 from service.services import Services
+from service.vocabulary import Reason
 
 REVOKED_LABEL = "consent_revoked"
 

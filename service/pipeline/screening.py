@@ -18,11 +18,11 @@ from uuid import UUID
 
 from service.classify.builtins import TEXT_DEFAULT
 from service.classify.model import Scores
-from service.classify.model import SignalState as ClassifyState
 from service.errors import VigilError
 from service.match.matching import match_media
 from service.media import MediaInfo
-from service.policy.model import LexiconHit, MatchSignal, ScoreSignal, SignalState, SymbolSignal, TextSource
+from service.policy.model import LexiconHit, MatchSignal, ScoreSignal, SymbolSignal, TextSource
+from service.vocabulary import SignalState
 
 if TYPE_CHECKING:
     from service.classify.screening import Classifiers
@@ -60,14 +60,10 @@ def _code(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.:/@+=-]", "_", value)[:200]
 
 
-def _state(state: ClassifyState) -> SignalState:
-    return SignalState(state.value)
-
-
 def record_version(versions: dict[str, str], result: Scores, classifiers: Classifiers) -> None:
     """``classifier -> version`` for a result that ran (the lexicon too, for a text), or the
     state of one that could not (``not_configured`` / ``unavailable``); a version beats a state."""
-    if result.state is ClassifyState.OK:
+    if result.state is SignalState.OK:
         versions[result.classifier] = result.version or "unversioned"
         if result.classifier == TEXT_DEFAULT:  # the built-in text classifier reads the lexicon
             versions[LEXICON] = classifiers.lexicon_version()
@@ -78,7 +74,7 @@ def record_version(versions: dict[str, str], result: Scores, classifiers: Classi
 def _add_scores(
     screening: Screening, services: Services, signal: str, result: Scores, *, origin: str
 ) -> None:
-    state = _state(result.state)
+    state = result.state
     # The worst state of a signal wins: one text that could not be read makes the signal unavailable.
     previous = screening.states.get(signal)
     if previous is None or previous is SignalState.OK:
@@ -105,7 +101,7 @@ def screen_text(services: Services, texts: Sequence[tuple[TextSource, str | None
         return screening
     for (source, _), result in zip(present, results, strict=True):
         _add_scores(screening, services, "text_model", result, origin=source.value)
-        screening.states.setdefault(LEXICON, _state(result.state))
+        screening.states.setdefault(LEXICON, result.state)
         for hit in result.hits:
             if not hit.review:  # a both-sides greeting or a quoted slogan: its capped score only
                 continue
@@ -130,8 +126,8 @@ def screen_words(services: Services, screening: Screening, info: MediaInfo) -> N
         screening.states["ocr"] = SignalState.UNAVAILABLE
         screening.versions["ocr"] = SignalState.UNAVAILABLE.value
         return
-    if read.scores.state is not ClassifyState.OK:
-        screening.states["ocr"] = _state(read.scores.state)
+    if read.scores.state is not SignalState.OK:
+        screening.states["ocr"] = read.scores.state
         screening.versions.setdefault("ocr", read.scores.state.value)
         return
     screening.states.setdefault("ocr", SignalState.OK)
@@ -162,7 +158,7 @@ def screen_symbols(services: Services, screening: Screening, info: MediaInfo, *,
         screening.states["symbols"] = SignalState.UNAVAILABLE
         screening.versions["symbols"] = SignalState.UNAVAILABLE.value
         return
-    screening.states["symbols"] = SignalState(found.state.value)
+    screening.states["symbols"] = found.state
     screening.versions["symbols"] = found.version
     screening.symbols.extend(found.hits)
 
@@ -173,7 +169,7 @@ def screen_speech(services: Services, screening: Screening, info: MediaInfo) -> 
     if not info.has_audio:
         return
     result = services.classifiers.classify_speech(info)
-    screening.states[result.classifier] = _state(result.state)
+    screening.states[result.classifier] = result.state
     record_version(screening.versions, result, services.classifiers)
 
 

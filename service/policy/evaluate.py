@@ -24,17 +24,9 @@ from dataclasses import dataclass
 
 from service.policy.categories import RULE_CATEGORY, FlagCategory
 from service.policy.load import Policy, SignalPolicy
-from service.policy.model import (
-    Decision,
-    MatchSignal,
-    Reason,
-    RequiredLabel,
-    Signals,
-    SignalState,
-    SourceScores,
-    Verdict,
-)
+from service.policy.model import Decision, MatchSignal, RequiredLabel, Signals, SourceScores, Verdict
 from service.policy.sor import statement_of_reasons
+from service.vocabulary import Reason, SignalState
 
 _DEFAULT_SIGNAL = SignalPolicy(name="unknown", when_unavailable=Decision.REVIEW, when_not_configured={})
 

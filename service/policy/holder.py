@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from service.errors import ConfigError
-from service.health import ComponentStatus, State
+from service.health import ComponentState, ComponentStatus
 from service.policy.load import PolicySet, load_policies
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,6 @@ class PolicyHolder:
         if self.last_error is not None:
             # Serving the last good policy is safe; the component is degraded, not down.
             return ComponentStatus(
-                State.OK, f"{self._current.version}; last reload failed: {self.last_error}"
+                ComponentState.OK, f"{self._current.version}; last reload failed: {self.last_error}"
             )
-        return ComponentStatus(State.OK, self._current.version)
+        return ComponentStatus(ComponentState.OK, self._current.version)

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.vocabulary import ConsentStatus, Reason, SignalState
+
 
 class Decision(enum.StrEnum):
     """Ordered by precedence: BLOCK > REVIEW > LABEL > ALLOW."""
@@ -36,12 +38,6 @@ class Flow(enum.StrEnum):
     GENERATION = "generation"  # an output Vigil made
 
 
-class SignalState(enum.StrEnum):
-    OK = "ok"
-    NOT_CONFIGURED = "not_configured"  # deliberately absent: policy decides what it means
-    UNAVAILABLE = "unavailable"  # configured but broken: never read as clean
-
-
 class TextSource(enum.StrEnum):
     """Where a screened text came from; scores and reasons name it instead of a position."""
 
@@ -50,19 +46,6 @@ class TextSource(enum.StrEnum):
     CAPTION = "caption"  # a generation's caption, or the caption sent with a check
     TRANSCRIPT = "transcript"  # the transcript a platform sends with audio or video
     OCR = "ocr"  # text read from the picture
-
-
-class ConsentStatus(enum.StrEnum):
-    ACTIVE = "active"
-    REVOKED = "revoked"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class Reason:
-    rule: str  # the policy rule that fired, e.g. "score.war_glorification.review"
-    source: str  # the signal it read: "image_model", "text_model", "lexicon", "bank:<name>", ...
-    detail: str  # ids, scores and distances; never personal data
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +197,7 @@ def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
     return {
         "decision": verdict.decision.value,
         "required_labels": [asdict(label) for label in verdict.required_labels],
-        "reasons": [asdict(r) for r in verdict.reasons],
+        "reasons": [r.as_dict() for r in verdict.reasons],
         "provenance": None
         if prov is None
         else {

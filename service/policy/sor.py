@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 
 from service.policy import dsa
 from service.policy.categories import FlagCategory
-from service.policy.model import Decision, Reason, Signals, StatementOfReasons, Verdict
+from service.policy.model import Decision, Signals, StatementOfReasons, Verdict
+from service.vocabulary import Reason
 
 if TYPE_CHECKING:
     from service.policy.load import Policy

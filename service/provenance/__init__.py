@@ -7,10 +7,10 @@ from service.provenance.model import (
     Ingredient,
     ModerationAssertion,
     ProvenanceReport,
+    ProvenanceState,
     SignedAsset,
     SignSpec,
     SourceType,
-    State,
 )
 from service.provenance.notary import Notary, fingerprints
 from service.provenance.sign import sign_file
@@ -22,10 +22,10 @@ __all__ = [
     "ModerationAssertion",
     "Notary",
     "ProvenanceReport",
+    "ProvenanceState",
     "SignSpec",
     "SignedAsset",
     "SourceType",
-    "State",
     "fingerprints",
     "sign_file",
     "verify_file",

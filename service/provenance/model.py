@@ -27,7 +27,7 @@ AI_SOURCE_TYPES = frozenset(
 )
 
 
-class State(enum.StrEnum):
+class ProvenanceState(enum.StrEnum):
     TRUSTED = "trusted"  # intact, and the signer chains to a trust anchor
     VALID = "valid"  # intact, signer not trusted
     INVALID = "invalid"  # tampered, or a bad certificate
@@ -111,7 +111,7 @@ class Original:
     matched to: its validation when Vigil signed it, checked on the original's bytes, never on
     the copy's (a stripped copy's own checks stay in ``ProvenanceReport.codes``)."""
 
-    state: State  # the original's state when it was signed and recorded
+    state: ProvenanceState  # the original's state when it was signed and recorded
     sha256: str | None  # of the original's signed bytes
     codes: tuple[Code, ...] = ()
 
@@ -123,7 +123,7 @@ class Original:
 class ProvenanceReport:
     """What ``verify`` found (docs/provenance.md). ``state`` first, then the evidence."""
 
-    state: State
+    state: ProvenanceState
     codes: tuple[Code, ...] = ()
     signer: SignerInfo | None = None
     signed_at: str | None = None

@@ -25,9 +25,9 @@ from service.audit import Event, EventName
 from service.audit.log import append_now
 from service.db import Conn
 from service.errors import ConfigError, SigningFailed
-from service.health import ComponentStatus, State
+from service.health import ComponentState, ComponentStatus
 from service.match.hashes import PDQ_MIN_QUALITY, ImageHashes, hash_image
-from service.media import MediaInfo, MediaKind, MediaLimits
+from service.media import MediaInfo, MediaLimits
 from service.media.intake import inspect, iter_frames
 from service.media.sniff import PROVENANCE
 from service.provenance import store
@@ -37,18 +37,19 @@ from service.provenance.model import (
     Code,
     Original,
     ProvenanceReport,
+    ProvenanceState,
     SignedAsset,
     SignerInfo,
     SignSpec,
     Timestamp,
 )
-from service.provenance.model import State as PState
 from service.provenance.reconcile import reconcile
 from service.provenance.sign import sign_file
 from service.provenance.signer import VigilSigner
 from service.provenance.trust import TrustStore
 from service.provenance.verify import verify_file
 from service.settings import Settings
+from service.vocabulary import MediaKind
 
 MAX_QUERY_FRAMES = 12  # frames of a video compared against the repository
 
@@ -74,7 +75,7 @@ def _report_from_json(data: dict[str, Any]) -> ProvenanceReport:
     signer = data.get("signer")
     timestamp = data.get("timestamp")
     return ProvenanceReport(
-        state=PState(data["state"]),
+        state=ProvenanceState(data["state"]),
         # Explained again with today's texts (a record keeps the words of the day it was signed).
         codes=tuple(
             reconcile(
@@ -141,15 +142,19 @@ class Notary:
     # --- readiness ---------------------------------------------------------------------------
     def signing_status(self) -> ComponentStatus:
         if self.signer_error is not None:
-            return ComponentStatus(State.UNAVAILABLE, self.signer_error)
+            return ComponentStatus(ComponentState.UNAVAILABLE, self.signer_error)
         if self.signer is None:
-            return ComponentStatus(State.NOT_CONFIGURED, "no signing key; run 'vigil keys init-signing'")
-        return ComponentStatus(State.OK)
+            return ComponentStatus(
+                ComponentState.NOT_CONFIGURED, "no signing key; run 'vigil keys init-signing'"
+            )
+        return ComponentStatus(ComponentState.OK)
 
     def trust_status(self) -> ComponentStatus:
         if self.trust.empty:
-            return ComponentStatus(State.NOT_CONFIGURED, "no trust anchors: signers verify as valid at best")
-        return ComponentStatus(State.OK, "; ".join(a.describe() for a in self.trust.lists))
+            return ComponentStatus(
+                ComponentState.NOT_CONFIGURED, "no trust anchors: signers verify as valid at best"
+            )
+        return ComponentStatus(ComponentState.OK, "; ".join(a.describe() for a in self.trust.lists))
 
     # --- signing -----------------------------------------------------------------------------
     def sign(self, src: Path, dst: Path, spec: SignSpec) -> SignedAsset:
@@ -234,9 +239,9 @@ class Notary:
         report = verify_file(path, trust=self.trust, sha256=info.sha256, segments=segments)
         if conn is None:
             return report
-        if report.state is not PState.ABSENT:
+        if report.state is not ProvenanceState.ABSENT:
             record = store.by_sha256(conn, info.sha256)
-            if record is not None and report.state is PState.TRUSTED:
+            if record is not None and report.state is ProvenanceState.TRUSTED:
                 return dataclasses.replace(
                     report,
                     asset_id=record.asset_id,
@@ -274,7 +279,7 @@ class Notary:
         note = Code(code, f"{explain(code, None)} Matched by {how}.", None, "informational")
         return dataclasses.replace(
             original,
-            state=PState.ABSENT,
+            state=ProvenanceState.ABSENT,
             codes=(*copy.codes, note),
             recovered_by="fingerprint",
             asset_id=record.asset_id,

@@ -38,8 +38,8 @@ from service.provenance.model import (
     AI_SOURCE_TYPES,
     Code,
     ProvenanceReport,
+    ProvenanceState,
     SignerInfo,
-    State,
     Timestamp,
 )
 from service.provenance.probe import carries_manifest, remote_url
@@ -50,7 +50,11 @@ log = logging.getLogger(__name__)
 
 IN_MEMORY_MAX = 32 * 1024 * 1024
 MAX_SEGMENTS = 64
-_STATES = {"trusted": State.TRUSTED, "valid": State.VALID, "invalid": State.INVALID}
+_STATES = {
+    "trusted": ProvenanceState.TRUSTED,
+    "valid": ProvenanceState.VALID,
+    "invalid": ProvenanceState.INVALID,
+}
 _INGREDIENT_KEYS = ("title", "format", "relationship", "document_id", "instance_id", "active_manifest")
 _BMFF_CODES = ("assertion.bmffHash.mismatch", "assertion.bmffHash.match")
 
@@ -108,7 +112,7 @@ def report_from_manifest(
         timestamp = Timestamp(time=sig.get("time"), trusted=trusted_ts)
     asset = vigil.get("vigil.asset") or {}
     return ProvenanceReport(
-        state=_STATES.get((state or "").lower(), State.INVALID),
+        state=_STATES.get((state or "").lower(), ProvenanceState.INVALID),
         codes=codes,
         signer=SignerInfo(
             issuer=sig.get("issuer"),
@@ -161,7 +165,7 @@ def verify_file(
         with _stream(path) as stream:
             reader = c2pa.Reader.try_create(media.mime, stream, context=trust.context())
             if reader is None:
-                return ProvenanceReport(state=State.ABSENT, sha256=sha256)
+                return ProvenanceReport(state=ProvenanceState.ABSENT, sha256=sha256)
             with reader:
                 if segments:
                     return dataclasses.replace(
@@ -200,7 +204,7 @@ def _unread(path: Path, exc: c2pa.C2paError, sha256: str | None) -> ProvenanceRe
         url = remote_url(str(exc))
         log.info("remote manifest reference, not fetched")
         return ProvenanceReport(
-            state=State.ABSENT,
+            state=ProvenanceState.ABSENT,
             codes=(
                 _code("manifest.inaccessible", "failure", url=url),
                 _code("vigil.manifest.remote", "informational"),
@@ -213,7 +217,7 @@ def _unread(path: Path, exc: c2pa.C2paError, sha256: str | None) -> ProvenanceRe
         # c2pa could not walk the container, and there is no manifest in it to have failed on.
         note = _code("vigil.container.unparsed", "informational")
         return ProvenanceReport(
-            state=State.ABSENT,
+            state=ProvenanceState.ABSENT,
             codes=(dataclasses.replace(note, explanation=f"{note.explanation} (c2pa: {detail})"),),
             sha256=sha256,
         )
@@ -221,7 +225,7 @@ def _unread(path: Path, exc: c2pa.C2paError, sha256: str | None) -> ProvenanceRe
     log.info("unreadable C2PA manifest: %s", exc.__class__.__name__)
     code = "vigil.manifest.unreadable"
     return ProvenanceReport(
-        state=State.INVALID,
+        state=ProvenanceState.INVALID,
         codes=(Code(code, f"{explain(code, None)} (c2pa: {detail})", None, "failure"),),
         sha256=sha256,
     )
@@ -261,7 +265,7 @@ def _with_segments(
         report = report_from_manifest(
             json.loads(reader.json()), reader.get_validation_results(), reader.get_validation_state(), trust
         )
-        if report.state is State.INVALID:
+        if report.state is ProvenanceState.INVALID:
             note = _code("vigil.bmff.segments", "failure")
             failing = f"Media segment {index + 1} of {len(segments)} fails the manifest's content hash."
             note = dataclasses.replace(note, explanation=failing)

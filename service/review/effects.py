@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from service.db import Conn
-from service.review.model import Decision, Flag, SourceKind
+from service.review.model import Flag, ReviewDecision, SourceKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,7 @@ class Settled:
     the outcome now in force, and the decision that put it in force."""
 
     flag: Flag
-    outcome: Decision
+    outcome: ReviewDecision
     decision_id: UUID
     reviewer_key_id: UUID
     overturned: bool = False
@@ -47,10 +47,12 @@ Handler = Callable[[Conn, Settled], Effect | None]
 
 class Effects:
     def __init__(self) -> None:
-        self._handlers: dict[tuple[SourceKind, Decision], list[Handler]] = {}
+        self._handlers: dict[tuple[SourceKind, ReviewDecision], list[Handler]] = {}
 
-    def register(self, source_kind: SourceKind | str, outcome: Decision | str, handler: Handler) -> None:
-        outcome = Decision(outcome)
+    def register(
+        self, source_kind: SourceKind | str, outcome: ReviewDecision | str, handler: Handler
+    ) -> None:
+        outcome = ReviewDecision(outcome)
         if not outcome.verdict:
             raise ValueError("effects run for approve and reject only")
         self._handlers.setdefault((SourceKind(source_kind), outcome), []).append(handler)

@@ -25,7 +25,7 @@ class FlagStatus(enum.StrEnum):
     DECIDED = "decided"
 
 
-class Decision(enum.StrEnum):
+class ReviewDecision(enum.StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     ESCALATE = "escalate"
@@ -34,7 +34,7 @@ class Decision(enum.StrEnum):
     @property
     def verdict(self) -> bool:
         """Approve and reject settle the content; escalate and needs-context pass it on."""
-        return self in (Decision.APPROVE, Decision.REJECT)
+        return self in (ReviewDecision.APPROVE, ReviewDecision.REJECT)
 
 
 class AppealStatus(enum.StrEnum):
@@ -47,13 +47,6 @@ class SlaState(enum.StrEnum):
     OK = "ok"
     DUE_SOON = "due_soon"  # less than a quarter of the SLA left
     BREACHED = "breached"
-
-
-@dataclass(frozen=True, slots=True)
-class Reason:
-    rule: str
-    source: str
-    detail: str
 
 
 @dataclass(frozen=True, slots=True)

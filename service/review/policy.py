@@ -11,7 +11,7 @@ import yaml
 
 from service.errors import ConfigError
 from service.policy.categories import FlagCategory
-from service.review.model import CategoryPolicy, Citation, Decision, ReviewPolicy
+from service.review.model import CategoryPolicy, Citation, ReviewDecision, ReviewPolicy
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "policies" / "review.yaml"
 
@@ -92,7 +92,7 @@ def _guidance(
     rationales: dict[str, tuple[str, ...]] = {}
     for decision, texts in (raw.get("rationales") or {}).items():
         where = f"guidance.rationales.{decision}"
-        if decision not in {d.value for d in Decision}:
+        if decision not in {d.value for d in ReviewDecision}:
             raise _fail(path, where, "is not a decision (approve, reject, escalate, needs_context)")
         if not isinstance(texts, list) or not all(isinstance(t, str) and t.strip() for t in texts):
             raise _fail(path, where, "must be a list of non-empty texts")

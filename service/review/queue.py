@@ -29,10 +29,10 @@ from service.review.model import (
     Agreement,
     Appeal,
     AppealStatus,
-    Decision,
     DecisionRecord,
     Flag,
     FlagStatus,
+    ReviewDecision,
     ReviewPolicy,
     SourceKind,
     cohens_kappa,
@@ -124,7 +124,7 @@ class SourceReview:
         ``AUTOMATED_DECISION_NOT_AUTOMATED``), as the flow stored it when it queued the flag;
         None while undecided, for an approval (nothing restricted) or a flag without one."""
         flag = self.flag
-        if flag.status != FlagStatus.DECIDED or flag.outcome != Decision.REJECT:
+        if flag.status != FlagStatus.DECIDED or flag.outcome != ReviewDecision.REJECT:
             return None
         stored = flag.context.get("statement_if_rejected")
         return dict(stored) if isinstance(stored, Mapping) else None
@@ -215,14 +215,14 @@ def decide(
     *,
     flag_id: UUID,
     reviewer: UUID,
-    decision: Decision | str,
+    decision: ReviewDecision | str,
     rationale: str,
     policy_citation: str | None,
     policy: ReviewPolicy,
     effects: Effects,
 ) -> Decided:
     """Record ``reviewer``'s decision on a flag they hold, and apply it (see module docstring)."""
-    decision = Decision(decision)
+    decision = ReviewDecision(decision)
     if not rationale.strip():
         raise MalformedRequest("A decision needs a rationale: say why, for the appeal and the audit.")
     flag = _held(conn, flag_id, reviewer)
@@ -230,14 +230,14 @@ def decide(
         raise Conflict(
             f"You already decided flag {flag_id} (or the decision it appeals); another reviewer must."
         )
-    earlier = [d for d in store.decisions(conn, flag_id) if Decision(d.decision).verdict]
+    earlier = [d for d in store.decisions(conn, flag_id) if ReviewDecision(d.decision).verdict]
     final = False
-    if decision is Decision.ESCALATE:  # someone else looks next: the escalating reviewer steps aside
+    if decision is ReviewDecision.ESCALATE:  # someone else looks next: the escalating reviewer steps aside
         flag = store.update_flag(
             conn, flag_id, status=FlagStatus.ESCALATED, escalations=flag.escalations + 1,
             rank_at=flag.rank_at - policy.age_doubling, exclude=reviewer,
         )  # fmt: skip
-    elif decision is Decision.NEEDS_CONTEXT:
+    elif decision is ReviewDecision.NEEDS_CONTEXT:
         flag = store.update_flag(conn, flag_id, status=FlagStatus.NEEDS_CONTEXT)
     elif flag.double_review and not earlier:
         flag = store.update_flag(conn, flag_id, status=flag.status, exclude=reviewer)
@@ -272,7 +272,7 @@ def decide(
 
 
 def _settle_appeal(
-    conn: Conn, flag: Flag, record: DecisionRecord, decision: Decision, effects: Effects
+    conn: Conn, flag: Flag, record: DecisionRecord, decision: ReviewDecision, effects: Effects
 ) -> Decided:
     appeal = store.open_appeal_for(conn, appeal_flag_id=flag.id)
     if appeal is None:
@@ -331,7 +331,7 @@ def appeal(
     if store.open_appeal_for(conn, flag_id=flag_id) is not None:
         raise Conflict(f"Flag {flag_id} already has an open appeal.")
     deciders = sorted(
-        {d.reviewer_key_id for d in store.decisions(conn, flag_id) if Decision(d.decision).verdict}
+        {d.reviewer_key_id for d in store.decisions(conn, flag_id) if ReviewDecision(d.decision).verdict}
     )
     context = {**flag.context, "appeal": {
         "original_outcome": flag.outcome, "original_category": flag.category,

@@ -22,12 +22,12 @@ from uuid import UUID
 from PIL import Image
 
 from service.blobs import BlobStore
-from service.classify.model import Category, SignalState
 from service.classify.symbols import SYMBOL_CATEGORIES, SymbolHit, SymbolMatcher, SymbolRef
 from service.db import Conn
 from service.errors import ConfigError, MalformedRequest
 from service.symbols import store
 from service.symbols.store import Emblem
+from service.vocabulary import Category, SignalState
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "policies" / "symbols"
 _TENANTS_KEPT = 256  # tenants whose matcher stays built

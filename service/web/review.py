@@ -22,7 +22,7 @@ from service.policy import categories
 from service.policy.categories import FlagCategory
 from service.review import queue, store
 from service.review.context import FlagContext
-from service.review.model import MEDIA_MODES, Decision, Flag, ReviewSession
+from service.review.model import MEDIA_MODES, Flag, ReviewDecision, ReviewSession
 from service.services import Services
 from service.web import sessions
 from service.web.pages import (
@@ -300,7 +300,7 @@ def itempage(flag_id: UUID, request: Request, services: ServicesDep) -> Response
             "session": session, "row": _row(flag, services, session, now), "flag": flag, "view": shown,
             "ctx": shown.context, "trail": trail, "mode": mode, "counts": counts, "notice": _notice(request),
             "lease_left": _until(flag.lease_expires_at, now) if flag.lease_expires_at else None,
-            "decisions": list(Decision), "category": services.review_policy.category(flag.category),
+            "decisions": list(ReviewDecision), "category": services.review_policy.category(flag.category),
             "label": categories.label(flag.category), "claimable": claimable, "held_by_other": held_by_other,
             "excluded": session.key_id in flag.excluded_reviewers,
             "guidance": services.review_policy.guidance(flag.category),
@@ -330,7 +330,7 @@ def decide(
     flag_id: UUID,
     request: Request,
     services: ServicesDep,
-    decision: Annotated[Decision, Form()],
+    decision: Annotated[ReviewDecision, Form()],
     rationale: Annotated[str, Form(max_length=5000)] = "",
     policy_citation: Annotated[str, Form(max_length=200)] = "",
     csrf: Annotated[str, Form()] = "",

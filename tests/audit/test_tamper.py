@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.audit.sources import DatabaseSource, HttpSource
-from service.audit.verify import Finding, State, verify
+from service.audit.verify import Finding, VerifiedCheckpoint, verify
 from service.auth import Role
 from tests.audit.helpers import fill
 
@@ -98,7 +98,7 @@ def test_a_truncated_log_is_refused_against_the_saved_state(http_source, filled,
 def test_a_rewritten_history_is_inconsistent_with_the_saved_state(http_source, filled, database_url):
     _, state = _run(http_source, filled)
     assert state is not None
-    forged = State(state.origin, state.public_key, state.size, "A" * 43 + "=")
+    forged = VerifiedCheckpoint(state.origin, state.public_key, state.size, "A" * 43 + "=")
     report, _ = _run(http_source, filled, previous=forged)
     assert report.problems[0].finding is Finding.INCONSISTENT
 

@@ -28,7 +28,7 @@ import httpx
 from PIL import Image
 
 from service.auth import Role
-from service.consent import revocation_store
+from service.consent import registry
 from service.match.hashes import pdq
 from service.services import Services
 from tests.certain_text import CERTAIN, use_certain_text
@@ -202,7 +202,7 @@ async def test_an_output_whose_consent_was_revoked_is_blocked_also_when_stripped
     signed, asset_id = signed_labelled(services, tmp_path, 5)
     tenant = _tenant_of(services, grant)
     with services.db.tenant(tenant) as conn:  # what the generation flow does at release
-        revocation_store.link_outputs(conn, asset_ids=[UUID(asset_id)], grant_ids=[grant], tenant_id=tenant)
+        registry.link_outputs(conn, asset_ids=[UUID(asset_id)], grant_ids=[grant], tenant_id=tenant)
 
     before = await _check(client, platform, signed)
     assert (before["decision"], before["consent_status"]) == ("label", "active")

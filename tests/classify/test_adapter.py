@@ -12,10 +12,10 @@ import pytest
 from service.classify import adapter as lora
 from service.classify import e5
 from service.classify.encoder import TextEncoder
-from service.classify.model import SignalState
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
 from service.classify.text import TextClassifier
 from service.errors import ConfigError
+from service.vocabulary import SignalState
 
 
 def _tiny_adapter(path: Path, *, rows: int = 384, cols: int = 384, seed: int = 1) -> dict[str, np.ndarray]:

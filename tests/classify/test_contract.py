@@ -9,9 +9,10 @@ import pytest
 from PIL import Image
 
 from service.classify.builtins import ensure_registered
-from service.classify.model import CATEGORIES, Modality, SignalState
+from service.classify.model import CATEGORIES, Modality
 from service.classify.registry import REGISTRY, Classifier, ClassifyConfig, Registry
 from service.errors import ConfigError
+from service.vocabulary import SignalState
 
 ensure_registered(REGISTRY)
 NAMES = REGISTRY.names()

@@ -12,10 +12,10 @@ import pytest
 
 from service.blobs.store import sha256_file
 from service.classify import e5
-from service.classify.model import SignalState
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
 from service.classify.text import TextClassifier
 from service.errors import ModelUnavailable
+from service.vocabulary import SignalState
 
 
 def test_the_wheel_weights_are_the_pinned_ones() -> None:

@@ -6,8 +6,9 @@ import pytest
 from PIL import Image
 
 from service.classify.image import ClipClassifier
-from service.classify.model import CATEGORIES, SignalState
+from service.classify.model import CATEGORIES
 from service.classify.registry import ClassifyConfig
+from service.vocabulary import SignalState
 
 
 def test_tiny_clip_scores_every_category_in_unit_range(clip_config: ClassifyConfig) -> None:

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from service.classify.lexicon import Lexicon, LexiconResult, load_lexicon, normalise
-from service.classify.model import Category
 from service.classify.registry import DEFAULT_POLICY_DIR
+from service.vocabulary import Category
 
 LEXICON_DIR = DEFAULT_POLICY_DIR / "lexicon"
 

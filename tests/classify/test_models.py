@@ -15,12 +15,12 @@ from PIL import Image
 
 from service.app import create_app
 from service.classify.image import ClipClassifier
-from service.classify.model import SignalState
 from service.classify.modelstore import CatalogueEntry, ModelStore
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
 from service.composition import open_services
 from service.errors import ModelUnavailable
 from service.settings import Settings
+from service.vocabulary import SignalState
 from tests.classify.helpers import serve_directory
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,9 +11,9 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from skimage import data
 
-from service.classify.model import Category
 from service.classify.symbols import SymbolHit, SymbolMatcher, SymbolRef
 from service.errors import ConfigError
+from service.vocabulary import Category
 
 ROOT = Path(__file__).resolve().parents[2]
 BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"

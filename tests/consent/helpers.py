@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 from service.auth import store as auth_store
-from service.consent import store
+from service.consent import registry
 from service.consent.model import (
     Audience,
     ConsentDecision,
@@ -44,7 +44,7 @@ def subject(
     name: str = "Someone",
 ) -> Subject:
     with services.db.tenant(tenant_id) as conn:
-        return store.create_subject(
+        return registry.create_subject(
             conn,
             tenant_id=tenant_id,
             kind=kind,
@@ -79,7 +79,7 @@ def grant(
     co_holders: int | None = None,
 ) -> Grant:
     with services.db.tenant(tenant_id) as conn:
-        return store.create_grant(
+        return registry.create_grant(
             conn,
             services.consent_rules,
             tenant_id=tenant_id,
@@ -98,7 +98,7 @@ def decide(
     services: Services, tenant_id: UUID, spec: dict[str, object], at: datetime = NOW
 ) -> ConsentDecision:
     with services.db.tenant(tenant_id) as conn:
-        return store.check_request(conn, services.consent_rules, ConsentRequest.from_spec(spec), at=at)
+        return registry.check_request(conn, services.consent_rules, ConsentRequest.from_spec(spec), at=at)
 
 
 def spec(

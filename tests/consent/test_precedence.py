@@ -12,15 +12,14 @@ from service.consent import evaluate
 from service.consent.model import (
     AppearsAs,
     Audience,
+    ConsentOutcome,
     ConsentRequest,
-    Decision,
     Directive,
     DirectiveType,
     Grant,
     Grantor,
     GrantStatus,
     Modality,
-    OutputKind,
     Purpose,
     Relationship,
     RequestedSubject,
@@ -31,6 +30,7 @@ from service.consent.model import (
     VitalStatus,
 )
 from service.consent.rules import RuleBook
+from service.vocabulary import OutputKind
 
 AT = datetime(2026, 11, 24, tzinfo=UTC)
 TENANT = uuid4()
@@ -74,7 +74,7 @@ OK_ADULT = _grant(ADULT, "self", Relationship.SELF)
 OK_MINOR = _grant(MINOR, "guardian", Relationship.PARENT)
 
 
-def _decide(*records: SubjectRecords) -> tuple[Decision, list[str]]:
+def _decide(*records: SubjectRecords) -> tuple[ConsentOutcome, list[str]]:
     request = ConsentRequest(
         subjects=tuple(RequestedSubject(r.subject.id, AppearsAs.LIKENESS) for r in records),
         purpose=Purpose.PRIVATE_MEMORIAL,
@@ -91,36 +91,36 @@ def _rec(subject: Subject, *grants: Grant, directives: tuple[Directive, ...] = (
 
 
 ROWS = [
-    ("covering grant", [_rec(DEAD, OK_DEAD)], Decision.GRANTED, "RU-CC-152.1"),
+    ("covering grant", [_rec(DEAD, OK_DEAD)], ConsentOutcome.GRANTED, "RU-CC-152.1"),
     (
         "directive beats a grant",
         [_rec(DEAD, OK_DEAD, directives=(_directive(DEAD),))],
-        Decision.DENIED,
+        ConsentOutcome.DENIED,
         "directive.do_not_recreate",
     ),
     (
         "disputed beats another covering grant",
         [_rec(DEAD, OK_DEAD, replace(OK_DEAD, id=uuid4(), status=GrantStatus.DISPUTED))],
-        Decision.DENIED,
+        ConsentOutcome.DENIED,
         "RU-CC-152.1",
     ),
     (
         "revoked alone denies",
         [_rec(DEAD, replace(OK_DEAD, status=GrantStatus.REVOKED))],
-        Decision.DENIED,
+        ConsentOutcome.DENIED,
         "RU-CC-152.1",
     ),
     (
         "a new grant after a revoked one covers",
         [_rec(DEAD, replace(OK_DEAD, id=uuid4(), status=GrantStatus.REVOKED), OK_DEAD)],
-        Decision.GRANTED,
+        ConsentOutcome.GRANTED,
         "RU-CC-152.1",
     ),
-    ("expired denies", [_rec(DEAD, replace(OK_DEAD, expires_at=AT))], Decision.DENIED, "RU-CC-152.1"),
+    ("expired denies", [_rec(DEAD, replace(OK_DEAD, expires_at=AT))], ConsentOutcome.DENIED, "RU-CC-152.1"),
     (
         "a self grant does not cover a deceased person",
         [_rec(DEAD, _grant(DEAD, "self", Relationship.SELF))],
-        Decision.DENIED,
+        ConsentOutcome.DENIED,
         "consent.missing.deceased",
     ),
     (
@@ -132,27 +132,27 @@ ROWS = [
                 _grant(DEAD, "RU-CC-152.1", Relationship.PARENT),
             )
         ],
-        Decision.DENIED,
+        ConsentOutcome.DENIED,
         "RU-CC-152.1",
     ),
-    ("living adult without own grant", [_rec(ADULT)], Decision.DENIED, "consent.missing.self"),
+    ("living adult without own grant", [_rec(ADULT)], ConsentOutcome.DENIED, "consent.missing.self"),
     (
         "minor with guardian grant needs review",
         [_rec(ADULT, OK_ADULT), _rec(MINOR, OK_MINOR)],
-        Decision.NEEDS_REVIEW,
+        ConsentOutcome.NEEDS_REVIEW,
         "guardian",
     ),
     (
         "denied beats needs review",
         [_rec(ADULT), _rec(MINOR, OK_MINOR)],
-        Decision.DENIED,
+        ConsentOutcome.DENIED,
         "consent.missing.self",
     ),
 ]
 
 
 @pytest.mark.parametrize(("case", "records", "decision", "rule"), ROWS, ids=[r[0] for r in ROWS])
-def test_precedence(case: str, records: list[SubjectRecords], decision: Decision, rule: str) -> None:
+def test_precedence(case: str, records: list[SubjectRecords], decision: ConsentOutcome, rule: str) -> None:
     got, rules = _decide(*records)
     assert got is decision, case
     assert rules[0] == rule
@@ -167,4 +167,4 @@ def test_unknown_subject_is_denied_not_skipped() -> None:
         OutputKind.IMAGE,
         "*",
     )
-    assert evaluate(request, {}, RULES, at=AT).decision is Decision.DENIED
+    assert evaluate(request, {}, RULES, at=AT).decision is ConsentOutcome.DENIED

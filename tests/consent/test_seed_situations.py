@@ -13,9 +13,9 @@ from uuid import UUID
 
 import pytest
 
-from service.consent import store
+from service.consent import registry
 from service.consent.model import (
-    Decision,
+    ConsentOutcome,
     DirectiveType,
     Grantor,
     Modality,
@@ -53,7 +53,7 @@ def test_widow_consents_for_her_deceased_husband_under_ru_152_1(
     d = decide(
         services, family["tenant"], spec((family["husband"], "likeness"), (family["widow"], "likeness"))
     )
-    assert d.decision is Decision.GRANTED
+    assert d.decision is ConsentOutcome.GRANTED
     rules = {r.source: r.rule for r in d.reasons}
     assert rules[f"subject/{family['husband']}"] == "RU-CC-152.1"
     assert rules[f"subject/{family['widow']}"] == "self"
@@ -66,7 +66,7 @@ def test_widow_in_the_kiss_scene_needs_her_own_grant(services: Services) -> None
     widow = subject(services, t)
     grant(services, t, husband.id, basis="RU-CC-152.1", grantors=[("Yelena", SPOUSE)])
     d = decide(services, t, spec((husband.id, "likeness"), (widow.id, "likeness")))
-    assert d.decision is Decision.DENIED
+    assert d.decision is ConsentOutcome.DENIED
     assert [(r.rule, r.source) for r in d.reasons] == [("consent.missing.self", f"subject/{widow.id}")]
 
 
@@ -76,11 +76,11 @@ def test_husbands_do_not_recreate_directive_overrides_the_widow(
     _husband_grant(services, family)
     t = family["tenant"]
     with services.db.tenant(t) as conn:
-        directive = store.create_directive(
+        directive = registry.create_directive(
             conn, tenant_id=t, subject_id=family["husband"], type=DirectiveType.DO_NOT_RECREATE
         )
     d = decide(services, t, spec((family["husband"], "likeness"), (family["widow"], "likeness")))
-    assert d.decision is Decision.DENIED
+    assert d.decision is ConsentOutcome.DENIED
     (reason,) = d.reasons
     assert reason.rule == "directive.do_not_recreate"
     assert reason.source == f"subject/{family['husband']}"
@@ -93,16 +93,16 @@ def test_directive_limited_to_voice_leaves_likeness_alone(
     _husband_grant(services, family)
     t = family["tenant"]
     with services.db.tenant(t) as conn:
-        store.create_directive(
+        registry.create_directive(
             conn,
             tenant_id=t,
             subject_id=family["husband"],
             type=DirectiveType.DO_NOT_RECREATE,
             modalities=[Modality.VOICE_CLONE],
         )
-    assert decide(services, t, spec((family["husband"], "likeness"))).decision is Decision.GRANTED
+    assert decide(services, t, spec((family["husband"], "likeness"))).decision is ConsentOutcome.GRANTED
     voiced = decide(services, t, spec((family["husband"], "voice")))
-    assert voiced.decision is Decision.DENIED
+    assert voiced.decision is ConsentOutcome.DENIED
     assert voiced.reasons[0].rule == "directive.do_not_recreate"
 
 
@@ -115,7 +115,7 @@ def test_children_in_the_frame_without_a_guardian_grant_deny(
         family["tenant"],
         spec((family["husband"], "likeness"), (family["widow"], "likeness"), (family["child"], "likeness")),
     )
-    assert d.decision is Decision.DENIED
+    assert d.decision is ConsentOutcome.DENIED
     assert [(r.rule, r.source) for r in d.reasons] == [
         ("consent.missing.guardian", f"subject/{family['child']}")
     ]
@@ -129,13 +129,13 @@ def test_children_with_a_guardian_grant_need_review_and_family_only(
     grant(services, t, family["child"], basis="guardian", grantors=[("Yelena", Relationship.PARENT)])
     subjects = ((family["husband"], "likeness"), (family["widow"], "likeness"), (family["child"], "likeness"))
     d = decide(services, t, spec(*subjects))
-    assert d.decision is Decision.NEEDS_REVIEW
+    assert d.decision is ConsentOutcome.NEEDS_REVIEW
     assert d.audience_limit is not None
     assert d.audience_limit.value == "family"
     assert d.reasons[0].rule == "guardian"
     assert d.reasons[0].source == f"subject/{family['child']}"
     public = decide(services, t, spec(*subjects, audience="public", purpose="public_post"))
-    assert public.decision is Decision.DENIED
+    assert public.decision is ConsentOutcome.DENIED
     assert ("guardian", f"subject/{family['child']}") in [(r.rule, r.source) for r in public.reasons]
 
 
@@ -145,7 +145,7 @@ def test_voice_clone_without_the_voice_scope_denies(services: Services, family: 
     d = decide(
         services, family["tenant"], spec((family["husband"], "likeness"), (family["husband"], "voice"))
     )
-    assert d.decision is Decision.DENIED
+    assert d.decision is ConsentOutcome.DENIED
     (reason,) = d.reasons
     assert reason.rule == "RU-CC-152.1"
     assert "voice_clone" in reason.detail
@@ -156,19 +156,19 @@ def test_voice_clone_may_say_only_the_approved_script(services: Services, family
     _husband_grant(services, family, script_sha256=hashlib.sha256(approved.encode()).hexdigest())
     t = family["tenant"]
     same = decide(services, t, spec((family["husband"], "voice"), script=approved))
-    assert same.decision is Decision.GRANTED
+    assert same.decision is ConsentOutcome.GRANTED
     other = decide(services, t, spec((family["husband"], "voice"), script="Something else entirely."))
-    assert other.decision is Decision.DENIED
+    assert other.decision is ConsentOutcome.DENIED
     assert "script" in other.reasons[0].detail
     none = decide(services, t, spec((family["husband"], "voice")))
-    assert none.decision is Decision.DENIED
+    assert none.decision is ConsentOutcome.DENIED
 
 
 def test_a_co_holders_objection_disputes_the_grant(services: Services, family: dict[str, UUID]) -> None:
     consent_id = _husband_grant(services, family)
     t = family["tenant"]
     with services.db.tenant(t) as conn:
-        _, disputed = store.file_objection(
+        _, disputed = registry.file_objection(
             conn,
             services.consent_rules,
             tenant_id=t,
@@ -177,7 +177,7 @@ def test_a_co_holders_objection_disputes_the_grant(services: Services, family: d
         )
     assert disputed.status.value == "disputed"
     d = decide(services, t, spec((family["husband"], "likeness")))
-    assert d.decision is Decision.DENIED
+    assert d.decision is ConsentOutcome.DENIED
     (reason,) = d.reasons
     assert reason.rule == "RU-CC-152.1"
     assert "disputed" in reason.detail
@@ -187,9 +187,9 @@ def test_a_co_holders_objection_disputes_the_grant(services: Services, family: d
 def test_an_expired_grant_denies(services: Services, family: dict[str, UUID]) -> None:
     consent_id = _husband_grant(services, family, expires_in=timedelta(days=30))
     t = family["tenant"]
-    assert decide(services, t, spec((family["husband"], "likeness"))).decision is Decision.GRANTED
+    assert decide(services, t, spec((family["husband"], "likeness"))).decision is ConsentOutcome.GRANTED
     later = decide(services, t, spec((family["husband"], "likeness")), at=NOW + timedelta(days=31))
-    assert later.decision is Decision.DENIED
+    assert later.decision is ConsentOutcome.DENIED
     assert later.reasons[0].rule == "RU-CC-152.1"
     assert f"grant {consent_id} expired" in later.reasons[0].detail
 
@@ -204,12 +204,12 @@ def test_the_grant_must_cover_purpose_audience_and_territory(
     _husband_grant(services, family, grant_scope=narrow)
     t = family["tenant"]
     h = family["husband"]
-    assert decide(services, t, spec((h, "likeness"), market="ru")).decision is Decision.GRANTED
+    assert decide(services, t, spec((h, "likeness"), market="ru")).decision is ConsentOutcome.GRANTED
     eu = decide(services, t, spec((h, "likeness"), market="eu"))
-    assert eu.decision is Decision.DENIED
+    assert eu.decision is ConsentOutcome.DENIED
     assert "territory eu" in eu.reasons[0].detail
     public = decide(services, t, spec((h, "likeness"), market="ru", purpose="public_post"))
-    assert public.decision is Decision.DENIED
+    assert public.decision is ConsentOutcome.DENIED
     assert "purpose public_post" in public.reasons[0].detail
 
 
@@ -217,7 +217,7 @@ def test_animals_need_no_grant_but_the_attestation_is_recorded(services: Service
     t = tenant(services)
     dog = subject(services, t, kind=SubjectKind.ANIMAL)
     d = decide(services, t, spec((dog.id, "likeness")))
-    assert d.decision is Decision.GRANTED
+    assert d.decision is ConsentOutcome.GRANTED
     assert d.attested_subjects == (dog.id,)
     assert d.reasons[0].rule == "consent.animal"
 
@@ -226,7 +226,7 @@ def test_unknown_subject_denies(services: Services) -> None:
     t = tenant(services)
     missing = UUID(int=7)
     d = decide(services, t, spec((missing, "likeness")))
-    assert d.decision is Decision.DENIED
+    assert d.decision is ConsentOutcome.DENIED
     assert d.reasons[0].rule == "consent.unknown_subject"
 
 
@@ -236,10 +236,10 @@ def test_parents_grant_only_where_no_spouse_or_child_has(services: Services, fam
         services, t, family["husband"], basis="RU-CC-152.1", grantors=[("Mother", Relationship.PARENT)]
     )
     alone = decide(services, t, spec((family["husband"], "likeness")))
-    assert alone.decision is Decision.GRANTED
+    assert alone.decision is ConsentOutcome.GRANTED
     assert alone.grant_ids == (parents.id,)
     stills_only = scope(modalities=frozenset({Modality.LIKENESS_STILL}))
     _husband_grant(services, family, grant_scope=stills_only)
     video = decide(services, t, spec((family["husband"], "likeness")))
-    assert video.decision is Decision.DENIED
+    assert video.decision is ConsentOutcome.DENIED
     assert any("later class" in r.detail and str(parents.id) in r.detail for r in video.reasons)

@@ -11,8 +11,9 @@ from PIL import Image
 
 from service.errors import MediaRejected
 from service.generate.compositor import FPS, STILL_SIZE, VIDEO_SIZE, CompositorBackend
-from service.generate.model import GeneratedMedia, GenerationRequest, OutputKind, PhotoRef, SourceType
+from service.generate.model import GeneratedMedia, GenerationRequest, PhotoRef, SourceType
 from service.settings import Settings
+from service.vocabulary import OutputKind
 from tests.generate.conftest import CAPTION, PROMPT
 
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from service.errors import ConfigError, GeneratorFailed, NotFound
-from service.generate.model import GenerationRequest, OutputKind, PhotoRef, SourceType
+from service.generate.model import GenerationRequest, PhotoRef, SourceType
 from service.generate.registry import (
     ENTRY_POINT_GROUP,
     GeneratorRegistry,
@@ -16,6 +16,7 @@ from service.generate.registry import (
     default_registry,
 )
 from service.settings import Settings
+from service.vocabulary import OutputKind
 from tests.generate.conftest import CAPTION, PROMPT
 
 HERE = Path(__file__).parent

@@ -9,8 +9,9 @@ import pytest
 
 from service.errors import GeneratorFailed
 from service.generate.http import HttpBackend
-from service.generate.model import GenerationRequest, OutputKind, PhotoRef, SourceType
+from service.generate.model import GenerationRequest, PhotoRef, SourceType
 from service.settings import Settings
+from service.vocabulary import OutputKind
 from tests.generate.conftest import CAPTION, PROMPT, GeneratorServer
 
 

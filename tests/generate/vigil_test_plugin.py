@@ -8,9 +8,10 @@ from typing import ClassVar
 from PIL import Image
 
 from service.generate.backend import GeneratorBackend
-from service.generate.model import GeneratedMedia, GenerationRequest, OutputKind, SourceType
+from service.generate.model import GeneratedMedia, GenerationRequest, SourceType
 from service.media.model import MediaLimits
 from service.settings import Settings
+from service.vocabulary import OutputKind
 
 
 class SolidBackend(GeneratorBackend):

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from service.errors import MediaRejected, UnsupportedMediaType
-from service.media import MediaKind, MediaLimits, sniff
+from service.media import MediaLimits, sniff
 from service.media.intake import detect, inspect, iter_frames, supported_list
 from service.media.sniff import CHECKABLE, KNOWN, PDF, PROVENANCE, SUPPORTED, SVG, xml_root
+from service.vocabulary import MediaKind
 
 DATA = Path(__file__).parents[1] / "provenance" / "data"
 LIMITS = MediaLimits(

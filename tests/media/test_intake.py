@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from service.errors import MediaRejected, PayloadTooLarge, UnsupportedMediaType
-from service.media import MediaKind, MediaLimits, sniff
+from service.media import MediaLimits, sniff
 from service.media.intake import decode_image, inspect, iter_frames, load_image, spool
+from service.vocabulary import MediaKind
 from tests.media import helpers
 
 LIMITS = MediaLimits(

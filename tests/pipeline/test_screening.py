@@ -11,14 +11,14 @@ from typing import Any, ClassVar
 import pytest
 from PIL import Image
 
-from service.classify.model import Category, Modality, Scores, SignalState
+from service.classify.model import Modality, Scores
 from service.classify.registry import Classifier
 from service.errors import ModelUnavailable
 from service.media.intake import inspect
 from service.pipeline.screening import Screening, screen_speech, screen_text
-from service.policy.model import SignalState as PolicyState
 from service.policy.model import TextSource
 from service.services import Services
+from service.vocabulary import Category, SignalState
 from tests.certain_text import CERTAIN, use_certain_text
 from tests.media.helpers import wav_bytes
 
@@ -31,7 +31,7 @@ def test_each_score_names_its_text_and_empty_texts_are_skipped(services: Service
     )
     assert {s.origin for s in screening.scores} == {"prompt"}
     assert {s.score for s in screening.scores} == {CERTAIN}
-    assert screening.states == {"text_model": PolicyState.OK, "lexicon": PolicyState.OK}
+    assert screening.states == {"text_model": SignalState.OK, "lexicon": SignalState.OK}
     # A plugin text classifier does not read Vigil's lexicon: only its own version is recorded.
     assert screening.versions == {"certain-text": "certain-1"}
 
@@ -67,7 +67,7 @@ def test_a_text_classifier_that_fails_is_unavailable_never_clean(services: Servi
     services.classifiers.text = _Broken()
     screening = screen_text(services, [(TextSource.PROMPT, "a prompt")])
     assert screening.scores == []
-    assert screening.states == {"text_model": PolicyState.UNAVAILABLE, "lexicon": PolicyState.UNAVAILABLE}
+    assert screening.states == {"text_model": SignalState.UNAVAILABLE, "lexicon": SignalState.UNAVAILABLE}
     assert screening.versions == {"broken-text": "unavailable"}
 
 
@@ -76,7 +76,7 @@ def test_sound_is_speech_that_no_model_hears(services: Services, tmp_path: Path)
     path.write_bytes(wav_bytes())
     screening = Screening()
     screen_speech(services, screening, inspect(path, services.limits))
-    assert screening.states == {"speech": PolicyState.NOT_CONFIGURED}
+    assert screening.states == {"speech": SignalState.NOT_CONFIGURED}
     assert screening.versions == {"speech": "not_configured"}
 
 

@@ -11,7 +11,6 @@ from service.policy import dsa
 from service.policy.evaluate import evaluate
 from service.policy.load import CATEGORIES, PolicySet, load_policies
 from service.policy.model import (
-    ConsentStatus,
     Decision,
     Flow,
     LexiconHit,
@@ -19,10 +18,10 @@ from service.policy.model import (
     ProvenanceSignal,
     ScoreSignal,
     Signals,
-    SignalState,
     verdict_to_dict,
 )
 from service.policy.sor import reviewed
+from service.vocabulary import ConsentStatus, SignalState
 
 SHIPPED = Path(__file__).resolve().parents[2] / "policies"
 POLICIES = load_policies(SHIPPED)

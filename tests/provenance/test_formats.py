@@ -19,7 +19,7 @@ import pytest
 
 from service.errors import MediaRejected, UnsupportedMediaType
 from service.media.sniff import PROVENANCE, WEBM
-from service.provenance import SignSpec, State, sign_file, verify_file
+from service.provenance import ProvenanceState, SignSpec, sign_file, verify_file
 from service.provenance.sign import manifest_definition
 from service.provenance.signer import VigilSigner
 from service.provenance.trust import TrustStore
@@ -60,10 +60,10 @@ def test_provenance_table_is_what_c2pa_reads() -> None:
 def test_signed_documents_are_trusted_and_unsigned_ones_absent(
     tmp_path: Path, signer: VigilSigner, trust: TrustStore, fixture: str, mime: str
 ) -> None:
-    assert verify_file(DATA / fixture, trust=trust).state is State.ABSENT
+    assert verify_file(DATA / fixture, trust=trust).state is ProvenanceState.ABSENT
     signed = c2pa_sign(DATA / fixture, tmp_path / f"signed_{fixture}", mime, signer, trust)
     report = verify_file(signed, trust=trust)
-    assert report.state is State.TRUSTED
+    assert report.state is ProvenanceState.TRUSTED
     assert report.signer is not None
     assert report.signer.issuer == "Acme Memorials"
     assert "assertion.dataHash.match" in codes(report, "success")
@@ -77,7 +77,7 @@ def test_a_changed_signed_pdf_is_invalid(tmp_path: Path, signer: VigilSigner, tr
     changed = tmp_path / "signed_then_one_byte_changed.pdf"
     changed.write_bytes(bytes(data))
     report = verify_file(changed, trust=trust)
-    assert report.state is State.INVALID
+    assert report.state is ProvenanceState.INVALID
     assert "assertion.dataHash.mismatch" in codes(report, "failure")
     [match] = [c for c in report.codes if c.code == "assertion.dataHash.match"] or [None]
     assert match is None or match.explanation.startswith("Overridden")
@@ -100,13 +100,13 @@ def test_hostile_svg_is_never_expanded(tmp_path: Path, trust: TrustStore, case: 
     started = time.perf_counter()
     report = verify_file(path, trust=trust)
     assert time.perf_counter() - started < 2.0
-    assert report.state in (State.ABSENT, State.INVALID)
+    assert report.state in (ProvenanceState.ABSENT, ProvenanceState.INVALID)
     assert "root:" not in json.dumps(report.to_dict())  # /etc/passwd was not read into the report
 
 
 def test_a_remote_manifest_reference_is_inaccessible_not_corrupted(trust: TrustStore) -> None:
     report = verify_file(DATA / "cloud.jpg", trust=trust)
-    assert report.state is State.ABSENT
+    assert report.state is ProvenanceState.ABSENT
     assert report.remote_manifest_url is not None
     assert report.remote_manifest_url.startswith("https://cai-manifests.adobe.com/manifests/")
     assert "manifest.inaccessible" in codes(report, "failure")
@@ -124,7 +124,7 @@ def _streamed(wav: Path, dst: Path) -> Path:
 def test_a_wav_c2pa_cannot_walk_without_manifest_bytes_is_absent(tmp_path: Path, trust: TrustStore) -> None:
     streamed = _streamed(make_wav(tmp_path / "plain.wav"), tmp_path / "streamed_no_manifest.wav")
     report = verify_file(streamed, trust=trust)
-    assert report.state is State.ABSENT
+    assert report.state is ProvenanceState.ABSENT
     assert codes(report) == {"vigil.container.unparsed"}
     assert not any("corrupt" in c.explanation for c in report.codes)
 
@@ -137,11 +137,11 @@ def test_a_signed_wav_rewritten_as_streamed_is_still_invalid(
         make_wav(tmp_path / "in.wav"), tmp_path / "signed.wav", SPEC, signer=signer, trust=trust
     )
     assert signed.report is not None
-    assert signed.report.state is State.TRUSTED
+    assert signed.report.state is ProvenanceState.TRUSTED
     report = verify_file(
         _streamed(tmp_path / "signed.wav", tmp_path / "signed_then_streamed.wav"), trust=trust
     )
-    assert report.state is State.INVALID
+    assert report.state is ProvenanceState.INVALID
     assert "assertion.dataHash.mismatch" in codes(report, "failure")
 
 
@@ -163,13 +163,13 @@ def test_a_fragmented_mp4_signs_and_verifies(tmp_path: Path, signer: VigilSigner
     assert src.read_bytes().count(b"moof") >= 3
     signed = sign_file(src, tmp_path / "signed_fragmented.mp4", SPEC, signer=signer, trust=trust)
     assert signed.report is not None
-    assert signed.report.state is State.TRUSTED
+    assert signed.report.state is ProvenanceState.TRUSTED
     assert "assertion.bmffHash.match" in codes(signed.report, "success")
 
 
 def test_a_dash_init_segment_alone_is_not_reported_as_changed(trust: TrustStore) -> None:
     report = verify_file(DATA / "dashinit.mp4", trust=trust)
-    assert report.state is State.INVALID  # c2pa's state: the content could not be confirmed
+    assert report.state is ProvenanceState.INVALID  # c2pa's state: the content could not be confirmed
     assert "vigil.bmff.segmentsMissing" in codes(report, "failure")
     [bmff] = [c for c in report.codes if c.code == "assertion.bmffHash.mismatch"]
     assert bmff.explanation.startswith("Not checked")
@@ -178,7 +178,7 @@ def test_a_dash_init_segment_alone_is_not_reported_as_changed(trust: TrustStore)
 
 def test_a_dash_init_segment_with_its_media_segment_verifies(tmp_path: Path, trust: TrustStore) -> None:
     report = verify_file(DATA / "dashinit.mp4", trust=trust, segments=[DATA / "dash1.m4s"])
-    assert report.state is State.VALID  # intact; signed by a test certificate no anchor trusts
+    assert report.state is ProvenanceState.VALID  # intact; signed by a test certificate no anchor trusts
     assert {"assertion.bmffHash.match", "vigil.bmff.segments"} <= codes(report, "success")
     changed = bytearray((DATA / "dash1.m4s").read_bytes())
     changed[-500] ^= 0x01
@@ -186,7 +186,7 @@ def test_a_dash_init_segment_with_its_media_segment_verifies(tmp_path: Path, tru
     bad = verify_file(
         DATA / "dashinit.mp4", trust=trust, segments=[DATA / "dash1.m4s", tmp_path / "dash1_changed.m4s"]
     )
-    assert bad.state is State.INVALID
+    assert bad.state is ProvenanceState.INVALID
     assert {"assertion.bmffHash.mismatch", "vigil.bmff.segments"} <= codes(bad, "failure")
     assert "segment 2 of 2" in next(c.explanation for c in bad.codes if c.code == "vigil.bmff.segments")
 

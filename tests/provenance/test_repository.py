@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from service.provenance import SignSpec, SourceType, State
+from service.provenance import ProvenanceState, SignSpec, SourceType
 from service.services import Services
 from tests.provenance.conftest import make_video, picture, reencode_video, save_image
 
@@ -29,7 +29,7 @@ def _verify(services: Services, path: Path):  # type: ignore[no-untyped-def]
 def test_signed_asset_is_logged_and_reported_with_its_index(services: Services, tmp_path: Path) -> None:
     index = _sign(services, save_image(tmp_path / "in.jpg", 10, "JPEG"), tmp_path / "out.jpg", "asset-10")
     report = _verify(services, tmp_path / "out.jpg")
-    assert report.state is State.TRUSTED
+    assert report.state is ProvenanceState.TRUSTED
     assert report.asset_id == "asset-10"
     assert report.log_index == index
     assert report.signed_at is not None
@@ -74,7 +74,7 @@ def test_stripped_image_is_recovered_by_fingerprint(
     stripped = strip(tmp_path / f"signed.{fmt.lower()}", tmp_path / f"{case}.jpg")  # type: ignore[operator]
     assert b"c2pa" not in stripped.read_bytes()
     report = _verify(services, stripped)
-    assert report.state is State.ABSENT
+    assert report.state is ProvenanceState.ABSENT
     assert report.recovered_by == "fingerprint"
     assert report.asset_id == "asset-11"
     assert report.log_index == index
@@ -88,7 +88,7 @@ def test_stripped_image_is_recovered_by_fingerprint(
     assert f"PDQ distance {report.fingerprint_distance}" in report.codes[0].explanation
     assert report.sha256 == hashlib.sha256(stripped.read_bytes()).hexdigest()
     assert report.original is not None
-    assert report.original.state is State.TRUSTED
+    assert report.original.state is ProvenanceState.TRUSTED
     signed_bytes = (tmp_path / f"signed.{fmt.lower()}").read_bytes()
     assert report.original.sha256 == hashlib.sha256(signed_bytes).hexdigest()
     assert "assertion.dataHash.match" in {c.code for c in report.original.codes}
@@ -100,7 +100,7 @@ def test_reencoded_video_is_recovered_by_fingerprint(services: Services, tmp_pat
     index = _sign(services, make_video(tmp_path / "in.mp4", 30), tmp_path / "signed.mp4", "video-30")
     stripped = reencode_video(tmp_path / "signed.mp4", tmp_path / "signed_then_reencoded.mp4")
     report = _verify(services, stripped)
-    assert report.state is State.ABSENT
+    assert report.state is ProvenanceState.ABSENT
     assert report.recovered_by == "fingerprint"
     assert report.asset_id == "video-30"
     assert report.log_index == index
@@ -111,6 +111,6 @@ def test_unrelated_image_is_absent_without_recovery(services: Services, tmp_path
     other = tmp_path / "unrelated.jpg"
     picture(99).save(other, "JPEG")
     report = _verify(services, other)
-    assert report.state is State.ABSENT
+    assert report.state is ProvenanceState.ABSENT
     assert report.recovered_by is None
     assert report.asset_id is None

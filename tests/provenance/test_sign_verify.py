@@ -14,9 +14,9 @@ from service.provenance import (
     ConsentAssertion,
     Ingredient,
     ModerationAssertion,
+    ProvenanceState,
     SignSpec,
     SourceType,
-    State,
     sign_file,
     verify_file,
 )
@@ -43,7 +43,7 @@ def signed_jpeg(tmp_path: Path, signer: VigilSigner, trust: TrustStore) -> Path:
 
 def test_signed_jpeg_is_trusted_with_every_field(signed_jpeg: Path, trust: TrustStore) -> None:
     report = verify_file(signed_jpeg, trust=trust)
-    assert report.state is State.TRUSTED
+    assert report.state is ProvenanceState.TRUSTED
     assert report.trust_list == "vigil"
     assert report.signer is not None
     assert report.signer.issuer == "Acme Memorials"
@@ -107,7 +107,7 @@ def test_one_flipped_pixel_byte_is_invalid_with_hash_mismatch(signed_jpeg: Path,
     data[-200] ^= 0x01  # inside the entropy-coded image data, after the manifest
     tampered.write_bytes(bytes(data))
     report = verify_file(tampered, trust=trust)
-    assert report.state is State.INVALID
+    assert report.state is ProvenanceState.INVALID
     assert "assertion.dataHash.mismatch" in {c.code for c in report.codes if c.kind == "failure"}
 
 
@@ -119,26 +119,26 @@ def test_corrupted_jumbf_is_invalid_not_an_error(signed_jpeg: Path, trust: Trust
         data[i] ^= 0xFF
     corrupted.write_bytes(bytes(data))
     report = verify_file(corrupted, trust=trust)
-    assert report.state is State.INVALID
+    assert report.state is ProvenanceState.INVALID
     assert report.codes
     assert report.codes[0].kind == "failure"
 
 
 def test_unsigned_file_is_absent(tmp_path: Path, trust: TrustStore) -> None:
     report = verify_file(save_image(tmp_path / "plain.png", 2, "PNG"), trust=trust)
-    assert report.state is State.ABSENT
+    assert report.state is ProvenanceState.ABSENT
     assert report.codes == ()
 
 
 def test_without_anchors_the_best_is_valid(signed_jpeg: Path) -> None:
     report = verify_file(signed_jpeg, trust=TrustStore())
-    assert report.state is State.VALID
+    assert report.state is ProvenanceState.VALID
     assert "signingCredential.untrusted" in {c.code for c in report.codes}
 
 
 def test_operator_list_is_named_when_it_matched(signed_jpeg: Path, keys: Path) -> None:
     report = verify_file(signed_jpeg, trust=TrustStore.from_pem(operator=[keys / "ca.pem"]))
-    assert report.state is State.TRUSTED
+    assert report.state is ProvenanceState.TRUSTED
     assert report.trust_list == "operator:ca"
 
 
@@ -157,15 +157,16 @@ def test_each_format_signs_and_verifies_trusted(
 ) -> None:
     src = make(tmp_path / f"in.{name}")  # type: ignore[operator]
     signed = sign_file(src, tmp_path / f"out.{name}", SPEC, signer=signer, trust=trust)
-    assert signed.report.state is State.TRUSTED
-    assert verify_file(tmp_path / f"out.{name}", trust=trust).state is State.TRUSTED
+    assert signed.report.state is ProvenanceState.TRUSTED
+    assert verify_file(tmp_path / f"out.{name}", trust=trust).state is ProvenanceState.TRUSTED
 
 
 def test_callback_signer_signs_trusted(tmp_path: Path, keys: Path, trust: TrustStore) -> None:
     callback = VigilSigner.from_callback(keys / "signing-chain.pem", FileKeySigner(keys / "signing-key.pem"))
     src = save_image(tmp_path / "in.jpg", 6, "JPEG")
     assert (
-        sign_file(src, tmp_path / "out.jpg", SPEC, signer=callback, trust=trust).report.state is State.TRUSTED
+        sign_file(src, tmp_path / "out.jpg", SPEC, signer=callback, trust=trust).report.state
+        is ProvenanceState.TRUSTED
     )
 
 
@@ -222,7 +223,7 @@ def test_large_file_is_streamed_not_read_into_memory(
     finally:
         tracemalloc.stop()
     assert signed.report is None
-    assert report.state is State.TRUSTED
+    assert report.state is ProvenanceState.TRUSTED
     assert verify_peak < 4 * 1024 * 1024  # read through the stream, never held whole
     # c2pa's RIFF writer hands its output over in one write (one transient copy in c2pa-python's
     # callback); Vigil itself never reads the source into memory on top of that.

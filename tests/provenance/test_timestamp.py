@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from service.errors import SigningFailed
-from service.provenance import SignSpec, State, sign_file, verify_file
+from service.provenance import ProvenanceState, SignSpec, sign_file, verify_file
 from service.provenance.certs import cert_pem, key_pem, make_ca, make_signer_cert
 from service.provenance.signer import VigilSigner
 from service.provenance.trust import TrustStore
@@ -35,19 +35,19 @@ def test_timestamp_keeps_a_manifest_trusted_after_the_certificate_expires(tmp_pa
             src, tmp_path / "stamped.jpg", SignSpec(), signer=signer.with_tsa(url), trust=trust
         )
         plain = sign_file(src, tmp_path / "plain.jpg", SignSpec(), signer=signer, trust=trust)
-    assert stamped.report.state is State.TRUSTED
+    assert stamped.report.state is ProvenanceState.TRUSTED
     assert stamped.report.timestamp is not None
     assert stamped.report.timestamp.trusted is True
-    assert plain.report.state is State.TRUSTED
+    assert plain.report.state is ProvenanceState.TRUSTED
     assert plain.report.timestamp is None
 
     time.sleep(max(0.0, (expires - dt.datetime.now(dt.UTC)).total_seconds()) + 1.5)
 
     after_stamped = verify_file(tmp_path / "stamped.jpg", trust=trust)
     after_plain = verify_file(tmp_path / "plain.jpg", trust=trust)
-    assert after_stamped.state is State.TRUSTED
+    assert after_stamped.state is ProvenanceState.TRUSTED
     assert after_stamped.signed_at is not None
-    assert after_plain.state is State.INVALID
+    assert after_plain.state is ProvenanceState.INVALID
     assert "signingCredential.expired" in {c.code for c in after_plain.codes if c.kind == "failure"}
 
 

@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from service.errors import ConfigError
-from service.provenance import SignSpec, SourceType, State, sign_file, verify_file
+from service.provenance import ProvenanceState, SignSpec, SourceType, sign_file, verify_file
 from service.provenance.certs import init_signing
 from service.provenance.signer import VigilSigner
 from service.provenance.trust import TrustStore, read_anchor_file
@@ -88,7 +88,7 @@ def test_the_report_names_the_list_that_trusted_the_signer(tmp_path: Path, studi
 
     report = verify_file(signed, trust=store)
 
-    assert report.state is State.TRUSTED
+    assert report.state is ProvenanceState.TRUSTED
     assert report.trust_list == "operator:newsroom"  # not the official lists loaded beside it
 
 
@@ -103,7 +103,7 @@ def test_a_withdrawn_service_does_not_trust_and_untrusted_is_not_invalid(
 
     report = verify_file(signed, trust=TrustStore.from_pem(official=SHIPPED))
 
-    assert report.state is State.VALID  # intact, signer on no list: never "invalid"
+    assert report.state is ProvenanceState.VALID  # intact, signer on no list: never "invalid"
     assert report.trust_list is None
     assert "signingCredential.untrusted" in {c.code for c in report.codes}
     assert not any(c.code.endswith(".mismatch") for c in report.codes)

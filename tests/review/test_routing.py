@@ -12,11 +12,11 @@ import httpx
 import pytest
 
 from service.auth import Role
-from service.classify.model import Category
 from service.policy.categories import CONTENT, FlagCategory
 from service.review import policy as review_policy
 from service.review import queue
 from service.services import Services
+from service.vocabulary import Category
 from tests.conftest import KeyMaker, bearer
 from tests.review.helpers import tenant_id
 

@@ -1,0 +1,80 @@
+"""The words every stage shares, one definition each and no I/O (as ``errors.py`` is for errors).
+
+A value crosses from one stage to the next as it is: a classifier's ``SignalState`` is the one the
+policy reads, a consent ``Reason`` is the one a verdict and a generation record carry. Decisions
+stay with the stage that makes them, each named for it: ``policy.model.Decision`` (allow, label,
+review, block: the product's decision), ``review.model.ReviewDecision`` (a reviewer's) and
+``consent.model.ConsentOutcome`` (granted, denied, needs review).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class MediaKind(enum.StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    DOCUMENT = "document"  # PDF, SVG: provenance is read, nothing in them is decoded or screened
+
+
+class OutputKind(enum.StrEnum):
+    """What a generation makes."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+
+    @property
+    def media_kind(self) -> MediaKind:
+        return MediaKind.IMAGE if self is OutputKind.IMAGE else MediaKind.VIDEO
+
+
+class Category(enum.StrEnum):
+    """The propaganda taxonomy (docs/screening.md), each scored independently in [0, 1]."""
+
+    WAR_GLORIFICATION = "war_glorification"
+    COMBATANT_MARTYRDOM = "combatant_martyrdom"
+    EXTREMIST_SYMBOLS = "extremist_symbols"
+    PROPAGANDA_POSTER = "propaganda_poster"
+    MINORS_MILITARISED = "minors_militarised"
+    DEHUMANISATION = "dehumanisation"
+
+
+class SignalState(enum.StrEnum):
+    """``ok``: scores are real. ``not_configured``: deliberately absent (policy decides what it
+    means). ``unavailable``: configured but broken; never read as clean (route to review)."""
+
+    OK = "ok"
+    NOT_CONFIGURED = "not_configured"
+    UNAVAILABLE = "unavailable"
+
+
+class ConsentStatus(enum.StrEnum):
+    """The consent behind a signed asset, as a check sees it."""
+
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a decision was made: the rule that fired or was applied (e.g.
+    ``score.war_glorification.review``), the signal or record it read (``image_model``,
+    ``bank:<name>``, ``subject:<id>``, ...), and a sentence for people. Ids, scores and
+    distances only; never personal data."""
+
+    rule: str
+    source: str
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"rule": self.rule, "source": self.source, "detail": self.detail}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Reason:
+        return cls(str(raw["rule"]), str(raw["source"]), str(raw["detail"]))
