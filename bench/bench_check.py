@@ -38,15 +38,16 @@ from PIL import Image, ImageDraw
 from bench._util import free_port, load, multipart, progress, summary_ms, vigil_process
 from service.auth import Role
 from service.auth import store as auth_store
-from service.composition import open_services
+from service.composition import check_flow, open_services
 from service.match import banks
 from service.match.model import BankKind, HashType
 from service.media.intake import inspect
-from service.pipeline.check import CheckRequest, check
-from service.provenance import SignSpec, SourceType
+from service.pipeline.check import CheckRequest
+from service.provenance import SignSpec
 from service.provenance.certs import init_signing
 from service.services import Services
 from service.settings import Settings
+from service.vocabulary import SourceType
 
 
 def photo(path: Path, seed: int, size: tuple[int, int] = (1155, 866)) -> Path:
@@ -82,7 +83,7 @@ def populate(services: Services, tmp: Path, *, bank_size: int, signed: int) -> N
         conn.execute("ANALYZE bank_signals")
     for i in range(signed):
         src = photo(tmp / f"asset_{i}.jpg", 1000 + i, (640, 480))
-        spec = SignSpec(source_type=SourceType.TRAINED_ALGORITHMIC, asset_id=str(uuid.uuid4()))
+        spec = SignSpec(source_type=SourceType.TRAINED_ALGORITHMIC_MEDIA, asset_id=str(uuid.uuid4()))
         with services.db.system() as conn:
             services.notary.sign_and_record(conn, src, tmp / f"signed_{i}.jpg", spec, limits=services.limits)
 
@@ -138,10 +139,11 @@ def in_process(
     services: Services, tenant: uuid.UUID, path: Path, runs: int, caption: str | None = None
 ) -> dict[str, float]:
     times = []
+    flow = check_flow(services)
     for i in range(runs + 5):
         start = time.perf_counter()
         media = inspect(path, services.limits)
-        outcome = check(services, CheckRequest(tenant_id=tenant, media=media, text=caption))
+        outcome = flow.check(CheckRequest(tenant_id=tenant, media=media, text=caption))
         if i >= 5:  # warm-up first
             times.append(time.perf_counter() - start)
     out = summary_ms(times)

@@ -31,9 +31,9 @@ from PIL import Image
 from service.classify.encoder import DEFAULT_ENCODER as ENCODER
 from service.classify.encoder import native_bf16, set_threads
 from service.classify.model import CATEGORIES
+from service.classify.probe_train import average_precision, load_examples, split
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
 from service.classify.text import TextClassifier, text_encoder
-from service.classify.train import average_precision, load_examples, split
 from service.policy.load import load_policies
 
 LANGS = ("en", "ru", "uk")

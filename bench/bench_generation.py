@@ -37,9 +37,9 @@ from bench._util import summary_ms
 from service.app import create_app
 from service.auth import Role
 from service.auth import store as auth_store
-from service.composition import open_services
+from service.composition import generation_registry, open_services
 from service.db.embedded import EmbeddedPostgres
-from service.jobs import Worker, build_registry
+from service.jobs import Worker
 from service.provenance.certs import init_signing
 from service.services import Services
 from service.settings import Settings
@@ -80,9 +80,7 @@ async def _run(services: Services, runs: int, warmup: int) -> dict[str, object]:
     with services.db.system() as conn:
         token = auth_store.create_key(conn, tenant_name="bench", role=Role.STUDIO).token
     h = {"Authorization": f"Bearer {token}"}
-    worker = Worker(
-        db=services.db, registry=build_registry(("service.pipeline.generation",)), services=services
-    )
+    worker = Worker(db=services.db, registry=generation_registry(), services=services)
     photos = [("photos", (f"p{i}.jpg", _photo(i), "image/jpeg")) for i in range(3)]
     total: list[float] = []
     submit: list[float] = []

@@ -33,7 +33,6 @@ import platform
 import statistics
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # the target is a single core
@@ -61,13 +60,8 @@ TIMED_JPEG = "reg-test-input/dih/bridge-1-original.jpg"
 _UNTURN = {3: 2, 6: 1, 8: 3}
 
 
-def _services(looks: bool) -> Any:
-    """What ``check_steps.decode`` reads of the services: whether words or symbols are read."""
-    return SimpleNamespace(settings=SimpleNamespace(check_ocr=looks, check_symbols=False), limits=LIMITS)
-
-
 def _checked(path: Path, looks: bool) -> ImageHashes:
-    decoded = check_steps.decode(_services(looks), inspect(path, LIMITS))
+    decoded = check_steps.decode(inspect(path, LIMITS), limits=LIMITS, look_closer=looks)
     return decoded.frames[0].hashes
 
 

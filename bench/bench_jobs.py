@@ -50,7 +50,7 @@ def bench_queue(settings: Settings) -> dict[str, float]:
             for i in range(QUEUE_JOBS):
                 enqueue(conn, "noop", {"i": i}, tenant_id=tenant)
         enqueue_s = time.perf_counter() - started
-        worker = Worker(db=services.db, registry=build_registry(), lease_s=30, poll_s=0.1)
+        worker = Worker(db=services.db, services=None, registry=build_registry(), lease_s=30, poll_s=0.1)
         try:
             started = time.perf_counter()
             ran = worker.run_pending()

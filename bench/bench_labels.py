@@ -28,11 +28,12 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.labels import TRAINED_ALGORITHMIC_MEDIA, Disclosure, label_file, load_profiles
+from service.labels import Disclosure, label_file, load_profiles
 from service.provenance import SignSpec, sign_file
 from service.provenance.certs import init_signing
 from service.provenance.signer import VigilSigner
 from service.provenance.trust import TrustStore
+from service.vocabulary import SourceType
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGE_RUNS = 40
@@ -93,7 +94,9 @@ def main() -> None:
         signer = VigilSigner.from_files(keys.chain, keys.key)
         trust = TrustStore.from_pem(vigil_ca=keys.ca)
         spec = SignSpec(
-            source_type=TRAINED_ALGORITHMIC_MEDIA, software_agent="vigil-bench", asset_id="bench-0001"
+            source_type=SourceType.TRAINED_ALGORITHMIC_MEDIA.value,
+            software_agent="vigil-bench",
+            asset_id="bench-0001",
         )
         label_file(src, tmp / "warm.jpg", profiles["eu"], locale="en", disclosure=DISCLOSURE)  # fonts cached
         label_ms: list[float] = []

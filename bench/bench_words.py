@@ -46,10 +46,10 @@ from bench.bench_check import over_http
 from bench.word_pictures import compose, plain
 from service.auth import Role
 from service.auth import store as auth_store
+from service.classify.classifiers import Classifiers
 from service.classify.model import CATEGORIES
+from service.classify.probe_train import load_examples, split
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
-from service.classify.screening import Classifiers
-from service.classify.train import load_examples, split
 from service.composition import open_services
 from service.media.intake import decode_image, inspect
 from service.media.model import MediaLimits

@@ -29,7 +29,7 @@ from service.api import errors as api_errors
 from service.api import log as log_api
 from service.api import provenance as provenance_api
 from service.api.middleware import EdgeMiddleware, Metrics
-from service.composition import open_services
+from service.composition import check_flow, generation_flow, open_services
 from service.services import Services
 from service.settings import Settings
 from service.web import STATIC_DIR
@@ -65,6 +65,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = services if services is not None else open_services(settings)
+        app.state.check_flow = check_flow(app.state.services)
+        app.state.generation_flow = generation_flow(app.state.services)
         if owned:  # an HTTP process of --workers: load the encoder beside serving, not before it
             threading.Thread(
                 target=warm_text_encoder, args=(app.state.services,), name="warm-text-encoder", daemon=True
@@ -85,6 +87,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     )
     if services is not None:
         app.state.services = services
+        app.state.check_flow = check_flow(services)
+        app.state.generation_flow = generation_flow(services)
     metrics = Metrics()
     app.state.metrics = metrics
     api_errors.install(app)

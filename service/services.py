@@ -16,7 +16,7 @@ from service.audit.checkpoints import LogSigner, log_status
 from service.audit.sequencer import Sequencer
 from service.auth.throttle import Limits, Throttle
 from service.blobs import BlobStore
-from service.classify.screening import Classifiers
+from service.classify.classifiers import Classifiers
 from service.consent import RuleBook
 from service.db import Database
 from service.db import migrate as migrations
@@ -24,8 +24,6 @@ from service.errors import DatabaseUnavailable, ProfileError, Unavailable, Vigil
 from service.generate.backend import GeneratorBackend
 from service.generate.registry import backend_from_settings
 from service.health import ComponentState, ComponentStatus, Readiness
-from service.jobs import build_registry
-from service.jobs.registry import HandlerRegistry
 from service.labels import MarketProfile, get_profile, load_profiles
 from service.labels.profiles import resolve_profiles_dir
 from service.match.matching import BankIndex
@@ -185,17 +183,3 @@ class Services:
             self.sequencer = Sequencer(self.db)
             self.sequencer.start()
         return self.sequencer
-
-
-# Modules whose job kinds and periodic tasks every worker runs, beside the built-in kinds and the
-# ``job_modules`` setting: the wiring of stages to the queue lives here, with the rest of it.
-STAGE_JOB_MODULES = (
-    "service.consent.tasks",
-    "service.audit.tasks",
-    "service.pipeline.generation",
-    "service.pipeline.webhooks",
-)
-
-
-def job_registry(settings: Settings) -> HandlerRegistry:
-    return build_registry((*STAGE_JOB_MODULES, *settings.job_modules))

@@ -33,6 +33,37 @@ class OutputKind(enum.StrEnum):
         return MediaKind.IMAGE if self is OutputKind.IMAGE else MediaKind.VIDEO
 
 
+IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
+
+
+class SourceType(enum.StrEnum):
+    """IPTC digital source types (https://cv.iptc.org/newscodes/digitalsourcetype/): what a
+    generator declares and a C2PA manifest's ``digitalSourceType`` carries."""
+
+    # Fully made by a model trained on sampled content.
+    TRAINED_ALGORITHMIC_MEDIA = IPTC + "trainedAlgorithmicMedia"
+    # Real photos (or other captures) combined with elements a trained model made.
+    COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA = IPTC + "compositeWithTrainedAlgorithmicMedia"
+    # "Composite including synthetic elements": captures mixed with elements made by software
+    # that is not a trained model. The compositor's honest type: real photos, a drawn sky, text.
+    COMPOSITE_SYNTHETIC = IPTC + "compositeSynthetic"
+    # Made by an algorithm that is not a trained model.
+    ALGORITHMIC_MEDIA = IPTC + "algorithmicMedia"
+
+    @property
+    def trained_model(self) -> bool:
+        """True when a trained (generative AI) model made some of the content."""
+        return self in (
+            SourceType.TRAINED_ALGORITHMIC_MEDIA,
+            SourceType.COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA,
+        )
+
+
+# Every source type above says a machine made some of the content: media that carries one is
+# AI-made for labelling and for provenance reports.
+AI_SOURCE_TYPES = frozenset(t.value for t in SourceType)
+
+
 class Category(enum.StrEnum):
     """The propaganda taxonomy (docs/screening.md), each scored independently in [0, 1]."""
 

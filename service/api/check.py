@@ -10,13 +10,13 @@ from uuid import UUID
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
 
-from service.api.deps import CurrentPlatform, ServicesDep
+from service.api.deps import CheckFlowDep, CurrentPlatform, ServicesDep
 from service.api.schemas import CodeOut, ReasonOut, SignerOut, TimestampOut
 from service.api.uploads import received
 from service.errors import Overloaded
 from service.media.sniff import CHECKABLE
 from service.pipeline import check_store
-from service.pipeline.check import CheckOutcome, CheckRequest, check
+from service.pipeline.check import CheckOutcome, CheckRequest
 from service.policy.model import TextSource, verdict_to_dict
 from service.review import queue as review_queue
 from service.unstorable import refuse_unstorable
@@ -174,6 +174,7 @@ def check_upload(
     request: Request,
     who: CurrentPlatform,
     services: ServicesDep,
+    flow: CheckFlowDep,
     file: Annotated[
         UploadFile | None,
         File(description="the image, video or audio to check; a PDF or SVG: provenance only"),
@@ -195,8 +196,7 @@ def check_upload(
     with ExitStack() as stack:
         media = stack.enter_context(received(file, services, accept=CHECKABLE)) if file is not None else None
         try:
-            outcome = check(
-                services,
+            outcome = flow.check(
                 CheckRequest(
                     tenant_id=who.tenant_id,
                     market=market,

@@ -15,6 +15,8 @@ from service.auth import Principal, Role
 from service.auth import store as auth_store
 from service.auth.throttle import prefix_of
 from service.errors import Forbidden, TooManyRequests, Unauthenticated
+from service.pipeline.check import CheckFlow
+from service.pipeline.generation import GenerationFlow
 from service.services import Services
 
 
@@ -23,6 +25,20 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_check_flow(request: Request) -> CheckFlow:
+    return cast(CheckFlow, request.app.state.check_flow)
+
+
+CheckFlowDep = Annotated[CheckFlow, Depends(get_check_flow)]
+
+
+def get_generation_flow(request: Request) -> GenerationFlow:
+    return cast(GenerationFlow, request.app.state.generation_flow)
+
+
+GenerationFlowDep = Annotated[GenerationFlow, Depends(get_generation_flow)]
 
 
 def client_address(request: Request) -> str:

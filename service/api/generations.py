@@ -15,7 +15,7 @@ from fastapi import APIRouter, File, Form, Header, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from service.api.deps import CurrentStudio, ServicesDep
+from service.api.deps import CurrentStudio, GenerationFlowDep, ServicesDep
 from service.api.schemas import ReasonOut
 from service.api.uploads import received
 from service.errors import Conflict, Gone, MalformedRequest, MediaRejected
@@ -24,7 +24,7 @@ from service.generate.records import Generation, GenerationStatus
 from service.generate.spec import parse_spec
 from service.media import MediaInfo
 from service.media.intake import decode_image
-from service.pipeline import generation as flow
+from service.pipeline.generation import Submission
 from service.vocabulary import MediaKind
 
 router = APIRouter(prefix="/v1/generations", tags=["generation"])
@@ -105,6 +105,7 @@ def _photo(info: MediaInfo, index: int) -> MediaInfo:
 def submit(
     who: CurrentStudio,
     services: ServicesDep,
+    flow: GenerationFlowDep,
     spec: Annotated[str, Form(description="The generation spec as a JSON string (docs/generation.md)")],
     photos: Annotated[list[UploadFile], File(description="Photos of the people or animals shown")],
     voice: Annotated[
@@ -133,9 +134,8 @@ def submit(
             if voice_info.kind is not MediaKind.AUDIO:
                 raise MediaRejected(f"The voice sample is {voice_info.type.name}, not audio.")
         gen = flow.submit(
-            services,
             who.tenant_id,
-            flow.Submission(spec=parsed, photos=infos, voice=voice_info, idempotency_key=idempotency_key),
+            Submission(spec=parsed, photos=infos, voice=voice_info, idempotency_key=idempotency_key),
         )
     return SubmittedOut(id=gen.id, status=gen.status)
 

@@ -6,17 +6,28 @@ auditor who only watches the checkpoint history still sees every minute of the l
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol, TypeVar
 
+from service.audit.checkpoints import LogSigner
 from service.db import Conn
 from service.jobs.registry import HandlerRegistry
 
 CHECKPOINT_EVERY_S = 60.0
 
 
-def _issue_checkpoint(conn: Conn, services: Any) -> None:
-    services.log_signer.issue(conn)
+class CheckpointHost(Protocol):
+    """What the checkpoint task reads of the host's services."""
+
+    @property
+    def log_signer(self) -> LogSigner: ...
 
 
-def register_handlers(registry: HandlerRegistry) -> None:
-    registry.every("audit.checkpoint", CHECKPOINT_EVERY_S, _issue_checkpoint)
+def issue_checkpoint(conn: Conn, host: CheckpointHost) -> None:
+    host.log_signer.issue(conn)
+
+
+Host = TypeVar("Host", bound=CheckpointHost)
+
+
+def register_handlers(registry: HandlerRegistry[Host]) -> None:
+    registry.every("audit.checkpoint", CHECKPOINT_EVERY_S, issue_checkpoint)

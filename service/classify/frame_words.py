@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from service.classify.model import CATEGORIES, Evidence, LexiconHit, Scores
+from service.classify.model import CATEGORIES, LexiconHit, ScoreEvidence, Scores
 from service.classify.ocr import OcrText, TesseractOcr
 from service.classify.textfind import TextBox, find_text, grey_array
 from service.media.model import Frame
@@ -92,7 +92,7 @@ def read_frames(
         if result.state is not SignalState.OK:
             return FrameWords(result, looked=len(frames), read=len(read_on))
     maxima: dict[Category, float] = {}
-    evidence: list[Evidence] = []
+    evidence: list[ScoreEvidence] = []
     kept: dict[int, Frame] = {}
     for category in CATEGORIES:
         values = [r.scores.get(category, 0.0) for r in per_frame]
@@ -100,7 +100,7 @@ def read_frames(
         frame = read_on[best][0]
         maxima[category] = float(values[best])
         evidence.append(
-            Evidence(category=category, score=maxima[category], frame_index=frame.index, t=frame.t)
+            ScoreEvidence(category=category, score=maxima[category], frame_index=frame.index, t=frame.t)
         )
         kept[frame.index] = frame
     hits: dict[str, LexiconHit] = {}

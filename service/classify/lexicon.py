@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from service.classify.model import Evidence, LexiconHit
+from service.classify.model import LexiconHit, ScoreEvidence
 from service.errors import ConfigError
 from service.vocabulary import Category
 
@@ -52,7 +52,7 @@ class Term:
 class LexiconResult:
     boosts: Mapping[Category, float]
     hits: tuple[LexiconHit, ...]
-    evidence: tuple[Evidence, ...]
+    evidence: tuple[ScoreEvidence, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +68,7 @@ class Lexicon:
         quotes = quoted_spans(norm)
         boosts: dict[Category, float] = {}
         hits: list[LexiconHit] = []
-        evidence: list[Evidence] = []
+        evidence: list[ScoreEvidence] = []
         for term in self.terms:
             found = [m.span() for p in term.patterns for m in p.finditer(norm)]
             if not found:
@@ -83,7 +83,7 @@ class Lexicon:
                 value, review = min(value, self.context_cap), False
             boosts[term.category] = max(boosts.get(term.category, 0.0), value)
             hits.append(LexiconHit(term.id, term.category, term.lang, term.both_sides, review))
-            evidence.append(Evidence(category=term.category, score=value, term_id=term.id))
+            evidence.append(ScoreEvidence(category=term.category, score=value, term_id=term.id))
         return LexiconResult(boosts, tuple(hits), tuple(evidence))
 
     def spans(self, text: str) -> list[tuple[int, int, Category]]:

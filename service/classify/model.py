@@ -37,7 +37,7 @@ CATEGORIES: tuple[Category, ...] = tuple(Category)
 
 
 @dataclass(frozen=True, slots=True)
-class Evidence:
+class ScoreEvidence:
     """Where a score came from: the frame (video) or the lexicon entry (text)."""
 
     category: Category
@@ -71,7 +71,7 @@ class Scores:
     version: str
     state: SignalState
     scores: Mapping[Category, float] = field(default_factory=dict)
-    evidence: tuple[Evidence, ...] = ()
+    evidence: tuple[ScoreEvidence, ...] = ()
     hits: tuple[LexiconHit, ...] = ()
     detail: str = ""
     topk_mean: Mapping[Category, float] = field(default_factory=dict)  # video: mean of the k best frames

@@ -15,11 +15,11 @@ from service.classify.encoder import resolve_encoder
 from service.classify.image import CALIBRATION_FILE, PROBES_FILE, ClipClassifier, load_image_file
 from service.classify.lexicon import load_lexicon
 from service.classify.model import CATEGORIES
+from service.classify.probe_train import load_examples, operating_point, split, train_text_probes
 from service.classify.probes import Probe, ProbeSet, fit_platt, train_probes
 from service.classify.prompts import save_calibration
 from service.classify.registry import ClassifyConfig
 from service.classify.text import text_encoder
-from service.classify.train import load_examples, operating_point, split, train_text_probes
 from service.errors import ModelUnavailable
 from service.vocabulary import Category
 

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from service.classify.model import CATEGORIES, Evidence, Scores
+from service.classify.model import CATEGORIES, ScoreEvidence, Scores
 from service.media.model import Frame
 from service.vocabulary import Category, SignalState
 
@@ -71,14 +71,14 @@ def aggregate(
         return Scores.unavailable(classifier, version, "the video yielded no frames to score")
     maxima: dict[Category, float] = {}
     topk: dict[Category, float] = {}
-    evidence: list[Evidence] = []
+    evidence: list[ScoreEvidence] = []
     for category in CATEGORIES:
         values = np.array([r.scores[category] for r in per_frame])
         best = int(values.argmax())
         maxima[category] = float(values[best])
         topk[category] = float(np.sort(values)[::-1][:top_k].mean())
         evidence.append(
-            Evidence(
+            ScoreEvidence(
                 category=category, score=maxima[category], frame_index=frames[best].index, t=frames[best].t
             )
         )

@@ -10,9 +10,10 @@ import click
 
 from service.auth import store as auth_store
 from service.cli.common import EXIT_NEGATIVE, open_instance, pass_settings
+from service.composition import check_flow
 from service.media.intake import inspect
 from service.media.sniff import CHECKABLE
-from service.pipeline.check import CheckRequest, check
+from service.pipeline.check import CheckRequest
 from service.policy.model import Decision, TextSource, verdict_to_dict
 from service.settings import Settings
 
@@ -57,7 +58,7 @@ def check_cmd(
         request = CheckRequest(
             tenant_id=tenant_id, market=market, media=media, text=text, text_source=TextSource(text_source)
         )
-        outcome = check(services, request)
+        outcome = check_flow(services).check(request)
     finally:
         services.close()
     verdict = outcome.verdict

@@ -168,7 +168,7 @@ def finetune_cmd(
 @pass_settings
 def text_cmd(settings: Settings, text: str) -> None:
     """Score TEXT and print one JSON object (scores, lexicon hits, state)."""
-    from service.classify.screening import Classifiers
+    from service.classify.classifiers import Classifiers
 
     result = Classifiers.from_settings(settings).classify_text([text])[0]
     click.echo(

@@ -25,10 +25,10 @@ from service.audit.verify import verify as verify_log
 from service.auth import Role
 from service.auth import store as auth_store
 from service.cli.common import EXIT_NEGATIVE, pass_settings
-from service.composition import open_services
+from service.composition import job_registry, open_services
 from service.jobs import Worker
 from service.provenance.certs import CHAIN_FILE, init_signing
-from service.services import Services, job_registry
+from service.services import Services
 from service.settings import Settings
 
 TENANT = "demo-memorials"

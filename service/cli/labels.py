@@ -16,13 +16,13 @@ import click
 from service import __version__
 from service.cli.common import pass_settings
 from service.labels import Disclosure, LabelResult, get_profile, label_file, load_profiles
-from service.labels.model import TRAINED_ALGORITHMIC_MEDIA
 from service.labels.profiles import resolve_profiles_dir
 from service.settings import Settings
+from service.vocabulary import SourceType
 
 
 def disclosure_from_settings(
-    settings: Settings, *, source_type: str = TRAINED_ALGORITHMIC_MEDIA
+    settings: Settings, *, source_type: str = SourceType.TRAINED_ALGORITHMIC_MEDIA.value
 ) -> Disclosure:
     """What the CLI discloses: this instance as provider and system, now, a fresh unique id."""
     return Disclosure(
@@ -52,7 +52,9 @@ def register(cli: click.Group) -> None:
 @click.option(
     "--locale", default=None, help="Label language (default VIGIL_LABELS_DEFAULT_LOCALE, else the profile's)."
 )
-@click.option("--source-type", default=TRAINED_ALGORITHMIC_MEDIA, show_default=True, help="IPTC URI.")
+@click.option(
+    "--source-type", default=SourceType.TRAINED_ALGORITHMIC_MEDIA.value, show_default=True, help="IPTC URI."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_settings
 def label_cmd(

@@ -16,16 +16,16 @@ import click
 
 from service.cli.common import EXIT_NEGATIVE, open_instance, pass_settings
 from service.cli.keys import keys_group
-from service.composition import open_services
+from service.composition import label_signer, open_services
 from service.media.intake import inspect
 from service.media.model import MediaLimits
 from service.media.sniff import PROVENANCE
 from service.pipeline import verification
-from service.pipeline.release import label_and_sign
-from service.provenance import Notary, ProvenanceReport, ProvenanceState, SignSpec, SourceType
+from service.provenance import Notary, ProvenanceReport, ProvenanceState, SignSpec
 from service.provenance.certs import init_signing
 from service.provenance.trust import TrustStore
 from service.settings import Settings
+from service.vocabulary import SourceType
 
 
 @click.command("init-signing")
@@ -44,7 +44,7 @@ def init_signing_cmd(settings: Settings, org: str, force: bool) -> None:
 @click.argument("dst", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--source-type",
-    default=SourceType.TRAINED_ALGORITHMIC.value,
+    default=SourceType.TRAINED_ALGORITHMIC_MEDIA.value,
     show_default=True,
     help="IPTC digitalSourceType URI (compositeWithTrainedAlgorithmicMedia when real photos are in it).",
 )
@@ -80,7 +80,8 @@ def sign_cmd(
             if profile is None:
                 signed = services.notary.sign_and_record(conn, src, dst, spec, limits=services.limits)
             else:
-                signed = label_and_sign(conn, services, src, dst, spec, market=profile, locale=locale).signed
+                signer = label_signer(services)
+                signed = signer.label_and_sign(conn, src, dst, spec, market=profile, locale=locale).signed
     finally:
         services.close()
     state = signed.report.state.value if signed.report is not None else None

@@ -65,7 +65,7 @@ def serve_cmd(
         services.close()
 
 
-def _stop(worker: WorkerThread | None, grace_s: float) -> None:
+def _stop(worker: WorkerThread[Services] | None, grace_s: float) -> None:
     if worker is not None and worker.is_alive():
         worker.stop(grace_s)
 

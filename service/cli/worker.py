@@ -10,12 +10,13 @@ import click
 
 from service import allocator, logs
 from service.cli.common import open_instance, pass_settings
+from service.composition import job_registry
 from service.jobs import Worker, WorkerThread
-from service.services import Services, job_registry
+from service.services import Services
 from service.settings import Settings
 
 
-def start_worker(services: Services) -> WorkerThread:
+def start_worker(services: Services) -> WorkerThread[Services]:
     """A worker thread over ``services`` with the built-in kinds and the ``job_modules`` setting."""
     registry = job_registry(services.settings)
     worker = Worker.from_settings(services.settings, db=services.db, registry=registry, services=services)

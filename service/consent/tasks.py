@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Protocol, TypeVar
 
+from service.blobs import BlobStore
 from service.consent.registry import run_due_deletions
 from service.db import Conn
 from service.jobs.registry import HandlerRegistry
@@ -15,12 +16,22 @@ log = logging.getLogger(__name__)
 DELETIONS_EVERY_S = 3600.0
 
 
-def _delete_due_media(conn: Conn, services: Any) -> None:
+class DeletionHost(Protocol):
+    """What the deletion task reads of the host's services."""
+
+    @property
+    def blobs(self) -> BlobStore: ...
+
+
+def delete_due_media(conn: Conn, host: DeletionHost) -> None:
     """Delete source media whose revocation SLA has passed (within 90 days)."""
-    deleted = run_due_deletions(conn, services.blobs, datetime.now(UTC))
+    deleted = run_due_deletions(conn, host.blobs, datetime.now(UTC))
     if deleted:
         log.info("deleted %d source media after revocation", deleted)
 
 
-def register_handlers(registry: HandlerRegistry) -> None:
-    registry.every("consent.deletions", DELETIONS_EVERY_S, _delete_due_media)
+Host = TypeVar("Host", bound=DeletionHost)
+
+
+def register_handlers(registry: HandlerRegistry[Host]) -> None:
+    registry.every("consent.deletions", DELETIONS_EVERY_S, delete_due_media)

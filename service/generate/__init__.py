@@ -8,12 +8,11 @@ backends by name (importing it imports the built-ins).
 """
 
 from service.generate.backend import GeneratorBackend
-from service.generate.model import GeneratedMedia, GenerationRequest, PhotoRef, SourceType
+from service.generate.model import GeneratedMedia, GenerationRequest, PhotoRef
 
 __all__ = [
     "GeneratedMedia",
     "GenerationRequest",
     "GeneratorBackend",
     "PhotoRef",
-    "SourceType",
 ]

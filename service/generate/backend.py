@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import ClassVar
 
 from service.errors import GeneratorFailed, VigilError
-from service.generate.model import GeneratedMedia, GenerationRequest, SourceType
+from service.generate.model import GeneratedMedia, GenerationRequest
 from service.media import intake
 from service.media.model import MediaLimits
-from service.vocabulary import OutputKind
+from service.vocabulary import OutputKind, SourceType
 
 log = logging.getLogger(__name__)
 

@@ -28,11 +28,11 @@ from PIL import Image
 from service.errors import GeneratorFailed, MediaRejected
 from service.generate import compose
 from service.generate.backend import GeneratorBackend
-from service.generate.model import GeneratedMedia, GenerationRequest, SourceType
+from service.generate.model import GeneratedMedia, GenerationRequest
 from service.media import intake
 from service.media.model import MediaLimits
 from service.settings import Settings
-from service.vocabulary import MediaKind, OutputKind
+from service.vocabulary import MediaKind, OutputKind, SourceType
 
 STILL_SIZE = (1600, 1200)
 VIDEO_SIZE = (1280, 720)

@@ -26,10 +26,10 @@ import httpx
 
 from service.errors import ConfigError, GeneratorFailed
 from service.generate.backend import GeneratorBackend
-from service.generate.model import GeneratedMedia, GenerationRequest, SourceType
+from service.generate.model import GeneratedMedia, GenerationRequest
 from service.media.model import MediaLimits
 from service.settings import Settings
-from service.vocabulary import OutputKind
+from service.vocabulary import OutputKind, SourceType
 
 log = logging.getLogger(__name__)
 

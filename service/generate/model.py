@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from service.errors import MalformedRequest
 from service.media.model import MediaInfo
-from service.vocabulary import OutputKind
-
-IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
-
-
-class SourceType(enum.StrEnum):
-    """IPTC digital source types a generator may declare (https://cv.iptc.org/newscodes/digitalsourcetype/)."""
-
-    # Fully made by a model trained on sampled content.
-    TRAINED_ALGORITHMIC_MEDIA = IPTC + "trainedAlgorithmicMedia"
-    # Real photos (or other captures) combined with elements a trained model made.
-    COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA = IPTC + "compositeWithTrainedAlgorithmicMedia"
-    # "Composite including synthetic elements": captures mixed with elements made by software
-    # that is not a trained model. The compositor's honest type: real photos, a drawn sky, text.
-    COMPOSITE_SYNTHETIC = IPTC + "compositeSynthetic"
-
-    @property
-    def trained_model(self) -> bool:
-        """True when a trained (generative AI) model made some of the content."""
-        return self is not SourceType.COMPOSITE_SYNTHETIC
-
+from service.vocabulary import OutputKind, SourceType
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -8,8 +8,10 @@ Queue a job in the same transaction as the record that needs it::
         enqueue(conn, "generation.run", {"id": str(record.id)}, tenant_id=tenant_id,
                 dedupe_key=str(record.id))
 
-Handlers: ``def handle(job: Job, ctx: JobContext) -> None``, registered by a module's
-``register_handlers(registry)`` (``registry.register(kind, handle, max_attempts=N)``).
+Handlers: ``def handle(job: Job, ctx: JobContext[Services]) -> None`` (``ctx.services`` is what the
+host handed the worker: ``Services`` in a Vigil process; a stage names a Protocol of what it reads),
+registered by a module's ``register_handlers(registry)`` (``registry.register(kind, handle,
+max_attempts=N)``); ``composition.job_registry`` registers the stages' and the flows'.
 
 The idempotency contract (at-least-once delivery, exactly-once effects):
 

@@ -7,21 +7,21 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Generic
 
 from service.db import Conn, Database
 from service.jobs import store
-from service.jobs.model import Job
+from service.jobs.model import H, Job
 
 
 @dataclass
-class JobContext:
+class JobContext(Generic[H]):
     """What a handler gets beside its job: the database, the host's services, stop and lease signals."""
 
     db: Database
     job: Job
     worker_id: str
-    services: Any  # what the host process passed to the worker (the CLI passes its Services)
+    services: H  # what the host process passed to the worker (the CLI passes its Services)
     stopping: threading.Event
     lease_lost: threading.Event = field(default_factory=threading.Event)
     completed: bool = False

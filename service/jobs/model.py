@@ -7,11 +7,15 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from uuid import UUID
 
 if TYPE_CHECKING:
     from service.db import Conn
+
+H = TypeVar("H")
+"""The host's services: what the process that runs the worker hands every handler and task (the
+CLI hands its ``Services``; a handler module names the type it needs, or a Protocol of it)."""
 
 
 class JobState(enum.StrEnum):
@@ -62,20 +66,20 @@ class Backoff:
 
 _rng = random.SystemRandom()
 
-DeadHook = Callable[["Conn", "Job", Any], None]
+DeadHook = Callable[["Conn", "Job", H], None]
 """Called as ``hook(conn, job, services)`` when a job of its kind goes dead (``job.last_error`` says
 why), in the ``system()`` transaction that records it: e.g. mark the generation ``failed``."""
 
-PeriodicTask = Callable[["Conn", Any], None]
+PeriodicTask = Callable[["Conn", H], None]
 """A periodic task ``task(conn, services)``: runs in a ``system()`` transaction that commits when it
 returns; ``services`` is what the host gave the worker (the CLI gives its Services)."""
 
 
 @dataclass(frozen=True, slots=True)
-class Periodic:
+class Periodic(Generic[H]):
     name: str
     every_s: float
-    task: PeriodicTask
+    task: PeriodicTask[H]
 
 
 @dataclass(frozen=True, slots=True)

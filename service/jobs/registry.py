@@ -11,35 +11,37 @@ import importlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Generic
 
 from service.errors import ConfigError, NotFound
 from service.jobs.context import JobContext
-from service.jobs.model import DeadHook, Job, Periodic, PeriodicTask
+from service.jobs.model import DeadHook, H, Job, Periodic, PeriodicTask
 
-Handler = Callable[[Job, JobContext], None]
+Handler = Callable[[Job, JobContext[H]], None]
 """A job handler. It must be safe to run again for the same job (see ``service/jobs/__init__``)."""
 
 
 @dataclass(frozen=True, slots=True)
-class HandlerSpec:
+class HandlerSpec(Generic[H]):
     kind: str
-    handler: Handler
+    handler: Handler[H]
     max_attempts: int = 5
-    on_dead: DeadHook | None = None
+    on_dead: DeadHook[H] | None = None
 
 
 _KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,62}$")
 
 
-class HandlerRegistry:
-    """Handlers by job kind, and periodic tasks by name. Names are unique."""
+class HandlerRegistry(Generic[H]):
+    """Handlers by job kind, and periodic tasks by name. Names are unique. ``H`` is the type of the
+    services the worker hands them (``HandlerRegistry[Services]`` in a Vigil process)."""
 
     def __init__(self) -> None:
-        self._handlers: dict[str, HandlerSpec] = {}
-        self._periodic: dict[str, Periodic] = {}
+        self._handlers: dict[str, HandlerSpec[H]] = {}
+        self._periodic: dict[str, Periodic[H]] = {}
 
     def register(
-        self, kind: str, handler: Handler, *, max_attempts: int = 5, on_dead: DeadHook | None = None
+        self, kind: str, handler: Handler[H], *, max_attempts: int = 5, on_dead: DeadHook[H] | None = None
     ) -> None:
         if not _KIND.match(kind):
             raise ConfigError(f"Job kind {kind!r} is not a lower-case name like 'generation.run'.")
@@ -51,7 +53,7 @@ class HandlerRegistry:
             kind=kind, handler=handler, max_attempts=max_attempts, on_dead=on_dead
         )
 
-    def every(self, name: str, seconds: float, task: PeriodicTask) -> None:
+    def every(self, name: str, seconds: float, task: PeriodicTask[H]) -> None:
         """Run ``task(conn, services)`` about every ``seconds``, once per period across all workers."""
         if not _KIND.match(name):
             raise ConfigError(f"Periodic task name {name!r} is not a lower-case name.")
@@ -61,7 +63,7 @@ class HandlerRegistry:
             raise ConfigError(f"Periodic task {name!r}: the period must be positive.")
         self._periodic[name] = Periodic(name=name, every_s=seconds, task=task)
 
-    def spec(self, kind: str) -> HandlerSpec:
+    def spec(self, kind: str) -> HandlerSpec[H]:
         try:
             return self._handlers[kind]
         except KeyError:
@@ -71,7 +73,7 @@ class HandlerRegistry:
         found = self._handlers.get(kind)
         return default if found is None else found.max_attempts
 
-    def on_dead(self, kind: str) -> DeadHook | None:
+    def on_dead(self, kind: str) -> DeadHook[H] | None:
         found = self._handlers.get(kind)
         return None if found is None else found.on_dead
 
@@ -84,11 +86,11 @@ class HandlerRegistry:
         return tuple(sorted(self._handlers))
 
     @property
-    def periodic(self) -> tuple[Periodic, ...]:
+    def periodic(self) -> tuple[Periodic[H], ...]:
         return tuple(self._periodic[name] for name in sorted(self._periodic))
 
 
-def load_modules(registry: HandlerRegistry, modules: Iterable[str]) -> None:
+def load_modules(registry: HandlerRegistry[H], modules: Iterable[str]) -> None:
     """Import each module and call its ``register_handlers(registry)``."""
     for name in modules:
         try:
@@ -101,8 +103,11 @@ def load_modules(registry: HandlerRegistry, modules: Iterable[str]) -> None:
         hook(registry)
 
 
-def build_registry(modules: Sequence[str] = ()) -> HandlerRegistry:
-    """The built-in kinds plus those of ``modules`` (the ``job_modules`` setting)."""
-    registry = HandlerRegistry()
+def build_registry(
+    modules: Sequence[str] = (), registry: HandlerRegistry[H] | None = None
+) -> HandlerRegistry[H]:
+    """The built-in kinds plus those of ``modules`` (the ``job_modules`` setting), added to
+    ``registry`` (a new one by default)."""
+    registry = HandlerRegistry() if registry is None else registry
     load_modules(registry, ("service.jobs.builtin", *modules))
     return registry

@@ -17,14 +17,14 @@ import socket
 import threading
 import time
 import uuid
-from typing import Any
+from typing import Generic
 from uuid import UUID
 
 from service.db import Conn, Database
 from service.errors import InputError, LeaseLost, VigilError
 from service.jobs import store
 from service.jobs.context import JobContext
-from service.jobs.model import Backoff, Job, JobState
+from service.jobs.model import Backoff, H, Job, JobState, PeriodicTask
 from service.jobs.registry import HandlerRegistry
 from service.settings import Settings
 
@@ -38,18 +38,18 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-class Worker:
+class Worker(Generic[H]):
     """Claims and runs jobs of the kinds in ``registry``."""
 
     def __init__(
         self,
         *,
         db: Database,
-        registry: HandlerRegistry,
+        registry: HandlerRegistry[H],
+        services: H,
         lease_s: float = 30.0,
         poll_s: float = 1.0,
         backoff: Backoff | None = None,
-        services: Any = None,
         worker_id: str | None = None,
     ) -> None:
         self.db = db
@@ -62,7 +62,7 @@ class Worker:
         self.stopping = threading.Event()  # stop claiming
         self._closed = threading.Event()  # stop heartbeats too (the current job has ended)
         self._lock = threading.Lock()
-        self._current: JobContext | None = None
+        self._current: JobContext[H] | None = None
         # A finished job whose completion rides on the next claim's transaction (one commit a job).
         self._pending: Job | None = None
         self._beat: threading.Thread | None = None
@@ -71,8 +71,8 @@ class Worker:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, db: Database, registry: HandlerRegistry, services: Any = None
-    ) -> Worker:
+        cls, settings: Settings, *, db: Database, registry: HandlerRegistry[H], services: H
+    ) -> Worker[H]:
         return cls(
             db=db,
             registry=registry,
@@ -167,7 +167,7 @@ class Worker:
             "job %s (%s) attempt %d took %.3f s", job.id, job.kind, job.attempt, time.monotonic() - started
         )
 
-    def _finished(self, ctx: JobContext) -> None:
+    def _finished(self, ctx: JobContext[H]) -> None:
         job = ctx.job
         try:
             if ctx.released:
@@ -208,7 +208,7 @@ class Worker:
         except Exception:
             log.exception("on_dead hook of job %s (%s) failed", job.id, job.kind)
 
-    def _failed(self, ctx: JobContext, exc: Exception) -> None:
+    def _failed(self, ctx: JobContext[H], exc: Exception) -> None:
         job = ctx.job
         # Bad input stays bad: retrying cannot help, so it goes to the dead letter at once.
         permanent = isinstance(exc, InputError)
@@ -295,7 +295,7 @@ class Worker:
             self._next_periodic[periodic.name] = now + min(periodic.every_s, max(self.poll_s, 0.05))
             self._run_periodic(periodic.name, periodic.every_s, periodic.task)
 
-    def _run_periodic(self, name: str, every_s: float, task: Any) -> None:
+    def _run_periodic(self, name: str, every_s: float, task: PeriodicTask[H]) -> None:
         self._flush()  # a task may take a while: do not hold a finished job's completion meanwhile
         with self.db.system() as conn:
             if not store.take_schedule(conn, name, every_s=every_s):
@@ -310,10 +310,10 @@ class Worker:
                 store.record_schedule_error(conn, name, None)
 
 
-class WorkerThread:
+class WorkerThread(Generic[H]):
     """A worker on a background thread (``vigil serve`` and ``vigil worker`` both use it)."""
 
-    def __init__(self, worker: Worker) -> None:
+    def __init__(self, worker: Worker[H]) -> None:
         self.worker = worker
         self._thread = threading.Thread(target=self._run, name="vigil-worker", daemon=True)
         self.error: BaseException | None = None

@@ -9,8 +9,6 @@ The calls other areas make:
 from service.labels.apply import label_file
 from service.labels.detect import detect
 from service.labels.model import (
-    COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA,
-    TRAINED_ALGORITHMIC_MEDIA,
     AudioNoticeKind,
     DetectedLayers,
     Disclosure,
@@ -23,8 +21,6 @@ from service.labels.model import (
 from service.labels.profiles import get_profile, load_profiles
 
 __all__ = [
-    "COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA",
-    "TRAINED_ALGORITHMIC_MEDIA",
     "AudioNoticeKind",
     "DetectedLayers",
     "Disclosure",

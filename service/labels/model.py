@@ -13,19 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-# IPTC NewsCodes "digital source type" (https://cv.iptc.org/newscodes/digitalsourcetype/).
-TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
-COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA = (
-    "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
-)
-AI_SOURCE_TYPES = frozenset(
-    {
-        TRAINED_ALGORITHMIC_MEDIA,
-        COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA,
-        "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia",
-        "http://cv.iptc.org/newscodes/digitalsourcetype/compositeSynthetic",
-    }
-)
+from service.vocabulary import AI_SOURCE_TYPES, SourceType
 
 
 class Placement(enum.StrEnum):
@@ -104,7 +92,7 @@ class Disclosure:
     system_version: str
     created_at: datetime  # timezone-aware
     asset_id: str  # unique id of this output (SB 942 "unique identifier")
-    digital_source_type: str = TRAINED_ALGORITHMIC_MEDIA
+    digital_source_type: str = SourceType.TRAINED_ALGORITHMIC_MEDIA.value
     # GB 45438-2025 Annex E fields of the AIGC block
     content_producer: str = ""
     produce_id: str = ""

@@ -32,15 +32,25 @@ one ``system()`` transaction; step 7 writes in the caller's tenant transaction.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
-from service.media import MediaInfo
+from service.blobs import BlobStore
+from service.classify.classifiers import Classifiers
+from service.db import Database
+from service.match.matching import BankIndex
+from service.media import MediaInfo, MediaLimits
 from service.pipeline import check_record
 from service.pipeline import check_steps as steps
 from service.policy.evaluate import evaluate
+from service.policy.holder import PolicyHolder
 from service.policy.model import TextSource, Verdict
-from service.services import Services
+from service.provenance import Notary
+from service.review.model import ReviewPolicy
+from service.symbols.bank import SymbolBank
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,52 +69,111 @@ class CheckOutcome:
     flag_id: UUID | None  # the review flag, for a ``review`` verdict
 
 
-def check(services: Services, request: CheckRequest) -> CheckOutcome:
-    """Run the check flow for one upload; see the module docstring for the steps."""
-    if request.media is None and not (request.text or "").strip():
-        raise steps.nothing_to_check()
-    with services.check_slots:  # VIGIL_CHECK_CONCURRENCY
-        return _check(services, request)
+class CheckFlow:
+    """The check flow of one process, built by the composition root (``composition.check_flow``).
 
+    Its constructor names what each step reads, and nothing else reaches it::
 
-def _check(services: Services, request: CheckRequest) -> CheckOutcome:
-    policy = services.policy.current.for_market(steps.known_market(services, request.market))
-    check_id = uuid.uuid4()
+        1 intake        limits, look_closer
+        2 provenance    db (system), notary, limits
+        3 consent       db (system)
+        4 match         db (system), match_index
+        5 classify      classifiers, symbols, limits, read_words
+        6 decide        policy (and which markets exist: policy and label_markets)
+        7 audit         db (the caller's tenant), blobs, review_policy
+        every check     slots: at most VIGIL_CHECK_CONCURRENCY run at once
+    """
 
-    # 1. intake: decode once (the edge already sniffed the type and enforced the limits)
-    decoded = steps.decode(services, request.media)
+    def __init__(
+        self,
+        *,
+        limits: MediaLimits,
+        look_closer: bool,
+        read_words: bool,
+        db: Database,
+        notary: Notary,
+        match_index: BankIndex,
+        symbols: SymbolBank,
+        classifiers: Classifiers,
+        policy: PolicyHolder,
+        label_markets: Collection[str],
+        blobs: BlobStore,
+        review_policy: ReviewPolicy,
+        slots: AbstractContextManager[Any],
+    ) -> None:
+        self._limits = limits
+        self._look_closer = look_closer
+        self._read_words = read_words
+        self._db = db
+        self._notary = notary
+        self._match_index = match_index
+        self._symbols = symbols
+        self._classifiers = classifiers
+        self._policy = policy
+        self._label_markets = label_markets
+        self._blobs = blobs
+        self._review_policy = review_policy
+        self._slots = slots
 
-    with services.db.system() as conn:
-        # 2. provenance: embedded manifest, else recovered from the repository by fingerprint
-        provenance = steps.provenance(services, conn, decoded)
-        # 3. consent status of a released asset (also for a stripped copy found in step 2)
-        consent = steps.consent_status(conn, provenance)
-        # 4. match: tenant banks + system banks of rejected and revoked outputs
-        matches = steps.match(services, conn, request.tenant_id, decoded)
-        # the symbol bank as the tenant sees it (its emblems beside the shipped drawings)
-        symbols = services.symbols.bind(conn, request.tenant_id) if decoded.info is not None else None
+    def check(self, request: CheckRequest) -> CheckOutcome:
+        """Run the check flow for one upload; see the module docstring for the steps."""
+        if request.media is None and not (request.text or "").strip():
+            raise steps.nothing_to_check()
+        with self._slots:  # VIGIL_CHECK_CONCURRENCY
+            return self._check(request)
 
-    # 5. classify: media and caption, words and symbols on the picture; missing classifiers
-    #    become signal states
-    classified = steps.classify(services, decoded, request.text, request.text_source, symbols)
+    def _check(self, request: CheckRequest) -> CheckOutcome:
+        current = self._policy.current
+        market = steps.known_market(
+            request.market, policies=current.policies, label_markets=self._label_markets
+        )
+        policy = current.for_market(market)
+        check_id = uuid.uuid4()
 
-    # 6. decide: the market's policy over everything steps 2 to 5 found
-    verdict = evaluate(
-        policy, steps.signals(policy, decoded, request.text, provenance, consent, matches, classified)
-    )
+        # 1. intake: decode once (the edge already sniffed the type and enforced the limits)
+        decoded = steps.decode(request.media, limits=self._limits, look_closer=self._look_closer)
 
-    # 7. audit, and a flag for a person when the verdict is review
-    flag_id = check_record.record(
-        services,
-        check_id=check_id,
-        request_tenant=request.tenant_id,
-        policy=policy,
-        decoded=decoded,
-        text=request.text,
-        text_source=request.text_source,
-        verdict=verdict,
-        provenance=provenance,
-        matches=matches,
-        classified=classified,
-    )
-    return CheckOutcome(check_id=check_id, verdict=verdict, flag_id=flag_id)
+        with self._db.system() as conn:
+            # 2. provenance: embedded manifest, else recovered from the repository by fingerprint
+            provenance = steps.provenance(conn, decoded, notary=self._notary, limits=self._limits)
+            # 3. consent status of a released asset (also for a stripped copy found in step 2)
+            consent = steps.consent_status(conn, provenance)
+            # 4. match: tenant banks + system banks of rejected and revoked outputs
+            matches = steps.match(conn, request.tenant_id, decoded, index=self._match_index)
+            # the symbol bank as the tenant sees it (its emblems beside the shipped drawings)
+            symbols = self._symbols.bind(conn, request.tenant_id) if decoded.info is not None else None
+
+        # 5. classify: media and caption, words and symbols on the picture; missing classifiers
+        #    become signal states
+        classified = steps.classify(
+            decoded,
+            request.text,
+            request.text_source,
+            symbols,
+            classifiers=self._classifiers,
+            limits=self._limits,
+            read_words=self._read_words,
+        )
+
+        # 6. decide: the market's policy over everything steps 2 to 5 found
+        verdict = evaluate(
+            policy, steps.signals(policy, decoded, request.text, provenance, consent, matches, classified)
+        )
+
+        # 7. audit, and a flag for a person when the verdict is review
+        flag_id = check_record.record(
+            db=self._db,
+            blobs=self._blobs,
+            review_policy=self._review_policy,
+            check_id=check_id,
+            request_tenant=request.tenant_id,
+            policy=policy,
+            decoded=decoded,
+            text=request.text,
+            text_source=request.text_source,
+            verdict=verdict,
+            provenance=provenance,
+            matches=matches,
+            classified=classified,
+        )
+        return CheckOutcome(check_id=check_id, verdict=verdict, flag_id=flag_id)

@@ -14,6 +14,8 @@ from uuid import UUID
 
 from service.audit import Event, EventName, append
 from service.audit.events import Value
+from service.blobs import BlobStore
+from service.db import Database
 from service.pipeline import check_store
 from service.pipeline.check_steps import Classified, Decoded, Matched, ProvenanceFound, provenance_summary
 from service.policy.categories import FlagCategory
@@ -31,7 +33,7 @@ from service.review.context import (
     SourceText,
     SymbolLine,
 )
-from service.services import Services
+from service.review.model import ReviewPolicy
 
 
 # --- 7. audit and review -----------------------------------------------------------------------
@@ -63,24 +65,24 @@ def _audit_data(
     }
 
 
-def _frame(services: Services, classified: Classified, index: int | None) -> dict[str, str]:
+def _frame(blobs: BlobStore, classified: Classified, index: int | None) -> dict[str, str]:
     """A video frame that sent the item to review, kept in the blob store for the reviewer."""
     frame = classified.frames.get(index) if index is not None else None
     if frame is None:
         return {}
     buf = io.BytesIO()
     frame.image.convert("RGB").save(buf, "JPEG", quality=85)
-    return {"frame_sha256": services.blobs.put_bytes(buf.getvalue())}
+    return {"frame_sha256": blobs.put_bytes(buf.getvalue())}
 
 
-def _frame_at(services: Services, classified: Classified, t: float) -> dict[str, str]:
+def _frame_at(blobs: BlobStore, classified: Classified, t: float) -> dict[str, str]:
     """The kept video frame at ``t`` seconds (a symbol's frame), stored for the reviewer."""
     index = next((i for i, f in classified.frames.items() if abs(f.t - t) < 1e-6), None)
-    return _frame(services, classified, index)
+    return _frame(blobs, classified, index)
 
 
 def _review_context(
-    services: Services,
+    blobs: BlobStore,
     *,
     check_id: UUID,
     decoded: Decoded,
@@ -95,7 +97,7 @@ def _review_context(
     policy_review_at = {name: c.review_at for name, c in policy.categories.items()}
     media = []
     if decoded.info is not None:
-        sha = services.blobs.put_file(decoded.info.path)  # the reviewer page shows it from here
+        sha = blobs.put_file(decoded.info.path)  # the reviewer page shows it from here
         media.append(MediaRef(sha, decoded.info.type.mime, "upload"))
     scores = []
     for name, result in classified.results.items():
@@ -104,7 +106,7 @@ def _review_context(
             fired = threshold is not None and score >= threshold
             evidence = tuple(
                 {"timestamp_s": e.t, "score": round(e.score, 4)}
-                | _frame(services, classified, e.frame_index if fired else None)
+                | _frame(blobs, classified, e.frame_index if fired else None)
                 for e in result.evidence
                 if e.category == category and e.t is not None
             )
@@ -154,7 +156,7 @@ def _review_context(
             h.score,
             h.box,
             h.t,
-            _frame_at(services, classified, h.t).get("frame_sha256") if h.t is not None else None,
+            _frame_at(blobs, classified, h.t).get("frame_sha256") if h.t is not None else None,
         )
         for h in classified.symbols
     )
@@ -180,8 +182,10 @@ def _review_context(
 
 
 def record(
-    services: Services,
     *,
+    db: Database,
+    blobs: BlobStore,
+    review_policy: ReviewPolicy,
     check_id: UUID,
     request_tenant: UUID,
     policy: Policy,
@@ -195,10 +199,10 @@ def record(
 ) -> UUID | None:
     """Append ``check.decided`` and, for review, enqueue a flag, in one tenant transaction."""
     flag_id: UUID | None = None
-    with services.db.tenant(request_tenant) as conn:
+    with db.tenant(request_tenant) as conn:
         if verdict.decision is Decision.REVIEW:
             context = _review_context(
-                services,
+                blobs,
                 check_id=check_id,
                 decoded=decoded,
                 text=text,
@@ -214,10 +218,10 @@ def record(
                 tenant_id=request_tenant,
                 source_kind="check",
                 source_id=str(check_id),
-                category=services.review_policy.most_severe(verdict.categories, FlagCategory.UNSCREENED),
+                category=review_policy.most_severe(verdict.categories, FlagCategory.UNSCREENED),
                 reasons=[r.as_dict() for r in verdict.reasons],
                 context=context.to_json(),
-                policy=services.review_policy,
+                policy=review_policy,
             )
             flag_id = flag.id
         check_store.insert(

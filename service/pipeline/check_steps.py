@@ -7,21 +7,22 @@ packages never learn about each other (a match never imports provenance, nor pol
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from PIL import Image
 
+from service.classify.classifiers import Classifiers
 from service.classify.model import Scores
 from service.consent import revocation_store
 from service.db import Conn
 from service.errors import MalformedRequest, UnknownProfile
 from service.match.hashes import hash_image
-from service.match.matching import FrameHashes, hash_frames, match_hashes
+from service.match.matching import BankIndex, FrameHashes, hash_frames, match_hashes
 from service.match.model import MatchReport
-from service.media import MediaInfo
+from service.media import MediaInfo, MediaLimits
 from service.media.intake import decode_image, iter_frames
 from service.media.model import Frame
 from service.pipeline import pictures
@@ -30,7 +31,7 @@ from service.pipeline.screening import record_version
 from service.policy.load import Policy
 from service.policy.model import (
     Flow,
-    LexiconHit,
+    LexiconSignal,
     LowQuality,
     MatchSignal,
     ProvenanceSignal,
@@ -39,8 +40,7 @@ from service.policy.model import (
     SymbolSignal,
     TextSource,
 )
-from service.provenance import ProvenanceReport
-from service.services import Services
+from service.provenance import Notary, ProvenanceReport
 from service.symbols.bank import BoundSymbols
 from service.vocabulary import ConsentStatus, MediaKind, SignalState
 
@@ -68,13 +68,9 @@ def nothing_to_check() -> MalformedRequest:
     return MalformedRequest("Send a file, a text (caption or transcript), or both.")
 
 
-def markets(services: Services) -> list[str]:
-    """Market names a check may name: the policy's and the label profiles'."""
-    return sorted(set(services.policy.current.policies) | set(services.market_profiles))
-
-
-def known_market(services: Services, market: str) -> str:
-    known = markets(services)
+def known_market(market: str, *, policies: Collection[str], label_markets: Collection[str]) -> str:
+    """``market`` when a check may name it: a market of the policy or of the label profiles."""
+    known = sorted(set(policies) | set(label_markets))
     if market not in known:
         raise UnknownProfile(
             f"No market {market[:40]!r}; markets: {', '.join(known)}.", details={"markets": known}
@@ -90,7 +86,9 @@ class Decoded:
     frames: tuple[FrameHashes, ...] = ()  # PDQ + pHash of the image or of sampled video frames
 
 
-def decode(services: Services, info: MediaInfo | None) -> Decoded:
+def decode(info: MediaInfo | None, *, limits: MediaLimits, look_closer: bool) -> Decoded:
+    """Decode once for every later step; ``look_closer`` (words or symbols are read) decodes a
+    still picture larger."""
     if info is None:
         return Decoded(None)
     if info.kind is MediaKind.IMAGE:
@@ -98,12 +96,11 @@ def decode(services: Services, info: MediaInfo | None) -> Decoded:
         # the image model allow, or as the line finder and the symbol matcher need when they run.
         # The hashes are the full-size picture's all the same (``full_size``, see hashes.py): those
         # an output was fingerprinted with when it was signed, from its full decode, and a bank's.
-        looks = services.settings.check_ocr or services.settings.check_symbols
-        decoded = decode_image(info, min_side=PICTURE_SIDE if looks else DECODE_SIDE)
+        decoded = decode_image(info, min_side=PICTURE_SIDE if look_closer else DECODE_SIDE)
         hashes = hash_image(decoded.image, full_size=decoded.full_size)
         return Decoded(info, decoded.image, (FrameHashes(0, 0.0, hashes),))
     if info.kind is MediaKind.VIDEO:
-        sampled = ((f.index, f.t, f.image) for f in iter_frames(info, fps=1.0, limits=services.limits))
+        sampled = ((f.index, f.t, f.image) for f in iter_frames(info, fps=1.0, limits=limits))
         return Decoded(info, None, tuple(hash_frames(sampled)))
     return Decoded(info)  # audio: no pictures to hash; a document (PDF, SVG) is never rasterised
 
@@ -139,13 +136,13 @@ def provenance_summary(report: ProvenanceReport) -> dict[str, Any]:
     return {key: data.get(key) for key in _SUMMARY_KEYS}
 
 
-def provenance(services: Services, conn: Conn, decoded: Decoded) -> ProvenanceFound:
+def provenance(conn: Conn, decoded: Decoded, *, notary: Notary, limits: MediaLimits) -> ProvenanceFound:
     if decoded.info is None:
         return ProvenanceFound(None, None)  # text only: nothing carries a manifest
-    report = services.notary.verify(
+    report = notary.verify(
         conn,
         decoded.info.path,
-        limits=services.limits,
+        limits=limits,
         info=decoded.info,
         frames=[f.hashes for f in decoded.frames],  # hashed once, in step 1, for steps 2 and 4
     )
@@ -182,14 +179,12 @@ class Matched:
     low_quality: tuple[LowQuality, ...] = ()
 
 
-def match(services: Services, conn: Conn, tenant_id: UUID, decoded: Decoded) -> Matched:
+def match(conn: Conn, tenant_id: UUID, decoded: Decoded, *, index: BankIndex) -> Matched:
     if _is_document(decoded):  # no picture of it is hashed: the banks were not asked
         return Matched(None, states={DOCUMENT_UNMATCHED: SignalState.NOT_CONFIGURED})
     if decoded.info is None or not decoded.frames:
         return Matched(None)
-    report = match_hashes(
-        conn, services.match_index, tenant_id=tenant_id, frames=decoded.frames, item=decoded.info.sha256
-    )
+    report = match_hashes(conn, index, tenant_id=tenant_id, frames=decoded.frames, item=decoded.info.sha256)
     signals = tuple(
         MatchSignal(
             bank=m.bank,
@@ -210,7 +205,7 @@ def match(services: Services, conn: Conn, tenant_id: UUID, decoded: Decoded) -> 
 @dataclass(frozen=True, slots=True)
 class Classified:
     scores: tuple[ScoreSignal, ...] = ()
-    lexicon: tuple[LexiconHit, ...] = ()
+    lexicon: tuple[LexiconSignal, ...] = ()
     states: Mapping[str, SignalState] = field(default_factory=dict)
     results: Mapping[str, Scores] = field(default_factory=dict)  # signal name -> classifier answer
     origins: Mapping[str, str] = field(default_factory=dict)  # signal name -> the input it read
@@ -236,11 +231,14 @@ def _score_signals(source: str, result: Scores, origin: str) -> list[ScoreSignal
 
 
 def classify(
-    services: Services,
     decoded: Decoded,
     text: str | None,
     text_source: TextSource = TextSource.CAPTION,
     symbols: BoundSymbols | None = None,
+    *,
+    classifiers: Classifiers,
+    limits: MediaLimits,
+    read_words: bool,
 ) -> Classified:
     """The media and the text sent with it (named ``text_source``: caption or transcript); words
     and symbols on the picture or the video's frames (``pictures``). Audio, and video with
@@ -249,7 +247,6 @@ def classify(
     results: dict[str, Scores] = {}
     origins: dict[str, str] = {}
     versions: dict[str, str] = {}
-    classifiers = services.classifiers
     if text and text.strip():
         results["text_model"] = classifiers.classify_text([text])[0]
         origins["text_model"] = text_source.value
@@ -259,11 +256,15 @@ def classify(
     if decoded.image is not None:
         results["image_model"] = classifiers.classify_image(decoded.image)
         origins["image_model"] = MediaKind.IMAGE.value
-        seen = pictures.read_picture(services, decoded.image, symbols, info)
+        seen = pictures.read_picture(
+            decoded.image, symbols, info, classifiers=classifiers, read_words=read_words
+        )
     elif info is not None and info.kind is MediaKind.VIDEO:
-        results["image_model"] = classifiers.classify_video(info, limits=services.limits)
+        results["image_model"] = classifiers.classify_video(info, limits=limits)
         origins["image_model"] = MediaKind.VIDEO.value
-        seen = pictures.read_video(services, info, symbols)
+        seen = pictures.read_video(
+            info, symbols, classifiers=classifiers, limits=limits, read_words=read_words
+        )
     if seen is not None:
         if seen.ocr is not None:  # text inside the picture: slogans on posters, burned-in captions
             results["ocr"], origins["ocr"] = seen.ocr, TextSource.OCR.value
@@ -281,14 +282,16 @@ def classify(
         results["speech"] = classifiers.classify_speech(info)
         origins["speech"] = info.kind.value
     scores: list[ScoreSignal] = []
-    lexicon: list[LexiconHit] = []
+    lexicon: list[LexiconSignal] = []
     for name, result in results.items():
         states[name] = result.state
         record_version(versions, result, classifiers)
         if result.state is SignalState.OK:
             scores += _score_signals(name, result, origins[name])
             lexicon += [
-                LexiconHit(h.term_id, h.category.value, origin=origins[name]) for h in result.hits if h.review
+                LexiconSignal(h.term_id, h.category.value, origin=origins[name])
+                for h in result.hits
+                if h.review
             ]
     return Classified(
         tuple(scores),

@@ -22,6 +22,18 @@
 Steps 2-9 run in the job ``generation.run``. Its effects commit with the job's completion
 (``ctx.completing()``); a worker that dies halfway leaves the record ``running`` and nothing
 downloadable, and the retried job starts again from the same database state.
+
+``GenerationFlow`` is built by the composition root (``composition.generation_flow``); its
+constructor takes what the steps read:
+
+    1 consent         db, consent_rules (and max_attempts for the job it queues)
+    2 screen text     screener
+    3 generate        generator, quarantine_dir, video_seconds, blobs (the inputs; the output
+                      stored), limits (the output's intake)
+    4 screen media    screener
+    5 decide          policy
+    6-8 settle        outcomes (label, sign and release, or hold with a flag; withhold)
+    9 audit           in each step's transaction
 """
 
 from __future__ import annotations
@@ -29,31 +41,31 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from service.audit import Event, EventName, append
-from service.consent import ConsentDecision, ConsentOutcome, ConsentRequest, registry
-from service.db import Conn
+from service.blobs import BlobStore
+from service.consent import ConsentDecision, ConsentOutcome, ConsentRequest, RuleBook, registry
+from service.db import Conn, Database
 from service.errors import Conflict, InputError, LeaseLost, VigilError
-from service.generate import GeneratedMedia, GenerationRequest, PhotoRef, store
+from service.generate import GeneratedMedia, GenerationRequest, GeneratorBackend, PhotoRef, store
 from service.generate.records import Generation, GenerationStatus
 from service.generate.spec import GenerationSpec, request_sha256
 from service.jobs import Job, JobContext, enqueue
-from service.jobs.registry import HandlerRegistry
-from service.media import MediaInfo
+from service.jobs.model import H
+from service.media import MediaInfo, MediaLimits
 from service.media.intake import inspect
-from service.pipeline import outcome, rejection, webhooks
-from service.pipeline.screening import Screening, screen_media, screen_symbols, screen_text, screen_words
+from service.pipeline import outcome, webhooks
+from service.pipeline.outcome import Outcomes
+from service.pipeline.screening import Screener, Screening
 from service.policy.evaluate import evaluate
+from service.policy.holder import PolicyHolder
 from service.policy.model import Decision, Flow, Signals, SymbolSignal, TextSource, Verdict
 from service.vocabulary import ConsentStatus, OutputKind, Reason
-
-if TYPE_CHECKING:
-    from service.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -70,56 +82,270 @@ class Submission:
     idempotency_key: str | None = None
 
 
-def _reasons(decision: ConsentDecision) -> list[Reason]:
-    return list(decision.reasons)
+class GenerationFlow:
+    """The generation flow of one process; see the module docstring for what each step reads."""
 
+    def __init__(
+        self,
+        *,
+        db: Database,
+        blobs: BlobStore,
+        consent_rules: RuleBook,
+        max_attempts: int,
+        screener: Screener,
+        generator: GeneratorBackend,
+        quarantine_dir: Path,
+        video_seconds: float,
+        limits: MediaLimits,
+        policy: PolicyHolder,
+        outcomes: Outcomes,
+    ) -> None:
+        self._db = db
+        self._blobs = blobs
+        self._consent_rules = consent_rules
+        self._max_attempts = max_attempts
+        self._screener = screener
+        self._generator = generator
+        self._quarantine_dir = quarantine_dir
+        self._video_seconds = video_seconds
+        self._limits = limits
+        self._policy = policy
+        self._outcomes = outcomes
 
-# --- submission (step 1) ----------------------------------------------------------------------
+    # --- submission (step 1) ------------------------------------------------------------------
 
+    def submit(self, tenant_id: UUID, submission: Submission) -> Generation:
+        """Store the inputs, check consent (step 1), and record the generation: ``denied`` with
+        its reasons, or ``queued`` with its job in the same transaction. The same
+        ``Idempotency-Key`` returns the same record; the same key with another request is a
+        ``Conflict``."""
+        spec = submission.spec
+        photo_shas = tuple(self._blobs.put_file(p.path) for p in submission.photos)
+        voice_sha = self._blobs.put_file(submission.voice.path) if submission.voice else None
+        fingerprint = request_sha256(spec, photo_shas, voice_sha)
+        key = submission.idempotency_key
+        with self._db.tenant(tenant_id) as conn:
+            if key is not None:
+                existing = store.by_idempotency_key(conn, tenant_id, key)
+                if existing is not None:
+                    return _same_request(existing, fingerprint)
+            # 1. consent
+            request = ConsentRequest.from_spec(spec.as_json())
+            consent = registry.check_request(conn, self._consent_rules, request, at=datetime.now(UTC))
+            denied = consent.decision is ConsentOutcome.DENIED
+            gen = store.insert(
+                conn,
+                generation_id=uuid.uuid4(),
+                tenant_id=tenant_id,
+                status=GenerationStatus.DENIED if denied else GenerationStatus.QUEUED,
+                reasons=list(consent.reasons),
+                spec=spec.as_json(),
+                photo_sha256s=photo_shas,
+                voice_sha256=voice_sha,
+                market=spec.market,
+                output_kind=spec.output.value,
+                grant_ids=consent.grant_ids,
+                idempotency_key=key,
+                request_sha256=fingerprint,
+            )
+            if gen is not None:
+                self._record_submission(conn, gen)
+        if gen is None:  # another request with this key committed first
+            assert key is not None  # only a key can collide
+            with self._db.tenant(tenant_id) as conn:
+                existing = store.by_idempotency_key(conn, tenant_id, key)
+            if existing is None:
+                raise Conflict("A request with this Idempotency-Key vanished; retry it.")
+            return _same_request(existing, fingerprint)
+        return gen
 
-def submit(services: Services, tenant_id: UUID, submission: Submission) -> Generation:
-    """Store the inputs, check consent (step 1), and record the generation: ``denied`` with its
-    reasons, or ``queued`` with its job in the same transaction. The same ``Idempotency-Key``
-    returns the same record; the same key with another request is a ``Conflict``."""
-    spec = submission.spec
-    photo_shas = tuple(services.blobs.put_file(p.path) for p in submission.photos)
-    voice_sha = services.blobs.put_file(submission.voice.path) if submission.voice else None
-    fingerprint = request_sha256(spec, photo_shas, voice_sha)
-    key = submission.idempotency_key
-    with services.db.tenant(tenant_id) as conn:
-        if key is not None:
-            existing = store.by_idempotency_key(conn, tenant_id, key)
-            if existing is not None:
-                return _same_request(existing, fingerprint)
-        # 1. consent
-        request = ConsentRequest.from_spec(spec.as_json())
-        consent = registry.check_request(conn, services.consent_rules, request, at=datetime.now(UTC))
-        denied = consent.decision is ConsentOutcome.DENIED
-        gen = store.insert(
+    def _record_submission(self, conn: Conn, gen: Generation) -> None:
+        """Audit the submission (step 9 for step 1) and queue the job (same transaction)."""
+        data: dict[str, Any] = {
+            "photos": list(gen.photo_sha256s),
+            "voice": gen.voice_sha256,
+            "grant_ids": [str(g) for g in gen.grant_ids],
+            "market": gen.market,
+            "output": gen.output_kind,
+        }
+        if gen.status is GenerationStatus.DENIED:
+            data["rules"] = [r.rule for r in gen.reasons]
+            append(conn, Event(EventName.GENERATION_DENIED, str(gen.id), gen.tenant_id, data))
+            return
+        append(conn, Event(EventName.GENERATION_SUBMITTED, str(gen.id), gen.tenant_id, data))
+        enqueue(
             conn,
-            generation_id=uuid.uuid4(),
-            tenant_id=tenant_id,
-            status=GenerationStatus.DENIED if denied else GenerationStatus.QUEUED,
-            reasons=_reasons(consent),
-            spec=spec.as_json(),
-            photo_sha256s=photo_shas,
-            voice_sha256=voice_sha,
-            market=spec.market,
-            output_kind=spec.output.value,
-            grant_ids=consent.grant_ids,
-            idempotency_key=key,
-            request_sha256=fingerprint,
+            JOB_KIND,
+            {"generation_id": str(gen.id)},
+            tenant_id=gen.tenant_id,
+            dedupe_key=str(gen.id),
+            max_attempts=self._max_attempts,
         )
-        if gen is not None:
-            _record_submission(services, conn, gen)
-    if gen is None:  # another request with this key committed first
-        assert key is not None  # only a key can collide
-        with services.db.tenant(tenant_id) as conn:
-            existing = store.by_idempotency_key(conn, tenant_id, key)
-        if existing is None:
-            raise Conflict("A request with this Idempotency-Key vanished; retry it.")
-        return _same_request(existing, fingerprint)
-    return gen
+
+    # --- the job (steps 1 again, 2-9) -----------------------------------------------------------
+
+    def run_job(self, job: Job, ctx: JobContext[H]) -> None:
+        """Handler of ``generation.run``: safe to run again for the same job (see ``service.jobs``)."""
+        generation_id = UUID(str(job.payload["generation_id"]))
+        final_attempt = job.attempt >= job.max_attempts
+        try:
+            self._run(ctx, generation_id)
+        except LeaseLost:
+            raise  # another worker owns the job now; this attempt's effects are gone
+        except InputError as exc:  # bad input stays bad: fail now, with the reason
+            _fail(ctx, generation_id, exc)
+        except Exception as exc:
+            if not final_attempt:
+                raise  # retried with backoff
+            _fail(ctx, generation_id, exc)
+
+    def _run(self, ctx: JobContext[H], generation_id: UUID) -> None:
+        with self._db.tenant(ctx.job.tenant_id) as conn:
+            gen = store.start(conn, generation_id)
+            if gen is None:  # settled by an earlier attempt: nothing left to do
+                return
+            # 1. consent, again: a grant revoked since submission stops the job
+            request = ConsentRequest.from_spec(dict(gen.spec))
+            consent = registry.check_request(conn, self._consent_rules, request, at=datetime.now(UTC))
+        if consent.decision is ConsentOutcome.DENIED:
+            with ctx.completing() as conn:
+                outcome.deny(conn, generation_id, list(consent.reasons))
+            return
+        # 2. screen text
+        screening = self._screener.text(
+            [
+                (TextSource.PROMPT, gen.prompt),
+                (TextSource.SCRIPT, gen.script),
+                (TextSource.CAPTION, gen.caption),
+            ]
+        )
+        # 3. generate
+        media = self._generate(gen)
+        output_sha = self._blobs.put_file(media.path)
+        media.path.unlink(missing_ok=True)
+        info = inspect(self._blobs.path(output_sha), self._limits)
+        # 4. screen media (and the words and symbols on it)
+        self._screener.media(screening, info, tenant_id=gen.tenant_id)
+        self._screener.words(screening, info)
+        self._screener.symbols(screening, info, tenant_id=gen.tenant_id)
+        # 5. decide
+        verdict = self._decide(gen, screening, consent)
+        with ctx.completing() as conn:
+            gen = store.get(conn, generation_id, lock=True)
+            if gen.status is not GenerationStatus.RUNNING:
+                return  # another attempt settled it
+            gen = store.update(
+                conn,
+                gen.id,
+                quarantine_sha256=output_sha,
+                quarantine_mime=info.type.mime,
+                backend=media.backend,
+                backend_version=media.backend_version,
+                source_type=media.digital_source_type.value,
+                decision=verdict.decision.value,
+                policy_version=verdict.policy_version,
+                reasons=list(verdict.reasons),
+                classifier_versions=dict(verdict.classifier_versions),
+            )
+            append(
+                conn,
+                Event(
+                    EventName.GENERATION_SCREENED,
+                    str(gen.id),
+                    gen.tenant_id,
+                    {
+                        "output_sha256": output_sha,
+                        "backend": media.backend,
+                        "decision": verdict.decision.value,
+                        "policy_version": verdict.policy_version,
+                        **screening.audit_fields(),
+                    },
+                ),
+            )
+            # 6.-8. label, sign and release; or hold; or withhold (9. audit inside each)
+            self._settle(conn, gen, verdict, words=screening.words, symbols=screening.symbols)
+
+    def _generate(self, gen: Generation) -> GeneratedMedia:
+        request = GenerationRequest(
+            request_id=str(gen.id),
+            output=OutputKind(gen.output_kind),
+            photos=tuple(PhotoRef(sha, self._blobs.path(sha)) for sha in gen.photo_sha256s),
+            prompt=gen.prompt,
+            caption=gen.caption,
+            script=gen.script,
+            voice=self._blobs.path(gen.voice_sha256) if gen.voice_sha256 else None,
+            video_seconds=self._video_seconds,
+        )
+        return self._generator.generate(request, out_dir=self._quarantine_dir)
+
+    def _decide(self, gen: Generation, screening: Screening, consent: ConsentDecision) -> Verdict:
+        """Step 5: the policy of the market over every signal; consent that needs a person adds
+        review."""
+        policy = self._policy.current.for_market(gen.market)
+        verdict = evaluate(
+            policy,
+            Signals(
+                flow=Flow.GENERATION,
+                market=gen.market,
+                content_kinds=(gen.output_kind, "text"),
+                consent_status=ConsentStatus.ACTIVE,
+                matches=tuple(screening.matches),
+                scores=tuple(screening.scores),
+                lexicon=tuple(screening.lexicon),
+                symbols=tuple(screening.symbols),
+                states=dict(screening.states),
+                classifier_versions=dict(screening.versions),
+            ),
+        )
+        if consent.decision is ConsentOutcome.NEEDS_REVIEW and verdict.decision.rank < Decision.REVIEW.rank:
+            verdict = replace(
+                verdict,
+                decision=Decision.REVIEW,
+                reasons=consent.reasons + verdict.reasons,
+                category="consent",
+                categories=("consent", *verdict.categories),
+            )
+        return verdict
+
+    def _settle(
+        self,
+        conn: Conn,
+        gen: Generation,
+        verdict: Verdict,
+        *,
+        words: Sequence[str] = (),
+        symbols: Sequence[SymbolSignal] = (),
+    ) -> None:
+        if verdict.decision is Decision.BLOCK:
+            outcome.withhold(conn, gen.id, list(gen.reasons), by="policy")
+        elif verdict.decision is Decision.REVIEW:
+            self._outcomes.hold(conn, gen, verdict, words=words, symbols=symbols)
+        else:  # the record carries the classifier versions into the manifest
+            self._outcomes.release(conn, gen.id, moderation=verdict.decision.value)
+
+    def on_dead(self, conn: Conn, job: Job) -> None:
+        """The job went to the dead letter outside the handler (its workers kept dying, or it
+        failed on every attempt): the record ends ``failed``, in the transaction that records the
+        death, and the part files a worker killed mid-encode left in quarantine are removed (no
+        retry will)."""
+        generation_id = UUID(str(job.payload["generation_id"]))
+        for part in Path(self._quarantine_dir).glob(f".{generation_id}.*.part"):
+            part.unlink(missing_ok=True)
+        gen = store.get(conn, generation_id, lock=True)
+        if not gen.status.pending:
+            return
+        reason = Reason("generation.job_dead", "jobs", f"the job stopped after {job.attempt} attempt(s)")
+        failed = store.update(conn, gen.id, status=GenerationStatus.FAILED, reasons=[reason])
+        append(
+            conn,
+            Event(
+                EventName.GENERATION_FAILED,
+                str(gen.id),
+                gen.tenant_id,
+                {"code": "job_dead", "attempt": job.attempt},
+            ),
+        )
+        webhooks.generation_changed(conn, failed)
 
 
 def _same_request(existing: Generation, fingerprint: str) -> Generation:
@@ -130,175 +356,7 @@ def _same_request(existing: Generation, fingerprint: str) -> Generation:
     return existing
 
 
-def _record_submission(services: Services, conn: Conn, gen: Generation) -> None:
-    """Audit the submission (step 9 for step 1) and queue the job (same transaction)."""
-    data: dict[str, Any] = {
-        "photos": list(gen.photo_sha256s),
-        "voice": gen.voice_sha256,
-        "grant_ids": [str(g) for g in gen.grant_ids],
-        "market": gen.market,
-        "output": gen.output_kind,
-    }
-    if gen.status is GenerationStatus.DENIED:
-        data["rules"] = [r.rule for r in gen.reasons]
-        append(conn, Event(EventName.GENERATION_DENIED, str(gen.id), gen.tenant_id, data))
-        return
-    append(conn, Event(EventName.GENERATION_SUBMITTED, str(gen.id), gen.tenant_id, data))
-    enqueue(
-        conn,
-        JOB_KIND,
-        {"generation_id": str(gen.id)},
-        tenant_id=gen.tenant_id,
-        dedupe_key=str(gen.id),
-        max_attempts=services.settings.generation_max_attempts,
-    )
-
-
-# --- the job (steps 1 again, 2-9) ------------------------------------------------------------
-
-
-def run_job(job: Job, ctx: JobContext) -> None:
-    """Handler of ``generation.run``: safe to run again for the same job (see ``service.jobs``)."""
-    services: Services = ctx.services
-    generation_id = UUID(str(job.payload["generation_id"]))
-    final_attempt = job.attempt >= job.max_attempts
-    try:
-        _run(services, ctx, generation_id)
-    except LeaseLost:
-        raise  # another worker owns the job now; this attempt's effects are gone
-    except InputError as exc:  # bad input stays bad: fail now, with the reason
-        _fail(ctx, generation_id, exc)
-    except Exception as exc:
-        if not final_attempt:
-            raise  # retried with backoff
-        _fail(ctx, generation_id, exc)
-
-
-def _run(services: Services, ctx: JobContext, generation_id: UUID) -> None:
-    with services.db.tenant(ctx.job.tenant_id) as conn:
-        gen = store.start(conn, generation_id)
-        if gen is None:  # settled by an earlier attempt: nothing left to do
-            return
-        # 1. consent, again: a grant revoked since submission stops the job
-        request = ConsentRequest.from_spec(dict(gen.spec))
-        consent = registry.check_request(conn, services.consent_rules, request, at=datetime.now(UTC))
-    if consent.decision is ConsentOutcome.DENIED:
-        with ctx.completing() as conn:
-            outcome.deny(conn, generation_id, _reasons(consent))
-        return
-    # 2. screen text
-    screening = screen_text(
-        services,
-        [(TextSource.PROMPT, gen.prompt), (TextSource.SCRIPT, gen.script), (TextSource.CAPTION, gen.caption)],
-    )
-    # 3. generate
-    media = _generate(services, gen)
-    output_sha = services.blobs.put_file(media.path)
-    media.path.unlink(missing_ok=True)
-    info = inspect(services.blobs.path(output_sha), services.limits)
-    # 4. screen media (and the words and symbols on it)
-    screen_media(services, screening, info, tenant_id=gen.tenant_id)
-    screen_words(services, screening, info)
-    screen_symbols(services, screening, info, tenant_id=gen.tenant_id)
-    # 5. decide
-    verdict = _decide(services, gen, screening, consent)
-    with ctx.completing() as conn:
-        gen = store.get(conn, generation_id, lock=True)
-        if gen.status is not GenerationStatus.RUNNING:
-            return  # another attempt settled it
-        gen = store.update(
-            conn,
-            gen.id,
-            quarantine_sha256=output_sha,
-            quarantine_mime=info.type.mime,
-            backend=media.backend,
-            backend_version=media.backend_version,
-            source_type=media.digital_source_type.value,
-            decision=verdict.decision.value,
-            policy_version=verdict.policy_version,
-            reasons=list(verdict.reasons),
-            classifier_versions=dict(verdict.classifier_versions),
-        )
-        append(
-            conn,
-            Event(
-                EventName.GENERATION_SCREENED,
-                str(gen.id),
-                gen.tenant_id,
-                {
-                    "output_sha256": output_sha,
-                    "backend": media.backend,
-                    "decision": verdict.decision.value,
-                    "policy_version": verdict.policy_version,
-                    **screening.audit_fields(),
-                },
-            ),
-        )
-        # 6.-8. label, sign and release; or hold; or withhold (9. audit inside each)
-        _settle(services, conn, gen, verdict, words=screening.words, symbols=screening.symbols)
-
-
-def _generate(services: Services, gen: Generation) -> GeneratedMedia:
-    request = GenerationRequest(
-        request_id=str(gen.id),
-        output=OutputKind(gen.output_kind),
-        photos=tuple(PhotoRef(sha, services.blobs.path(sha)) for sha in gen.photo_sha256s),
-        prompt=gen.prompt,
-        caption=gen.caption,
-        script=gen.script,
-        voice=services.blobs.path(gen.voice_sha256) if gen.voice_sha256 else None,
-        video_seconds=services.settings.video_seconds,
-    )
-    return services.generator.generate(request, out_dir=services.settings.quarantine_dir)
-
-
-def _decide(services: Services, gen: Generation, screening: Screening, consent: ConsentDecision) -> Verdict:
-    """Step 5: the policy of the market over every signal; consent that needs a person adds review."""
-    policy = services.policy.current.for_market(gen.market)
-    verdict = evaluate(
-        policy,
-        Signals(
-            flow=Flow.GENERATION,
-            market=gen.market,
-            content_kinds=(gen.output_kind, "text"),
-            consent_status=ConsentStatus.ACTIVE,
-            matches=tuple(screening.matches),
-            scores=tuple(screening.scores),
-            lexicon=tuple(screening.lexicon),
-            symbols=tuple(screening.symbols),
-            states=dict(screening.states),
-            classifier_versions=dict(screening.versions),
-        ),
-    )
-    if consent.decision is ConsentOutcome.NEEDS_REVIEW and verdict.decision.rank < Decision.REVIEW.rank:
-        from dataclasses import replace
-
-        extra = consent.reasons
-        verdict = replace(
-            verdict, decision=Decision.REVIEW, reasons=extra + verdict.reasons, category="consent",
-            categories=("consent", *verdict.categories),
-        )  # fmt: skip
-    return verdict
-
-
-def _settle(
-    services: Services,
-    conn: Conn,
-    gen: Generation,
-    verdict: Verdict,
-    *,
-    words: Sequence[str] = (),
-    symbols: Sequence[SymbolSignal] = (),
-) -> None:
-    if verdict.decision is Decision.BLOCK:
-        outcome.withhold(conn, gen.id, list(gen.reasons), by="policy")
-    elif verdict.decision is Decision.REVIEW:
-        outcome.hold(services, conn, gen, verdict, words=words, symbols=symbols)
-    else:  # the record carries the classifier versions into the manifest
-        outcome.release(services, conn, gen.id, moderation=verdict.decision.value)
-
-
-def _fail(ctx: JobContext, generation_id: UUID, exc: Exception) -> None:
+def _fail(ctx: JobContext[H], generation_id: UUID, exc: Exception) -> None:
     """The job gives up: the record says why (codes and the backend's reason), nothing released."""
     if isinstance(exc, VigilError):
         code, message = exc.code, exc.message
@@ -321,33 +379,3 @@ def _fail(ctx: JobContext, generation_id: UUID, exc: Exception) -> None:
         )
         webhooks.generation_changed(conn, failed)
     log.warning("generation %s failed at attempt %d: %s", generation_id, ctx.job.attempt, code)
-
-
-def on_dead(conn: Conn, job: Job, services: Any) -> None:
-    """The job went to the dead letter outside the handler (its workers kept dying, or it failed
-    on every attempt): the record ends ``failed``, in the transaction that records the death, and
-    the part files a worker killed mid-encode left in quarantine are removed (no retry will)."""
-    generation_id = UUID(str(job.payload["generation_id"]))
-    for part in Path(services.settings.quarantine_dir).glob(f".{generation_id}.*.part"):
-        part.unlink(missing_ok=True)
-    gen = store.get(conn, generation_id, lock=True)
-    if not gen.status.pending:
-        return
-    reason = Reason("generation.job_dead", "jobs", f"the job stopped after {job.attempt} attempt(s)")
-    failed = store.update(conn, gen.id, status=GenerationStatus.FAILED, reasons=[reason])
-    append(
-        conn,
-        Event(
-            EventName.GENERATION_FAILED,
-            str(gen.id),
-            gen.tenant_id,
-            {"code": "job_dead", "attempt": job.attempt},
-        ),
-    )
-    webhooks.generation_changed(conn, failed)
-
-
-def register_handlers(registry: HandlerRegistry) -> None:
-    """The job kinds of this flow (``service.jobs`` reads this like any handler module)."""
-    registry.register(JOB_KIND, run_job, max_attempts=20, on_dead=on_dead)
-    rejection.register_handlers(registry)

@@ -1,6 +1,6 @@
 """What a reviewer's final decision on a held generation does (review effects): approve labels,
 signs and releases it unless its consent was withdrawn meanwhile; reject withholds it and banks
-its fingerprints. Registered on the services by ``wire``."""
+its fingerprints. Registered by ``wire`` (the composition root)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from service.errors import NotFound
 from service.generate import store
 from service.generate.records import GenerationStatus
 from service.pipeline import outcome, rejection
-from service.review.effects import Effect, Settled
-from service.services import Services
+from service.pipeline.outcome import Outcomes
+from service.review.effects import Effect, Effects, Settled
 from service.vocabulary import Reason
 
 log = logging.getLogger(__name__)
@@ -32,14 +32,14 @@ def _flagged(conn: Conn, settled: Settled) -> UUID | None:
     return generation_id
 
 
-def approve(services: Services, conn: Conn, settled: Settled) -> Effect | None:
+def approve(outcomes: Outcomes, conn: Conn, settled: Settled) -> Effect | None:
     """A reviewer approved a held output: label, sign and release it now (steps 6-9), unless its
     consent was withdrawn meanwhile (then it ends ``denied``). An appeal that overturned a
     rejection also takes the output out of the rejected-outputs bank."""
     generation_id = _flagged(conn, settled)
     if generation_id is None:
         return None
-    gen = outcome.release(services, conn, generation_id, moderation=outcome.APPROVED_BY_REVIEWER)
+    gen = outcomes.release(conn, generation_id, moderation=outcome.APPROVED_BY_REVIEWER)
     if settled.overturned:
         rejection.queue_banking(conn, settled.flag.tenant_id, generation_id, withdraw=True)
     target = f"generation:{generation_id}"
@@ -69,7 +69,7 @@ def reject(conn: Conn, settled: Settled) -> Effect | None:
     )  # fmt: skip
 
 
-def wire(services: Services) -> None:
-    """Register the review effects of generation flags on ``services``."""
-    services.review_effects.register("generation", "approve", functools.partial(approve, services))
-    services.review_effects.register("generation", "reject", reject)
+def wire(effects: Effects, outcomes: Outcomes) -> None:
+    """Register the review effects of generation flags."""
+    effects.register("generation", "approve", functools.partial(approve, outcomes))
+    effects.register("generation", "reject", reject)

@@ -15,21 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from service.classify.classifiers import Classifiers
 from service.classify.model import Scores
 from service.errors import VigilError
-from service.media import MediaInfo
+from service.media import MediaInfo, MediaLimits
 from service.media.intake import decode_image
 from service.media.model import Frame
 from service.policy.model import SymbolSignal
 from service.symbols.bank import BoundSymbols
 from service.vocabulary import MediaKind, SignalState
-
-if TYPE_CHECKING:
-    from service.services import Services
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +101,19 @@ def _full_size(info: MediaInfo | None, image: Image.Image) -> Callable[[], Image
 
 
 def read_picture(
-    services: Services, image: Image.Image, bound: BoundSymbols | None, info: MediaInfo | None = None
+    image: Image.Image,
+    bound: BoundSymbols | None,
+    info: MediaInfo | None = None,
+    *,
+    classifiers: Classifiers,
+    read_words: bool,
 ) -> PictureSignals:
-    """Words and symbols on a still picture; ``info`` is the upload's (boxes in its pixels)."""
+    """Words (when ``read_words``) and symbols on a still picture; ``info`` is the upload's (boxes
+    in its pixels)."""
     ocr: Scores | None = None
     words = ""
-    if services.settings.check_ocr:
-        ocr, read = services.classifiers.read_words(image, _full_size(info, image))
+    if read_words:
+        ocr, read = classifiers.read_words(image, _full_size(info, image))
         words = read.text
     symbols = None
     if bound is not None:
@@ -118,25 +121,34 @@ def read_picture(
     return PictureSignals(ocr, words, symbols)
 
 
-def symbols_of(services: Services, info: MediaInfo, bound: BoundSymbols) -> SymbolsFound:
+def symbols_of(
+    info: MediaInfo, bound: BoundSymbols, *, classifiers: Classifiers, limits: MediaLimits
+) -> SymbolsFound:
     """The symbols on a picture, or on a video's sampled frames (a generated output)."""
     if bound.state is not SignalState.OK:
         return SymbolsFound(bound.state, bound.state.value)
     if info.kind is MediaKind.IMAGE:
         frames = [Frame(index=0, t=0.0, image=decode_image(info).image)]
         return _symbols_on(bound, frames, "image")[0]
-    return _symbols_on(bound, services.classifiers.sample_frames(info, limits=services.limits), "video")[0]
+    return _symbols_on(bound, classifiers.sample_frames(info, limits=limits), "video")[0]
 
 
-def read_video(services: Services, info: MediaInfo, bound: BoundSymbols | None) -> PictureSignals:
-    classifiers = services.classifiers
-    want_words = services.settings.check_ocr and classifiers.ocr.status()[0] is SignalState.OK
+def read_video(
+    info: MediaInfo,
+    bound: BoundSymbols | None,
+    *,
+    classifiers: Classifiers,
+    limits: MediaLimits,
+    read_words: bool,
+) -> PictureSignals:
+    """Words (when ``read_words``) and symbols on a video's sampled frames, sampled once for both."""
+    want_words = read_words and classifiers.ocr.status()[0] is SignalState.OK
     want_symbols = bound is not None and bound.state is SignalState.OK
-    frames = classifiers.sample_frames(info, limits=services.limits) if want_words or want_symbols else []
+    frames = classifiers.sample_frames(info, limits=limits) if want_words or want_symbols else []
     ocr: Scores | None = None
     words = ""
     kept: dict[int, Frame] = {}
-    if services.settings.check_ocr:
+    if read_words:
         read = classifiers.read_frame_words(frames)
         ocr, words = read.scores, read.text
         kept.update(read.frames)

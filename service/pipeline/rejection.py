@@ -64,13 +64,13 @@ def _status(services: Services, job: Job) -> tuple[UUID, GenerationStatus, str |
     return generation_id, gen.status, gen.quarantine_sha256
 
 
-def bank_rejected(job: Job, ctx: JobContext) -> None:
+def bank_rejected(job: Job, ctx: JobContext[Services]) -> None:
     """Handler of ``generation.bank_rejected``."""
-    services: Services = ctx.services
+    services = ctx.services
     generation_id, status, output_sha = _status(services, job)
     if status is GenerationStatus.BLOCKED and output_sha is not None:
         info = inspect(services.blobs.path(output_sha), services.limits)
-        frames = check_steps.decode(services, info).frames
+        frames = check_steps.decode(info, limits=services.limits, look_closer=False).frames
         hashes = list(dict.fromkeys(f.hashes.pdq.value for f in frames if not f.hashes.pdq.low_quality))
         if hashes:
             with services.db.system() as conn:
@@ -82,9 +82,9 @@ def bank_rejected(job: Job, ctx: JobContext) -> None:
         pass
 
 
-def withdraw_rejected(job: Job, ctx: JobContext) -> None:
+def withdraw_rejected(job: Job, ctx: JobContext[Services]) -> None:
     """Handler of ``generation.withdraw_rejected``: an overturned rejection leaves the bank."""
-    services: Services = ctx.services
+    services = ctx.services
     generation_id, status, _ = _status(services, job)
     if status is not GenerationStatus.BLOCKED:
         with services.db.system() as conn:
@@ -136,6 +136,6 @@ def wire(services: Services) -> None:
     services.review_effects.register("check", "approve", check_approved)
 
 
-def register_handlers(registry: HandlerRegistry) -> None:
+def register_handlers(registry: HandlerRegistry[Services]) -> None:
     registry.register(BANK_JOB, bank_rejected, max_attempts=10)
     registry.register(WITHDRAW_JOB, withdraw_rejected, max_attempts=10)

@@ -13,20 +13,18 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 from service.classify.builtins import TEXT_DEFAULT
+from service.classify.classifiers import Classifiers
 from service.classify.model import Scores
+from service.db import Database
 from service.errors import VigilError
-from service.match.matching import match_media
-from service.media import MediaInfo
-from service.policy.model import LexiconHit, MatchSignal, ScoreSignal, SymbolSignal, TextSource
+from service.match.matching import BankIndex, match_media
+from service.media import MediaInfo, MediaLimits
+from service.policy.model import LexiconSignal, MatchSignal, ScoreSignal, SymbolSignal, TextSource
+from service.symbols.bank import SymbolBank
 from service.vocabulary import SignalState
-
-if TYPE_CHECKING:
-    from service.classify.screening import Classifiers
-    from service.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +36,7 @@ class Screening:
     """Signals gathered across the screening steps (text first, then media)."""
 
     scores: list[ScoreSignal] = field(default_factory=list)
-    lexicon: list[LexiconHit] = field(default_factory=list)
+    lexicon: list[LexiconSignal] = field(default_factory=list)
     matches: list[MatchSignal] = field(default_factory=list)
     states: dict[str, SignalState] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)  # classifier -> version (for the manifest)
@@ -72,136 +70,156 @@ def record_version(versions: dict[str, str], result: Scores, classifiers: Classi
 
 
 def _add_scores(
-    screening: Screening, services: Services, signal: str, result: Scores, *, origin: str
+    screening: Screening, classifiers: Classifiers, signal: str, result: Scores, *, origin: str
 ) -> None:
     state = result.state
     # The worst state of a signal wins: one text that could not be read makes the signal unavailable.
     previous = screening.states.get(signal)
     if previous is None or previous is SignalState.OK:
         screening.states[signal] = state
-    record_version(screening.versions, result, services.classifiers)
+    record_version(screening.versions, result, classifiers)
     for category, score in result.scores.items():
         screening.scores.append(ScoreSignal(signal, str(category), float(score), origin=origin))
 
 
-def screen_text(services: Services, texts: Sequence[tuple[TextSource, str | None]]) -> Screening:
-    """Step 2: the prompt, script and caption through the text classifier and its lexicon; each
-    score and lexicon hit keeps the name of the text it came from. Empty texts are skipped."""
-    screening = Screening()
-    present = [(source, text) for source, text in texts if text and text.strip()]
-    if not present:
+class Screener:
+    """Steps 2 and 4 of the generation flow: what the classifiers, the symbol bank and the hash
+    banks find in a generation's texts and in its output."""
+
+    def __init__(
+        self,
+        *,
+        classifiers: Classifiers,
+        limits: MediaLimits,
+        db: Database,
+        symbols: SymbolBank,
+        match_index: BankIndex,
+    ) -> None:
+        self._classifiers = classifiers  # every step: text, image, words, speech
+        self._limits = limits  # how much of the output's frames may be read
+        self._db = db  # the symbol bank and the hash banks, in system() transactions
+        self._symbols = symbols
+        self._match_index = match_index
+
+    def text(self, texts: Sequence[tuple[TextSource, str | None]]) -> Screening:
+        """Step 2: the prompt, script and caption through the text classifier and its lexicon;
+        each score and lexicon hit keeps the name of the text it came from. Empty texts are
+        skipped."""
+        screening = Screening()
+        present = [(source, text) for source, text in texts if text and text.strip()]
+        if not present:
+            return screening
+        classifiers = self._classifiers
+        try:
+            results = classifiers.classify_text([text for _, text in present])
+        except VigilError as exc:
+            log.warning("text screening unavailable: %s", exc.code)
+            screening.states["text_model"] = SignalState.UNAVAILABLE
+            screening.states[LEXICON] = SignalState.UNAVAILABLE
+            screening.versions[classifiers.text.name] = SignalState.UNAVAILABLE.value
+            return screening
+        for (source, _), result in zip(present, results, strict=True):
+            _add_scores(screening, classifiers, "text_model", result, origin=source.value)
+            screening.states.setdefault(LEXICON, result.state)
+            for hit in result.hits:
+                if not hit.review:  # a both-sides greeting or a quoted slogan: its capped score only
+                    continue
+                screening.lexicon.append(
+                    LexiconSignal(term=hit.term_id, category=str(hit.category), origin=source.value)
+                )
         return screening
-    try:
-        results = services.classifiers.classify_text([text for _, text in present])
-    except VigilError as exc:
-        log.warning("text screening unavailable: %s", exc.code)
-        screening.states["text_model"] = SignalState.UNAVAILABLE
-        screening.states[LEXICON] = SignalState.UNAVAILABLE
-        screening.versions[services.classifiers.text.name] = SignalState.UNAVAILABLE.value
-        return screening
-    for (source, _), result in zip(present, results, strict=True):
-        _add_scores(screening, services, "text_model", result, origin=source.value)
-        screening.states.setdefault(LEXICON, result.state)
-        for hit in result.hits:
-            if not hit.review:  # a both-sides greeting or a quoted slogan: its capped score only
-                continue
-            screening.lexicon.append(
-                LexiconHit(term=hit.term_id, category=str(hit.category), origin=source.value)
+
+    def words(self, screening: Screening, info: MediaInfo) -> None:
+        """Words printed on the output (a poster's slogan, a caption burned into a frame): read
+        on the picture, or on the sampled frames of a video as a check reads them, and scored by
+        the text classifier under the source ``ocr``. Without Tesseract the ``ocr`` signal is
+        ``not_configured`` (the policy says what that means); a read that fails is
+        ``unavailable``, never clean."""
+        if info.kind.value not in ("image", "video"):
+            return
+        classifiers = self._classifiers
+        try:
+            read = classifiers.read_video_words(info, limits=self._limits)
+        except VigilError as exc:
+            log.warning("words in the picture could not be read: %s", exc.code)
+            screening.states["ocr"] = SignalState.UNAVAILABLE
+            screening.versions["ocr"] = SignalState.UNAVAILABLE.value
+            return
+        if read.scores.state is not SignalState.OK:
+            screening.states["ocr"] = read.scores.state
+            screening.versions.setdefault("ocr", read.scores.state.value)
+            return
+        screening.states.setdefault("ocr", SignalState.OK)
+        screening.versions["ocr"] = classifiers.ocr.version()
+        if read.text:
+            screening.words.append(read.text)
+        _add_scores(screening, classifiers, "ocr", read.scores, origin=TextSource.OCR.value)
+        screening.lexicon += [
+            LexiconSignal(term=hit.term_id, category=str(hit.category), origin=TextSource.OCR.value)
+            for hit in read.scores.hits
+            if hit.review
+        ]
+
+    def symbols(self, screening: Screening, info: MediaInfo, *, tenant_id: UUID) -> None:
+        """Symbols of the symbol bank (the shipped drawings and the tenant's emblems) on the
+        output: the picture, or the video's sampled frames. A bank that cannot run is
+        ``unavailable``."""
+        if info.kind.value not in ("image", "video"):
+            return
+        from service.pipeline import pictures
+
+        try:
+            with self._db.system() as conn:
+                bound = self._symbols.bind(conn, tenant_id)
+            found = pictures.symbols_of(info, bound, classifiers=self._classifiers, limits=self._limits)
+        except VigilError as exc:
+            log.warning("symbol screening unavailable: %s", exc.code)
+            screening.states["symbols"] = SignalState.UNAVAILABLE
+            screening.versions["symbols"] = SignalState.UNAVAILABLE.value
+            return
+        screening.states["symbols"] = found.state
+        screening.versions["symbols"] = found.version
+        screening.symbols.extend(found.hits)
+
+    def speech(self, screening: Screening, info: MediaInfo) -> None:
+        """What is said in an audio track (audio, or video with a voice): no speech model ships,
+        so ``speech`` is ``not_configured`` and the policy decides what that means for the flow."""
+        if not info.has_audio:
+            return
+        result = self._classifiers.classify_speech(info)
+        screening.states[result.classifier] = result.state
+        record_version(screening.versions, result, self._classifiers)
+
+    def media(self, screening: Screening, info: MediaInfo, *, tenant_id: UUID) -> None:
+        """Step 4: the still or sampled frames through the image classifier, the audio track
+        through speech (not shipped: named as missing); fingerprints against the hash banks."""
+        classifiers = self._classifiers
+        try:
+            result = classifiers.classify_video(info, limits=self._limits)
+            _add_scores(screening, classifiers, "image_model", result, origin=info.kind.value)
+        except VigilError as exc:
+            log.warning("image screening unavailable: %s", exc.code)
+            screening.states["image_model"] = SignalState.UNAVAILABLE
+            screening.versions[classifiers.image.name] = SignalState.UNAVAILABLE.value
+        self.speech(screening, info)
+        try:
+            with self._db.system() as conn:
+                report = match_media(
+                    conn, self._match_index, tenant_id=tenant_id, info=info, limits=self._limits
+                )
+        except VigilError as exc:
+            log.warning("hash bank screening unavailable: %s", exc.code)
+            screening.states["hash_banks"] = SignalState.UNAVAILABLE
+            return
+        screening.states["hash_banks"] = SignalState.OK
+        for m in report.matches:
+            screening.matches.append(
+                MatchSignal(
+                    bank=m.bank,
+                    kind=m.kind.value,
+                    distance=m.distance,
+                    hash_type=m.hash_type.value,
+                    labels=tuple(m.labels),
+                    item=str(m.frame),
+                )
             )
-    return screening
-
-
-def screen_words(services: Services, screening: Screening, info: MediaInfo) -> None:
-    """Words printed on the output (a poster's slogan, a caption burned into a frame): read on
-    the picture, or on the sampled frames of a video as a check reads them, and scored by the
-    text classifier under the source ``ocr``. Without Tesseract the ``ocr`` signal is
-    ``not_configured`` (the policy says what that means); a read that fails is ``unavailable``,
-    never clean."""
-    if info.kind.value not in ("image", "video"):
-        return
-    try:
-        read = services.classifiers.read_video_words(info, limits=services.limits)
-    except VigilError as exc:
-        log.warning("words in the picture could not be read: %s", exc.code)
-        screening.states["ocr"] = SignalState.UNAVAILABLE
-        screening.versions["ocr"] = SignalState.UNAVAILABLE.value
-        return
-    if read.scores.state is not SignalState.OK:
-        screening.states["ocr"] = read.scores.state
-        screening.versions.setdefault("ocr", read.scores.state.value)
-        return
-    screening.states.setdefault("ocr", SignalState.OK)
-    screening.versions["ocr"] = services.classifiers.ocr.version()
-    if read.text:
-        screening.words.append(read.text)
-    _add_scores(screening, services, "ocr", read.scores, origin=TextSource.OCR.value)
-    screening.lexicon += [
-        LexiconHit(term=hit.term_id, category=str(hit.category), origin=TextSource.OCR.value)
-        for hit in read.scores.hits
-        if hit.review
-    ]
-
-
-def screen_symbols(services: Services, screening: Screening, info: MediaInfo, *, tenant_id: UUID) -> None:
-    """Symbols of the symbol bank (the shipped drawings and the tenant's emblems) on the output:
-    the picture, or the video's sampled frames. A bank that cannot run is ``unavailable``."""
-    if info.kind.value not in ("image", "video"):
-        return
-    from service.pipeline import pictures
-
-    try:
-        with services.db.system() as conn:
-            bound = services.symbols.bind(conn, tenant_id)
-        found = pictures.symbols_of(services, info, bound)
-    except VigilError as exc:
-        log.warning("symbol screening unavailable: %s", exc.code)
-        screening.states["symbols"] = SignalState.UNAVAILABLE
-        screening.versions["symbols"] = SignalState.UNAVAILABLE.value
-        return
-    screening.states["symbols"] = found.state
-    screening.versions["symbols"] = found.version
-    screening.symbols.extend(found.hits)
-
-
-def screen_speech(services: Services, screening: Screening, info: MediaInfo) -> None:
-    """What is said in an audio track (audio, or video with a voice): no speech model ships, so
-    ``speech`` is ``not_configured`` and the policy decides what that means for the flow."""
-    if not info.has_audio:
-        return
-    result = services.classifiers.classify_speech(info)
-    screening.states[result.classifier] = result.state
-    record_version(screening.versions, result, services.classifiers)
-
-
-def screen_media(services: Services, screening: Screening, info: MediaInfo, *, tenant_id: UUID) -> None:
-    """Step 4: the still or sampled frames through the image classifier, the audio track through
-    speech (not shipped: named as missing); fingerprints against the hash banks."""
-    try:
-        result = services.classifiers.classify_video(info, limits=services.limits)
-        _add_scores(screening, services, "image_model", result, origin=info.kind.value)
-    except VigilError as exc:
-        log.warning("image screening unavailable: %s", exc.code)
-        screening.states["image_model"] = SignalState.UNAVAILABLE
-        screening.versions[services.classifiers.image.name] = SignalState.UNAVAILABLE.value
-    screen_speech(services, screening, info)
-    try:
-        with services.db.system() as conn:
-            report = match_media(
-                conn, services.match_index, tenant_id=tenant_id, info=info, limits=services.limits
-            )
-    except VigilError as exc:
-        log.warning("hash bank screening unavailable: %s", exc.code)
-        screening.states["hash_banks"] = SignalState.UNAVAILABLE
-        return
-    screening.states["hash_banks"] = SignalState.OK
-    for m in report.matches:
-        screening.matches.append(
-            MatchSignal(
-                bank=m.bank,
-                kind=m.kind.value,
-                distance=m.distance,
-                hash_type=m.hash_type.value,
-                labels=tuple(m.labels),
-                item=str(m.frame),
-            )
-        )

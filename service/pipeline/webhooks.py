@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 from uuid import UUID
 
 from service.db import Conn
@@ -68,9 +67,9 @@ def body_of(delivery: Delivery) -> bytes:
     return json.dumps(envelope, separators=(",", ":"), sort_keys=True).encode()
 
 
-def deliver(job: Job, ctx: JobContext) -> None:
+def deliver(job: Job, ctx: JobContext[Services]) -> None:
     """Handler of ``webhook.deliver``."""
-    services: Services = ctx.services
+    services = ctx.services
     delivery_id = UUID(str(job.payload["delivery_id"]))
     with services.db.tenant(job.tenant_id) as conn:
         delivery = store.delivery(conn, delivery_id)
@@ -110,7 +109,7 @@ def _attempted(
         store.record(conn, delivery_id, status=DeliveryStatus.PENDING, response_code=code, error=error[:500])
 
 
-def on_dead(conn: Conn, job: Job, _services: Any) -> None:
+def on_dead(conn: Conn, job: Job, _services: Services) -> None:
     store.give_up(conn, UUID(str(job.payload["delivery_id"])), job.last_error)
 
 
@@ -119,5 +118,5 @@ def wire(services: Services) -> None:
     services.review_effects.register("check", "reject", check_review_decided)
 
 
-def register_handlers(registry: HandlerRegistry) -> None:
+def register_handlers(registry: HandlerRegistry[Services]) -> None:
     registry.register(store.DELIVER_JOB, deliver, max_attempts=12, on_dead=on_dead)

@@ -32,20 +32,20 @@ _DEFAULT_SIGNAL = SignalPolicy(name="unknown", when_unavailable=Decision.REVIEW,
 
 
 @dataclass(frozen=True, slots=True)
-class Finding:
+class RuleFinding:
     decision: Decision
     reason: Reason
     category: str | None = None
 
 
-def _states(policy: Policy, signals: Signals) -> tuple[list[Finding], list[str]]:
-    findings: list[Finding] = []
+def _states(policy: Policy, signals: Signals) -> tuple[list[RuleFinding], list[str]]:
+    findings: list[RuleFinding] = []
     missing: list[str] = []
     for name, state in sorted(signals.states.items()):
         rule = policy.signals.get(name, _DEFAULT_SIGNAL)
         if state is SignalState.UNAVAILABLE:
             findings.append(
-                Finding(
+                RuleFinding(
                     rule.when_unavailable,
                     Reason(
                         f"signal.{name}.unavailable",
@@ -65,7 +65,7 @@ def _states(policy: Policy, signals: Signals) -> tuple[list[Finding], list[str]]
             )
             if action is None:
                 findings.append(
-                    Finding(
+                    RuleFinding(
                         Decision.ALLOW,
                         Reason(
                             f"signal.{name}.not_configured",
@@ -76,7 +76,7 @@ def _states(policy: Policy, signals: Signals) -> tuple[list[Finding], list[str]]
                 )
             else:
                 findings.append(
-                    Finding(
+                    RuleFinding(
                         action,
                         Reason(
                             f"signal.{name}.not_configured",
@@ -92,7 +92,7 @@ def _states(policy: Policy, signals: Signals) -> tuple[list[Finding], list[str]]
 PDQ_MIN_QUALITY = 50
 
 
-def _symbols(policy: Policy, signals: Signals) -> list[Finding]:
+def _symbols(policy: Policy, signals: Signals) -> list[RuleFinding]:
     """A symbol hit reviews by default (``rules.symbol_hit``); the market's ``symbols:`` decides
     per symbol (a symbol banned there blocks, one that is lawful there is let through)."""
     findings = []
@@ -100,7 +100,7 @@ def _symbols(policy: Policy, signals: Signals) -> list[Finding]:
         where = f"at {hit.t:.1f} s, " if hit.t is not None else ""
         x, y, w, h = hit.box
         findings.append(
-            Finding(
+            RuleFinding(
                 policy.symbol_decision(hit.symbol),
                 Reason(
                     f"symbol.{hit.symbol}",
@@ -113,14 +113,14 @@ def _symbols(policy: Policy, signals: Signals) -> list[Finding]:
     return findings
 
 
-def _low_quality(signals: Signals, missing: list[str]) -> list[Finding]:
+def _low_quality(signals: Signals, missing: list[str]) -> list[RuleFinding]:
     """Frames too flat or small to fingerprint are named; when no frame could be fingerprinted,
     ``hash_banks`` is missing from the verdict (nothing was matched, not "nothing matched")."""
     findings = []
     for low in signals.low_quality:
         where = f"frame {low.item} at {low.t:.1f} s" if low.t is not None else "the picture"
         findings.append(
-            Finding(
+            RuleFinding(
                 Decision.ALLOW,
                 Reason(
                     "match.low_quality",
@@ -135,20 +135,20 @@ def _low_quality(signals: Signals, missing: list[str]) -> list[Finding]:
     return findings
 
 
-def _matches(policy: Policy, matches: tuple[MatchSignal, ...]) -> list[Finding]:
+def _matches(policy: Policy, matches: tuple[MatchSignal, ...]) -> list[RuleFinding]:
     allowed_items = {m.item for m in matches if m.kind == "allow"}
     findings = []
     for m in matches:
         where = f"item {m.item}, {m.hash_type} distance {m.distance}"
         if m.kind == "allow":
             findings.append(
-                Finding(
+                RuleFinding(
                     Decision.ALLOW, Reason("match.allow_bank", f"bank:{m.bank}", f"allow-listed ({where})")
                 )
             )
         elif m.item in allowed_items:
             findings.append(
-                Finding(
+                RuleFinding(
                     Decision.ALLOW,
                     Reason(
                         "match.block_bank.suppressed",
@@ -159,7 +159,7 @@ def _matches(policy: Policy, matches: tuple[MatchSignal, ...]) -> list[Finding]:
             )
         else:
             findings.append(
-                Finding(
+                RuleFinding(
                     policy.rules["block_bank"],
                     Reason(
                         "match.block_bank", f"bank:{m.bank}", f"{where}; labels {','.join(m.labels) or '-'}"
@@ -170,8 +170,8 @@ def _matches(policy: Policy, matches: tuple[MatchSignal, ...]) -> list[Finding]:
     return findings
 
 
-def _scores(policy: Policy, signals: Signals) -> tuple[list[Finding], dict[str, float]]:
-    findings: list[Finding] = []
+def _scores(policy: Policy, signals: Signals) -> tuple[list[RuleFinding], dict[str, float]]:
+    findings: list[RuleFinding] = []
     best: dict[str, float] = {}
     for s in signals.scores:
         best[s.category] = max(best.get(s.category, 0.0), round(s.score, 4))
@@ -182,7 +182,7 @@ def _scores(policy: Policy, signals: Signals) -> tuple[list[Finding], dict[str, 
         evidence = f" ({where})" if where else ""
         if cat.block_at is not None and s.score >= cat.block_at:
             findings.append(
-                Finding(
+                RuleFinding(
                     Decision.BLOCK,
                     Reason(
                         f"score.{s.category}.block", s.source, f"{s.score:.2f} ≥ {cat.block_at:.2f}{evidence}"
@@ -192,7 +192,7 @@ def _scores(policy: Policy, signals: Signals) -> tuple[list[Finding], dict[str, 
             )
         elif s.score >= cat.review_at:
             findings.append(
-                Finding(
+                RuleFinding(
                     Decision.REVIEW,
                     Reason(
                         f"score.{s.category}.review",
@@ -221,7 +221,7 @@ def evaluate(policy: Policy, signals: Signals) -> Verdict:
     if prov is not None:
         if prov.state == "invalid":
             findings.append(
-                Finding(
+                RuleFinding(
                     policy.rules["provenance_invalid"],
                     Reason(
                         "provenance.invalid",
@@ -234,7 +234,7 @@ def evaluate(policy: Policy, signals: Signals) -> Verdict:
         if prov.ai_generated:
             how = " (recovered by fingerprint)" if prov.recovered_by else ""
             findings.append(
-                Finding(
+                RuleFinding(
                     policy.rules["provenance_ai_generated"],
                     Reason(
                         "provenance.ai_generated",
@@ -247,7 +247,7 @@ def evaluate(policy: Policy, signals: Signals) -> Verdict:
             labels.append(RequiredLabel("ai_generated", "provenance.ai_generated"))
     if signals.consent_status.value == "revoked":
         findings.append(
-            Finding(
+            RuleFinding(
                 policy.rules["consent_revoked"],
                 Reason(
                     "consent.revoked",
@@ -267,7 +267,7 @@ def evaluate(policy: Policy, signals: Signals) -> Verdict:
             action = Decision.BLOCK
         where = f" ({hit.origin})" if hit.origin else ""
         findings.append(
-            Finding(
+            RuleFinding(
                 action,
                 Reason(f"lexicon.{hit.term}", "lexicon", f"category {hit.category}{where}"),
                 hit.category,

@@ -88,7 +88,7 @@ class SourceScores:
 
 
 @dataclass(frozen=True, slots=True)
-class LexiconHit:
+class LexiconSignal:
     term: str  # a lexicon entry id, never the matched text itself
     category: str
     blocks_alone: bool = False
@@ -129,7 +129,7 @@ class Signals:
     consent_status: ConsentStatus = ConsentStatus.UNKNOWN
     matches: tuple[MatchSignal, ...] = ()
     scores: tuple[ScoreSignal, ...] = ()
-    lexicon: tuple[LexiconHit, ...] = ()
+    lexicon: tuple[LexiconSignal, ...] = ()
     states: Mapping[str, SignalState] = field(default_factory=dict)  # signal name -> state
     classifier_versions: Mapping[str, str] = field(default_factory=dict)  # classifier -> version or state
     symbols: tuple[SymbolSignal, ...] = ()

@@ -10,7 +10,6 @@ from service.provenance.model import (
     ProvenanceState,
     SignedAsset,
     SignSpec,
-    SourceType,
 )
 from service.provenance.notary import Notary, fingerprints
 from service.provenance.sign import sign_file
@@ -25,7 +24,6 @@ __all__ = [
     "ProvenanceState",
     "SignSpec",
     "SignedAsset",
-    "SourceType",
     "fingerprints",
     "sign_file",
     "verify_file",

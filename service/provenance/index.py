@@ -41,7 +41,7 @@ class FingerprintIndex:
                 self._index.add(np.frombuffer(hashes, dtype=np.uint8).reshape(-1, PDQ_BITS // 8), seqs)
                 self._loaded = seqs[-1]
 
-    def nearest(self, conn: Conn, pdq: bytes, threshold: int) -> store.Match | None:
+    def nearest(self, conn: Conn, pdq: bytes, threshold: int) -> store.RepositoryMatch | None:
         """The closest signed frame within ``threshold`` PDQ bits of ``pdq`` (exact, ≤ 31)."""
         if threshold > 31:
             raise ValueError("the multi-index answers thresholds up to 31 bits")
@@ -54,4 +54,4 @@ class FingerprintIndex:
         if found is None:  # deleted since it was loaded
             return None
         record, frame = found
-        return store.Match(record=record, distance=int(hits.distance[best]), frame=frame)
+        return store.RepositoryMatch(record=record, distance=int(hits.distance[best]), frame=frame)

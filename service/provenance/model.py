@@ -7,24 +7,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
-
-
-class SourceType(enum.StrEnum):
-    """IPTC digital source types Vigil declares (C2PA actions ``digitalSourceType``)."""
-
-    TRAINED_ALGORITHMIC = IPTC + "trainedAlgorithmicMedia"  # fully generated
-    COMPOSITE_TRAINED = IPTC + "compositeWithTrainedAlgorithmicMedia"  # real photos + AI
-
-
-AI_SOURCE_TYPES = frozenset(
-    {
-        SourceType.TRAINED_ALGORITHMIC.value,
-        SourceType.COMPOSITE_TRAINED.value,
-        IPTC + "algorithmicMedia",
-        IPTC + "compositeSynthetic",
-    }
-)
+from service.vocabulary import SourceType
 
 
 class ProvenanceState(enum.StrEnum):
@@ -74,7 +57,7 @@ class Ingredient:
 class SignSpec:
     """Everything a manifest says. The generation pipeline and ``vigil sign`` both build one."""
 
-    source_type: SourceType | str = SourceType.TRAINED_ALGORITHMIC
+    source_type: SourceType | str = SourceType.TRAINED_ALGORITHMIC_MEDIA
     software_agent: str = "Vigil"
     title: str = "Vigil asset"  # never an input's file name
     asset_id: str | None = None

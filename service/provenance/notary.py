@@ -252,7 +252,7 @@ class Notary:
         record = store.by_sha256(conn, info.sha256)
         if record is not None:
             return self._recovered(report, record, 0, "vigil.recovered.sha256")
-        best: store.Match | None = None
+        best: store.RepositoryMatch | None = None
         if frames is None:
             frames = fingerprints(info, limits, max_frames=MAX_QUERY_FRAMES)
         for hashes in frames[:MAX_QUERY_FRAMES]:

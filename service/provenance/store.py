@@ -33,7 +33,7 @@ class ManifestRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class Match:
+class RepositoryMatch:
     record: ManifestRecord
     distance: int
     frame: int

@@ -34,17 +34,11 @@ from service.media.bmff import is_init_segment, is_media_segment
 from service.media.intake import detect
 from service.media.sniff import PROVENANCE
 from service.provenance.explain import explain
-from service.provenance.model import (
-    AI_SOURCE_TYPES,
-    Code,
-    ProvenanceReport,
-    ProvenanceState,
-    SignerInfo,
-    Timestamp,
-)
+from service.provenance.model import Code, ProvenanceReport, ProvenanceState, SignerInfo, Timestamp
 from service.provenance.probe import carries_manifest, remote_url
 from service.provenance.reconcile import reconcile
 from service.provenance.trust import TrustStore
+from service.vocabulary import AI_SOURCE_TYPES
 
 log = logging.getLogger(__name__)
 

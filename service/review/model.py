@@ -114,7 +114,7 @@ class Appeal:
 
 
 @dataclass(frozen=True, slots=True)
-class CategoryPolicy:
+class ReviewCategory:
     name: str
     severity: int
     sla: timedelta
@@ -142,7 +142,7 @@ class ReviewPolicy:
     """``policies/review.yaml`` as a value. ``default`` covers categories the file does not name."""
 
     age_doubling: timedelta
-    categories: Mapping[str, CategoryPolicy]
+    categories: Mapping[str, ReviewCategory]
     citations: tuple[Citation, ...] = ()
     rationales: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -150,7 +150,7 @@ class ReviewPolicy:
         ranked = sorted(self.citations, key=lambda c: category not in c.categories)  # stable: file order
         return Guidance(tuple(ranked), self.rationales)
 
-    def category(self, name: str) -> CategoryPolicy:
+    def category(self, name: str) -> ReviewCategory:
         return self.categories.get(name) or self.categories["default"]
 
     def most_severe(self, names: Sequence[str], fallback: str) -> str:

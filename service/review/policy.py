@@ -11,7 +11,7 @@ import yaml
 
 from service.errors import ConfigError
 from service.policy.categories import FlagCategory
-from service.review.model import CategoryPolicy, Citation, ReviewDecision, ReviewPolicy
+from service.review.model import Citation, ReviewCategory, ReviewDecision, ReviewPolicy
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "policies" / "review.yaml"
 
@@ -38,7 +38,7 @@ def parse(data: Any, path: Path) -> ReviewPolicy:
         raise _fail(path, "categories", "must be a non-empty mapping")
     if "default" not in raw:
         raise _fail(path, "categories.default", "is required (it covers flags filed under old names)")
-    categories: dict[str, CategoryPolicy] = {}
+    categories: dict[str, ReviewCategory] = {}
     for name, entry in raw.items():
         where = f"categories.{name}"
         if not isinstance(name, str) or not name.replace("_", "").isalnum():
@@ -50,7 +50,7 @@ def parse(data: Any, path: Path) -> ReviewPolicy:
             raise _fail(path, f"{where}.severity", f"must be an integer from 1 to 5, not {severity!r}")
         sla = _number(path, f"{where}.sla_hours", entry["sla_hours"], 0.1, 24 * 365)
         rate = _number(path, f"{where}.double_review", entry["double_review"], 0.0, 1.0)
-        categories[name] = CategoryPolicy(name, severity, timedelta(hours=sla), rate)
+        categories[name] = ReviewCategory(name, severity, timedelta(hours=sla), rate)
     known = {c.value for c in FlagCategory}
     unknown_names = [str(name) for name in raw if name != "default" and name not in known]
     if unknown_names:

@@ -12,8 +12,9 @@ from PIL import Image
 
 from service import __version__
 from service.labels import Disclosure, label_file
-from service.provenance import SignSpec, SourceType
+from service.provenance import SignSpec
 from service.services import Services
+from service.vocabulary import SourceType
 from tests.provenance.conftest import picture as provenance_picture
 from tests.provenance.conftest import settings as settings  # a local CA and signing certificate first
 
@@ -49,7 +50,7 @@ def signed_labelled(services: Services, tmp: Path, seed: int) -> tuple[Path, str
     )
     label_file(src, labelled, services.market_profile("default"), locale="en", disclosure=disclosure)
     signed = tmp / f"signed_labelled_{seed}.jpg"
-    spec = SignSpec(source_type=SourceType.TRAINED_ALGORITHMIC, asset_id=asset_id)
+    spec = SignSpec(source_type=SourceType.TRAINED_ALGORITHMIC_MEDIA, asset_id=asset_id)
     with services.db.system() as conn:
         services.notary.sign_and_record(conn, labelled, signed, spec, limits=services.limits)
     return signed, asset_id

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from service.auth import store as auth_store
-from service.composition import open_services
+from service.composition import check_flow, open_services
 from service.media.intake import inspect
-from service.pipeline.check import CheckRequest, check
+from service.pipeline.check import CheckRequest
 from service.services import Services
 from service.settings import Settings
 from tests.check.conftest import photo
@@ -40,7 +40,7 @@ def test_a_check_waits_for_a_free_slot(gated: Services, tmp_path: Path) -> None:
     done = threading.Event()
 
     def run() -> None:
-        check(gated, CheckRequest(tenant_id=tenant, media=media))
+        check_flow(gated).check(CheckRequest(tenant_id=tenant, media=media))
         done.set()
 
     with gated.check_slots:  # the one slot is taken, as by a check in flight
@@ -55,5 +55,5 @@ def test_unset_means_four_per_core(services: Services, tmp_path: Path) -> None:
     media = inspect(photo(tmp_path / "a.jpg", 1), services.limits)
     assert services.check_slots.size == 4 * len(os.sched_getaffinity(0))  # type: ignore[attr-defined]
     with services.check_slots:  # one taken: the next check still starts at once
-        outcome = check(services, CheckRequest(tenant_id=_tenant(services), media=media))
+        outcome = check_flow(services).check(CheckRequest(tenant_id=_tenant(services), media=media))
     assert outcome.verdict.decision.value in ("allow", "label", "review")

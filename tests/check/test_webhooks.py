@@ -16,11 +16,12 @@ import httpx
 import pytest
 
 from service.auth import Role
+from service.composition import job_registry
 from service.errors import MalformedRequest
 from service.jobs import Backoff, Worker
 from service.notify import EVENTS
 from service.notify import deliver as http
-from service.services import Services, job_registry
+from service.services import Services
 from service.settings import Settings
 from tests.check.conftest import WAR_CAPTION, photo
 from tests.conftest import KeyMaker, bearer

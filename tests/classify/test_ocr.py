@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from service.classify.classifiers import Classifiers
 from service.classify.ocr import TesseractOcr
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
-from service.classify.screening import Classifiers
 from service.vocabulary import Category, SignalState
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from service.classify.lexicon import load_lexicon
+from service.classify.probe_train import load_examples
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
 from service.classify.text import TextClassifier, text_encoder
-from service.classify.train import load_examples
 from service.errors import ConfigError, InputError
 from service.policy.load import load_policies
 from service.vocabulary import Category, SignalState

@@ -9,9 +9,9 @@ from pathlib import Path
 from PIL import Image
 
 from service.classify.image import ClipClassifier
+from service.classify.probe_train import load_examples, split
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
 from service.classify.text import TextClassifier
-from service.classify.train import load_examples, split
 from service.classify.training import train_image, train_text
 from service.vocabulary import Category, SignalState
 

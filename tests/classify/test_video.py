@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from service.classify.classifiers import Classifiers
 from service.classify.model import CATEGORIES
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
-from service.classify.screening import Classifiers
 from service.classify.video import FramePlan, select_frames
 from service.errors import UnsupportedMediaType
 from service.media.intake import inspect, iter_frames

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from service.audit.log import integrate_all
-from service.jobs import Backoff, Worker, build_registry
+from service.composition import generation_registry
+from service.jobs import Backoff, Worker
 from service.provenance.certs import init_signing
 from service.services import Services
 from service.settings import Settings
@@ -57,7 +58,7 @@ def run_jobs(services: Services, *, timeout: float = 60.0) -> int:
     """Run queued jobs (retries included) until the queue has nothing left to do."""
     worker = Worker(
         db=services.db,
-        registry=build_registry(("service.pipeline.generation",)),
+        registry=generation_registry(),
         services=services,
         lease_s=30.0,
         poll_s=0.01,

@@ -8,7 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.jobs import Worker, build_registry
+from service.composition import generation_registry
+from service.jobs import Worker
 from service.jobs import store as jobs_store
 from service.services import Services
 from service.settings import Settings
@@ -80,9 +81,7 @@ async def test_a_job_whose_workers_keep_dying_ends_failed_not_pending(
         if attempt == 1:
             with services.db.system() as conn:
                 jobs_store.requeue_expired(conn, caps={"generation.run": 2})
-    worker = Worker(
-        db=services.db, registry=build_registry(("service.pipeline.generation",)), services=services
-    )
+    worker = Worker(db=services.db, registry=generation_registry(), services=services)
     try:
         worker.run_pending()  # its reaper records the dead letter and runs the flow's on_dead hook
     finally:

@@ -7,8 +7,9 @@ import json
 import httpx
 import pytest
 
+from service.composition import job_registry
 from service.jobs import Backoff, Worker
-from service.services import Services, job_registry
+from service.services import Services
 from service.settings import Settings
 from tests.conftest import KeyMaker, bearer
 from tests.generation.helpers import approve_next, consented_subject, reviewers, spec, submit

@@ -177,7 +177,7 @@ def test_heartbeat_keeps_a_long_job_leased(services: Services) -> None:
 
     registry = HandlerRegistry()
     registry.register("slow", slow)
-    worker = Worker(db=services.db, registry=registry, lease_s=0.6, poll_s=0.05)
+    worker = Worker(db=services.db, services=None, registry=registry, lease_s=0.6, poll_s=0.05)
     with services.db.tenant(acme) as conn:
         job = enqueue(conn, "slow", {}, tenant_id=acme)
     try:
@@ -193,7 +193,9 @@ def test_heartbeat_keeps_a_long_job_leased(services: Services) -> None:
 def test_failures_retry_with_backoff_then_dead_letter(services: Services) -> None:
     acme = tenant(services)
     registry = build_registry(["tests.jobs.handlers"])
-    worker = Worker(db=services.db, registry=registry, lease_s=30, backoff=Backoff(base_s=0.2, max_s=1.0))
+    worker = Worker(
+        db=services.db, services=None, registry=registry, lease_s=30, backoff=Backoff(base_s=0.2, max_s=1)
+    )
     with services.db.tenant(acme) as conn:
         job = enqueue(conn, "test.fails", {}, tenant_id=acme, max_attempts=3)
     delays = []
@@ -226,7 +228,7 @@ def test_the_kinds_max_attempts_caps_the_jobs(services: Services) -> None:
     acme = tenant(services)
     registry = HandlerRegistry()
     registry.register("once", fails_once_only, max_attempts=1)
-    worker = Worker(db=services.db, registry=registry, lease_s=30)
+    worker = Worker(db=services.db, services=None, registry=registry, lease_s=30)
     with services.db.tenant(acme) as conn:
         job = enqueue(conn, "once", {}, tenant_id=acme)  # the default allows 5
     try:
@@ -241,7 +243,7 @@ def test_the_kinds_max_attempts_caps_the_jobs(services: Services) -> None:
 
 def test_bad_input_goes_to_the_dead_letter_at_once(services: Services) -> None:
     acme = tenant(services)
-    worker = Worker(db=services.db, registry=build_registry(), lease_s=30)
+    worker = Worker(db=services.db, services=None, registry=build_registry(), lease_s=30)
     with services.db.tenant(acme) as conn:
         job = enqueue(conn, "sleep", {"seconds": "forever"}, tenant_id=acme, max_attempts=5)
     try:
@@ -277,8 +279,8 @@ def test_periodic_task_runs_once_per_period_across_workers(services: Services) -
     runs: list[str] = []
     registry = HandlerRegistry()
     registry.every("checkpoint", 60, lambda conn, services: runs.append("ran"))
-    one = Worker(db=services.db, registry=registry, poll_s=0.01)
-    two = Worker(db=services.db, registry=registry, poll_s=0.01)
+    one = Worker(db=services.db, services=None, registry=registry, poll_s=0.01)
+    two = Worker(db=services.db, services=None, registry=registry, poll_s=0.01)
     try:
         one.run_pending()
         two.run_pending()
@@ -313,7 +315,7 @@ def test_a_failing_periodic_task_is_recorded_and_the_worker_goes_on(services: Se
     acme = tenant(services)
     registry = build_registry()
     registry.every("broken", 60, broken_task)
-    worker = Worker(db=services.db, registry=registry, poll_s=0.01)
+    worker = Worker(db=services.db, services=None, registry=registry, poll_s=0.01)
     with services.db.tenant(acme) as conn:
         job = enqueue(conn, "noop", {}, tenant_id=acme)
     try:
@@ -328,7 +330,7 @@ def test_a_failing_periodic_task_is_recorded_and_the_worker_goes_on(services: Se
 
 def test_the_worker_loop_survives_a_database_fault(services: Services, database_url: str) -> None:
     acme = tenant(services)
-    thread = WorkerThread(Worker(db=services.db, registry=build_registry(), poll_s=0.05))
+    thread = WorkerThread(Worker(db=services.db, services=None, registry=build_registry(), poll_s=0.05))
     with psycopg.connect(database_url, autocommit=True) as admin:
         admin.execute("ALTER TABLE jobs RENAME TO jobs_away")  # every claim now fails
         thread.start()
@@ -355,7 +357,7 @@ def test_on_dead_hook_runs_once_when_a_job_dies(services: Services) -> None:
 
     registry = HandlerRegistry()
     registry.register("fragile", fails_once_only, max_attempts=1, on_dead=record)
-    worker = Worker(db=services.db, registry=registry, lease_s=0.2)
+    worker = Worker(db=services.db, services=None, registry=registry, lease_s=0.2)
     with services.db.tenant(acme) as conn:
         enqueue(conn, "fragile", {"case": "raised"}, tenant_id=acme)
     try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from service.auth import Role
 from service.auth import store as auth_store
+from service.composition import job_registry
 from service.jobs import Worker
-from service.services import job_registry
 
 
 def test_a_worker_issues_checkpoints_and_runs_deletions(services):

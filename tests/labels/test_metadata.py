@@ -12,7 +12,8 @@ from pathlib import Path
 import c2pa
 import pytest
 
-from service.labels import TRAINED_ALGORITHMIC_MEDIA, detect, label_file, load_profiles
+from service.labels import detect, label_file, load_profiles
+from service.vocabulary import SourceType
 from tests.labels.helpers import DISCLOSURE, MARKETS, exiftool, noise_image, signing_pair, video, wav
 
 PROFILES = load_profiles(MARKETS)
@@ -34,7 +35,7 @@ def test_exiftool_finds_every_layer_the_profile_lists(tmp_path: Path, ext: str, 
     dst = tmp_path / f"out.{'mp4' if ext == 'mp4' else ext}"
     label_file(_source(tmp_path, ext), dst, PROFILES[market], locale="en", disclosure=DISCLOSURE)
     tags = exiftool(dst)
-    assert tags["XMP-iptcExt:DigitalSourceType"] == TRAINED_ALGORITHMIC_MEDIA
+    assert tags["XMP-iptcExt:DigitalSourceType"] == SourceType.TRAINED_ALGORITHMIC_MEDIA.value
     assert tags["XMP-iptcExt:AISystemUsed"] == "vigil-compositor"
     assert str(tags["XMP-iptcExt:AISystemVersionUsed"]) == "0.1.0"
     if market == "cn":
@@ -61,7 +62,7 @@ def test_detect_reports_the_layers_of_a_labelled_file(tmp_path: Path) -> None:
     label_file(_source(tmp_path, "jpg"), dst, PROFILES["cn"], locale="zh", disclosure=DISCLOSURE)
     found = detect(dst)
     assert found.xmp
-    assert found.digital_source_type == TRAINED_ALGORITHMIC_MEDIA
+    assert found.digital_source_type == SourceType.TRAINED_ALGORITHMIC_MEDIA.value
     assert (found.ai_system, found.ai_system_version) == ("vigil-compositor", "0.1.0")
     assert found.aigc is not None
     assert found.aigc["Label"] == "1"
@@ -92,7 +93,12 @@ def test_labelled_then_signed_verifies_as_trusted(tmp_path: Path, ext: str, mime
             {
                 "label": "c2pa.actions.v2",
                 "data": {
-                    "actions": [{"action": "c2pa.created", "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA}]
+                    "actions": [
+                        {
+                            "action": "c2pa.created",
+                            "digitalSourceType": SourceType.TRAINED_ALGORITHMIC_MEDIA.value,
+                        }
+                    ]
                 },
             }
         ],
@@ -104,7 +110,7 @@ def test_labelled_then_signed_verifies_as_trusted(tmp_path: Path, ext: str, mime
         assert c2pa.Reader(mime, fh, context=ctx).get_validation_state() == "Trusted"
     found = detect(signed)
     assert found.c2pa_manifest is True
-    assert found.digital_source_type == TRAINED_ALGORITHMIC_MEDIA
+    assert found.digital_source_type == SourceType.TRAINED_ALGORITHMIC_MEDIA.value
     assert found.ca_latent is not None
     assert found.ca_latent["asset_id"] == DISCLOSURE.asset_id
-    assert exiftool(signed)["XMP-iptcExt:DigitalSourceType"] == TRAINED_ALGORITHMIC_MEDIA
+    assert exiftool(signed)["XMP-iptcExt:DigitalSourceType"] == SourceType.TRAINED_ALGORITHMIC_MEDIA.value

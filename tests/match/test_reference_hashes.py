@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 import imagehash
 import numpy as np
@@ -25,7 +24,6 @@ from service.media.intake import decode_image, inspect
 from service.media.model import MediaLimits
 from service.pipeline import check_steps
 from service.provenance.notary import fingerprints
-from service.services import Services
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "pdq"
 LIMITS = MediaLimits(
@@ -40,8 +38,7 @@ BRIDGE = DATA / "reg-test-input" / "dih" / "bridge-1-original.jpg"
 
 def _checked(path: Path, *, words: bool = False) -> ImageHashes:
     """The hashes ``check_steps.decode`` computes (words and symbols off: the smallest decode)."""
-    services = SimpleNamespace(settings=SimpleNamespace(check_ocr=words, check_symbols=False), limits=LIMITS)
-    decoded = check_steps.decode(cast(Services, services), inspect(path, LIMITS))
+    decoded = check_steps.decode(inspect(path, LIMITS), limits=LIMITS, look_closer=words)
     return decoded.frames[0].hashes
 
 

@@ -13,9 +13,10 @@ from PIL import Image
 
 from service.classify.model import Modality, Scores
 from service.classify.registry import Classifier
+from service.composition import screener
 from service.errors import ModelUnavailable
 from service.media.intake import inspect
-from service.pipeline.screening import Screening, screen_speech, screen_text
+from service.pipeline.screening import Screening
 from service.policy.model import TextSource
 from service.services import Services
 from service.vocabulary import Category, SignalState
@@ -25,8 +26,7 @@ from tests.media.helpers import wav_bytes
 
 def test_each_score_names_its_text_and_empty_texts_are_skipped(services: Services) -> None:
     use_certain_text(services)
-    screening = screen_text(
-        services,
+    screening = screener(services).text(
         [(TextSource.PROMPT, "a prompt"), (TextSource.SCRIPT, None), (TextSource.CAPTION, "  ")],
     )
     assert {s.origin for s in screening.scores} == {"prompt"}
@@ -37,8 +37,8 @@ def test_each_score_names_its_text_and_empty_texts_are_skipped(services: Service
 
 
 def test_the_built_in_classifier_records_its_version_and_the_lexicons(services: Services) -> None:
-    screening = screen_text(
-        services, [(TextSource.PROMPT, "Grandfather in his garden"), (TextSource.SCRIPT, "We miss you.")]
+    screening = screener(services).text(
+        [(TextSource.PROMPT, "Grandfather in his garden"), (TextSource.SCRIPT, "We miss you.")]
     )
     assert [s.origin for s in screening.scores if s.category == "war_glorification"] == ["prompt", "script"]
     versions = screening.versions
@@ -65,7 +65,7 @@ class _Broken(Classifier):
 
 def test_a_text_classifier_that_fails_is_unavailable_never_clean(services: Services) -> None:
     services.classifiers.text = _Broken()
-    screening = screen_text(services, [(TextSource.PROMPT, "a prompt")])
+    screening = screener(services).text([(TextSource.PROMPT, "a prompt")])
     assert screening.scores == []
     assert screening.states == {"text_model": SignalState.UNAVAILABLE, "lexicon": SignalState.UNAVAILABLE}
     assert screening.versions == {"broken-text": "unavailable"}
@@ -75,7 +75,7 @@ def test_sound_is_speech_that_no_model_hears(services: Services, tmp_path: Path)
     path = tmp_path / "voice_sample.wav"
     path.write_bytes(wav_bytes())
     screening = Screening()
-    screen_speech(services, screening, inspect(path, services.limits))
+    screener(services).speech(screening, inspect(path, services.limits))
     assert screening.states == {"speech": SignalState.NOT_CONFIGURED}
     assert screening.versions == {"speech": "not_configured"}
 
@@ -94,7 +94,6 @@ def test_words_printed_on_a_generated_output_are_read_and_scored_as_ocr(services
     the words are kept for the reviewer."""
     from PIL import ImageDraw, ImageFont
 
-    from service.pipeline.screening import screen_words
     from tests.check.test_ocr import FONT
 
     img = Image.new("RGB", (1000, 420), "white")
@@ -104,7 +103,7 @@ def test_words_printed_on_a_generated_output_are_read_and_scored_as_ocr(services
     path = tmp_path / "poster.png"
     img.save(path)
     screening = Screening()
-    screen_words(services, screening, inspect(path, services.limits))
+    screener(services).words(screening, inspect(path, services.limits))
     assert screening.states["ocr"].value == "ok"
     assert screening.versions["ocr"].startswith("tesseract:")
     assert any("ARMY" in words.upper() for words in screening.words), screening.words
@@ -114,5 +113,5 @@ def test_words_printed_on_a_generated_output_are_read_and_scored_as_ocr(services
     blank = tmp_path / "blank.png"
     Image.new("RGB", (800, 600), (120, 160, 200)).save(blank)
     quiet = Screening()
-    screen_words(services, quiet, inspect(blank, services.limits))
+    screener(services).words(quiet, inspect(blank, services.limits))
     assert (quiet.words, quiet.scores, quiet.states["ocr"].value) == ([], [], "ok")

@@ -13,7 +13,7 @@ from service.policy.load import CATEGORIES, PolicySet, load_policies
 from service.policy.model import (
     Decision,
     Flow,
-    LexiconHit,
+    LexiconSignal,
     MatchSignal,
     ProvenanceSignal,
     ScoreSignal,
@@ -128,7 +128,7 @@ ROWS = [
     ),
     (
         "13 a lexicon hit alone -> review, never block",
-        check(lexicon=(LexiconHit("slogan-heroes-dont-die", "combatant_martyrdom"),)),
+        check(lexicon=(LexiconSignal("slogan-heroes-dont-die", "combatant_martyrdom"),)),
         Decision.REVIEW,
         "lexicon.slogan-heroes-dont-die",
     ),
@@ -268,7 +268,7 @@ def test_reasons_and_scores_name_the_text_they_came_from():
             ScoreSignal("text_model", "war_glorification", 0.8, origin="script"),
             ScoreSignal("image_model", "war_glorification", 0.1, origin="image"),
         ),
-        lexicon=(LexiconHit("slogan-heroes-dont-die", "combatant_martyrdom", origin="caption"),),
+        lexicon=(LexiconSignal("slogan-heroes-dont-die", "combatant_martyrdom", origin="caption"),),
         classifier_versions={"text-probe": "enc+probes-abc", "lexicon": "lexicon-def"},
     )
     verdict = evaluate(POLICIES.for_market("default"), signals)

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from service.provenance import ProvenanceState, SignSpec, SourceType
+from service.provenance import ProvenanceState, SignSpec
 from service.services import Services
+from service.vocabulary import SourceType
 from tests.provenance.conftest import make_video, picture, reencode_video, save_image
 
 
 def _sign(services: Services, src: Path, dst: Path, asset_id: str) -> int:
-    spec = SignSpec(source_type=SourceType.TRAINED_ALGORITHMIC, asset_id=asset_id)
+    spec = SignSpec(source_type=SourceType.TRAINED_ALGORITHMIC_MEDIA, asset_id=asset_id)
     with services.db.system() as conn:
         signed = services.notary.sign_and_record(conn, src, dst, spec, limits=services.limits)
     assert signed.log_index is not None

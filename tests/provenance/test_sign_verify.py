@@ -16,16 +16,16 @@ from service.provenance import (
     ModerationAssertion,
     ProvenanceState,
     SignSpec,
-    SourceType,
     sign_file,
     verify_file,
 )
 from service.provenance.signer import FileKeySigner, VigilSigner
 from service.provenance.trust import TrustStore
+from service.vocabulary import SourceType
 from tests.provenance.conftest import make_mp3, make_video, make_wav, save_image
 
 SPEC = SignSpec(
-    source_type=SourceType.COMPOSITE_TRAINED,
+    source_type=SourceType.COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA,
     software_agent="Vigil test generator 1.0",
     asset_id="asset-1",
     consent=ConsentAssertion(grant_ids=("grant-1",), grant_hashes=("ab" * 32,)),
@@ -48,7 +48,7 @@ def test_signed_jpeg_is_trusted_with_every_field(signed_jpeg: Path, trust: Trust
     assert report.signer is not None
     assert report.signer.issuer == "Acme Memorials"
     assert report.signer.alg is not None
-    assert report.digital_source_type == SourceType.COMPOSITE_TRAINED.value
+    assert report.digital_source_type == SourceType.COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA.value
     assert report.ai_generated is True
     assert report.actions[0]["action"] == "c2pa.created"
     assert report.actions[0]["softwareAgent"]["name"] == "Vigil test generator 1.0"

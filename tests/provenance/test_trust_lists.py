@@ -13,15 +13,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from service.errors import ConfigError
-from service.provenance import ProvenanceState, SignSpec, SourceType, sign_file, verify_file
+from service.provenance import ProvenanceState, SignSpec, sign_file, verify_file
 from service.provenance.certs import init_signing
 from service.provenance.signer import VigilSigner
 from service.provenance.trust import TrustStore, read_anchor_file
 from service.settings import Settings
+from service.vocabulary import SourceType
 from tests.provenance.conftest import save_image
 
 SPEC = SignSpec(
-    source_type=SourceType.TRAINED_ALGORITHMIC, software_agent="Vigil test 1.0", asset_id="asset-t"
+    source_type=SourceType.TRAINED_ALGORITHMIC_MEDIA, software_agent="Vigil test 1.0", asset_id="asset-t"
 )
 SHIPPED = Settings().trust_lists
 

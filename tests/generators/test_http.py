@@ -9,10 +9,10 @@ import pytest
 
 from service.errors import GeneratorFailed
 from service.generate.http import HttpBackend
-from service.generate.model import GenerationRequest, PhotoRef, SourceType
+from service.generate.model import GenerationRequest, PhotoRef
 from service.settings import Settings
-from service.vocabulary import OutputKind
-from tests.generate.conftest import CAPTION, PROMPT, GeneratorServer
+from service.vocabulary import OutputKind, SourceType
+from tests.generators.conftest import CAPTION, PROMPT, GeneratorServer
 
 
 def request(

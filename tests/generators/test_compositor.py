@@ -11,10 +11,10 @@ from PIL import Image
 
 from service.errors import MediaRejected
 from service.generate.compositor import FPS, STILL_SIZE, VIDEO_SIZE, CompositorBackend
-from service.generate.model import GeneratedMedia, GenerationRequest, PhotoRef, SourceType
+from service.generate.model import GeneratedMedia, GenerationRequest, PhotoRef
 from service.settings import Settings
-from service.vocabulary import OutputKind
-from tests.generate.conftest import CAPTION, PROMPT
+from service.vocabulary import OutputKind, SourceType
+from tests.generators.conftest import CAPTION, PROMPT
 
 
 @pytest.fixture(scope="module")

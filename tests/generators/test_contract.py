@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from service.errors import ConfigError, GeneratorFailed, NotFound
-from service.generate.model import GenerationRequest, PhotoRef, SourceType
+from service.generate.model import GenerationRequest, PhotoRef
 from service.generate.registry import (
     ENTRY_POINT_GROUP,
     GeneratorRegistry,
@@ -16,8 +16,8 @@ from service.generate.registry import (
     default_registry,
 )
 from service.settings import Settings
-from service.vocabulary import OutputKind
-from tests.generate.conftest import CAPTION, PROMPT
+from service.vocabulary import OutputKind, SourceType
+from tests.generators.conftest import CAPTION, PROMPT
 
 HERE = Path(__file__).parent
 CONTRACT_BACKENDS = ["compositor", "http", "solid"]

@@ -8,10 +8,10 @@ from typing import ClassVar
 from PIL import Image
 
 from service.generate.backend import GeneratorBackend
-from service.generate.model import GeneratedMedia, GenerationRequest, SourceType
+from service.generate.model import GeneratedMedia, GenerationRequest
 from service.media.model import MediaLimits
 from service.settings import Settings
-from service.vocabulary import OutputKind
+from service.vocabulary import OutputKind, SourceType
 
 
 class SolidBackend(GeneratorBackend):
