@@ -1,4 +1,5 @@
-"""``create_app(settings)``: the one place where stores, stages and routers are wired together."""
+"""``create_app(settings)``: the HTTP edge. Routers, middleware and pages over the services and
+the two flows the composition root (``service.composition``) assembles."""
 
 from __future__ import annotations
 

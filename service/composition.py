@@ -35,8 +35,8 @@ def open_services(settings: Settings, *, migrate: bool = True) -> Services:
     """Every stage's services, with the flows' review effects registered."""
     services = Services.open(settings, migrate=migrate)
     generation_review.wire(services.review_effects, outcomes(services))
-    rejection.wire(services)
-    webhooks.wire(services)
+    rejection.wire(services.review_effects)
+    webhooks.wire(services.review_effects)
     return services
 
 

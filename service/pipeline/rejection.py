@@ -34,7 +34,7 @@ from service.jobs.registry import HandlerRegistry
 from service.match import banks
 from service.media.intake import inspect
 from service.pipeline import check_steps
-from service.review.effects import Effect, Settled
+from service.review.effects import Effect, Effects, Settled
 from service.services import Services
 
 log = logging.getLogger(__name__)
@@ -130,10 +130,10 @@ def check_approved(conn: Conn, settled: Settled) -> Effect | None:
     )
 
 
-def wire(services: Services) -> None:
-    """Register the review effects of check flags on ``services``."""
-    services.review_effects.register("check", "reject", check_rejected)
-    services.review_effects.register("check", "approve", check_approved)
+def wire(effects: Effects) -> None:
+    """Register the review effects of check flags."""
+    effects.register("check", "reject", check_rejected)
+    effects.register("check", "approve", check_approved)
 
 
 def register_handlers(registry: HandlerRegistry[Services]) -> None:

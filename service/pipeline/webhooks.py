@@ -24,7 +24,7 @@ from service.notify import Delivery, DeliveryStatus, store
 from service.notify import deliver as http
 from service.notify.model import CHECK_REVIEW_DECIDED, GENERATION_STATUS_CHANGED
 from service.review import queue as review_queue
-from service.review.effects import Effect, Settled
+from service.review.effects import Effect, Effects, Settled
 from service.services import Services
 
 log = logging.getLogger(__name__)
@@ -113,9 +113,10 @@ def on_dead(conn: Conn, job: Job, _services: Services) -> None:
     store.give_up(conn, UUID(str(job.payload["delivery_id"])), job.last_error)
 
 
-def wire(services: Services) -> None:
-    services.review_effects.register("check", "approve", check_review_decided)
-    services.review_effects.register("check", "reject", check_review_decided)
+def wire(effects: Effects) -> None:
+    """Register the webhook a check flag's final decision sends."""
+    effects.register("check", "approve", check_review_decided)
+    effects.register("check", "reject", check_review_decided)
 
 
 def register_handlers(registry: HandlerRegistry[Services]) -> None:
