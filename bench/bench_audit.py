@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -79,6 +80,20 @@ def _writer(url: str, seconds: float, mode: str, counts: Any) -> None:
     counts.put(done)
 
 
+def _sequence_while(services: Services, running: Callable[[], bool]) -> list[float]:
+    """Integrate queued events as the service's sequencer does while the writers run; the
+    longest wait in each batch integrated."""
+    waits: list[float] = []
+    while running():
+        with services.db.system() as conn:
+            done = audit_log.integrate(conn)
+        if done.count:
+            waits.append(done.longest_wait_s)
+        else:
+            time.sleep(0.1)
+    return waits
+
+
 def bench_writers(
     url: str, services: Services, writers: int = 16, seconds: float = 10.0
 ) -> dict[str, object]:
@@ -93,17 +108,10 @@ def bench_writers(
         procs = [
             multiprocessing.Process(target=_writer, args=(url, seconds, mode, counts)) for _ in range(writers)
         ]
-        waits: list[float] = []
         started = time.monotonic()
         for proc in procs:
             proc.start()
-        while any(p.is_alive() for p in procs):
-            with services.db.system() as conn:
-                done = audit_log.integrate(conn)
-            if done.count:
-                waits.append(done.longest_wait_s)
-            else:
-                time.sleep(0.1)
+        waits = _sequence_while(services, lambda procs=procs: any(p.is_alive() for p in procs))
         elapsed = time.monotonic() - started
         total = sum(counts.get() for _ in procs)
         with services.db.system() as conn:
@@ -147,14 +155,7 @@ def bench_writers_pgbench(
                 stderr=subprocess.PIPE,
                 text=True,
             )
-            waits: list[float] = []
-            while run.poll() is None:
-                with services.db.system() as conn:
-                    done = audit_log.integrate(conn)
-                if done.count:
-                    waits.append(done.longest_wait_s)
-                else:
-                    time.sleep(0.1)
+            waits = _sequence_while(services, lambda run=run: run.poll() is None)
             stdout, stderr = run.communicate()
             tps = [line for line in stdout.splitlines() if line.startswith("tps = ")]
             if run.returncode != 0 or not tps:

@@ -91,7 +91,7 @@ def screener(services: Services) -> Screener:
         classifiers=services.classifiers,
         limits=services.limits,
         db=services.db,
-        symbols=services.symbols,
+        symbol_bank=services.symbols,
         match_index=services.match_index,
     )
 

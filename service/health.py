@@ -1,25 +1,21 @@
 """Readiness of the components an instance is configured with.
 
-A component is ``ok``, ``not_configured`` (deliberately absent: reported, still ready) or
-``unavailable`` (configured but broken: not ready, and the flows that need it fail closed).
+A component's state is a ``SignalState`` (``vocabulary``): ``ok``, ``not_configured``
+(deliberately absent: reported, still ready) or ``unavailable`` (configured but broken: not
+ready, and the flows that need it fail closed).
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
-class ComponentState(enum.StrEnum):
-    OK = "ok"
-    NOT_CONFIGURED = "not_configured"
-    UNAVAILABLE = "unavailable"
+from service.vocabulary import SignalState
 
 
 @dataclass(frozen=True, slots=True)
 class ComponentStatus:
-    state: ComponentState
+    state: SignalState
     detail: str = ""
 
 
@@ -42,11 +38,11 @@ class Readiness:
         out: dict[str, ComponentStatus] = {}
         for name, check in self._checks.items():
             needed = self._needs.get(name)
-            if needed is not None and needed in out and out[needed].state is ComponentState.UNAVAILABLE:
-                out[name] = ComponentStatus(ComponentState.UNAVAILABLE, f"not probed: the {needed} is down")
+            if needed is not None and needed in out and out[needed].state is SignalState.UNAVAILABLE:
+                out[name] = ComponentStatus(SignalState.UNAVAILABLE, f"not probed: the {needed} is down")
                 continue
             try:
                 out[name] = check()
             except Exception as exc:  # a probe that raises is itself a broken component
-                out[name] = ComponentStatus(ComponentState.UNAVAILABLE, f"{exc.__class__.__name__}: {exc}")
+                out[name] = ComponentStatus(SignalState.UNAVAILABLE, f"{exc.__class__.__name__}: {exc}")
         return out

@@ -23,7 +23,7 @@ from service.db import migrate as migrations
 from service.errors import DatabaseUnavailable, ProfileError, Unavailable, VigilError
 from service.generate.backend import GeneratorBackend
 from service.generate.registry import backend_from_settings
-from service.health import ComponentState, ComponentStatus, Readiness
+from service.health import ComponentStatus, Readiness
 from service.labels import MarketProfile, get_profile, load_profiles
 from service.labels.profiles import resolve_profiles_dir
 from service.match.matching import BankIndex
@@ -36,6 +36,7 @@ from service.review.model import ReviewPolicy
 from service.settings import Settings
 from service.slots import CheckSlots
 from service.symbols.bank import SymbolBank
+from service.vocabulary import SignalState
 
 PROBE_TIMEOUT_S = 1.0  # how long a readiness probe waits on the database
 
@@ -135,7 +136,7 @@ class Services:
 
     def _symbols_status(self) -> ComponentStatus:
         state, detail = self.symbols.status()
-        return ComponentStatus(ComponentState(state.value), detail)
+        return ComponentStatus(state, detail)
 
     def _load_market_profiles(self) -> None:
         try:
@@ -145,9 +146,9 @@ class Services:
         self.readiness.register(
             "labels",
             lambda: (
-                ComponentStatus(ComponentState.UNAVAILABLE, self.market_profiles_error)
+                ComponentStatus(SignalState.UNAVAILABLE, self.market_profiles_error)
                 if self.market_profiles_error
-                else ComponentStatus(ComponentState.OK, ", ".join(sorted(self.market_profiles)))
+                else ComponentStatus(SignalState.OK, ", ".join(sorted(self.market_profiles)))
             ),
         )
 
@@ -162,15 +163,15 @@ class Services:
             self.db.ping(timeout=PROBE_TIMEOUT_S)  # a probe answers fast: /readyz within ~1 s
             missing = migrations.pending(self.db.url, connect_timeout=PROBE_TIMEOUT_S)
         except VigilError as exc:
-            return ComponentStatus(ComponentState.UNAVAILABLE, exc.message)
+            return ComponentStatus(SignalState.UNAVAILABLE, exc.message)
         except Exception as exc:
-            return ComponentStatus(ComponentState.UNAVAILABLE, str(DatabaseUnavailable(str(exc))))
+            return ComponentStatus(SignalState.UNAVAILABLE, str(DatabaseUnavailable(str(exc))))
         if missing:
             names = ", ".join(f"{m.version:04d}_{m.name}" for m in missing)
             return ComponentStatus(
-                ComponentState.UNAVAILABLE, f"migrations not applied: {names}; run 'vigil db migrate'"
+                SignalState.UNAVAILABLE, f"migrations not applied: {names}; run 'vigil db migrate'"
             )
-        return ComponentStatus(ComponentState.OK)
+        return ComponentStatus(SignalState.OK)
 
     def close(self) -> None:
         if self.sequencer is not None:

@@ -77,7 +77,8 @@ class Category(enum.StrEnum):
 
 class SignalState(enum.StrEnum):
     """``ok``: scores are real. ``not_configured``: deliberately absent (policy decides what it
-    means). ``unavailable``: configured but broken; never read as clean (route to review)."""
+    means). ``unavailable``: configured but broken; never read as clean (route to review). The
+    same three states are what ``/readyz`` reports of each component (``health.py``)."""
 
     OK = "ok"
     NOT_CONFIGURED = "not_configured"

@@ -15,12 +15,12 @@ from prometheus_client.registry import Collector
 from service.api.deps import ServicesDep
 from service.audit import store as audit_store
 from service.errors import Unavailable
-from service.health import ComponentState
 from service.jobs import JobState
 from service.jobs import store as job_store
 from service.notify import store as notify_store
 from service.review import store as review_store
 from service.services import Services
+from service.vocabulary import SignalState
 
 router = APIRouter(tags=["health"])
 
@@ -35,7 +35,7 @@ def healthz() -> dict[str, str]:
 def readyz(services: ServicesDep) -> JSONResponse:
     """Ready when every configured component works; deliberately unconfigured ones are listed."""
     report = services.readiness.report()
-    ready = all(c.state is not ComponentState.UNAVAILABLE for c in report.values())
+    ready = all(c.state is not SignalState.UNAVAILABLE for c in report.values())
     body: dict[str, Any] = {
         "status": "ready" if ready else "unavailable",
         "components": {name: {"state": c.state.value, "detail": c.detail} for name, c in report.items()},

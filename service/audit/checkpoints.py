@@ -19,8 +19,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from service.audit import log, note, store
 from service.db import Conn, Database
 from service.errors import ConfigError, MalformedRequest, NotFound
-from service.health import ComponentState, ComponentStatus
+from service.health import ComponentStatus
 from service.settings import Settings
+from service.vocabulary import SignalState
 
 KEY_FILE = "log_ed25519.pem"
 
@@ -121,7 +122,5 @@ def log_status(db: Database, *, timeout: float | None = None) -> ComponentStatus
     with db.system(timeout=timeout) as conn:
         missing = log.missing_frontier(conn)
     if missing:
-        return ComponentStatus(
-            ComponentState.UNAVAILABLE, f"{missing} right-edge hashes absent. {log.DAMAGED}"
-        )
-    return ComponentStatus(ComponentState.OK)
+        return ComponentStatus(SignalState.UNAVAILABLE, f"{missing} right-edge hashes absent. {log.DAMAGED}")
+    return ComponentStatus(SignalState.OK)

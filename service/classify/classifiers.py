@@ -30,7 +30,7 @@ from service.classify.ocr import OcrText, TesseractOcr
 from service.classify.registry import REGISTRY, Classifier, ClassifyConfig
 from service.classify.video import FramePlan, aggregate, select_frames
 from service.errors import UnsupportedMediaType
-from service.health import ComponentState, ComponentStatus
+from service.health import ComponentStatus
 from service.media.intake import iter_frames
 from service.media.model import Frame, MediaInfo, MediaLimits
 from service.settings import Settings
@@ -151,4 +151,4 @@ class Classifiers:
 
 
 def _component(state: SignalState, detail: str) -> ComponentStatus:
-    return ComponentStatus(ComponentState(state.value), detail)
+    return ComponentStatus(state, detail)

@@ -69,6 +69,7 @@ class CheckOutcome:
     flag_id: UUID | None  # the review flag, for a ``review`` verdict
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CheckFlow:
     """The check flow of one process, built by the composition root (``composition.check_flow``).
 
@@ -84,64 +85,47 @@ class CheckFlow:
         every check     slots: at most VIGIL_CHECK_CONCURRENCY run at once
     """
 
-    def __init__(
-        self,
-        *,
-        limits: MediaLimits,
-        look_closer: bool,
-        read_words: bool,
-        db: Database,
-        notary: Notary,
-        match_index: BankIndex,
-        symbols: SymbolBank,
-        classifiers: Classifiers,
-        policy: PolicyHolder,
-        label_markets: Collection[str],
-        blobs: BlobStore,
-        review_policy: ReviewPolicy,
-        slots: AbstractContextManager[Any],
-    ) -> None:
-        self._limits = limits
-        self._look_closer = look_closer
-        self._read_words = read_words
-        self._db = db
-        self._notary = notary
-        self._match_index = match_index
-        self._symbols = symbols
-        self._classifiers = classifiers
-        self._policy = policy
-        self._label_markets = label_markets
-        self._blobs = blobs
-        self._review_policy = review_policy
-        self._slots = slots
+    limits: MediaLimits
+    look_closer: bool
+    read_words: bool
+    db: Database
+    notary: Notary
+    match_index: BankIndex
+    symbols: SymbolBank
+    classifiers: Classifiers
+    policy: PolicyHolder
+    label_markets: Collection[str]
+    blobs: BlobStore
+    review_policy: ReviewPolicy
+    slots: AbstractContextManager[Any]
 
     def check(self, request: CheckRequest) -> CheckOutcome:
         """Run the check flow for one upload; see the module docstring for the steps."""
         if request.media is None and not (request.text or "").strip():
             raise steps.nothing_to_check()
-        with self._slots:  # VIGIL_CHECK_CONCURRENCY
+        with self.slots:  # VIGIL_CHECK_CONCURRENCY
             return self._check(request)
 
     def _check(self, request: CheckRequest) -> CheckOutcome:
-        current = self._policy.current
+        current = self.policy.current
         market = steps.known_market(
-            request.market, policies=current.policies, label_markets=self._label_markets
+            request.market, policies=current.policies, label_markets=self.label_markets
         )
         policy = current.for_market(market)
         check_id = uuid.uuid4()
 
         # 1. intake: decode once (the edge already sniffed the type and enforced the limits)
-        decoded = steps.decode(request.media, limits=self._limits, look_closer=self._look_closer)
+        decoded = steps.decode(request.media, limits=self.limits, look_closer=self.look_closer)
 
-        with self._db.system() as conn:
+        with self.db.system() as conn:
             # 2. provenance: embedded manifest, else recovered from the repository by fingerprint
-            provenance = steps.provenance(conn, decoded, notary=self._notary, limits=self._limits)
+            provenance = steps.provenance(conn, decoded, notary=self.notary, limits=self.limits)
             # 3. consent status of a released asset (also for a stripped copy found in step 2)
             consent = steps.consent_status(conn, provenance)
             # 4. match: tenant banks + system banks of rejected and revoked outputs
-            matches = steps.match(conn, request.tenant_id, decoded, index=self._match_index)
+            matches = steps.match(conn, request.tenant_id, decoded, index=self.match_index)
             # the symbol bank as the tenant sees it (its emblems beside the shipped drawings)
-            symbols = self._symbols.bind(conn, request.tenant_id) if decoded.info is not None else None
+            symbols = self.symbols.bind(conn, request.tenant_id) if decoded.info is not None else None
 
         # 5. classify: media and caption, words and symbols on the picture; missing classifiers
         #    become signal states
@@ -150,9 +134,9 @@ class CheckFlow:
             request.text,
             request.text_source,
             symbols,
-            classifiers=self._classifiers,
-            limits=self._limits,
-            read_words=self._read_words,
+            classifiers=self.classifiers,
+            limits=self.limits,
+            read_words=self.read_words,
         )
 
         # 6. decide: the market's policy over everything steps 2 to 5 found
@@ -162,9 +146,9 @@ class CheckFlow:
 
         # 7. audit, and a flag for a person when the verdict is review
         flag_id = check_record.record(
-            db=self._db,
-            blobs=self._blobs,
-            review_policy=self._review_policy,
+            db=self.db,
+            blobs=self.blobs,
+            review_policy=self.review_policy,
             check_id=check_id,
             request_tenant=request.tenant_id,
             policy=policy,

@@ -82,35 +82,21 @@ class Submission:
     idempotency_key: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class GenerationFlow:
     """The generation flow of one process; see the module docstring for what each step reads."""
 
-    def __init__(
-        self,
-        *,
-        db: Database,
-        blobs: BlobStore,
-        consent_rules: RuleBook,
-        max_attempts: int,
-        screener: Screener,
-        generator: GeneratorBackend,
-        quarantine_dir: Path,
-        video_seconds: float,
-        limits: MediaLimits,
-        policy: PolicyHolder,
-        outcomes: Outcomes,
-    ) -> None:
-        self._db = db
-        self._blobs = blobs
-        self._consent_rules = consent_rules
-        self._max_attempts = max_attempts
-        self._screener = screener
-        self._generator = generator
-        self._quarantine_dir = quarantine_dir
-        self._video_seconds = video_seconds
-        self._limits = limits
-        self._policy = policy
-        self._outcomes = outcomes
+    db: Database
+    blobs: BlobStore
+    consent_rules: RuleBook
+    max_attempts: int
+    screener: Screener
+    generator: GeneratorBackend
+    quarantine_dir: Path
+    video_seconds: float
+    limits: MediaLimits
+    policy: PolicyHolder
+    outcomes: Outcomes
 
     # --- submission (step 1) ------------------------------------------------------------------
 
@@ -120,18 +106,18 @@ class GenerationFlow:
         ``Idempotency-Key`` returns the same record; the same key with another request is a
         ``Conflict``."""
         spec = submission.spec
-        photo_shas = tuple(self._blobs.put_file(p.path) for p in submission.photos)
-        voice_sha = self._blobs.put_file(submission.voice.path) if submission.voice else None
+        photo_shas = tuple(self.blobs.put_file(p.path) for p in submission.photos)
+        voice_sha = self.blobs.put_file(submission.voice.path) if submission.voice else None
         fingerprint = request_sha256(spec, photo_shas, voice_sha)
         key = submission.idempotency_key
-        with self._db.tenant(tenant_id) as conn:
+        with self.db.tenant(tenant_id) as conn:
             if key is not None:
                 existing = store.by_idempotency_key(conn, tenant_id, key)
                 if existing is not None:
                     return _same_request(existing, fingerprint)
             # 1. consent
             request = ConsentRequest.from_spec(spec.as_json())
-            consent = registry.check_request(conn, self._consent_rules, request, at=datetime.now(UTC))
+            consent = registry.check_request(conn, self.consent_rules, request, at=datetime.now(UTC))
             denied = consent.decision is ConsentOutcome.DENIED
             gen = store.insert(
                 conn,
@@ -152,7 +138,7 @@ class GenerationFlow:
                 self._record_submission(conn, gen)
         if gen is None:  # another request with this key committed first
             assert key is not None  # only a key can collide
-            with self._db.tenant(tenant_id) as conn:
+            with self.db.tenant(tenant_id) as conn:
                 existing = store.by_idempotency_key(conn, tenant_id, key)
             if existing is None:
                 raise Conflict("A request with this Idempotency-Key vanished; retry it.")
@@ -179,7 +165,7 @@ class GenerationFlow:
             {"generation_id": str(gen.id)},
             tenant_id=gen.tenant_id,
             dedupe_key=str(gen.id),
-            max_attempts=self._max_attempts,
+            max_attempts=self.max_attempts,
         )
 
     # --- the job (steps 1 again, 2-9) -----------------------------------------------------------
@@ -200,19 +186,19 @@ class GenerationFlow:
             _fail(ctx, generation_id, exc)
 
     def _run(self, ctx: JobContext[H], generation_id: UUID) -> None:
-        with self._db.tenant(ctx.job.tenant_id) as conn:
+        with self.db.tenant(ctx.job.tenant_id) as conn:
             gen = store.start(conn, generation_id)
             if gen is None:  # settled by an earlier attempt: nothing left to do
                 return
             # 1. consent, again: a grant revoked since submission stops the job
             request = ConsentRequest.from_spec(dict(gen.spec))
-            consent = registry.check_request(conn, self._consent_rules, request, at=datetime.now(UTC))
+            consent = registry.check_request(conn, self.consent_rules, request, at=datetime.now(UTC))
         if consent.decision is ConsentOutcome.DENIED:
             with ctx.completing() as conn:
                 outcome.deny(conn, generation_id, list(consent.reasons))
             return
         # 2. screen text
-        screening = self._screener.text(
+        screening = self.screener.text(
             [
                 (TextSource.PROMPT, gen.prompt),
                 (TextSource.SCRIPT, gen.script),
@@ -221,13 +207,13 @@ class GenerationFlow:
         )
         # 3. generate
         media = self._generate(gen)
-        output_sha = self._blobs.put_file(media.path)
+        output_sha = self.blobs.put_file(media.path)
         media.path.unlink(missing_ok=True)
-        info = inspect(self._blobs.path(output_sha), self._limits)
+        info = inspect(self.blobs.path(output_sha), self.limits)
         # 4. screen media (and the words and symbols on it)
-        self._screener.media(screening, info, tenant_id=gen.tenant_id)
-        self._screener.words(screening, info)
-        self._screener.symbols(screening, info, tenant_id=gen.tenant_id)
+        self.screener.media(screening, info, tenant_id=gen.tenant_id)
+        self.screener.words(screening, info)
+        self.screener.symbols(screening, info, tenant_id=gen.tenant_id)
         # 5. decide
         verdict = self._decide(gen, screening, consent)
         with ctx.completing() as conn:
@@ -269,19 +255,19 @@ class GenerationFlow:
         request = GenerationRequest(
             request_id=str(gen.id),
             output=OutputKind(gen.output_kind),
-            photos=tuple(PhotoRef(sha, self._blobs.path(sha)) for sha in gen.photo_sha256s),
+            photos=tuple(PhotoRef(sha, self.blobs.path(sha)) for sha in gen.photo_sha256s),
             prompt=gen.prompt,
             caption=gen.caption,
             script=gen.script,
-            voice=self._blobs.path(gen.voice_sha256) if gen.voice_sha256 else None,
-            video_seconds=self._video_seconds,
+            voice=self.blobs.path(gen.voice_sha256) if gen.voice_sha256 else None,
+            video_seconds=self.video_seconds,
         )
-        return self._generator.generate(request, out_dir=self._quarantine_dir)
+        return self.generator.generate(request, out_dir=self.quarantine_dir)
 
     def _decide(self, gen: Generation, screening: Screening, consent: ConsentDecision) -> Verdict:
         """Step 5: the policy of the market over every signal; consent that needs a person adds
         review."""
-        policy = self._policy.current.for_market(gen.market)
+        policy = self.policy.current.for_market(gen.market)
         verdict = evaluate(
             policy,
             Signals(
@@ -319,9 +305,9 @@ class GenerationFlow:
         if verdict.decision is Decision.BLOCK:
             outcome.withhold(conn, gen.id, list(gen.reasons), by="policy")
         elif verdict.decision is Decision.REVIEW:
-            self._outcomes.hold(conn, gen, verdict, words=words, symbols=symbols)
+            self.outcomes.hold(conn, gen, verdict, words=words, symbols=symbols)
         else:  # the record carries the classifier versions into the manifest
-            self._outcomes.release(conn, gen.id, moderation=verdict.decision.value)
+            self.outcomes.release(conn, gen.id, moderation=verdict.decision.value)
 
     def on_dead(self, conn: Conn, job: Job) -> None:
         """The job went to the dead letter outside the handler (its workers kept dying, or it
@@ -329,7 +315,7 @@ class GenerationFlow:
         death, and the part files a worker killed mid-encode left in quarantine are removed (no
         retry will)."""
         generation_id = UUID(str(job.payload["generation_id"]))
-        for part in Path(self._quarantine_dir).glob(f".{generation_id}.*.part"):
+        for part in Path(self.quarantine_dir).glob(f".{generation_id}.*.part"):
             part.unlink(missing_ok=True)
         gen = store.get(conn, generation_id, lock=True)
         if not gen.status.pending:

@@ -31,27 +31,18 @@ class Released:
     signed: SignedAsset
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class LabelSigner:
     """Steps 6 and 7, given what they read: the market profiles (6), the notary and the limits it
     reads the labelled file under (7), the provider named in the disclosure metadata, the locale
     used when a market profile names none, and a folder for the labelled intermediate file."""
 
-    def __init__(
-        self,
-        *,
-        market_profile: Callable[[str], MarketProfile],
-        provider: str,
-        default_locale: str | None,
-        notary: Notary,
-        limits: MediaLimits,
-        tmp_dir: Path,
-    ) -> None:
-        self._market_profile = market_profile
-        self._provider = provider
-        self._default_locale = default_locale
-        self._notary = notary
-        self._limits = limits
-        self._tmp_dir = tmp_dir
+    market_profile: Callable[[str], MarketProfile]
+    provider: str
+    default_locale: str | None
+    notary: Notary
+    limits: MediaLimits
+    tmp_dir: Path
 
     def label_and_sign(
         self,
@@ -73,30 +64,30 @@ class LabelSigner:
         """
         if spec.asset_id is None:
             raise ValueError("a released asset needs its asset id before labelling")
-        profile = self._market_profile(market)
+        profile = self.market_profile(market)
         disclosure = Disclosure(
-            provider=self._provider,
+            provider=self.provider,
             system_name="vigil",
             system_version=__version__,
             created_at=datetime.now(UTC).replace(microsecond=0),
             asset_id=spec.asset_id,
             digital_source_type=str(spec.source_type),
         )
-        self._tmp_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=self._tmp_dir) as work:
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.tmp_dir) as work:
             labelled = Path(work) / f"labelled{dst.suffix or '.bin'}"
             # 6. label
             result = label_file(
                 src,
                 labelled,
                 profile,
-                locale=locale or self._default_locale or profile.image.default_locale,
+                locale=locale or self.default_locale or profile.image.default_locale,
                 disclosure=disclosure,
             )
             append(conn, Event(EventName.ASSET_LABELLED, spec.asset_id, tenant_id, _codes(result)))
             # 7. sign (appends asset.signed and records the manifest and fingerprints)
-            signed = self._notary.sign_and_record(
-                conn, labelled, dst, replace(spec), limits=self._limits, tenant=tenant_id
+            signed = self.notary.sign_and_record(
+                conn, labelled, dst, replace(spec), limits=self.limits, tenant=tenant_id
             )
         return Released(label=result, signed=signed)
 

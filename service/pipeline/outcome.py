@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
@@ -40,28 +41,19 @@ APPROVED_BY_REVIEWER = "approved_by_reviewer"
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "video/mp4": ".mp4"}
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Outcomes:
     """Release or hold a screened output, given what those read: the blob store (the quarantined
     output, the sources, the signed result), the consent rules (checked once more at release),
     the policy (its version and thresholds), labelling and signing, and the review policy (the
     flag of a held output)."""
 
-    def __init__(
-        self,
-        *,
-        blobs: BlobStore,
-        consent_rules: RuleBook,
-        policy: PolicyHolder,
-        label_signer: LabelSigner,
-        review_policy: ReviewPolicy,
-        tmp_dir: Path,
-    ) -> None:
-        self._blobs = blobs
-        self._consent_rules = consent_rules
-        self._policy = policy
-        self._label_signer = label_signer
-        self._review_policy = review_policy
-        self._tmp_dir = tmp_dir
+    blobs: BlobStore
+    consent_rules: RuleBook
+    policy: PolicyHolder
+    label_signer: LabelSigner
+    review_policy: ReviewPolicy
+    tmp_dir: Path
 
     def release(self, conn: Conn, generation_id: UUID, *, moderation: str) -> Generation:
         """Label (6), sign (7) and release (8) a screened output; audit each (9). Idempotent.
@@ -76,20 +68,20 @@ class Outcomes:
         # Consent once more, at the moment of release: a grant revoked while the output waited for a
         # reviewer stops it (revocation stops new generation at once).
         consent = registry.check_request(
-            conn, self._consent_rules, ConsentRequest.from_spec(dict(gen.spec)), at=datetime.now(UTC)
+            conn, self.consent_rules, ConsentRequest.from_spec(dict(gen.spec)), at=datetime.now(UTC)
         )
         if consent.decision is ConsentOutcome.DENIED:
             return deny(conn, gen.id, list(consent.reasons))
         asset_id = uuid.uuid4()
         now = datetime.now(UTC)
         suffix = _EXTENSIONS.get(gen.quarantine_mime, ".bin")
-        self._tmp_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=self._tmp_dir, prefix="release-") as work:
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.tmp_dir, prefix="release-") as work:
             signed_path = Path(work) / f"signed{suffix}"
             # 6. label and 7. sign: the manifest records the final decision and the grants
-            done = self._label_signer.label_and_sign(
+            done = self.label_signer.label_and_sign(
                 conn,
-                self._blobs.path(gen.quarantine_sha256),
+                self.blobs.path(gen.quarantine_sha256),
                 signed_path,
                 SignSpec(
                     source_type=gen.source_type or SourceType.TRAINED_ALGORITHMIC_MEDIA,
@@ -103,7 +95,7 @@ class Outcomes:
                     ),
                     moderation=ModerationAssertion(
                         verdict=moderation,
-                        policy_version=gen.policy_version or self._policy.current.version,
+                        policy_version=gen.policy_version or self.policy.current.version,
                         classifier_versions=dict(gen.classifier_versions),
                     ),
                     ingredients=self._ingredients(gen),
@@ -112,7 +104,7 @@ class Outcomes:
                 tenant_id=gen.tenant_id,
             )
             signed = done.signed
-            released_sha = self._blobs.put_file(signed_path)
+            released_sha = self.blobs.put_file(signed_path)
         # 8. release: link the asset to its grants (revocation reaches it), then the status
         if gen.grant_ids:
             registry.link_outputs(
@@ -161,7 +153,7 @@ class Outcomes:
         """Step 8 for a review verdict: the output waits in quarantine and a flag goes to the
         queue."""
         reasons = list(verdict.reasons)
-        policy = self._policy.current.for_market(gen.market)
+        policy = self.policy.current.for_market(gen.market)
         # Every text that was screened, under its source name (the scores below name it too); the
         # reviewer reads them here, they never reach logs or the audit log.
         texts = (
@@ -181,7 +173,7 @@ class Outcomes:
                     else ()
                 ),
                 *(
-                    MediaRef(sha, detect(self._blobs.path(sha)).mime, "source photo")
+                    MediaRef(sha, detect(self.blobs.path(sha)).mime, "source photo")
                     for sha in gen.photo_sha256s
                 ),
             ),
@@ -213,10 +205,10 @@ class Outcomes:
             tenant_id=gen.tenant_id,
             source_kind="generation",
             source_id=str(gen.id),
-            category=self._review_policy.most_severe(verdict.categories, FlagCategory.UNSCREENED),
+            category=self.review_policy.most_severe(verdict.categories, FlagCategory.UNSCREENED),
             reasons=[r.as_dict() for r in reasons],
             context=context,
-            policy=self._review_policy,
+            policy=self.review_policy,
         )
         held = store.update(conn, gen.id, status=GenerationStatus.HELD, reasons=reasons, flag_id=flag.id)
         append(
@@ -233,7 +225,7 @@ class Outcomes:
 
     def _ingredients(self, gen: Generation) -> tuple[Ingredient, ...]:
         shas = [*gen.photo_sha256s, *([gen.voice_sha256] if gen.voice_sha256 else [])]
-        return tuple(Ingredient(sha, detect(self._blobs.path(sha)).mime) for sha in shas)
+        return tuple(Ingredient(sha, detect(self.blobs.path(sha)).mime) for sha in shas)
 
 
 def deny(conn: Conn, generation_id: UUID, reasons: list[Reason]) -> Generation:

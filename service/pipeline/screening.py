@@ -82,24 +82,16 @@ def _add_scores(
         screening.scores.append(ScoreSignal(signal, str(category), float(score), origin=origin))
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Screener:
     """Steps 2 and 4 of the generation flow: what the classifiers, the symbol bank and the hash
     banks find in a generation's texts and in its output."""
 
-    def __init__(
-        self,
-        *,
-        classifiers: Classifiers,
-        limits: MediaLimits,
-        db: Database,
-        symbols: SymbolBank,
-        match_index: BankIndex,
-    ) -> None:
-        self._classifiers = classifiers  # every step: text, image, words, speech
-        self._limits = limits  # how much of the output's frames may be read
-        self._db = db  # the symbol bank and the hash banks, in system() transactions
-        self._symbols = symbols
-        self._match_index = match_index
+    classifiers: Classifiers  # every step: text, image, words, speech
+    limits: MediaLimits  # how much of the output's frames may be read
+    db: Database  # the symbol bank and the hash banks, in system() transactions
+    symbol_bank: SymbolBank
+    match_index: BankIndex
 
     def text(self, texts: Sequence[tuple[TextSource, str | None]]) -> Screening:
         """Step 2: the prompt, script and caption through the text classifier and its lexicon;
@@ -109,7 +101,7 @@ class Screener:
         present = [(source, text) for source, text in texts if text and text.strip()]
         if not present:
             return screening
-        classifiers = self._classifiers
+        classifiers = self.classifiers
         try:
             results = classifiers.classify_text([text for _, text in present])
         except VigilError as exc:
@@ -137,9 +129,9 @@ class Screener:
         ``unavailable``, never clean."""
         if info.kind.value not in ("image", "video"):
             return
-        classifiers = self._classifiers
+        classifiers = self.classifiers
         try:
-            read = classifiers.read_video_words(info, limits=self._limits)
+            read = classifiers.read_video_words(info, limits=self.limits)
         except VigilError as exc:
             log.warning("words in the picture could not be read: %s", exc.code)
             screening.states["ocr"] = SignalState.UNAVAILABLE
@@ -169,9 +161,9 @@ class Screener:
         from service.pipeline import pictures
 
         try:
-            with self._db.system() as conn:
-                bound = self._symbols.bind(conn, tenant_id)
-            found = pictures.symbols_of(info, bound, classifiers=self._classifiers, limits=self._limits)
+            with self.db.system() as conn:
+                bound = self.symbol_bank.bind(conn, tenant_id)
+            found = pictures.symbols_of(info, bound, classifiers=self.classifiers, limits=self.limits)
         except VigilError as exc:
             log.warning("symbol screening unavailable: %s", exc.code)
             screening.states["symbols"] = SignalState.UNAVAILABLE
@@ -186,16 +178,16 @@ class Screener:
         so ``speech`` is ``not_configured`` and the policy decides what that means for the flow."""
         if not info.has_audio:
             return
-        result = self._classifiers.classify_speech(info)
+        result = self.classifiers.classify_speech(info)
         screening.states[result.classifier] = result.state
-        record_version(screening.versions, result, self._classifiers)
+        record_version(screening.versions, result, self.classifiers)
 
     def media(self, screening: Screening, info: MediaInfo, *, tenant_id: UUID) -> None:
         """Step 4: the still or sampled frames through the image classifier, the audio track
         through speech (not shipped: named as missing); fingerprints against the hash banks."""
-        classifiers = self._classifiers
+        classifiers = self.classifiers
         try:
-            result = classifiers.classify_video(info, limits=self._limits)
+            result = classifiers.classify_video(info, limits=self.limits)
             _add_scores(screening, classifiers, "image_model", result, origin=info.kind.value)
         except VigilError as exc:
             log.warning("image screening unavailable: %s", exc.code)
@@ -203,9 +195,9 @@ class Screener:
             screening.versions[classifiers.image.name] = SignalState.UNAVAILABLE.value
         self.speech(screening, info)
         try:
-            with self._db.system() as conn:
+            with self.db.system() as conn:
                 report = match_media(
-                    conn, self._match_index, tenant_id=tenant_id, info=info, limits=self._limits
+                    conn, self.match_index, tenant_id=tenant_id, info=info, limits=self.limits
                 )
         except VigilError as exc:
             log.warning("hash bank screening unavailable: %s", exc.code)

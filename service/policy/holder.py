@@ -7,8 +7,9 @@ import threading
 from pathlib import Path
 
 from service.errors import ConfigError
-from service.health import ComponentState, ComponentStatus
+from service.health import ComponentStatus
 from service.policy.load import PolicySet, load_policies
+from service.vocabulary import SignalState
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,6 @@ class PolicyHolder:
         if self.last_error is not None:
             # Serving the last good policy is safe; the component is degraded, not down.
             return ComponentStatus(
-                ComponentState.OK, f"{self._current.version}; last reload failed: {self.last_error}"
+                SignalState.OK, f"{self._current.version}; last reload failed: {self.last_error}"
             )
-        return ComponentStatus(ComponentState.OK, self._current.version)
+        return ComponentStatus(SignalState.OK, self._current.version)

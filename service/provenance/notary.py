@@ -25,7 +25,7 @@ from service.audit import Event, EventName
 from service.audit.log import append_now
 from service.db import Conn
 from service.errors import ConfigError, SigningFailed
-from service.health import ComponentState, ComponentStatus
+from service.health import ComponentStatus
 from service.match.hashes import PDQ_MIN_QUALITY, ImageHashes, hash_image
 from service.media import MediaInfo, MediaLimits
 from service.media.intake import inspect, iter_frames
@@ -49,7 +49,7 @@ from service.provenance.signer import VigilSigner
 from service.provenance.trust import TrustStore
 from service.provenance.verify import verify_file
 from service.settings import Settings
-from service.vocabulary import MediaKind
+from service.vocabulary import MediaKind, SignalState
 
 MAX_QUERY_FRAMES = 12  # frames of a video compared against the repository
 
@@ -142,19 +142,19 @@ class Notary:
     # --- readiness ---------------------------------------------------------------------------
     def signing_status(self) -> ComponentStatus:
         if self.signer_error is not None:
-            return ComponentStatus(ComponentState.UNAVAILABLE, self.signer_error)
+            return ComponentStatus(SignalState.UNAVAILABLE, self.signer_error)
         if self.signer is None:
             return ComponentStatus(
-                ComponentState.NOT_CONFIGURED, "no signing key; run 'vigil keys init-signing'"
+                SignalState.NOT_CONFIGURED, "no signing key; run 'vigil keys init-signing'"
             )
-        return ComponentStatus(ComponentState.OK)
+        return ComponentStatus(SignalState.OK)
 
     def trust_status(self) -> ComponentStatus:
         if self.trust.empty:
             return ComponentStatus(
-                ComponentState.NOT_CONFIGURED, "no trust anchors: signers verify as valid at best"
+                SignalState.NOT_CONFIGURED, "no trust anchors: signers verify as valid at best"
             )
-        return ComponentStatus(ComponentState.OK, "; ".join(a.describe() for a in self.trust.lists))
+        return ComponentStatus(SignalState.OK, "; ".join(a.describe() for a in self.trust.lists))
 
     # --- signing -----------------------------------------------------------------------------
     def sign(self, src: Path, dst: Path, spec: SignSpec) -> SignedAsset:

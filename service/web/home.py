@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from service import __version__
 from service.api.deps import ServicesDep
-from service.health import ComponentState
+from service.vocabulary import SignalState
 from service.web import templates
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -17,7 +17,7 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 def home(request: Request, services: ServicesDep) -> HTMLResponse:
     report = services.readiness.report()
     components = [(name, status.state.value, status.detail) for name, status in sorted(report.items())]
-    ready = all(status.state is not ComponentState.UNAVAILABLE for status in report.values())
+    ready = all(status.state is not SignalState.UNAVAILABLE for status in report.values())
     return templates.TemplateResponse(
         request,
         "home.html",

@@ -9,15 +9,15 @@ import pytest
 
 from service.composition import open_services
 from service.errors import Unavailable, UnknownProfile
-from service.health import ComponentState
 from service.services import Services
 from service.settings import Settings
+from service.vocabulary import SignalState
 from tests.labels.helpers import MARKETS
 
 
 def test_profiles_are_loaded_and_ready(services: Services) -> None:
     status = services.readiness.report()["labels"]
-    assert status.state is ComponentState.OK
+    assert status.state is SignalState.OK
     assert status.detail == "cn, default, eu, us-ca"
     assert services.market_profile("us-ca").name == "us-ca"
     with pytest.raises(UnknownProfile):
@@ -32,7 +32,7 @@ def test_a_broken_profile_makes_labels_unavailable(settings: Settings, tmp_path:
     opened = open_services(settings.model_copy(update={"labels_profiles_dir": broken}))
     try:
         status = opened.readiness.report()["labels"]
-        assert status.state is ComponentState.UNAVAILABLE
+        assert status.state is SignalState.UNAVAILABLE
         assert status.detail.startswith("eu.yaml: video.label_seconds: missing")
         with pytest.raises(Unavailable):
             opened.market_profile("eu")
