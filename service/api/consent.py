@@ -182,7 +182,7 @@ class EvidenceOut(BaseModel):
     created_at: datetime
 
 
-class SpecSubject(BaseModel):
+class SpecSubjectIn(BaseModel):
     subject_id: UUID
     appears_as: AppearsAs = AppearsAs.LIKENESS
 
@@ -190,7 +190,7 @@ class SpecSubject(BaseModel):
 class GenerationSpecIn(BaseModel):
     """The consent-relevant fields of a generation spec (docs/generation.md)."""
 
-    subjects: list[SpecSubject] = Field(min_length=1, max_length=50)
+    subjects: list[SpecSubjectIn] = Field(min_length=1, max_length=50)
     market: str = Field("default", max_length=20, description="`default` (everywhere), `eu`, `cn`, `us-ca`…")
     purpose: Purpose
     audience: Audience
