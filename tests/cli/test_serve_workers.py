@@ -33,6 +33,23 @@ def children(pid: int) -> set[int]:
     return found
 
 
+def cpu_ticks(pids: set[int]) -> int:
+    """User and system CPU the processes have used, in clock ticks."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def settled(pids: set[int], *, window_s: float = 0.5, ticks: int = 5) -> bool:
+    """True once the processes are idle: a new serving process loads its text encoder in the
+    background after it starts serving, and a process busy with that answers late."""
+    before = cpu_ticks(pids)
+    time.sleep(window_s)
+    return cpu_ticks(pids) - before <= ticks
+
+
 def photo() -> bytes:
     rng = np.random.default_rng(3)
     out = io.BytesIO()
@@ -141,6 +158,7 @@ def test_a_client_pool_is_spread_evenly_and_metrics_count_every_process(
             lambda: httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200, timeout=60
         )
         time.sleep(0.3)  # the processes publish the probes' connections as closed
+        wait_until(lambda: settled(children(proc.pid)), timeout=120)
         # A client's keep-alive pool: four connections opened one after another, a request on each.
         for _ in range(4):
             conn = socket.create_connection(("127.0.0.1", port))
