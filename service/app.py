@@ -59,15 +59,20 @@ def warm_text_encoder(services: Services) -> None:
     log.info("text encoder %s: %s", state.value, detail)
 
 
+def _serve(app: FastAPI, services: Services) -> None:
+    """The services the routes use, and the two flows the composition root builds over them."""
+    app.state.services = services
+    app.state.check_flow = check_flow(services)
+    app.state.generation_flow = generation_flow(services)
+
+
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
     """Build the ASGI app. Without ``services`` it opens (and on shutdown closes) its own."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
-        app.state.services = services if services is not None else open_services(settings)
-        app.state.check_flow = check_flow(app.state.services)
-        app.state.generation_flow = generation_flow(app.state.services)
+        _serve(app, services if services is not None else open_services(settings))
         if owned:  # an HTTP process of --workers: load the encoder beside serving, not before it
             threading.Thread(
                 target=warm_text_encoder, args=(app.state.services,), name="warm-text-encoder", daemon=True
@@ -87,9 +92,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         redoc_url=None,
     )
     if services is not None:
-        app.state.services = services
-        app.state.check_flow = check_flow(services)
-        app.state.generation_flow = generation_flow(services)
+        _serve(app, services)
     metrics = Metrics()
     app.state.metrics = metrics
     api_errors.install(app)

@@ -124,7 +124,12 @@ def _generation_dead(conn: Conn, job: Job, services: Services) -> None:
 
 def register_generation_jobs(registry: HandlerRegistry[Services]) -> None:
     """``generation.run`` (steps 2-9) and the banking of a rejected output."""
-    registry.register(generation.JOB_KIND, _run_generation, max_attempts=20, on_dead=_generation_dead)
+    registry.register(
+        generation.JOB_KIND,
+        _run_generation,
+        max_attempts=generation.JOB_MAX_ATTEMPTS,
+        on_dead=_generation_dead,
+    )
     rejection.register_handlers(registry)
 
 

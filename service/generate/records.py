@@ -116,5 +116,10 @@ class Generation:
         return str(self.spec.get("caption") or "")
 
     @property
+    def source_sha256s(self) -> tuple[str, ...]:
+        """The inputs it was made from: the photos, then the voice sample."""
+        return (*self.photo_sha256s, *((self.voice_sha256,) if self.voice_sha256 else ()))
+
+    @property
     def downloadable(self) -> bool:
         return self.status is GenerationStatus.RELEASED and self.released_sha256 is not None

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,12 +63,13 @@ from service.pipeline.outcome import Outcomes
 from service.pipeline.screening import Screener, Screening
 from service.policy.evaluate import evaluate
 from service.policy.holder import PolicyHolder
-from service.policy.model import Decision, Flow, Signals, SymbolSignal, TextSource, Verdict
+from service.policy.model import Decision, Flow, Signals, TextSource, Verdict
 from service.vocabulary import ConsentStatus, OutputKind, Reason
 
 log = logging.getLogger(__name__)
 
 JOB_KIND = "generation.run"
+JOB_MAX_ATTEMPTS = 20  # a kind's cap; a generation's own job may allow fewer (max_attempts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +249,7 @@ class GenerationFlow:
                 ),
             )
             # 6.-8. label, sign and release; or hold; or withhold (9. audit inside each)
-            self._settle(conn, gen, verdict, words=screening.words, symbols=screening.symbols)
+            self._settle(conn, gen, verdict, screening)
 
     def _generate(self, gen: Generation) -> GeneratedMedia:
         request = GenerationRequest(
@@ -293,19 +293,11 @@ class GenerationFlow:
             )
         return verdict
 
-    def _settle(
-        self,
-        conn: Conn,
-        gen: Generation,
-        verdict: Verdict,
-        *,
-        words: Sequence[str] = (),
-        symbols: Sequence[SymbolSignal] = (),
-    ) -> None:
+    def _settle(self, conn: Conn, gen: Generation, verdict: Verdict, screening: Screening) -> None:
         if verdict.decision is Decision.BLOCK:
             outcome.withhold(conn, gen.id, list(gen.reasons), by="policy")
         elif verdict.decision is Decision.REVIEW:
-            self.outcomes.hold(conn, gen, verdict, words=words, symbols=symbols)
+            self.outcomes.hold(conn, gen, verdict, words=screening.words, symbols=screening.symbols)
         else:  # the record carries the classifier versions into the manifest
             self.outcomes.release(conn, gen.id, moderation=verdict.decision.value)
 
@@ -315,23 +307,13 @@ class GenerationFlow:
         death, and the part files a worker killed mid-encode left in quarantine are removed (no
         retry will)."""
         generation_id = UUID(str(job.payload["generation_id"]))
-        for part in Path(self.quarantine_dir).glob(f".{generation_id}.*.part"):
+        for part in self.quarantine_dir.glob(f".{generation_id}.*.part"):
             part.unlink(missing_ok=True)
         gen = store.get(conn, generation_id, lock=True)
         if not gen.status.pending:
             return
         reason = Reason("generation.job_dead", "jobs", f"the job stopped after {job.attempt} attempt(s)")
-        failed = store.update(conn, gen.id, status=GenerationStatus.FAILED, reasons=[reason])
-        append(
-            conn,
-            Event(
-                EventName.GENERATION_FAILED,
-                str(gen.id),
-                gen.tenant_id,
-                {"code": "job_dead", "attempt": job.attempt},
-            ),
-        )
-        webhooks.generation_changed(conn, failed)
+        _record_failure(conn, gen, reason, code="job_dead", attempt=job.attempt)
 
 
 def _same_request(existing: Generation, fingerprint: str) -> Generation:
@@ -353,15 +335,15 @@ def _fail(ctx: JobContext[H], generation_id: UUID, exc: Exception) -> None:
         gen = store.get(conn, generation_id, lock=True)
         if gen.status is not GenerationStatus.RUNNING:
             return
-        failed = store.update(conn, gen.id, status=GenerationStatus.FAILED, reasons=[reason])
-        append(
-            conn,
-            Event(
-                EventName.GENERATION_FAILED,
-                str(gen.id),
-                gen.tenant_id,
-                {"code": code, "attempt": ctx.job.attempt},
-            ),
-        )
-        webhooks.generation_changed(conn, failed)
+        _record_failure(conn, gen, reason, code=code, attempt=ctx.job.attempt)
     log.warning("generation %s failed at attempt %d: %s", generation_id, ctx.job.attempt, code)
+
+
+def _record_failure(conn: Conn, gen: Generation, reason: Reason, *, code: str, attempt: int) -> None:
+    """``failed`` with its reason, its audit event and the studio's webhook, in ``conn``."""
+    failed = store.update(conn, gen.id, status=GenerationStatus.FAILED, reasons=[reason])
+    append(
+        conn,
+        Event(EventName.GENERATION_FAILED, str(gen.id), gen.tenant_id, {"code": code, "attempt": attempt}),
+    )
+    webhooks.generation_changed(conn, failed)

@@ -73,7 +73,6 @@ class LabelSigner:
             asset_id=spec.asset_id,
             digital_source_type=str(spec.source_type),
         )
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.tmp_dir) as work:
             labelled = Path(work) / f"labelled{dst.suffix or '.bin'}"
             # 6. label

@@ -24,7 +24,7 @@ from service.consent import store as consent_store
 from service.db import Conn
 from service.errors import Conflict
 from service.generate import store
-from service.generate.records import Generation, GenerationStatus
+from service.generate.records import Generation, GenerationStatus, reachable_from
 from service.media.intake import detect
 from service.pipeline import webhooks
 from service.pipeline.label_sign import LabelSigner
@@ -61,7 +61,7 @@ class Outcomes:
         gen = store.get(conn, generation_id, lock=True)  # the row lock serialises concurrent releases
         if gen.status is GenerationStatus.RELEASED:
             return gen
-        if gen.status not in (GenerationStatus.RUNNING, GenerationStatus.HELD, GenerationStatus.BLOCKED):
+        if gen.status not in reachable_from(GenerationStatus.RELEASED):
             raise Conflict(f"A {gen.status.value} generation cannot be released.")
         if gen.quarantine_sha256 is None or gen.quarantine_mime is None:
             raise Conflict("This generation has no screened output to release.")
@@ -112,7 +112,7 @@ class Outcomes:
                 asset_ids=[asset_id],
                 grant_ids=gen.grant_ids,
                 tenant_id=gen.tenant_id,
-                source_sha256s=[*gen.photo_sha256s, *([gen.voice_sha256] if gen.voice_sha256 else [])],
+                source_sha256s=gen.source_sha256s,
             )
         released = store.update(
             conn,
@@ -224,8 +224,7 @@ class Outcomes:
         return held
 
     def _ingredients(self, gen: Generation) -> tuple[Ingredient, ...]:
-        shas = [*gen.photo_sha256s, *([gen.voice_sha256] if gen.voice_sha256 else [])]
-        return tuple(Ingredient(sha, detect(self.blobs.path(sha)).mime) for sha in shas)
+        return tuple(Ingredient(sha, detect(self.blobs.path(sha)).mime) for sha in gen.source_sha256s)
 
 
 def deny(conn: Conn, generation_id: UUID, reasons: list[Reason]) -> Generation:

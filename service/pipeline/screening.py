@@ -22,6 +22,7 @@ from service.db import Database
 from service.errors import VigilError
 from service.match.matching import BankIndex, match_media
 from service.media import MediaInfo, MediaLimits
+from service.pipeline import pictures
 from service.policy.model import LexiconSignal, MatchSignal, ScoreSignal, SymbolSignal, TextSource
 from service.symbols.bank import SymbolBank
 from service.vocabulary import SignalState
@@ -158,8 +159,6 @@ class Screener:
         ``unavailable``."""
         if info.kind.value not in ("image", "video"):
             return
-        from service.pipeline import pictures
-
         try:
             with self.db.system() as conn:
                 bound = self.symbol_bank.bind(conn, tenant_id)
