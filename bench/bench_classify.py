@@ -311,7 +311,7 @@ def bench_heads() -> dict[str, object]:
     """Why the text heads have a hidden layer: held-out ROC-AUC of "any category" per language,
     linear probes against the shipped kind, both trained on the same split of the same int8
     embeddings."""
-    from service.classify.probes import train_hidden_probes, train_probes
+    from service.classify.probe_fit import train_hidden_probes, train_probes
 
     examples = load_examples(DEFAULT_POLICY_DIR / "classify" / "corpus")
     train, held = split(examples)

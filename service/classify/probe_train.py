@@ -22,13 +22,16 @@ import numpy as np
 import numpy.typing as npt
 
 from service.classify.encoder import TextEncoder
-from service.classify.lexicon import Lexicon
+from service.classify.lexicon import LEXICON_NEEDS, Lexicon
 from service.classify.model import Contrast
-from service.classify.probes import ProbeSet, train_hidden_probes
+from service.classify.ngrams import fit_ngram_model
+from service.classify.probe_fit import fit_logistic, fit_platt, train_hidden_probes
+from service.classify.probes import ANY, AnyProbe, ProbeSet, platt, scaled_to
 from service.errors import InputError
 from service.vocabulary import Category
 
 SLICES = ("positive", *(c.value for c in Contrast))
+HEAD_FOLDS = 5  # the folds of train_hidden_probes' out-of-fold logits (``i % folds``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +107,16 @@ def train_text_probes(
 ) -> ProbeSet:
     chosen = list(examples) if include_held_out else split(examples)[0]
     x = encoder.embed([e.content for e in chosen]).astype(np.float64)
-    probes, out_of_fold = train_hidden_probes(x, [e.labels for e in chosen], encoder=encoder.name)
+    probes, out_of_fold, raw = train_hidden_probes(
+        x, [e.labels for e in chosen], encoder=encoder.name, folds=HEAD_FOLDS
+    )
+    probes, out_of_fold = with_ngrams(probes, raw, chosen)
     negatives = np.array([not e.labels for e in chosen])
     strongest = np.max(np.stack(list(out_of_fold.values()), axis=1), axis=1)
     asks = np.zeros(len(chosen), dtype=bool)  # a lexicon term asks for a person whatever the score
     if lexicon is not None:
         for i, example in enumerate(chosen):
-            scan = lexicon.scan(example.content)
+            scan = lexicon.scan(example.content, ordinary=bool(strongest[i] < LEXICON_NEEDS))
             strongest[i] = max(strongest[i], *scan.boosts.values(), 0.0)
             asks[i] = any(hit.review for hit in scan.hits)
     digest = hashlib.sha256("\n".join(sorted(e.content for e in chosen)).encode("utf-8")).hexdigest()
@@ -135,6 +141,49 @@ def train_text_probes(
         },
     }
     return replace(probes, trained=trained)
+
+
+def with_ngrams(
+    probes: ProbeSet, head_oof: npt.NDArray[np.float64], examples: Sequence[Example]
+) -> tuple[ProbeSet, dict[Category, npt.NDArray[np.float64]]]:
+    """Add the lexical half to text heads (probes.py): fit the n-gram model (ngrams.py) on the
+    same folds as the heads, one column per category and one for "any category"; per category
+    the weight of its n-gram logit beside the head's, and for the any-category probe the weights
+    of the strongest head logit and the "any" logit (logistic fits on out-of-fold logits); then
+    Platt's calibration of each sum. Returns the probes and their calibrated out-of-fold scores,
+    combined as the probes combine them."""
+    categories = list(probes.probes)
+    y = np.array([[1.0 if c in e.labels else 0.0 for c in categories] for e in examples])
+    y_any = y.max(axis=1)
+    model, lexical = fit_ngram_model(
+        [e.content for e in examples],
+        np.hstack([y, y_any[:, None]]),
+        [*(c.value for c in categories), ANY],
+        folds=HEAD_FOLDS,
+    )
+    updated = {}
+    calibrated = {}
+    for j, category in enumerate(categories):
+        summed, weights = _stacked([head_oof[:, j], lexical[:, j]], y[:, j])
+        a, b = fit_platt(summed, y[:, j])
+        updated[category] = replace(probes.probes[category], ngram_weight=weights[1], platt_a=a, platt_b=b)
+        calibrated[category] = platt(summed, a, b)
+    summed, weights = _stacked([head_oof.max(axis=1), lexical[:, -1]], y_any)
+    a, b = fit_platt(summed, y_any)
+    any_probe = AnyProbe(head_weight=weights[0], ngram_weight=weights[1], platt_a=a, platt_b=b)
+    strength = any_probe.score(head_oof.max(axis=1), lexical[:, -1])
+    return replace(probes, probes=updated, ngrams=model, any=any_probe), scaled_to(strength, calibrated)
+
+
+def _stacked(
+    logits: Sequence[npt.NDArray[np.float64]], y: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float64], tuple[float, ...]]:
+    """The weights of out-of-fold logits in one logistic fit, scaled so the first weighs 1
+    (Platt's calibration sets the scale), and their weighted sum."""
+    x = np.stack(logits, axis=1)
+    w, _ = fit_logistic(x, y, l2=1e-3)
+    weights = (1.0, *(float(np.clip(v / w[0], 0.0, 10.0)) for v in w[1:])) if w[0] > 1e-6 else (1.0,) * len(w)
+    return x @ np.asarray(weights), weights
 
 
 def operating_point(scores: npt.NDArray[np.float64], asks: npt.NDArray[np.bool_], share: float) -> float:

@@ -17,7 +17,7 @@ import numpy as np
 
 from service.classify import e5
 from service.classify.encoder import TextEncoder, encoder_source
-from service.classify.lexicon import Lexicon, load_lexicon
+from service.classify.lexicon import LEXICON_NEEDS, Lexicon, load_lexicon
 from service.classify.model import CATEGORIES, Modality, Scores
 from service.classify.probes import ProbeSet
 from service.classify.registry import Classifier, ClassifyConfig
@@ -168,14 +168,15 @@ class TextClassifier(Classifier):
                 truncated.add(i)
             chunks += pieces
             owner += [i] * len(pieces)
-        per_chunk = probes.score(self.encoder.embed(chunks).astype(np.float64))
+        per_chunk = probes.score(self.encoder.embed(chunks).astype(np.float64), chunks)
         owners = np.asarray(owner)
         results = []
         for i, text in enumerate(texts):
-            scan = lexicon.scan(text)
             trust = 1.0 if self.encoder.multilingual or not mostly_cyrillic(text) else FOREIGN_TRUST
             mine = owners == i
             probe = {c: float(per_chunk[c][mine].max()) if mine.any() else 0.0 for c in CATEGORIES}
+            ordinary = probes.any is not None and max(probe.values()) < LEXICON_NEEDS
+            scan = lexicon.scan(text, ordinary=ordinary)
             scores = {c: max(trust * probe[c], scan.boosts.get(c, 0.0)) for c in CATEGORIES}
             results.append(
                 Scores(

@@ -15,8 +15,9 @@ from service.classify.encoder import resolve_encoder
 from service.classify.image import CALIBRATION_FILE, PROBES_FILE, ClipClassifier, load_image_file
 from service.classify.lexicon import load_lexicon
 from service.classify.model import CATEGORIES
+from service.classify.probe_fit import fit_platt, train_probes
 from service.classify.probe_train import load_examples, operating_point, split, train_text_probes
-from service.classify.probes import Probe, ProbeSet, fit_platt, train_probes
+from service.classify.probes import Probe, ProbeSet
 from service.classify.prompts import save_calibration
 from service.classify.registry import ClassifyConfig
 from service.classify.text import text_encoder
@@ -40,7 +41,8 @@ def train_text(config: ClassifyConfig, data: Path, out: Path, *, include_held_ou
     out.parent.mkdir(parents=True, exist_ok=True)
     probes.save(out)
     used = len(examples) if include_held_out else len(split(examples)[0])
-    return TrainReport("text", len(examples), used, (out,))
+    written = (out, out.with_name(f"{out.stem}.ngrams.npz")) if probes.ngrams is not None else (out,)
+    return TrainReport("text", len(examples), used, written)
 
 
 def finetune_text(

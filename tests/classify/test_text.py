@@ -106,6 +106,27 @@ def test_a_one_sided_slogan_asks_for_a_person(text_classifier: TextClassifier) -
     assert "ru-specoperaciya-glory" in [h.term_id for h in result.hits]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Мій син не піде в Юнармію. Діти мають гратися у футбол, а не вчитися стріляти.",
+        "Our town council voted today on a plan to rename the street after the Yunarmiya youth "
+        "movement; residents protested.",
+    ],
+)
+def test_a_term_in_a_text_the_heads_find_ordinary_asks_for_nobody(
+    text_classifier: TextClassifier, text: str
+) -> None:
+    # the lexicon alone would send these (no contrast cue of its own matches them) ...
+    alone = load_lexicon(DEFAULT_POLICY_DIR / "lexicon").scan(text)
+    assert any(hit.review for hit in alone.hits)
+    # ... the heads read the whole text as ordinary: the term is reported, nobody is asked
+    result = text_classifier.classify([text])[0]
+    assert [h.term_id for h in result.hits] == [h.term_id for h in alone.hits]
+    assert result.review is False
+    assert max(result.scores.values()) < REVIEW_AT
+
+
 def test_results_have_no_truth_value(text_classifier: TextClassifier) -> None:
     result = text_classifier.classify(["a quiet day"])[0]
     with pytest.raises(TypeError):
