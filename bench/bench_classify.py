@@ -321,7 +321,7 @@ def bench_heads() -> dict[str, object]:
     labels = [e.labels for e in train]
     kinds = {
         "linear": train_probes(x_train, labels, encoder=encoder.name),
-        "hidden": train_hidden_probes(x_train, labels, encoder=encoder.name)[0],
+        "hidden": train_hidden_probes(x_train, labels, encoder=encoder.name).probes,
     }
     out: dict[str, object] = {}
     for kind, probes in kinds.items():

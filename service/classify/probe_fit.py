@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -139,13 +140,17 @@ def train_hidden_probes(
     seed: int = 0,
     weight_decay: float = 1e-2,
     dropout: float = 0.5,
-) -> tuple[ProbeSet, dict[Category, Array], Array]:
+    with_any: bool = False,
+) -> HiddenFit:
     """Probes through a shared hidden layer, Platt-calibrated on out-of-fold logits. Returns the
     probes, each category's calibrated out-of-fold scores (to choose operating points on the
     training split without touching the held-out one) and the raw out-of-fold logits (texts ×
-    categories, folds ``i % folds``)."""
+    categories, folds ``i % folds``); ``with_any``: the layer also learns an "any category"
+    output, returned beside them (its logits in the last column)."""
     categories = list(Category)
     y = np.array([[1.0 if c in ls else 0.0 for c in categories] for ls in labels])
+    if with_any:
+        y = np.hstack([y, y.max(axis=1, keepdims=True)])
     for j, category in enumerate(categories):
         if y[:, j].sum() < folds:
             raise ConfigError(f"the training set has fewer than {folds} examples of {category}")
@@ -166,4 +171,14 @@ def train_hidden_probes(
         a, pb = fit_platt(oof[:, j], y[:, j])
         probes[category] = Probe(category, tuple(float(v) for v in w[:, j]), float(b[j]), a, pb)
         calibrated[category] = platt(oof[:, j], a, pb)
-    return ProbeSet(encoder=encoder, dim=x.shape[1], probes=probes, hidden=layer), calibrated, oof
+    probe_set = ProbeSet(encoder=encoder, dim=x.shape[1], probes=probes, hidden=layer)
+    any_output = (tuple(float(v) for v in w[:, -1]), float(b[-1])) if with_any else None
+    return HiddenFit(probe_set, calibrated, oof, any_output)
+
+
+@dataclass(frozen=True, slots=True)
+class HiddenFit:
+    probes: ProbeSet
+    calibrated: dict[Category, Array]  # out-of-fold, Platt-calibrated
+    raw: Array  # out-of-fold logits, texts × (categories, then "any" where learnt)
+    any_output: tuple[tuple[float, ...], float] | None  # the "any" output's weights and bias

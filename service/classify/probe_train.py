@@ -25,7 +25,7 @@ from service.classify.encoder import TextEncoder
 from service.classify.lexicon import LEXICON_NEEDS, Lexicon
 from service.classify.model import Contrast
 from service.classify.ngrams import fit_ngram_model
-from service.classify.probe_fit import fit_logistic, fit_platt, train_hidden_probes
+from service.classify.probe_fit import HiddenFit, fit_logistic, fit_platt, train_hidden_probes
 from service.classify.probes import ANY, AnyProbe, ProbeSet, platt, scaled_to
 from service.errors import InputError
 from service.vocabulary import Category
@@ -107,10 +107,10 @@ def train_text_probes(
 ) -> ProbeSet:
     chosen = list(examples) if include_held_out else split(examples)[0]
     x = encoder.embed([e.content for e in chosen]).astype(np.float64)
-    probes, out_of_fold, raw = train_hidden_probes(
-        x, [e.labels for e in chosen], encoder=encoder.name, folds=HEAD_FOLDS
+    fit = train_hidden_probes(
+        x, [e.labels for e in chosen], encoder=encoder.name, folds=HEAD_FOLDS, with_any=True
     )
-    probes, out_of_fold = with_ngrams(probes, raw, chosen)
+    probes, out_of_fold = with_ngrams(fit, chosen)
     negatives = np.array([not e.labels for e in chosen])
     strongest = np.max(np.stack(list(out_of_fold.values()), axis=1), axis=1)
     asks = np.zeros(len(chosen), dtype=bool)  # a lexicon term asks for a person whatever the score
@@ -144,15 +144,20 @@ def train_text_probes(
 
 
 def with_ngrams(
-    probes: ProbeSet, head_oof: npt.NDArray[np.float64], examples: Sequence[Example]
+    fit: HiddenFit, examples: Sequence[Example]
 ) -> tuple[ProbeSet, dict[Category, npt.NDArray[np.float64]]]:
     """Add the lexical half to text heads (probes.py): fit the n-gram model (ngrams.py) on the
     same folds as the heads, one column per category and one for "any category"; per category
     the weight of its n-gram logit beside the head's, and for the any-category probe the weights
-    of the strongest head logit and the "any" logit (logistic fits on out-of-fold logits); then
-    Platt's calibration of each sum. Returns the probes and their calibrated out-of-fold scores,
-    combined as the probes combine them."""
+    of the strongest head logit, the hidden layer's own "any" output and the n-gram "any" logit
+    (logistic fits on out-of-fold logits); then Platt's calibration of each sum. Returns the
+    probes and their calibrated out-of-fold scores, combined as the probes combine them."""
+    if fit.any_output is None:
+        raise ValueError("the heads were trained without their 'any category' output")
+    probes = fit.probes
     categories = list(probes.probes)
+    heads = fit.raw[:, : len(categories)]
+    own = fit.raw[:, len(categories)]
     y = np.array([[1.0 if c in e.labels else 0.0 for c in categories] for e in examples])
     y_any = y.max(axis=1)
     model, lexical = fit_ngram_model(
@@ -164,25 +169,39 @@ def with_ngrams(
     updated = {}
     calibrated = {}
     for j, category in enumerate(categories):
-        summed, weights = _stacked([head_oof[:, j], lexical[:, j]], y[:, j])
+        # the head's logit weighs 1 in the probe: its n-gram logit weighs their ratio
+        _, weights = _stacked([heads[:, j], lexical[:, j]], y[:, j])
+        ratio = float(np.clip(weights[1] / weights[0], 0.0, 10.0)) if weights[0] > 0 else 1.0
+        summed = heads[:, j] + ratio * lexical[:, j]
         a, b = fit_platt(summed, y[:, j])
-        updated[category] = replace(probes.probes[category], ngram_weight=weights[1], platt_a=a, platt_b=b)
+        updated[category] = replace(probes.probes[category], ngram_weight=ratio, platt_a=a, platt_b=b)
         calibrated[category] = platt(summed, a, b)
-    summed, weights = _stacked([head_oof.max(axis=1), lexical[:, -1]], y_any)
+    strongest = heads.max(axis=1)
+    summed, weights = _stacked([strongest, own, lexical[:, -1]], y_any)
     a, b = fit_platt(summed, y_any)
-    any_probe = AnyProbe(head_weight=weights[0], ngram_weight=weights[1], platt_a=a, platt_b=b)
-    strength = any_probe.score(head_oof.max(axis=1), lexical[:, -1])
+    any_probe = AnyProbe(
+        head_weight=weights[0],
+        own_weights=fit.any_output[0],
+        own_bias=fit.any_output[1],
+        own_weight=weights[1],
+        ngram_weight=weights[2],
+        platt_a=a,
+        platt_b=b,
+    )
+    strength = platt(summed, a, b)
     return replace(probes, probes=updated, ngrams=model, any=any_probe), scaled_to(strength, calibrated)
 
 
 def _stacked(
     logits: Sequence[npt.NDArray[np.float64]], y: npt.NDArray[np.float64]
 ) -> tuple[npt.NDArray[np.float64], tuple[float, ...]]:
-    """The weights of out-of-fold logits in one logistic fit, scaled so the first weighs 1
-    (Platt's calibration sets the scale), and their weighted sum."""
+    """The weights of out-of-fold logits in one logistic fit (none below zero: each logit is
+    evidence for the label, never against it), and their weighted sum."""
     x = np.stack(logits, axis=1)
     w, _ = fit_logistic(x, y, l2=1e-3)
-    weights = (1.0, *(float(np.clip(v / w[0], 0.0, 10.0)) for v in w[1:])) if w[0] > 1e-6 else (1.0,) * len(w)
+    weights = tuple(max(float(v), 0.0) for v in w)
+    if not any(weights):
+        weights = (1.0,) * len(weights)
     return x @ np.asarray(weights), weights
 
 

@@ -12,7 +12,8 @@ Two kinds, one file format:
 Text heads may add a lexical half (ngrams.py: logistic models over the text's character n-grams,
 stored beside the probe file and pinned by its SHA-256): each category's logit plus
 ``ngram_weight`` × its n-gram logit; and an any-category probe, whose logit is a weighted sum of
-the strongest head logit and the n-gram model's "any category" logit. The any-category probe sets
+the strongest head logit, the hidden layer's own "any category" output and the n-gram model's
+"any category" logit. The any-category probe sets
 how strong the text's scores are (the strongest category gets its score, the others in proportion
 to their own): telling propaganda-style text from the rest is one decision, and read as one it
 flags 0.88–0.90 of the held-out positives at 1.6–3.3 % false positives where the maximum over six
@@ -88,16 +89,51 @@ class HiddenLayer:
 @dataclass(frozen=True, slots=True)
 class AnyProbe:
     """Whether a text is propaganda-style at all, whichever the category: Platt on
-    ``head_weight`` × the strongest head logit + ``ngram_weight`` × the n-gram "any" logit."""
+    ``head_weight`` × the strongest category logit + ``own_weight`` × the hidden layer's own
+    "any category" output + ``ngram_weight`` × the n-gram "any" logit."""
 
     head_weight: float
+    own_weights: tuple[float, ...]  # the hidden layer's "any category" output
+    own_bias: float
+    own_weight: float
     ngram_weight: float
     platt_a: float
     platt_b: float
 
-    def score(self, strongest_head: Array, ngram_logit: Array) -> Array:
-        z = self.head_weight * strongest_head + self.ngram_weight * ngram_logit
+    def score(self, strongest_head: Array, features: Array, ngram_logit: Array) -> Array:
+        z = (
+            self.head_weight * strongest_head
+            + self.own_weight * (features @ np.asarray(self.own_weights) + self.own_bias)
+            + self.ngram_weight * ngram_logit
+        )
         return np.clip(platt(z, self.platt_a, self.platt_b), 0.0, 1.0)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "head_weight": round(self.head_weight, 6),
+            "own_weights": [round(w, 6) for w in self.own_weights],
+            "own_bias": round(self.own_bias, 6),
+            "own_weight": round(self.own_weight, 6),
+            "ngram_weight": round(self.ngram_weight, 6),
+            "platt_a": round(self.platt_a, 6),
+            "platt_b": round(self.platt_b, 6),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, object], width: int) -> AnyProbe:
+        weights = tuple(float(w) for w in raw["own_weights"])  # type: ignore[attr-defined]
+        if len(weights) != width:
+            raise ValueError(f"any: {len(weights)} weights, expected {width}")
+        number = {k: float(raw[k]) for k in ("head_weight", "own_bias", "own_weight", "ngram_weight")}  # type: ignore[arg-type]
+        return cls(
+            head_weight=number["head_weight"],
+            own_weights=weights,
+            own_bias=number["own_bias"],
+            own_weight=number["own_weight"],
+            ngram_weight=number["ngram_weight"],
+            platt_a=float(raw["platt_a"]),  # type: ignore[arg-type]
+            platt_b=float(raw["platt_b"]),  # type: ignore[arg-type]
+        )
 
 
 def scaled_to(strength: Array, scores: Mapping[Category, Array]) -> dict[Category, Array]:
@@ -147,7 +183,7 @@ class ProbeSet:
         if self.any is None:
             return scores
         strongest = np.max(np.stack([p.logit(features) for p in self.probes.values()], axis=1), axis=1)
-        return scaled_to(self.any.score(strongest, lexical[:, column[ANY]]), scores)
+        return scaled_to(self.any.score(strongest, features, lexical[:, column[ANY]]), scores)
 
     def save(self, path: Path) -> None:
         """Write the probe file (JSON) and, with n-grams, their model beside it
@@ -179,9 +215,7 @@ class ProbeSet:
                 for c, p in self.probes.items()
             },
             "ngrams": ngrams,
-            "any": None
-            if self.any is None
-            else {k: round(getattr(self.any, k), 6) for k in AnyProbe.__dataclass_fields__},
+            "any": None if self.any is None else self.any.as_dict(),
         }
         path.write_text(json.dumps(body, separators=(",", ":")) + "\n", encoding="utf-8")
 
@@ -208,7 +242,7 @@ class ProbeSet:
                 )
             ngrams = _ngrams(path, body.get("ngrams"), probes)
             raw_any = body.get("any")
-            any_probe = None if raw_any is None else AnyProbe(**{k: float(v) for k, v in raw_any.items()})
+            any_probe = None if raw_any is None else AnyProbe.from_dict(raw_any, width)
             if any_probe is not None and (ngrams is None or ANY not in ngrams.categories):
                 raise ValueError("an any-category probe needs the n-gram model's 'any' column")
             trained = body.get("trained")
