@@ -30,8 +30,10 @@ from PIL import Image
 
 from service.classify.encoder import DEFAULT_ENCODER as ENCODER
 from service.classify.encoder import native_bf16, set_threads
+from service.classify.lexicon import load_lexicon
 from service.classify.model import CATEGORIES
 from service.classify.probe_train import average_precision, load_examples, split
+from service.classify.probes import ProbeSet
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
 from service.classify.text import TextClassifier, text_encoder
 from service.policy.load import load_policies
@@ -50,6 +52,22 @@ def _flagged(result: Any, review_at: dict[str, float]) -> bool:
     reaches its ``review_at``, or when a lexicon hit asks for a person."""
     over = any(result.scores[c] >= review_at[c.value] for c in CATEGORIES)
     return bool(over or result.review)
+
+
+def _asks_set_aside(results: list[Any], held: list[Any], review_at: dict[str, float]) -> dict[str, int]:
+    """Held-out texts where a lexicon term alone would ask for a person but the heads read the
+    text as ordinary (``lexicon.LEXICON_NEEDS``), and whether the text ends unflagged: negatives
+    kept from a person, positives lost."""
+    lexicon = load_lexicon(DEFAULT_POLICY_DIR / "lexicon")
+    out = {"negatives": 0, "negatives_kept_from_review": 0, "positives": 0, "positives_lost": 0}
+    for result, example in zip(results, held, strict=True):
+        if not any(hit.review for hit in lexicon.scan(example.content).hits) or result.review:
+            continue
+        kind = "positives" if example.labels else "negatives"
+        out[kind] += 1
+        if not _flagged(result, review_at):
+            out["positives_lost" if example.labels else "negatives_kept_from_review"] += 1
+    return out
 
 
 def _quality(results: list[Any], held: list[Any], review_at: dict[str, float]) -> dict[str, object]:
@@ -125,11 +143,18 @@ def bench_text() -> dict[str, object]:
     one.classify(["warm up"])  # converts, exports and quantises on a new model store
     out["version"] = one.version
     out["caption_p50_ms_1_thread"] = _caption_p50_ms(one.classify)
+    ngrams = ProbeSet.load(DEFAULT_POLICY_DIR / "classify" / "text_probes.json").ngrams
+    if ngrams is not None:  # the lexical half of the heads, alone, in this (one) thread
+        out["ngrams_caption_p50_ms"] = _caption_p50_ms(ngrams.logits)
+        started = time.perf_counter()
+        ngrams.logits(batch)
+        out["ngrams_batch_s"] = round(time.perf_counter() - started, 3)
     every = TextClassifier(config=ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=root))
     every.classify(batch[:32])
     out["captions_per_s_all_cores"] = max(_rate(every, batch) for _ in range(2))
     results = every.classify([e.content for e in held])
     out["held_out_quality"] = _quality(results, held, review_at)
+    out["lexicon_asks_set_aside"] = _asks_set_aside(results, held, review_at)
 
     probe_texts = [e.content for e in held[:200]]
     encoders: dict[str, dict[str, object]] = {}
@@ -308,10 +333,15 @@ def bench_engine() -> dict[str, object]:
 
 
 def bench_heads() -> dict[str, object]:
-    """Why the text heads have a hidden layer: held-out ROC-AUC of "any category" per language,
-    linear probes against the shipped kind, both trained on the same split of the same int8
-    embeddings."""
+    """Why the text heads are built as they are, on the held-out split, every kind trained on the
+    same train split of the same int8 embeddings (the lexicon is left out: heads only). Per
+    language: ROC-AUC of "any category" (the strongest score), recall at a 2 % false-positive rate
+    (the threshold read on that language's held-out negatives: an upper bound, for comparing
+    kinds, not an operating point), and recall and false-positive rate at 0.80. Kinds: linear
+    probes; probes through a hidden layer; those plus the n-grams, flagged by the maximum over
+    the six categories; the shipped kind, flagged by the any-category probe."""
     from service.classify.probe_fit import train_hidden_probes, train_probes
+    from service.classify.probe_train import with_ngrams
 
     examples = load_examples(DEFAULT_POLICY_DIR / "classify" / "corpus")
     train, held = split(examples)
@@ -319,19 +349,30 @@ def bench_heads() -> dict[str, object]:
     x_train = encoder.embed([e.content for e in train]).astype(np.float64)
     x_held = encoder.embed([e.content for e in held]).astype(np.float64)
     labels = [e.labels for e in train]
+    shipped, _ = with_ngrams(train_hidden_probes(x_train, labels, encoder=encoder.name, with_any=True), train)
     kinds = {
         "linear": train_probes(x_train, labels, encoder=encoder.name),
         "hidden": train_hidden_probes(x_train, labels, encoder=encoder.name).probes,
+        "hidden_ngrams_max_of_six": replace(shipped, any_category=None),
+        "hidden_ngrams_any_category": shipped,
     }
+    texts = [e.content for e in held]
     out: dict[str, object] = {}
     for kind, probes in kinds.items():
-        strongest = np.max(np.stack(list(probes.score(x_held).values()), axis=1), axis=1)
+        scores = probes.score(x_held, texts if probes.ngrams is not None else None)
+        strongest = np.max(np.stack(list(scores.values()), axis=1), axis=1)
         per_language = {}
         for lang in LANGS:
             pos = strongest[[e.lang == lang and bool(e.labels) for e in held]]
             neg = strongest[[e.lang == lang and not e.labels for e in held]]
-            per_language[lang] = round(float((pos[:, None] > neg[None, :]).mean()), 4)
-        out[f"heads_{kind}_held_out_roc_auc"] = per_language
+            at_2 = np.sort(neg)[::-1][int(np.floor(0.02 * len(neg)))]
+            per_language[lang] = {
+                "roc_auc": round(float((pos[:, None] > neg[None, :]).mean()), 4),
+                "recall_at_fpr_2pct": round(float((pos > at_2).mean()), 3),
+                "recall_at_0.80": round(float((pos >= 0.8).mean()), 3),
+                "fpr_at_0.80": round(float((neg >= 0.8).mean()), 3),
+            }
+        out[f"heads_{kind}_held_out"] = per_language
     return out
 
 

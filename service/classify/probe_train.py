@@ -113,7 +113,9 @@ def train_text_probes(
     probes, out_of_fold = with_ngrams(fit, chosen)
     negatives = np.array([not e.labels for e in chosen])
     strongest = np.max(np.stack(list(out_of_fold.values()), axis=1), axis=1)
-    asks = np.zeros(len(chosen), dtype=bool)  # a lexicon term asks for a person whatever the score
+    # a one-sided lexicon term asks for a person whatever the score, unless the heads read the
+    # text as ordinary (lexicon.LEXICON_NEEDS), as the text classifier combines them
+    asks = np.zeros(len(chosen), dtype=bool)
     if lexicon is not None:
         for i, example in enumerate(chosen):
             scan = lexicon.scan(example.content, ordinary=bool(strongest[i] < LEXICON_NEEDS))
@@ -189,7 +191,8 @@ def with_ngrams(
         platt_b=b,
     )
     strength = platt(summed, a, b)
-    return replace(probes, probes=updated, ngrams=model, any=any_probe), scaled_to(strength, calibrated)
+    combined = replace(probes, probes=updated, ngrams=model, any_category=any_probe)
+    return combined, scaled_to(strength, calibrated)
 
 
 def _stacked(

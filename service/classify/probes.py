@@ -7,17 +7,18 @@ Two kinds, one file format:
   ``width`` GELU units, and each category reads that layer with its own logistic output; trained
   together (class-balanced binary cross-entropy, AdamW, dropout) with PyTorch. A linear probe over
   multilingual-e5-small's mean-pooled embeddings separates grief from glorification less well
-  (``bench/bench_classify.py heads``, held-out ROC-AUC per language: 0.93–0.96 against
-  0.96–0.98).
+  (``bench/bench_classify.py heads``, held-out ROC-AUC per language: 0.92–0.94 against
+  0.96–0.97).
 Text heads may add a lexical half (ngrams.py: logistic models over the text's character n-grams,
 stored beside the probe file and pinned by its SHA-256): each category's logit plus
 ``ngram_weight`` × its n-gram logit; and an any-category probe, whose logit is a weighted sum of
 the strongest head logit, the hidden layer's own "any category" output and the n-gram model's
 "any category" logit. The any-category probe sets
 how strong the text's scores are (the strongest category gets its score, the others in proportion
-to their own): telling propaganda-style text from the rest is one decision, and read as one it
-flags 0.88–0.90 of the held-out positives at 1.6–3.3 % false positives where the maximum over six
-separate categories, each with its own chance to fire, flags 0.77–0.80 at 3.8 %. Either way the
+to their own): telling propaganda-style text from the rest is one decision. Read as one, at 0.80
+it flags 0.88 / 0.91 / 0.89 of the held-out positives (English / Russian / Ukrainian) at 3.1 /
+1.4 / 4.1 % false positives; read as the maximum over six categories, each with its own chance to
+fire, 0.84 / 0.79 / 0.81 at 4.9 / 1.8 / 2.7 % (``bench/bench_classify.py heads``). Either way the
 raw logit is mapped through Platt's sigmoid ``1 / (1 + exp(a·z + b))`` whose ``a, b`` are fitted
 on out-of-fold logits (Platt 1999, with his smoothed targets), so a stored
 score of 0.8 means roughly 80 % precision on data like the training set, not merely "more than
@@ -30,6 +31,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -120,20 +122,12 @@ class AnyProbe:
         }
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, object], width: int) -> AnyProbe:
-        weights = tuple(float(w) for w in raw["own_weights"])  # type: ignore[attr-defined]
+    def from_dict(cls, raw: dict[str, Any], width: int) -> AnyProbe:
+        weights = tuple(float(w) for w in raw["own_weights"])
         if len(weights) != width:
             raise ValueError(f"any: {len(weights)} weights, expected {width}")
-        number = {k: float(raw[k]) for k in ("head_weight", "own_bias", "own_weight", "ngram_weight")}  # type: ignore[arg-type]
-        return cls(
-            head_weight=number["head_weight"],
-            own_weights=weights,
-            own_bias=number["own_bias"],
-            own_weight=number["own_weight"],
-            ngram_weight=number["ngram_weight"],
-            platt_a=float(raw["platt_a"]),  # type: ignore[arg-type]
-            platt_b=float(raw["platt_b"]),  # type: ignore[arg-type]
-        )
+        numbers = ("head_weight", "own_bias", "own_weight", "ngram_weight", "platt_a", "platt_b")
+        return cls(own_weights=weights, **{k: float(raw[k]) for k in numbers})
 
 
 def scaled_to(strength: Array, scores: Mapping[Category, Array]) -> dict[Category, Array]:
@@ -160,7 +154,7 @@ class ProbeSet:
     trained: Mapping[str, object] | None = None  # what they were trained on (counts, data hash)
     hidden: HiddenLayer | None = None
     ngrams: NgramModel | None = None  # the lexical half of text heads
-    any: AnyProbe | None = None  # with ngrams: how strong a text's scores are, whichever category
+    any_category: AnyProbe | None = None  # with ngrams: how strong a text's scores are, whichever category
 
     def features(self, x: Array) -> Array:
         if x.shape[1] != self.dim:
@@ -180,18 +174,20 @@ class ProbeSet:
         lexical = self.ngrams.logits(texts)
         column = {name: j for j, name in enumerate(self.ngrams.categories)}
         scores = {c: p.score(features, lexical[:, column[c.value]]) for c, p in self.probes.items()}
-        if self.any is None:
+        if self.any_category is None:
             return scores
         strongest = np.max(np.stack([p.logit(features) for p in self.probes.values()], axis=1), axis=1)
-        return scaled_to(self.any.score(strongest, features, lexical[:, column[ANY]]), scores)
+        return scaled_to(self.any_category.score(strongest, features, lexical[:, column[ANY]]), scores)
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path) -> tuple[Path, ...]:
         """Write the probe file (JSON) and, with n-grams, their model beside it
-        (``<stem>.ngrams.npz``, its SHA-256 recorded in the probe file)."""
+        (``<stem>.ngrams.npz``, its SHA-256 recorded in the probe file); returns what it wrote."""
         ngrams: dict[str, str] | None = None
+        written: tuple[Path, ...] = (path,)
         if self.ngrams is not None:
             beside = path.with_name(f"{path.stem}.ngrams.npz")
             ngrams = {"file": beside.name, "sha256": self.ngrams.save(beside)}
+            written += (beside,)
         body: dict[str, object] = {
             "encoder": self.encoder,
             "dim": self.dim,
@@ -215,9 +211,10 @@ class ProbeSet:
                 for c, p in self.probes.items()
             },
             "ngrams": ngrams,
-            "any": None if self.any is None else self.any.as_dict(),
+            "any": None if self.any_category is None else self.any_category.as_dict(),
         }
         path.write_text(json.dumps(body, separators=(",", ":")) + "\n", encoding="utf-8")
+        return written
 
     @classmethod
     def load(cls, path: Path) -> ProbeSet:
@@ -253,7 +250,7 @@ class ProbeSet:
                 trained=dict(trained) if isinstance(trained, dict) else None,
                 hidden=hidden,
                 ngrams=ngrams,
-                any=any_probe,
+                any_category=any_probe,
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"{path}: not a probe file ({exc}); run 'vigil classify train'.") from exc

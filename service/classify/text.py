@@ -175,7 +175,7 @@ class TextClassifier(Classifier):
             trust = 1.0 if self.encoder.multilingual or not mostly_cyrillic(text) else FOREIGN_TRUST
             mine = owners == i
             probe = {c: float(per_chunk[c][mine].max()) if mine.any() else 0.0 for c in CATEGORIES}
-            ordinary = probes.any is not None and max(probe.values()) < LEXICON_NEEDS
+            ordinary = probes.any_category is not None and max(probe.values()) < LEXICON_NEEDS
             scan = lexicon.scan(text, ordinary=ordinary)
             scores = {c: max(trust * probe[c], scan.boosts.get(c, 0.0)) for c in CATEGORIES}
             results.append(

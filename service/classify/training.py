@@ -39,9 +39,8 @@ def train_text(config: ClassifyConfig, data: Path, out: Path, *, include_held_ou
     lexicon = load_lexicon(config.policy_dir / "lexicon")
     probes = train_text_probes(examples, encoder, include_held_out=include_held_out, lexicon=lexicon)
     out.parent.mkdir(parents=True, exist_ok=True)
-    probes.save(out)
+    written = probes.save(out)
     used = len(examples) if include_held_out else len(split(examples)[0])
-    written = (out, out.with_name(f"{out.stem}.ngrams.npz")) if probes.ngrams is not None else (out,)
     return TrainReport("text", len(examples), used, written)
 
 

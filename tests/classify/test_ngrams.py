@@ -41,14 +41,14 @@ def test_a_model_learns_a_word_and_keeps_its_folds_apart() -> None:
     assert (oof[40:, 0] < 0).all()
     logits = model.logits(["the brigade needs you", "fresh bread at the bakery"])
     assert logits[0, 0] > 0 > logits[1, 0]
-    assert count_rows([""]).count == 1  # an empty text is a row of nothing, not an error
+    assert count_rows([""]).shape == (1, BUCKETS)  # an empty text is a row of nothing, not an error
     assert model.logits([""]).shape == (1, 1)
 
 
 def test_the_shipped_probes_carry_a_pinned_ngram_model() -> None:
     probes = ProbeSet.load(SHIPPED)
     assert probes.ngrams is not None
-    assert probes.any is not None
+    assert probes.any_category is not None
     assert set(probes.ngrams.categories) == {c.value for c in Category} | {"any"}
     pinned = json.loads(SHIPPED.read_text())["ngrams"]
     with pytest.raises(ConfigError, match="SHA-256 differs"):
