@@ -110,7 +110,8 @@ def classify_group() -> None:
 def train_cmd(
     settings: Settings, kind: str, data: Path | None, out: Path | None, include_held_out: bool
 ) -> None:
-    """Train calibrated linear probes from labelled JSONL (one in five lines is held out)."""
+    """Train calibrated probes from labelled JSONL (one in five lines is held out): for text the
+    heads over the encoder and character n-grams (about two minutes), for images linear probes."""
     from service.classify import training
     from service.classify.registry import ClassifyConfig
     from service.errors import InputError
