@@ -139,9 +139,7 @@ def _fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return float(grid[int(np.argmin(losses))])
 
 
-def _samples_of(
-    seed: int, indices: range, out_dir: Path
-) -> list[tuple[F32, np.ndarray[Any, Any]]]:
+def _samples_of(seed: int, indices: range, out_dir: Path) -> list[tuple[F32, np.ndarray[Any, Any]]]:
     """``picture_samples`` of every picture in ``indices`` (one worker's share)."""
     cv2.setNumThreads(1)
     refs = load_refs(out_dir)
