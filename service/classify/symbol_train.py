@@ -4,8 +4,8 @@
 ``--pictures`` synthetic pictures (``symbol_synth``: training photos only), runs the matcher's
 own candidate generator (``symbol_net.propose``) on each and labels every candidate by its
 overlap with the planted symbol (IoU >= 0.5: that symbol; < 0.3: "none"; between: unused), adds
-two jittered crops of each planted symbol's true box, and trains a small CNN (``Net``) on one
-CPU thread. The last tenth of the pictures is held out: it calibrates the probabilities (one
+two jittered crops of each planted symbol's true box, and trains a small CNN (``Net``) on
+``--workers`` CPU threads. The last tenth of the pictures is held out: it calibrates the probabilities (one
 temperature, fitted by log loss) and gives the validation figures. Writes ``verifier.onnx`` (the
 calibrated softmax) and ``verifier.json`` (classes, the SHA-256 of the model and of every drawing
 it was trained on, the recipe, the figures). Same seed, same arguments: same crops and weights
