@@ -13,7 +13,7 @@ import numpy as np
 
 from service.classify import e5
 from service.classify.adapter import MAX_TOKENS, RANK, SCALE, TARGETS, Array
-from service.classify.encoder import quiet_transformers
+from service.classify.encoder import middle_layer, quiet_transformers
 from service.classify.model import CATEGORIES
 
 
@@ -29,7 +29,7 @@ def train(
     progress: Callable[[str], None] = lambda _: None,
 ) -> tuple[dict[str, Array], Array, Array]:
     """Train the adapter and a linear head (one logit per category over ``SCALE`` × the unit
-    mean-pooled embedding) with class-weighted binary cross-entropy, AdamW and a one-cycle
+    embedding, pooled as the encoder pools it) with class-weighted binary cross-entropy, AdamW and a one-cycle
     schedule. Returns (adapter matrices, head weights (categories × dim), head biases)."""
     import torch
     from transformers import AutoModel
@@ -61,7 +61,7 @@ def train(
             lora = LoRA(getattr(owner, last))
             setattr(owner, last, lora)
             adapted[f"encoder.layer.{i}.{target}"] = lora
-    head = torch.nn.Linear(model.config.hidden_size, len(CATEGORIES))
+    head = torch.nn.Linear(2 * model.config.hidden_size, len(CATEGORIES))
     params = [p for lora in adapted.values() for p in (lora.a, lora.b)] + list(head.parameters())
     y = torch.tensor([[c in ls for c in CATEGORIES] for ls in labels], dtype=torch.float32)
     positive_weight = ((len(texts) - y.sum(0)) / y.sum(0).clamp(min=1)).clamp(max=20)
@@ -72,10 +72,11 @@ def train(
 
     def embed(chunk: list[str]) -> Any:
         enc = tokenizer([e5.PREFIX + t.strip() for t in chunk], max_length=MAX_TOKENS, return_tensors="pt")
-        hidden = model(**enc).last_hidden_state
+        states = model(**enc, output_hidden_states=True).hidden_states
         mask = enc["attention_mask"].unsqueeze(-1).float()
-        pooled = (hidden * mask).sum(1) / mask.sum(1)
-        return torch.nn.functional.normalize(pooled, dim=1) * SCALE
+        means = [(states[i] * mask).sum(1) / mask.sum(1) for i in (middle_layer(len(states) - 1), -1)]
+        both = torch.cat([torch.nn.functional.normalize(m, dim=1) for m in means], dim=1)
+        return both / math.sqrt(2.0) * SCALE  # the encoder's own pooling (encoder.POOLING)
 
     started = time.monotonic()
     model.train()

