@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from service import __version__, allocator, logs
+from service import __version__, allocator, cores, logs
 from service.api import (
     banks,
     check,
@@ -48,6 +48,7 @@ def app_from_environment() -> FastAPI:
     settings = Settings()
     logs.configure(level=settings.log_level, json_lines=settings.log_json)
     allocator.tune(settings.malloc_keep_mib)
+    cores.one_blas_thread()
     return create_app(settings)
 
 

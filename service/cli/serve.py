@@ -7,7 +7,7 @@ import logging
 
 import click
 
-from service import allocator, logs
+from service import allocator, cores, logs
 from service.auth import Role
 from service.auth import store as auth_store
 from service.cli.common import pass_settings
@@ -38,6 +38,7 @@ def serve_cmd(
 
     logs.configure(level=settings.log_level, json_lines=settings.log_json)
     allocator.tune(settings.malloc_keep_mib)
+    cores.one_blas_thread()
     if settings.bootstrap_signing and not settings.production:
         _bootstrap_signing(settings)
     services = open_services(settings)  # migrates; with --workers it also keeps the embedded server up

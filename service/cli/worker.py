@@ -8,7 +8,7 @@ from types import FrameType
 
 import click
 
-from service import allocator, logs
+from service import allocator, cores, logs
 from service.cli.common import open_instance, pass_settings
 from service.composition import job_registry
 from service.jobs import Worker, WorkerThread
@@ -33,6 +33,7 @@ def worker_cmd(settings: Settings, until_idle: bool) -> None:
     """Run queued jobs (more workers: start more of these). Stops cleanly on SIGTERM or SIGINT."""
     logs.configure(level=settings.log_level, json_lines=settings.log_json)
     allocator.tune(settings.malloc_keep_mib)
+    cores.one_blas_thread()
     services = open_instance(settings)
     try:
         if until_idle:
