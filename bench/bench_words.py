@@ -10,7 +10,9 @@ Figures (targets beside them):
   them the same classifier on the typed line, so the loss that reading causes is visible, and how
   close the read is to the printed line (difflib ratio, per style);
 - cost in process: ``read_words`` on photos with no words (the line finder alone) and on pictures
-  with words (CPU milliseconds per picture too, OCR threads included);
+  with words (CPU milliseconds per picture too, OCR threads included); on the photos with no
+  words, words and the shipped symbol bank as the check asks them (``pictures.read_picture``:
+  the symbols looked for while the words are read) against one after the other;
 - cost over HTTP: ``POST /v1/check`` of a 1 MP photo with no words and no symbol, with words and
   symbols off, words on, both on (≤ +5 ms p50 over off), and of a 1 MP picture with a slogan on
   it (≤ 300 ms p50); the server's CPU per request beside each.
@@ -50,12 +52,16 @@ from service.classify.classifiers import Classifiers
 from service.classify.model import CATEGORIES
 from service.classify.probe_train import load_examples, split
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
+from service.classify.symbols import SymbolMatcher
 from service.composition import open_services
 from service.media.intake import decode_image, inspect
 from service.media.model import MediaLimits
 from service.pipeline.check_steps import PICTURE_SIDE
+from service.pipeline.pictures import read_picture
 from service.policy.load import load_policies
 from service.settings import Settings
+from service.symbols.bank import BoundSymbols
+from service.vocabulary import SignalState
 
 LANGS = ("en", "ru", "uk")
 SLOGAN = "Вечная слава героям СВО! Вступайте в ряды!"
@@ -147,7 +153,31 @@ def no_words(classifiers: Classifiers, seed: int, n: int) -> dict[str, object]:
     return _ms(wall) | {
         "cpu_mean_ms": round(statistics.fmean(cpu) * 1000, 2),
         "pictures_with_words_read": found,
+        "with_symbols": _with_symbols(classifiers, pictures),
     }
+
+
+def _with_symbols(classifiers: Classifiers, pictures: list[Image.Image]) -> dict[str, object]:
+    """Words and symbols on each photo, side by side as the check runs them and one after the
+    other (alternating which goes first, so neither always finds the caches warm)."""
+    bound = BoundSymbols(SignalState.OK, "", SymbolMatcher.from_dir())
+
+    def serial(image: Image.Image) -> None:
+        classifiers.read_words(image)
+        bound.match(image)
+
+    def side_by_side(image: Image.Image) -> None:
+        read_picture(image, bound, classifiers=classifiers, read_words=True)
+
+    side_by_side(pictures[0])  # the verifier and the pool's threads start
+    times: dict[str, list[float]] = {"one_after_the_other": [], "side_by_side": []}
+    for n, image in enumerate(pictures):
+        runs = [("one_after_the_other", serial), ("side_by_side", side_by_side)]
+        for label, run in runs if n % 2 else runs[::-1]:
+            t0 = time.perf_counter()
+            run(image)
+            times[label].append(time.perf_counter() - t0)
+    return {label: _ms(values) for label, values in times.items()}
 
 
 def http(seconds: float) -> dict[str, object]:

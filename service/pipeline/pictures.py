@@ -31,9 +31,10 @@ from service.vocabulary import MediaKind, SignalState
 
 # Symbols are looked for here while the caller reads the words. Both spend much of their time in
 # OpenCV, ONNX Runtime or Tesseract, which let go of the GIL, though not all of it (NumPy's small
-# steps and Python loops hold it): on a 1 MP photo with neither, 20.3 ms side by side against
-# 23.7 ms one after the other, in process on two cores. The threads are shared by every request,
-# so a busy server queues the looks here instead of starting more threads than it has cores.
+# steps and Python loops hold it): on 1 MP photos with neither, 13.3 ms p50 side by side against
+# 15.8 ms one after the other, in process on two cores (bench_words.py). The threads are shared
+# by every request, so a busy server queues the looks here instead of starting more threads than
+# it has cores.
 LOOKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vigil-look")
 
 
