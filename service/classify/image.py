@@ -9,6 +9,7 @@ image``), the probe's calibrated score replaces the zero-shot one for its catego
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Sequence
@@ -32,6 +33,10 @@ PROBES_FILE = "image_probes.json"
 # (and /readyz recovers) without a restart.
 RETRY_AFTER_S = 30.0
 CALIBRATION_FILE = "calibration.yaml"
+NOT_A_NUMBER = (
+    "the image model's scores are not numbers (NaN or infinite): its weights or its backend are "
+    "broken; pull the model again ('vigil models pull') or switch VIGIL_CLASSIFY_IMAGE_BACKEND"
+)
 
 
 class ClipClassifier(Classifier):
@@ -148,8 +153,15 @@ class ClipClassifier(Classifier):
         results: list[Scores] = []
         for start in range(0, len(items), batch_size):
             batch = list(items[start : start + batch_size])
-            for scores in self.score_embeddings(self.embed(batch)):
-                results.append(Scores(self.name, self._version, SignalState.OK, scores))
+            x = self.embed(batch)
+            finite = np.isfinite(x).all(axis=1)  # weights that overflow give no verdict, never a
+            scored = iter(self.score_embeddings(x[finite]) if finite.any() else [])  # crash or clean one
+            for ok in finite.tolist():
+                scores = next(scored) if ok else {}
+                if ok and all(math.isfinite(v) for v in scores.values()):
+                    results.append(Scores(self.name, self._version, SignalState.OK, scores))
+                else:
+                    results.append(Scores.unavailable(self.name, self._version, NOT_A_NUMBER))
         return results
 
 

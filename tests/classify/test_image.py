@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -37,3 +38,21 @@ def test_onnx_int8_backend_agrees_with_torch(clip_config: ClassifyConfig) -> Non
     assert list(clip_config.model_root.glob("tiny-clip/onnx/*/image_tower.int8-weights.onnx"))
     for category in CATEGORIES:
         assert onnx_scores.scores[category] == pytest.approx(torch_scores.scores[category], abs=0.1)
+
+
+def test_scores_that_are_not_numbers_make_the_image_model_unavailable(
+    clip_config: ClassifyConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Weights that overflow (NaN embeddings) give no verdict: never a crash, never a clean score."""
+    classifier = ClipClassifier(config=clip_config)
+    picture = Image.new("RGB", (40, 40), "green")
+    assert classifier.classify([picture])[0].state is SignalState.OK
+    tower = classifier.tower
+    assert tower is not None
+    width = tower.embed_images([picture]).shape[1]
+    broken = lambda images: np.full((len(images), width), np.nan, np.float32)  # noqa: E731
+    monkeypatch.setattr(tower, "embed_images", broken)
+    result = classifier.classify([picture])[0]
+    assert result.state is SignalState.UNAVAILABLE
+    assert result.scores == {}
+    assert "not numbers" in result.detail
