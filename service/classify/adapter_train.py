@@ -29,8 +29,8 @@ def train(
     progress: Callable[[str], None] = lambda _: None,
 ) -> tuple[dict[str, Array], Array, Array]:
     """Train the adapter and a linear head (one logit per category over ``SCALE`` × the unit
-    embedding, pooled as the encoder pools it) with class-weighted binary cross-entropy, AdamW and a one-cycle
-    schedule. Returns (adapter matrices, head weights (categories × dim), head biases)."""
+    embedding, pooled as the encoder pools it) with class-weighted binary cross-entropy, AdamW
+    and a one-cycle schedule. Returns (adapter matrices, head weights (categories × dim), head biases)."""
     import torch
     from transformers import AutoModel
 

@@ -138,9 +138,8 @@ class TextEncoder:
         # int8 weights move the embeddings (cosine 0.99 to fp32): probes are trained for one or the
         # other, so the name says which. bfloat16 and ONNX fp32 agree with fp32 to 0.9999.
         adapted = f"+{lora_tag(self.adapter)}" if self.adapter is not None else ""
-        self.name = f"{encoder_name(path)}{adapted}+{POOLING}" + (
-            "+int8" if onnx_dir is not None and int8 else ""
-        )
+        quantised = "+int8" if onnx_dir is not None and int8 else ""
+        self.name = f"{encoder_name(path)}{adapted}+{POOLING}{quantised}"
         # a configured encoder is assumed to be multilingual (that is why one configures it)
         self.multilingual = encoder_name(path) != ENGLISH_ENCODER
         self.prefix = ""  # E5 reads "query: " + text

@@ -153,9 +153,10 @@ class ClipClassifier(Classifier):
         results: list[Scores] = []
         for start in range(0, len(items), batch_size):
             batch = list(items[start : start + batch_size])
+            # weights that overflow give no verdict: never a crash, never a clean score
             x = self.embed(batch)
-            finite = np.isfinite(x).all(axis=1)  # weights that overflow give no verdict, never a
-            scored = iter(self.score_embeddings(x[finite]) if finite.any() else [])  # crash or clean one
+            finite = np.isfinite(x).all(axis=1)
+            scored = iter(self.score_embeddings(x[finite]))
             for ok in finite.tolist():
                 scores = next(scored) if ok else {}
                 if ok and all(math.isfinite(v) for v in scores.values()):

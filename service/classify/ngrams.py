@@ -8,8 +8,8 @@ and cut into every piece of 2 to 5 characters, lowercased; the pieces are hashed
 document frequency learnt from the training texts, and the row is scaled to unit length. A head's
 logit and its category's n-gram logit are added (with a weight fitted on out-of-fold logits) before
 Platt's calibration (probes.py). On the held-out split (``bench/bench_classify.py heads``), recall
-at a 2 % false-positive rate, English / Russian / Ukrainian: 0.53 / 0.76 / 0.71 with the heads
-alone, 0.63 / 0.87 / 0.70 with their n-grams (maximum of six categories), 0.84 / 0.92 / 0.89
+at a 2 % false-positive rate, English / Russian / Ukrainian: 0.67 / 0.79 / 0.68 with the heads
+alone, 0.67 / 0.90 / 0.74 with their n-grams (maximum of six categories), 0.89 / 0.93 / 0.89
 read through the any-category probe.
 """
 

@@ -35,7 +35,7 @@ from service.vocabulary import MediaKind, SignalState
 # 15.8 ms one after the other, in process on two cores (bench_words.py). The threads are shared
 # by every request, so a busy server queues the looks here instead of starting more threads than
 # it has cores.
-LOOKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vigil-look")
+_LOOKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vigil-look")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +121,7 @@ def read_picture(
     upload's (boxes in its pixels)."""
     looking: Future[tuple[SymbolsFound, dict[int, Frame]]] | None = None
     if bound is not None:
-        looking = LOOKERS.submit(_symbols_on, bound, [Frame(index=0, t=0.0, image=image)], "image", info)
+        looking = _LOOKERS.submit(_symbols_on, bound, [Frame(index=0, t=0.0, image=image)], "image", info)
     ocr: Scores | None = None
     words = ""
     try:
