@@ -18,10 +18,12 @@ and read, and where, so a reviewer can be shown the words with their place on th
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import subprocess  # nosec B404 - a fixed binary with a list argv, no shell
 import tempfile
 import threading
+import unicodedata
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -159,7 +161,7 @@ class TesseractOcr:
         for box, got in zip(ordered, got_all, strict=True):
             letters = sum(ch.isalpha() for ch in got.text)
             if got.confidence >= MIN_CONFIDENCE and letters >= MIN_LETTERS:
-                text = harmonise_script(got.text)
+                text = tidy_letters(harmonise_script(got.text))
                 lines.append(ReadLine(text, got.confidence, (box.x, box.y, box.w, box.h)))
         text = " ".join(line.text for line in lines)
         return OcrText(SignalState.OK, text=text, detail=detail, lines=tuple(lines), candidates=len(boxes))
@@ -216,6 +218,29 @@ def harmonise_script(text: str) -> str:
             word = word.translate(table)
         words.append(word)
     return " ".join(words)
+
+
+# The script model knows every Cyrillic language's letters, and on a noisy line it reads ӣ, ӯ, Ӧ
+# or ҕ where Russian and Ukrainian have и, у, О, г: a letter outside the three alphabets loses its
+# marks. A comma, colon or semicolon between two letters with no space after it is a misread
+# space or dash ("ВОРОЖА:МОГИЛА", "с,автоматом"): printed text puts a space there.
+_ALPHABETS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯґєіїҐЄІЇ"
+)
+_JOINED = re.compile(r"(?<=[^\W\d_])[,:;]+(?=[^\W\d_])")
+
+
+def tidy_letters(text: str) -> str:
+    """Letters outside the English, Russian and Ukrainian alphabets turned into the letter under
+    their marks, and punctuation that joins two words with no space split into a space."""
+    folded = []
+    for ch in text:
+        if ch.isalpha() and ch not in _ALPHABETS:
+            base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+            ch = base if len(base) == 1 and base in _ALPHABETS else ch
+        folded.append(ch)
+    return _JOINED.sub(" ", "".join(folded))
 
 
 @cache

@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from service.classify.classifiers import Classifiers
 from service.classify.lexicon import load_lexicon
-from service.classify.ocr import TesseractOcr
+from service.classify.ocr import TesseractOcr, tidy_letters
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
 from service.vocabulary import Category, SignalState
 
@@ -45,6 +45,20 @@ def test_without_an_engine_ocr_is_not_configured(tmp_path: Path) -> None:
     result = classifiers.classify_image_text(poster("anything"))
     assert result.state is SignalState.NOT_CONFIGURED
     assert classifiers.signals()["ocr"][0] is SignalState.NOT_CONFIGURED
+
+
+@pytest.mark.parametrize(
+    ("read", "tidied"),
+    [
+        # letters of other Cyrillic alphabets lose their marks; joining punctuation becomes a space
+        ("КОЖНА ВФРОЖА:МӦГИЛА::НАША МЕДАЛЬ", "КОЖНА ВФРОЖА МОГИЛА НАША МЕДАЛЬ"),
+        ("с,автоматом на 23 февраля будӯщий", "с автоматом на 23 февраля будущий"),
+        # the three alphabets' own marked letters, apostrophes, times and ordinary commas stay
+        ("їжак, йод, ёлка, Ґанок, п'ять, don't, 10:30", "їжак, йод, ёлка, Ґанок, п'ять, don't, 10:30"),
+    ],
+)
+def test_read_lines_are_tidied_into_the_three_alphabets(read: str, tidied: str) -> None:
+    assert tidy_letters(read) == tidied
 
 
 def _on_photo(name: str) -> Image.Image:
