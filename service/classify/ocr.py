@@ -77,6 +77,7 @@ class TesseractOcr:
         self._langs: tuple[str, ...] | None = None
         self._lib: LibTesseract | None = None
         self._lib_tried = False
+        self._one_script: dict[bool, LibTesseract | None] = {}  # Cyrillic? -> that script's engines
         self._lock = threading.Lock()
 
     @classmethod
@@ -168,9 +169,27 @@ class TesseractOcr:
 
     def _recognise(self, grey: np.ndarray) -> Recognised:
         lib = self._library()
-        if lib is not None:
-            return lib.recognise(grey)
-        return self._recognise_command(grey)
+        if lib is None:
+            return self._recognise_command(grey)
+        got = lib.recognise(grey)
+        cyrillic = mixed_script(got.text)
+        if cyrillic is None:
+            return got
+        # Both scripts at once, on a noisy line, mix them inside words ("every опе of уои"):
+        # the line is read again in the script most of it is in, and the surer reading kept.
+        alone = self._script_library(cyrillic)
+        again = alone.recognise(grey) if alone is not None else got
+        return again if again.confidence >= got.confidence else got
+
+    def _script_library(self, cyrillic: bool) -> LibTesseract | None:
+        langs = self.langs()
+        script = tuple(lang for lang in langs if (lang != "eng") == cyrillic)
+        if not script or len(script) == len(langs):
+            return None
+        with self._lock:
+            if cyrillic not in self._one_script:
+                self._one_script[cyrillic] = LibTesseract.load(script, size=READERS)
+        return self._one_script[cyrillic]
 
     def _recognise_command(self, grey: np.ndarray) -> Recognised:
         """One line through the ``tesseract`` command (TSV out, for the confidence)."""
@@ -241,6 +260,20 @@ def tidy_letters(text: str) -> str:
             ch = base if len(base) == 1 and base in _ALPHABETS else ch
         folded.append(ch)
     return _JOINED.sub(" ", "".join(folded))
+
+
+MIXED_SHARE = 0.15  # the lesser script's share of a line's letters from which it is read again
+
+
+def mixed_script(text: str) -> bool | None:
+    """Whether a line read in both scripts is mostly Cyrillic (True) or Latin (False), where the
+    lesser script holds at least ``MIXED_SHARE`` of its letters; ``None`` for a line in one."""
+    cyrillic = sum(1 for ch in text if "\u0400" <= ch <= "\u04ff")
+    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    lesser = min(cyrillic, latin)
+    if lesser < 2 or lesser < MIXED_SHARE * (cyrillic + latin):
+        return None
+    return cyrillic > latin
 
 
 @cache

@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from service.classify.classifiers import Classifiers
 from service.classify.lexicon import load_lexicon
-from service.classify.ocr import TesseractOcr, tidy_letters
+from service.classify.ocr import TesseractOcr, mixed_script, tidy_letters
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
 from service.vocabulary import Category, SignalState
 
@@ -59,6 +59,19 @@ def test_without_an_engine_ocr_is_not_configured(tmp_path: Path) -> None:
 )
 def test_read_lines_are_tidied_into_the_three_alphabets(read: str, tidied: str) -> None:
     assert tidy_letters(read) == tidied
+
+
+@pytest.mark.parametrize(
+    ("read", "cyrillic"),
+    [
+        ("Stop calling our soldiers angels апа cyborgs, every опе of уои", False),  # read again in English
+        ("Наклеил ZOV", True),  # read again in Cyrillic; the surer reading is kept
+        ("ZA НАШИХ, ЗА ПОБЕДУ, ЗА ДОНБАСС", None),  # two Latin letters in a Cyrillic line: left as read
+        ("HEROES NEVER DIE", None),
+    ],
+)
+def test_a_line_read_in_both_scripts_is_read_again_in_its_own(read: str, cyrillic: bool | None) -> None:
+    assert mixed_script(read) is cyrillic
 
 
 def _on_photo(name: str) -> Image.Image:
