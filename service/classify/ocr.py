@@ -178,7 +178,9 @@ class TesseractOcr:
         # Both scripts at once, on a noisy line, mix them inside words ("every опе of уои"):
         # the line is read again in the script most of it is in, and the surer reading kept.
         alone = self._script_library(cyrillic)
-        again = alone.recognise(grey) if alone is not None else got
+        if alone is None:
+            return got
+        again = alone.recognise(grey)
         return again if again.confidence >= got.confidence else got
 
     def _script_library(self, cyrillic: bool) -> LibTesseract | None:
@@ -222,10 +224,16 @@ _CYRILLIC_TO_LATIN = str.maketrans("АВСЕНКМОРТХУасеорхуІі",
 _SHARED = frozenset("ABCEHKMOPTXYaceopxyIiАВСЕНКМОРТХУасеорхуІі")
 
 
+def _script_letters(text: str, *, skip: frozenset[str] = frozenset()) -> tuple[int, int]:
+    """How many of the line's letters (not counting ``skip``) are Cyrillic, and how many Latin."""
+    cyrillic = sum(1 for ch in text if "\u0400" <= ch <= "\u04ff" and ch not in skip)
+    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha() and ch not in skip)
+    return cyrillic, latin
+
+
 def harmonise_script(text: str) -> str:
     """Look-alike letters put back in the script the rest of the line is written in."""
-    cyrillic = sum(1 for ch in text if "\u0400" <= ch <= "\u04ff" and ch not in _SHARED)
-    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha() and ch not in _SHARED)
+    cyrillic, latin = _script_letters(text, skip=_SHARED)
     if cyrillic == latin:
         return text
     table = _LATIN_TO_CYRILLIC if cyrillic > latin else _CYRILLIC_TO_LATIN
@@ -268,8 +276,7 @@ MIXED_SHARE = 0.15  # the lesser script's share of a line's letters from which i
 def mixed_script(text: str) -> bool | None:
     """Whether a line read in both scripts is mostly Cyrillic (True) or Latin (False), where the
     lesser script holds at least ``MIXED_SHARE`` of its letters; ``None`` for a line in one."""
-    cyrillic = sum(1 for ch in text if "\u0400" <= ch <= "\u04ff")
-    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    cyrillic, latin = _script_letters(text)
     lesser = min(cyrillic, latin)
     if lesser < 2 or lesser < MIXED_SHARE * (cyrillic + latin):
         return None
