@@ -114,6 +114,19 @@ def test_each_shipped_symbol_is_found_in_a_composite(bank: SymbolMatcher, symbol
     assert _overlap(hits[0].box, truth) > 0.4
 
 
+@pytest.mark.parametrize("symbol_id", ["ss_runes", "swastika"])
+def test_the_box_a_reviewer_sees_covers_the_whole_symbol(bank: SymbolMatcher, symbol_id: str) -> None:
+    """The verifier also recognises a symbol from a candidate that holds only part of it (two of
+    the four arms, one of the two runes); the box reported covers every look that found it."""
+    picture = Image.new("RGB", (1000, 800), (70, 90, 60))
+    picture.paste(_photo((500, 800)), (500, 0))
+    ref = next(r for r in bank.refs if r.id == symbol_id)
+    truth = _paint(picture, ref.image, side=150, angle=10, at=(80, 90), colour=(235, 235, 220))
+    hits = [h for h in bank.match(picture) if h.symbol_id == symbol_id]
+    assert len(hits) == 1, hits
+    assert _overlap(hits[0].box, truth) > 0.7, (hits[0].box, truth)
+
+
 def test_a_tampered_verifier_is_refused(tmp_path: Path) -> None:
     """The shipped verifier is loaded only when its weights match the recorded SHA-256."""
     for item in (ROOT / "policies" / "symbols").iterdir():
