@@ -13,9 +13,8 @@ ones, the learned verifier that ``symbol_train.py`` trained on them (``verifier.
    candidate whose most probable class is a symbol with calibrated probability of at least
    ``MATCH_THRESHOLD`` (``SYMBOL_THRESHOLDS`` for some) is a hit;
 4. look again at each hit with its box moved and scaled a little (``JITTERS``): leaving out the
-   worst look (``JITTER_DROP``), the mean probability of the others must reach ``JITTER_SHARE``
-   of the threshold, which a chance arrangement of shapes that looks like a symbol in one framing
-   rarely does;
+   worst look (``JITTER_DROP``), the mean probability of the others must reach the threshold,
+   which a chance arrangement of shapes that looks like a symbol in one framing rarely does;
 5. references the verifier was not trained on (an operator's emblem, or a shipped id whose
    drawing was replaced) are looked for by local features instead (``symbol_keypoints``: ORB
    keypoints, a similarity transform fitted by RANSAC, the drawing's outline checked against the
@@ -49,14 +48,13 @@ MATCH_THRESHOLD = 0.90
 # Where a symbol is also an everyday shape, more: a V is a letter, a tick, a fold, a roof line
 # (bench seed 1: 3 of 4 false positives on pictures without symbols were V at 0.93).
 SYMBOL_THRESHOLDS = {"v_marking": 0.99}
-# A hit is looked at again with its box moved and scaled a little; the mean of those looks must
-# stay near the threshold (a chance arrangement of shapes rarely survives being reframed).
+# A hit is looked at again with its box moved and scaled a little (a chance arrangement of shapes
+# rarely survives being reframed). The worst look is set aside (a box moved past the picture's
+# edge or onto a cover hides part of a real symbol) and the mean of the others must reach the
+# threshold (bench_symbols seeds 1, 3 and 4, overlapping looks merged: recall 0.907 -> 0.910,
+# false positives 0.51 -> 0.45 % against all five looks at 0.95 of the threshold).
 JITTERS = ((0.08, 0.0, 1.0), (-0.08, 0.0, 1.0), (0.0, 0.08, 1.0), (0.0, -0.08, 1.0), (0.0, 0.0, 1.15))
-# The worst look is set aside (a box moved past the picture's edge or onto a cover hides part of a
-# real symbol) and the mean of the others must reach the threshold itself (bench seeds 1, 3 and 4:
-# recall 0.906 -> 0.910, false positives 0.51 -> 0.45 % against all five looks at 0.95 of it).
 JITTER_DROP = 1
-JITTER_SHARE = 1.0
 SYMBOL_CATEGORIES = (Category.WAR_GLORIFICATION, Category.EXTREMIST_SYMBOLS)
 _MIN_SIDE = 32  # pictures smaller than this on either side cannot show a 5 % symbol
 _DEFAULT_DIR = Path(__file__).resolve().parents[2] / "policies" / "symbols"
@@ -129,26 +127,25 @@ def _box_overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> 
 def _merge_looks(hits: list[SymbolHit]) -> list[SymbolHit]:
     """Overlapping hits of one symbol are looks at the same one (the verifier also knows a symbol
     from a candidate holding part of it): one hit, the best score, a box covering every look."""
-    merged = list(hits)
-    k = 0
-    while k < len(merged):
-        first = merged[k]
-        same = [
-            j
-            for j in range(k + 1, len(merged))
-            if merged[j].symbol_id == first.symbol_id and _box_overlap(first.box, merged[j].box) > 0.5
-        ]
-        if not same:
-            k += 1
-            continue
-        x0, y0, w, h = first.box
-        x1, y1 = x0 + w, y0 + h
-        for j in same:
-            bx, by, bw, bh = merged[j].box
-            x0, y0, x1, y1 = min(x0, bx), min(y0, by), max(x1, bx + bw), max(y1, by + bh)
-        merged[k] = replace(first, box=(x0, y0, x1 - x0, y1 - y0))
-        merged = [hit for j, hit in enumerate(merged) if j not in same]  # k looks again with its grown box
+    merged: list[SymbolHit] = []
+    rest = list(hits)  # best score first
+    while rest:
+        first, rest = rest[0], rest[1:]
+        grew = True
+        while grew:  # a grown box may now overlap looks it did not before
+            looks = [h.symbol_id == first.symbol_id and _box_overlap(first.box, h.box) > 0.5 for h in rest]
+            same = [h for h, look in zip(rest, looks, strict=True) if look]
+            rest = [h for h, look in zip(rest, looks, strict=True) if not look]
+            for other in same:
+                first = replace(first, box=_union(first.box, other.box))
+            grew = bool(same)
+        merged.append(first)
     return merged
+
+
+def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    x, y = min(a[0], b[0]), min(a[1], b[1])
+    return x, y, max(a[0] + a[2], b[0] + b[2]) - x, max(a[1] + a[3], b[1] + b[3]) - y
 
 
 class SymbolMatcher:
@@ -242,7 +239,7 @@ class SymbolMatcher:
             again = again.reshape(len(JITTERS), len(sure), -1)[:, np.arange(len(sure)), best[sure]]
             kept_looks = np.sort(again, axis=0)[JITTER_DROP:]  # one framing may cut the symbol off
             score[sure] = np.minimum(score[sure], kept_looks.mean(0))
-            sure = sure[score[sure] >= needed[sure] * JITTER_SHARE]
+            sure = sure[score[sure] >= needed[sure]]
         out = []
         for i in sure.tolist():
             n = self._learned[int(best[i])]
