@@ -18,7 +18,8 @@ how strong the text's scores are (the strongest category gets its score, the oth
 to their own): telling propaganda-style text from the rest is one decision. Read as one, at 0.80
 it flags 0.89 / 0.91 / 0.86 of the held-out positives (English / Russian / Ukrainian) at 2.4 /
 0.7 / 1.6 % false positives; read as the maximum over six categories, each with its own chance to
-fire, 0.77 / 0.79 / 0.73 at 2.6 / 0.4 / 2.5 % (``bench/bench_classify.py heads``, heads only). Either way the
+fire, 0.77 / 0.79 / 0.73 at 2.6 / 0.4 / 2.5 % (``bench/bench_classify.py heads``, heads only, on the
+12,003-line corpus). Either way the
 raw logit is mapped through Platt's sigmoid ``1 / (1 + exp(a·z + b))`` whose ``a, b`` are fitted
 on out-of-fold logits (Platt 1999, with his smoothed targets), so a stored
 score of 0.8 means roughly 80 % precision on data like the training set, not merely "more than
