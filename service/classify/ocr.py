@@ -353,6 +353,8 @@ def outlined(grey: np.ndarray, box: TextBox) -> np.ndarray | None:
     crop = _line_crop(grey, box)
     best: tuple[int, np.ndarray | None] = (0, None)
     for light in (crop, 255 - crop):
+        # Letters: among the line's lightest pixels (40 levels from its 97th percentile) and light
+        # in themselves (170 and up), so a dark line's brightest speckle is not taken for them.
         ink = (light >= max(170, int(np.percentile(light, 97)) - 40)).astype(np.uint8)
         near_dark = cv2.dilate((light <= OUTLINE_DARK).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
         rim = (ink > 0) & (cv2.erode(ink, np.ones((3, 3), np.uint8)) == 0)
