@@ -158,11 +158,7 @@ class TesseractOcr:
         ordered = sorted(boxes, key=lambda b: (b.y, b.x))
         crops = [line_image(grey, box) for box in ordered]
         try:
-            if len(crops) > 1 and self._library() is not None:
-                got_all = list(_readers().map(self._recognise, crops))
-            else:
-                got_all = [self._recognise(crop) for crop in crops]
-            got_all = self._outlined_again(grey, ordered, got_all)
+            got_all = self._outlined_again(grey, ordered, self._recognise_all(crops))
         except (OSError, subprocess.SubprocessError) as exc:
             return OcrText(SignalState.UNAVAILABLE, detail=f"tesseract failed: {exc}")
         lines: list[ReadLine] = []
@@ -184,15 +180,17 @@ class TesseractOcr:
         crops = {i: crop for i in again if (crop := outlined(grey, boxes[i])) is not None}
         if not crops:
             return got_all
-        if len(crops) > 1 and self._library() is not None:
-            reads = list(_readers().map(self._recognise, crops.values()))
-        else:
-            reads = [self._recognise(crop) for crop in crops.values()]
         better = list(got_all)
-        for i, read in zip(crops, reads, strict=True):
+        for i, read in zip(crops, self._recognise_all(list(crops.values())), strict=True):
             if read.confidence > got_all[i].confidence + SURER_BY:
                 better[i] = read
         return better
+
+    def _recognise_all(self, crops: Sequence[np.ndarray]) -> list[Recognised]:
+        """Lines read side by side where the library is loaded (one engine each), else in turn."""
+        if len(crops) > 1 and self._library() is not None:
+            return list(_readers().map(self._recognise, crops))
+        return [self._recognise(crop) for crop in crops]
 
     def _recognise(self, grey: np.ndarray) -> Recognised:
         lib = self._library()
