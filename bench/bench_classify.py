@@ -349,7 +349,9 @@ def bench_heads() -> dict[str, object]:
     x_train = encoder.embed([e.content for e in train]).astype(np.float64)
     x_held = encoder.embed([e.content for e in held]).astype(np.float64)
     labels = [e.labels for e in train]
-    shipped, _ = with_ngrams(train_hidden_probes(x_train, labels, encoder=encoder.name, with_any=True), train)
+    shipped, _ = with_ngrams(
+        train_hidden_probes(x_train, labels, encoder=encoder.name, with_any=True), train, x_train
+    )
     kinds = {
         "linear": train_probes(x_train, labels, encoder=encoder.name),
         "hidden": train_hidden_probes(x_train, labels, encoder=encoder.name).probes,

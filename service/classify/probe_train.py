@@ -24,6 +24,7 @@ import numpy.typing as npt
 from service.classify.encoder import TextEncoder
 from service.classify.lexicon import LEXICON_NEEDS, Lexicon
 from service.classify.model import Contrast
+from service.classify.neighbours import fit_neighbours
 from service.classify.ngrams import fit_ngram_model
 from service.classify.probe_fit import HiddenFit, fit_logistic, fit_platt, train_hidden_probes
 from service.classify.probes import ANY, AnyProbe, ProbeSet, platt, scaled_to
@@ -110,7 +111,7 @@ def train_text_probes(
     fit = train_hidden_probes(
         x, [e.labels for e in chosen], encoder=encoder.name, folds=HEAD_FOLDS, with_any=True
     )
-    probes, out_of_fold = with_ngrams(fit, chosen)
+    probes, out_of_fold = with_ngrams(fit, chosen, x)
     negatives = np.array([not e.labels for e in chosen])
     strongest = np.max(np.stack(list(out_of_fold.values()), axis=1), axis=1)
     # a one-sided lexicon term asks for a person whatever the score, unless the heads read the
@@ -146,14 +147,16 @@ def train_text_probes(
 
 
 def with_ngrams(
-    fit: HiddenFit, examples: Sequence[Example]
+    fit: HiddenFit, examples: Sequence[Example], x: npt.NDArray[np.float64]
 ) -> tuple[ProbeSet, dict[Category, npt.NDArray[np.float64]]]:
-    """Add the lexical half to text heads (probes.py): fit the n-gram model (ngrams.py) on the
-    same folds as the heads, one column per category and one for "any category"; per category
-    the weight of its n-gram logit beside the head's, and for the any-category probe the weights
-    of the strongest head logit, the hidden layer's own "any" output and the n-gram "any" logit
-    (logistic fits on out-of-fold logits); then Platt's calibration of each sum. Returns the
-    probes and their calibrated out-of-fold scores, combined as the probes combine them."""
+    """Add the lexical half and the labelled neighbours to text heads (probes.py): fit the n-gram
+    model (ngrams.py) on the same folds as the heads, one column per category and one for "any
+    category", and the neighbours (neighbours.py) over the embeddings ``x`` of the same lines;
+    per category the weight of its n-gram logit beside the head's, and for the any-category probe
+    the weights of the strongest head logit, the hidden layer's own "any" output, the n-gram "any"
+    logit and the neighbours' logit (logistic fits on out-of-fold logits); then Platt's
+    calibration of each sum. Returns the probes and their calibrated out-of-fold scores, combined
+    as the probes combine them."""
     if fit.any_output is None:
         raise ValueError("the heads were trained without their 'any category' output")
     probes = fit.probes
@@ -178,8 +181,9 @@ def with_ngrams(
         a, b = fit_platt(summed, y[:, j])
         updated[category] = replace(probes.probes[category], ngram_weight=ratio, platt_a=a, platt_b=b)
         calibrated[category] = platt(summed, a, b)
+    neighbours, near = fit_neighbours(x, y_any, folds=HEAD_FOLDS)
     strongest = heads.max(axis=1)
-    summed, weights = _stacked([strongest, own, lexical[:, -1]], y_any)
+    summed, weights = _stacked([strongest, own, lexical[:, -1], near], y_any)
     a, b = fit_platt(summed, y_any)
     any_probe = AnyProbe(
         head_weight=weights[0],
@@ -189,9 +193,10 @@ def with_ngrams(
         ngram_weight=weights[2],
         platt_a=a,
         platt_b=b,
+        neighbour_weight=weights[3],
     )
     strength = platt(summed, a, b)
-    combined = replace(probes, probes=updated, ngrams=model, any_category=any_probe)
+    combined = replace(probes, probes=updated, ngrams=model, any_category=any_probe, neighbours=neighbours)
     return combined, scaled_to(strength, calibrated)
 
 

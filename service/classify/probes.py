@@ -10,10 +10,11 @@ Two kinds, one file format:
   (``bench/bench_classify.py heads``, held-out ROC-AUC per language: 0.92–0.94 against
   0.96–0.97).
 Text heads may add a lexical half (ngrams.py: logistic models over the text's character n-grams,
-stored beside the probe file and pinned by its SHA-256): each category's logit plus
+stored beside the probe file and pinned by its SHA-256) and labelled neighbours (neighbours.py: a
+vote of the text's nearest training lines, stored and pinned alike): each category's logit plus
 ``ngram_weight`` × its n-gram logit; and an any-category probe, whose logit is a weighted sum of
-the strongest head logit, the hidden layer's own "any category" output and the n-gram model's
-"any category" logit. The any-category probe sets
+the strongest head logit, the hidden layer's own "any category" output, the n-gram model's
+"any category" logit and the neighbours' logit. The any-category probe sets
 how strong the text's scores are (the strongest category gets its score, the others in proportion
 to their own): telling propaganda-style text from the rest is one decision. Read as one, at 0.80
 it flags 0.89 / 0.91 / 0.86 of the held-out positives (English / Russian / Ukrainian) at 2.4 /
@@ -37,6 +38,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from service.classify.neighbours import NeighbourModel
 from service.classify.ngrams import NgramModel
 from service.errors import ConfigError
 from service.vocabulary import Category
@@ -93,7 +95,8 @@ class HiddenLayer:
 class AnyProbe:
     """Whether a text is propaganda-style at all, whichever the category: Platt on
     ``head_weight`` × the strongest category logit + ``own_weight`` × the hidden layer's own
-    "any category" output + ``ngram_weight`` × the n-gram "any" logit."""
+    "any category" output + ``ngram_weight`` × the n-gram "any" logit + ``neighbour_weight`` ×
+    the labelled neighbours' logit (neighbours.py; probe files from before them have none)."""
 
     head_weight: float
     own_weights: tuple[float, ...]  # the hidden layer's "any category" output
@@ -102,13 +105,18 @@ class AnyProbe:
     ngram_weight: float
     platt_a: float
     platt_b: float
+    neighbour_weight: float = 0.0
 
-    def score(self, strongest_head: Array, features: Array, ngram_logit: Array) -> Array:
+    def score(
+        self, strongest_head: Array, features: Array, ngram_logit: Array, neighbour_logit: Array | None = None
+    ) -> Array:
         z = (
             self.head_weight * strongest_head
             + self.own_weight * (features @ np.asarray(self.own_weights) + self.own_bias)
             + self.ngram_weight * ngram_logit
         )
+        if neighbour_logit is not None:
+            z = z + self.neighbour_weight * neighbour_logit
         return np.clip(platt(z, self.platt_a, self.platt_b), 0.0, 1.0)
 
     def as_dict(self) -> dict[str, object]:
@@ -118,6 +126,7 @@ class AnyProbe:
             "own_bias": round(self.own_bias, 6),
             "own_weight": round(self.own_weight, 6),
             "ngram_weight": round(self.ngram_weight, 6),
+            "neighbour_weight": round(self.neighbour_weight, 6),
             "platt_a": round(self.platt_a, 6),
             "platt_b": round(self.platt_b, 6),
         }
@@ -128,7 +137,8 @@ class AnyProbe:
         if len(weights) != width:
             raise ValueError(f"any: {len(weights)} weights, expected {width}")
         numbers = ("head_weight", "own_bias", "own_weight", "ngram_weight", "platt_a", "platt_b")
-        return cls(own_weights=weights, **{k: float(raw[k]) for k in numbers})
+        near = float(raw.get("neighbour_weight", 0.0))
+        return cls(own_weights=weights, neighbour_weight=near, **{k: float(raw[k]) for k in numbers})
 
 
 def scaled_to(strength: Array, scores: Mapping[Category, Array]) -> dict[Category, Array]:
@@ -156,6 +166,7 @@ class ProbeSet:
     hidden: HiddenLayer | None = None
     ngrams: NgramModel | None = None  # the lexical half of text heads
     any_category: AnyProbe | None = None  # with ngrams: how strong a text's scores are, whichever category
+    neighbours: NeighbourModel | None = None  # with any_category: the labelled neighbours' vote
 
     def features(self, x: Array) -> Array:
         if x.shape[1] != self.dim:
@@ -178,16 +189,23 @@ class ProbeSet:
         if self.any_category is None:
             return scores
         strongest = np.max(np.stack([p.logit(features) for p in self.probes.values()], axis=1), axis=1)
-        return scaled_to(self.any_category.score(strongest, features, lexical[:, column[ANY]]), scores)
+        near = None if self.neighbours is None else self.neighbours.logits(x)
+        return scaled_to(self.any_category.score(strongest, features, lexical[:, column[ANY]], near), scores)
 
     def save(self, path: Path) -> tuple[Path, ...]:
-        """Write the probe file (JSON) and, with n-grams, their model beside it
-        (``<stem>.ngrams.npz``, its SHA-256 recorded in the probe file); returns what it wrote."""
+        """Write the probe file (JSON) and, with n-grams and neighbours, their models beside it
+        (``<stem>.ngrams.npz``, ``<stem>.neighbours.npz``, each SHA-256 recorded in the probe
+        file); returns what it wrote."""
         ngrams: dict[str, str] | None = None
+        neighbours: dict[str, str] | None = None
         written: tuple[Path, ...] = (path,)
         if self.ngrams is not None:
             beside = path.with_name(f"{path.stem}.ngrams.npz")
             ngrams = {"file": beside.name, "sha256": self.ngrams.save(beside)}
+            written += (beside,)
+        if self.neighbours is not None:
+            beside = path.with_name(f"{path.stem}.neighbours.npz")
+            neighbours = {"file": beside.name, "sha256": self.neighbours.save(beside)}
             written += (beside,)
         body: dict[str, object] = {
             "encoder": self.encoder,
@@ -212,6 +230,7 @@ class ProbeSet:
                 for c, p in self.probes.items()
             },
             "ngrams": ngrams,
+            "neighbours": neighbours,
             "any": None if self.any_category is None else self.any_category.as_dict(),
         }
         path.write_text(json.dumps(body, separators=(",", ":")) + "\n", encoding="utf-8")
@@ -243,6 +262,9 @@ class ProbeSet:
             any_probe = None if raw_any is None else AnyProbe.from_dict(raw_any, width)
             if any_probe is not None and (ngrams is None or ANY not in ngrams.categories):
                 raise ValueError("an any-category probe needs the n-gram model's 'any' column")
+            neighbours = _neighbours(path, body.get("neighbours"), dim)
+            if neighbours is not None and any_probe is None:
+                raise ValueError("neighbours are read through an any-category probe, and there is none")
             trained = body.get("trained")
             return cls(
                 encoder=str(body["encoder"]),
@@ -252,6 +274,7 @@ class ProbeSet:
                 hidden=hidden,
                 ngrams=ngrams,
                 any_category=any_probe,
+                neighbours=neighbours,
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"{path}: not a probe file ({exc}); run 'vigil classify train'.") from exc
@@ -267,6 +290,14 @@ def _ngrams(path: Path, raw: object, probes: Mapping[Category, Probe]) -> NgramM
     if missing:
         raise ValueError(f"the n-gram model has no {', '.join(sorted(missing))}")
     return model
+
+
+def _neighbours(path: Path, raw: object, dim: int) -> NeighbourModel | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("file"), str) or "/" in raw["file"]:
+        raise ValueError("'neighbours' must name a file beside the probe file and its sha256")
+    return NeighbourModel.load(path.parent / raw["file"], str(raw.get("sha256", "")), dim)
 
 
 def _rounded(values: Array) -> list[float]:

@@ -111,7 +111,8 @@ def train_cmd(
     settings: Settings, kind: str, data: Path | None, out: Path | None, include_held_out: bool
 ) -> None:
     """Train calibrated probes from labelled JSONL (one in five lines is held out): for text the
-    heads over the encoder and character n-grams (about two minutes), for images linear probes."""
+    heads over the encoder, character n-grams and labelled neighbours (about ten minutes on two
+    cores for the shipped corpus), for images linear probes."""
     from service.classify import training
     from service.classify.registry import ClassifyConfig
     from service.errors import InputError

@@ -56,7 +56,8 @@ def test_the_shipped_probes_carry_a_pinned_ngram_model() -> None:
 
 
 def test_an_altered_ngram_model_makes_text_screening_unavailable(tmp_path: Path) -> None:
-    shutil.copy(SHIPPED, tmp_path / SHIPPED.name)
+    for beside in SHIPPED.parent.glob("text_probes.*"):
+        shutil.copy(beside, tmp_path / beside.name)
     npz = SHIPPED.with_name("text_probes.ngrams.npz")
     data = bytearray(npz.read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -67,6 +68,7 @@ def test_an_altered_ngram_model_makes_text_screening_unavailable(tmp_path: Path)
     result = TextClassifier(config=config).classify(["Вечная слава героям СВО!"])[0]
     assert result.state is SignalState.UNAVAILABLE
     assert result.scores == {}
+    assert "n-gram model" in result.detail
     assert "vigil classify train" in result.detail
 
 
