@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from service.classify.pinned import read_pinned
 from service.errors import ConfigError
 
 Array = npt.NDArray[np.float64]
@@ -80,17 +81,7 @@ class NeighbourModel:
 
     @classmethod
     def load(cls, path: Path, sha256: str, dim: int) -> NeighbourModel:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ConfigError(
-                f"{path}: cannot read the neighbours ({exc}); run 'vigil classify train'."
-            ) from exc
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise ConfigError(
-                f"{path} is not the neighbours file the probe file was trained with (SHA-256 differs); "
-                "run 'vigil classify train'."
-            )
+        data = read_pinned(path, sha256, "neighbours file")
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as raw:
                 lines = int(raw["lines"])

@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csr_matrix
 
+from service.classify.pinned import read_pinned
 from service.errors import ConfigError
 
 Array = npt.NDArray[np.float64]
@@ -109,17 +110,7 @@ class NgramModel:
 
     @classmethod
     def load(cls, path: Path, sha256: str) -> NgramModel:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ConfigError(
-                f"{path}: cannot read the n-gram model ({exc}); run 'vigil classify train'."
-            ) from exc
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise ConfigError(
-                f"{path} is not the n-gram model the probe file was trained with (SHA-256 differs); "
-                "run 'vigil classify train'."
-            )
+        data = read_pinned(path, sha256, "n-gram model")
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as raw:
                 categories = tuple(str(c) for c in raw["categories"])

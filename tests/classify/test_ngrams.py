@@ -1,6 +1,7 @@
 """The lexical half of the text heads: character n-grams are read alike whatever the case, the
-n-gram model is pinned by the probe file (another file makes text screening unavailable, never
-silently different), and the any-category probe sets how strong a text's scores are."""
+n-gram model and the neighbours are pinned by the probe file (another file makes text screening
+unavailable, never silently different), and the any-category probe sets how strong a text's
+scores are."""
 
 from __future__ import annotations
 
@@ -55,20 +56,25 @@ def test_the_shipped_probes_carry_a_pinned_ngram_model() -> None:
         NgramModel.load(SHIPPED.with_name(pinned["file"]), "0" * 64)
 
 
-def test_an_altered_ngram_model_makes_text_screening_unavailable(tmp_path: Path) -> None:
-    for beside in SHIPPED.parent.glob("text_probes.*"):
-        shutil.copy(beside, tmp_path / beside.name)
-    npz = SHIPPED.with_name("text_probes.ngrams.npz")
-    data = bytearray(npz.read_bytes())
+@pytest.mark.parametrize(
+    ("beside", "named"),
+    [("text_probes.ngrams.npz", "n-gram model"), ("text_probes.neighbours.npz", "neighbours")],
+)
+def test_an_altered_pinned_file_makes_text_screening_unavailable(
+    tmp_path: Path, beside: str, named: str
+) -> None:
+    for path in SHIPPED.parent.glob("text_probes.*"):
+        shutil.copy(path, tmp_path / path.name)
+    data = bytearray((tmp_path / beside).read_bytes())
     data[len(data) // 2] ^= 0xFF
-    (tmp_path / npz.name).write_bytes(bytes(data))
+    (tmp_path / beside).write_bytes(bytes(data))
     config = ClassifyConfig(
         policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path / "models", text_probes=tmp_path / SHIPPED.name
     )
     result = TextClassifier(config=config).classify(["Вечная слава героям СВО!"])[0]
     assert result.state is SignalState.UNAVAILABLE
     assert result.scores == {}
-    assert "n-gram model" in result.detail
+    assert named in result.detail
     assert "vigil classify train" in result.detail
 
 
