@@ -196,17 +196,14 @@ class ProbeSet:
         """Write the probe file (JSON) and, with n-grams and neighbours, their models beside it
         (``<stem>.ngrams.npz``, ``<stem>.neighbours.npz``, each SHA-256 recorded in the probe
         file); returns what it wrote."""
-        ngrams: dict[str, str] | None = None
-        neighbours: dict[str, str] | None = None
+        pinned: dict[str, dict[str, str] | None] = {}
         written: tuple[Path, ...] = (path,)
-        if self.ngrams is not None:
-            beside = path.with_name(f"{path.stem}.ngrams.npz")
-            ngrams = {"file": beside.name, "sha256": self.ngrams.save(beside)}
-            written += (beside,)
-        if self.neighbours is not None:
-            beside = path.with_name(f"{path.stem}.neighbours.npz")
-            neighbours = {"file": beside.name, "sha256": self.neighbours.save(beside)}
-            written += (beside,)
+        for key, model in (("ngrams", self.ngrams), ("neighbours", self.neighbours)):
+            pinned[key] = None
+            if model is not None:
+                beside = path.with_name(f"{path.stem}.{key}.npz")
+                pinned[key] = {"file": beside.name, "sha256": model.save(beside)}
+                written += (beside,)
         body: dict[str, object] = {
             "encoder": self.encoder,
             "dim": self.dim,
@@ -229,8 +226,8 @@ class ProbeSet:
                 }
                 for c, p in self.probes.items()
             },
-            "ngrams": ngrams,
-            "neighbours": neighbours,
+            "ngrams": pinned["ngrams"],
+            "neighbours": pinned["neighbours"],
             "any": None if self.any_category is None else self.any_category.as_dict(),
         }
         path.write_text(json.dumps(body, separators=(",", ":")) + "\n", encoding="utf-8")
@@ -265,6 +262,8 @@ class ProbeSet:
             neighbours = _neighbours(path, body.get("neighbours"), dim)
             if neighbours is not None and any_probe is None:
                 raise ValueError("neighbours are read through an any-category probe, and there is none")
+            if neighbours is None and any_probe is not None and any_probe.neighbour_weight > 0:
+                raise ValueError("the any-category probe weighs neighbours, and none are pinned")
             trained = body.get("trained")
             return cls(
                 encoder=str(body["encoder"]),
@@ -280,12 +279,20 @@ class ProbeSet:
             raise ConfigError(f"{path}: not a probe file ({exc}); run 'vigil classify train'.") from exc
 
 
-def _ngrams(path: Path, raw: object, probes: Mapping[Category, Probe]) -> NgramModel | None:
+def _beside(path: Path, raw: object, key: str) -> tuple[Path, str] | None:
+    """The file a probe file pins under ``key`` (beside it) and its SHA-256, or None."""
     if raw is None:
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("file"), str) or "/" in raw["file"]:
-        raise ValueError("'ngrams' must name a file beside the probe file and its sha256")
-    model = NgramModel.load(path.parent / raw["file"], str(raw.get("sha256", "")))
+        raise ValueError(f"'{key}' must name a file beside the probe file and its sha256")
+    return path.parent / raw["file"], str(raw.get("sha256", ""))
+
+
+def _ngrams(path: Path, raw: object, probes: Mapping[Category, Probe]) -> NgramModel | None:
+    pinned = _beside(path, raw, "ngrams")
+    if pinned is None:
+        return None
+    model = NgramModel.load(*pinned)
     missing = {c.value for c in probes} - set(model.categories)
     if missing:
         raise ValueError(f"the n-gram model has no {', '.join(sorted(missing))}")
@@ -293,11 +300,8 @@ def _ngrams(path: Path, raw: object, probes: Mapping[Category, Probe]) -> NgramM
 
 
 def _neighbours(path: Path, raw: object, dim: int) -> NeighbourModel | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, dict) or not isinstance(raw.get("file"), str) or "/" in raw["file"]:
-        raise ValueError("'neighbours' must name a file beside the probe file and its sha256")
-    return NeighbourModel.load(path.parent / raw["file"], str(raw.get("sha256", "")), dim)
+    pinned = _beside(path, raw, "neighbours")
+    return None if pinned is None else NeighbourModel.load(*pinned, dim)
 
 
 def _rounded(values: Array) -> list[float]:

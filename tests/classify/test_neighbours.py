@@ -5,6 +5,7 @@ out-of-fold logits never see their own line, and the stored file reads back and 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -66,3 +67,12 @@ def test_the_shipped_probes_read_their_pinned_neighbours() -> None:
     assert probes.any_category.neighbour_weight > 0
     trained = json.loads(SHIPPED.read_text())["trained"]
     assert len(probes.neighbours.positive) == trained["examples"]
+
+
+def test_a_probe_file_that_weighs_neighbours_it_does_not_pin_is_refused(tmp_path: Path) -> None:
+    body = json.loads(SHIPPED.read_text())
+    body["neighbours"] = None
+    (tmp_path / SHIPPED.name).write_text(json.dumps(body))
+    shutil.copy(SHIPPED.with_name(body["ngrams"]["file"]), tmp_path / body["ngrams"]["file"])
+    with pytest.raises(ConfigError, match="weighs neighbours"):
+        ProbeSet.load(tmp_path / SHIPPED.name)
