@@ -242,11 +242,17 @@ class TesseractOcr:
 
 
 # Letters the two scripts share by shape: a line read in both scripts at once can come back with
-# "CBO" for "СВО" or "He" for "не". A word made only of these letters, in a line whose other
-# letters are mostly of the other script, is turned into that script.
-_LATIN_TO_CYRILLIC = str.maketrans("ABCEHKMOPTXYaceopxyIi", "АВСЕНКМОРТХУасеорхуІі")
-_CYRILLIC_TO_LATIN = str.maketrans("АВСЕНКМОРТХУасеорхуІі", "ABCEHKMOPTXYaceopxyIi")
-_SHARED = frozenset("ABCEHKMOPTXYaceopxyIiАВСЕНКМОРТХУасеорхуІі")
+# "CBO" for "СВО", "He" for "не" or "іп" for "in". A word made only of look-alikes of the other
+# script, in a line whose other letters are mostly of that script, is turned into it. Beside the
+# letters that are the same drawing (A/А, o/о), a Latin line's reading confuses the shapes a
+# Cyrillic font draws alike in lower case (n/п, r/г, m/т, u/и, s/ѕ, h/һ, k/к), measured on
+# training lines printed on photographs and read back.
+_SAME = ("ABCEHKMOPTXYaceopxyIi", "АВСЕНКМОРТХУасеорхуІі")
+_CYRILLIC_TO_LATIN = str.maketrans(_SAME[1] + "пгтиѕЅһкј", _SAME[0] + "nrmusShkj")
+_LATIN_TO_CYRILLIC = str.maketrans(_SAME[0] + "nrmu", _SAME[1] + "пгми")
+_LOOKS_LATIN = frozenset(chr(c) for c in _CYRILLIC_TO_LATIN)  # Cyrillic letters that can be Latin
+_LOOKS_CYRILLIC = frozenset(chr(c) for c in _LATIN_TO_CYRILLIC)  # Latin letters that can be Cyrillic
+_SHARED = _LOOKS_LATIN | _LOOKS_CYRILLIC
 
 
 def _script_letters(text: str, *, skip: frozenset[str] = frozenset()) -> tuple[int, int]:
@@ -257,16 +263,19 @@ def _script_letters(text: str, *, skip: frozenset[str] = frozenset()) -> tuple[i
 
 
 def harmonise_script(text: str) -> str:
-    """Look-alike letters put back in the script the rest of the line is written in."""
+    """Look-alike letters put back in the script the rest of the line is written in. Z and V have
+    no Cyrillic look-alike and stay as read («ZА НАШИХ»)."""
     cyrillic, latin = _script_letters(text, skip=_SHARED)
     if cyrillic == latin:
         return text
-    table = _LATIN_TO_CYRILLIC if cyrillic > latin else _CYRILLIC_TO_LATIN
+    to_cyrillic = cyrillic > latin
+    table = _LATIN_TO_CYRILLIC if to_cyrillic else _CYRILLIC_TO_LATIN
+    looks = _LOOKS_CYRILLIC if to_cyrillic else _LOOKS_LATIN
     words = []
     for word in text.split(" "):
         letters = [ch for ch in word if ch.isalpha()]
-        foreign = [ch for ch in letters if (ch.isascii() if cyrillic > latin else "\u0400" <= ch <= "\u04ff")]
-        if foreign and all(ch in _SHARED for ch in foreign):
+        foreign = [ch for ch in letters if (ch.isascii() if to_cyrillic else "\u0400" <= ch <= "\u04ff")]
+        if foreign and all(ch in looks for ch in foreign):
             word = word.translate(table)
         words.append(word)
     return " ".join(words)

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from service.classify.classifiers import Classifiers
 from service.classify.lexicon import load_lexicon
-from service.classify.ocr import TesseractOcr, mixed_script, tidy_letters
+from service.classify.ocr import TesseractOcr, harmonise_script, mixed_script, tidy_letters
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
 from service.vocabulary import Category, SignalState
 
@@ -61,6 +61,26 @@ def test_without_an_engine_ocr_is_not_configured(tmp_path: Path) -> None:
 )
 def test_read_lines_are_tidied_into_the_three_alphabets(read: str, tidied: str) -> None:
     assert tidy_letters(read) == tidied
+
+
+@pytest.mark.parametrize(
+    ("read", "harmonised"),
+    [
+        # Cyrillic look-alikes inside English words, as the reader returns them
+        ("Tried to hide іп the treeline", "Tried to hide in the treeline"),
+        ("Duck ѕеаѕоп'ѕ over so now I hunt", "Duck season's over so now I hunt"),
+        ("the гаts will be тоwed down", "the rats will be mowed down"),
+        # Latin look-alikes inside Russian and Ukrainian words
+        ("Вечная слава героям CBO", "Вечная слава героям СВО"),
+        ("Сгенерируй mem: разбомблённая многоэтажка", "Сгенерируй мем: разбомблённая многоэтажка"),
+        # Z and V have no look-alike; a word with letters of its own script stays as written
+        ("ZА НАШИХ, ЗА ПОБЕДУ", "ZА НАШИХ, ЗА ПОБЕДУ"),
+        ("They chanted Слава Україні at the funeral", "They chanted Слава Україні at the funeral"),
+        ("Зустріч випускників 2024 · Kyiv", "Зустріч випускників 2024 · Kyiv"),
+    ],
+)
+def test_look_alike_letters_are_put_back_in_the_lines_script(read: str, harmonised: str) -> None:
+    assert harmonise_script(read) == harmonised
 
 
 @pytest.mark.parametrize(
