@@ -253,6 +253,7 @@ _LATIN_TO_CYRILLIC = str.maketrans(_SAME[0] + "nrmu", _SAME[1] + "пгми")
 _LOOKS_LATIN = frozenset(chr(c) for c in _CYRILLIC_TO_LATIN)  # Cyrillic letters that can be Latin
 _LOOKS_CYRILLIC = frozenset(chr(c) for c in _LATIN_TO_CYRILLIC)  # Latin letters that can be Cyrillic
 _SHARED = _LOOKS_LATIN | _LOOKS_CYRILLIC
+_ENDORSING = frozenset("ZV")
 
 
 def _script_letters(text: str, *, skip: frozenset[str] = frozenset()) -> tuple[int, int]:
@@ -264,7 +265,7 @@ def _script_letters(text: str, *, skip: frozenset[str] = frozenset()) -> tuple[i
 
 def harmonise_script(text: str) -> str:
     """Look-alike letters put back in the script the rest of the line is written in. Z and V have
-    no Cyrillic look-alike and stay as read («ZА НАШИХ»)."""
+    no Cyrillic look-alike and stay as read, in a Cyrillic word too («ZА НАШИХ», "ZOB" → «ZОВ»)."""
     cyrillic, latin = _script_letters(text, skip=_SHARED)
     if cyrillic == latin:
         return text
@@ -275,7 +276,9 @@ def harmonise_script(text: str) -> str:
     for word in text.split(" "):
         letters = [ch for ch in word if ch.isalpha()]
         foreign = [ch for ch in letters if (ch.isascii() if to_cyrillic else "\u0400" <= ch <= "\u04ff")]
-        if foreign and all(ch in looks for ch in foreign):
+        # Z and V stay Latin in a Cyrillic word ("ZОВ", "СVОих"): written so on purpose
+        kept = _ENDORSING if to_cyrillic else frozenset()
+        if any(ch in looks for ch in foreign) and all(ch in looks or ch in kept for ch in foreign):
             word = word.translate(table)
         words.append(word)
     return " ".join(words)

@@ -75,6 +75,8 @@ def test_read_lines_are_tidied_into_the_three_alphabets(read: str, tidied: str) 
         ("Сгенерируй mem: разбомблённая многоэтажка", "Сгенерируй мем: разбомблённая многоэтажка"),
         # Z and V have no look-alike; a word with letters of its own script stays as written
         ("ZА НАШИХ, ЗА ПОБЕДУ", "ZА НАШИХ, ЗА ПОБЕДУ"),
+        ("ZOB ПРЕДКІВ. ЙДЕМО ДО КІНЦЯ", "ZОВ ПРЕДКІВ. ЙДЕМО ДО КІНЦЯ"),
+        ("ZOBEMO СВОЇХ! ПУНКТ ВІДБОРУ", "ZОВЕМО СВОЇХ! ПУНКТ ВІДБОРУ"),
         ("They chanted Слава Україні at the funeral", "They chanted Слава Україні at the funeral"),
         ("Зустріч випускників 2024 · Kyiv", "Зустріч випускників 2024 · Kyiv"),
     ],
