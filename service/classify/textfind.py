@@ -33,6 +33,9 @@ MIN_HEIGHT = 9  # a line lower than this (working pixels) cannot be read anyway
 MAX_LINES = 12  # beyond this a picture is a page of text: the most letter-like lines are read
 
 
+Blob = tuple[int, int, int, int]  # x, y, width, height in working pixels
+
+
 @dataclass(frozen=True, slots=True)
 class TextBox:
     x: int
@@ -67,11 +70,17 @@ def find_text(image: Image.Image) -> list[TextBox]:
     found: list[tuple[int, int, int, int, float]] = []
     for contrast in EDGE_CONTRASTS:  # legible print is strong; strong edges alone also free
         edges = (grad >= contrast).astype(np.uint8)  # letters over a busy photo from its texture
-        for x, y0, bw, height in _merge_lines(_line_blobs(edges)):
-            for y, bh in _rows(edges[y0 : y0 + height, x : x + bw], y0):
-                score = _letter_score(small[y : y + bh, x : x + bw])
-                if score > 0:
-                    found.append((x, y, bw, bh, score))
+        lines, glyphs = _line_blobs(edges)
+        for x0, y0, bw0, height in _merge_lines(lines):
+            for y, bh in _rows(edges[y0 : y0 + height, x0 : x0 + bw0], y0):
+                if _letter_score(small[y : y + bh, x0 : x0 + bw0]) <= 0:
+                    continue
+                # a line of letters: widened over one-letter words at its ends, if any
+                x, bw = _with_lone_letters((x0, y, bw0, bh), glyphs)
+                score = _letter_score(small[y : y + bh, x : x + bw]) if bw != bw0 else 0.0
+                if score <= 0:
+                    x, bw, score = x0, bw0, _letter_score(small[y : y + bh, x0 : x0 + bw0])
+                found.append((x, y, bw, bh, score))
     found.sort(key=lambda f: -f[4])
     kept: list[tuple[int, int, int, int, float]] = []
     for f in found:  # one line found twice (both contrasts, or with a panel's edge): the best
@@ -84,8 +93,10 @@ def find_text(image: Image.Image) -> list[TextBox]:
     ]
 
 
-def _line_blobs(edges: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Blobs of edges closed along the line that have a line's shape and letters' edge density."""
+def _line_blobs(edges: np.ndarray) -> tuple[list[Blob], list[Blob]]:
+    """Blobs of edges closed along the line that have letters' edge density: those with a line's
+    shape, and those with one letter's (a word of one letter: "Z", "2", "—"), which only join a
+    line beside them (``_with_lone_letters``)."""
     joined = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 3)))
     # Blobs are labelled at half size (a quarter of the pixels: labelling is the costly step on a
     # textured photograph); a line of text is still several pixels tall there.
@@ -96,17 +107,36 @@ def _line_blobs(edges: np.ndarray) -> list[tuple[int, int, int, int]]:
     blobs[:, :4] *= 2
     blobs[:, 2] = np.minimum(blobs[:, 2], w - blobs[:, 0])
     blobs[:, 3] = np.minimum(blobs[:, 3], h - blobs[:, 1])
-    shaped = (  # a photograph's texture makes thousands of blobs: filter them all at once
-        (blobs[:, 3] >= MIN_HEIGHT)
-        & (blobs[:, 3] <= edges.shape[0] * 0.3)
-        & (blobs[:, 2] >= 1.5 * blobs[:, 3])
-    )
-    out: list[tuple[int, int, int, int]] = []
-    for x, y, bw, bh, _area in blobs[shaped]:
-        density = float(edges[y : y + bh, x : x + bw].mean())
-        if 0.12 <= density <= 0.75:
-            out.append((int(x), int(y), int(bw), int(bh)))
-    return out
+    tall = (blobs[:, 3] >= MIN_HEIGHT) & (blobs[:, 3] <= edges.shape[0] * 0.3)
+    # a photograph's texture makes thousands of blobs: filter them all at once
+    shaped = tall & (blobs[:, 2] >= 1.5 * blobs[:, 3])
+    single = tall & (blobs[:, 2] < 1.5 * blobs[:, 3]) & (blobs[:, 2] >= 0.3 * blobs[:, 3])
+    found: tuple[list[Blob], list[Blob]] = ([], [])
+    for out, rows in zip(found, (blobs[shaped], blobs[single]), strict=True):
+        for x, y, bw, bh, _area in rows:
+            density = float(edges[y : y + bh, x : x + bw].mean())
+            if 0.12 <= density <= 0.75:
+                out.append((int(x), int(y), int(bw), int(bh)))
+    return found
+
+
+def _with_lone_letters(line: Blob, glyphs: list[Blob]) -> tuple[int, int]:
+    """The line's ``(x, width)`` widened over the one-letter words at its ends (a Z after a
+    slogan, a 2 before a word), which are too narrow to be found as lines: a letter-high blob on
+    the line's band within two letter heights of it. A blob of one letter's size alone is never
+    a line, and a line is only widened once its own letters were found."""
+    x, y, w, h = line
+    grown = True
+    while grown:
+        grown = False
+        for gx, gy, gw, gh in glyphs:
+            overlap = min(y + h, gy + gh) - max(y, gy)
+            gap = max(gx - (x + w), x - (gx + gw))
+            if 0 <= gap < 2 * gh and overlap > 0.6 * gh and gh <= 1.5 * h:
+                nx = min(x, gx)
+                x, w = nx, max(x + w, gx + gw) - nx
+                grown = True
+    return x, w
 
 
 def _rows(edges: np.ndarray, top: int) -> list[tuple[int, int]]:
@@ -138,9 +168,9 @@ def _same_line(a: tuple[int, int, int, int, float], b: tuple[int, int, int, int,
     return ix > 0.6 * min(a[2], b[2]) and iy > 0.6 * min(a[3], b[3])
 
 
-def _merge_lines(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+def _merge_lines(boxes: list[Blob]) -> list[Blob]:
     """Blobs that share a line (overlap most of their height, gap under two letter heights)."""
-    merged: list[tuple[int, int, int, int]] = []
+    merged: list[Blob] = []
     for bx, by, bw, bh in sorted(boxes):
         for i, (x, y, w, h) in enumerate(merged):
             overlap = min(y + h, by + bh) - max(y, by)

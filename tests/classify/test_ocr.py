@@ -13,6 +13,7 @@ from service.classify.classifiers import Classifiers
 from service.classify.lexicon import load_lexicon
 from service.classify.ocr import TesseractOcr, harmonise_script, mixed_script, tidy_letters
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
+from service.classify.textfind import find_text
 from service.vocabulary import Category, SignalState
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
@@ -192,3 +193,58 @@ def test_a_subtitle_over_bright_grass_is_read_as_outlined_letters(monkeypatch: p
     monkeypatch.setattr("service.classify.ocr.REREAD_BELOW", 0)  # the single reading alone
     alone = ocr.read(image)
     assert len(set(words.lower().split()) - set(alone.text.lower().split())) >= 4, alone.text
+
+
+def _line(text: str, face: str, size: int) -> Image.Image:
+    image = Image.new("RGB", (900, 200), "white")
+    font = ImageFont.truetype(f"/usr/share/fonts/truetype/dejavu/{face}", size)
+    ImageDraw.Draw(image).text((30, 70), text, fill="black", font=font)
+    return image
+
+
+@pytest.mark.tool("tesseract", "dejavu")
+@pytest.mark.parametrize(
+    ("printed", "face", "read"),
+    [
+        # a Z among Cyrillic words: the reader's 2 (sans) or 7 (serif) is given back as Z
+        ("СИМВОЛ Z НА ТАНКУ", "DejaVuSans-Bold.ttf", "Z"),
+        ("СВОЇХ НЕ КИДАЄМО Z", "DejaVuSans.ttf", "Z"),
+        ("СИМВОЛ Z НА ТАНКУ", "DejaVuSerifCondensed-Bold.ttf", "Z"),
+        # real digits stay digits: a 2's arc, a serif 2's beak, a 7's foot
+        ("2 РОКИ ТОМУ", "DejaVuSans-Bold.ttf", "2"),
+        ("МАМА, 2 ДНІ ДО ВІДПУСТКИ", "DejaVuSerifCondensed-Bold.ttf", "2"),
+        ("ЛИШИЛОСЬ 7 КМ", "DejaVuSerif.ttf", "7"),
+        ("7 ДНІВ ДО ЗУСТРІЧІ", "DejaVuSans-Bold.ttf", "7"),
+    ],
+)
+def test_a_z_read_as_a_digit_is_told_apart_by_its_two_bars(
+    tmp_path: Path, printed: str, face: str, read: str
+) -> None:
+    classifiers = Classifiers.from_config(ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path))
+    got = classifiers.ocr.read(_line(printed, face, 48)).text
+    others = {"Z", "2", "7"} - {read}
+    assert read in got
+    assert not others & set(got), got
+
+
+@pytest.mark.tool("tesseract", "dejavu")
+def test_a_poster_with_a_z_read_as_a_digit_still_asks_for_a_person(tmp_path: Path) -> None:
+    classifiers = Classifiers.from_config(ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path))
+    result = classifiers.classify_image_text(_line("ZА НАШИХ! СЛАВА Z!", "DejaVuSans-Bold.ttf", 56))
+    assert "any-z-marking" in [h.term_id for h in result.hits]
+
+
+@pytest.mark.tool("dejavu")
+@pytest.mark.parametrize("printed", ["СВОЇХ НЕ КИДАЄМО Z", "Z СВОЇХ НЕ КИДАЄМО"])
+def test_a_one_letter_word_at_a_lines_end_is_inside_the_line_found(printed: str) -> None:
+    image = _line(printed, "DejaVuSans.ttf", 48)
+    ink = np.flatnonzero((np.asarray(image.convert("L")) < 128).any(axis=0))
+    [box] = find_text(image)
+    assert box.x <= ink[0]
+    assert box.x + box.w >= ink[-1]
+
+
+def test_a_letter_sized_mark_alone_is_not_a_line() -> None:
+    image = Image.new("RGB", (400, 200), "white")
+    ImageDraw.Draw(image).rectangle((180, 80, 200, 110), outline="black", width=3)
+    assert find_text(image) == []
