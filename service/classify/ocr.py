@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from service.classify.glyphs import READ_FOR_Z, z_for_digit
 from service.classify.tesslib import LibTesseract, Recognised
 from service.classify.textfind import TextBox, find_text, grey_array, letters
 from service.vocabulary import SignalState
@@ -196,17 +197,15 @@ class TesseractOcr:
         lib = self._library()
         if lib is None:
             return self._recognise_command(grey)
-        got = lib.recognise(grey)
+        got = lib.recognise(grey, boxes_of=READ_FOR_Z)
         cyrillic = mixed_script(got.text)
-        if cyrillic is None:
-            return got
         # Both scripts at once, on a noisy line, mix them inside words ("every опе of уои"):
         # the line is read again in the script most of it is in, and the surer reading kept.
-        alone = self._script_library(cyrillic)
-        if alone is None:
-            return got
-        again = alone.recognise(grey)
-        return again if again.confidence >= got.confidence else got
+        alone = None if cyrillic is None else self._script_library(cyrillic)
+        if alone is not None:
+            again = alone.recognise(grey, boxes_of=READ_FOR_Z)
+            got = again if again.confidence >= got.confidence else got
+        return z_for_digit(got, grey)
 
     def _script_library(self, cyrillic: bool) -> LibTesseract | None:
         langs = self.langs()

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 PSM_SINGLE_LINE = 7  # the finder cuts the picture into lines: no layout analysis needed
+_RIL_SYMBOL = 4  # the result iterator's level for one character
 _SONAMES = ("libtesseract.so.5", "libtesseract.so")
 _THREAD = threading.local()
 
@@ -46,10 +47,15 @@ def _one_openmp_thread() -> None:
     gomp.omp_set_num_threads(1)
 
 
+Box = tuple[int, int, int, int]  # left, top, right, bottom in the image's pixels
+
+
 @dataclass(frozen=True, slots=True)
 class Recognised:
     text: str
     confidence: int  # Tesseract's mean word confidence, 0–100
+    # Where each character asked about was read, in the order it appears in ``text``.
+    boxes: tuple[tuple[str, Box], ...] = ()
 
 
 def _bind(lib: ctypes.CDLL) -> None:
@@ -70,6 +76,18 @@ def _bind(lib: ctypes.CDLL) -> None:
     lib.TessBaseAPIDelete.argtypes = [p]
     lib.TessDeleteText.argtypes = [p]
     lib.TessVersion.restype = c
+    lib.TessBaseAPIGetIterator.argtypes = [p]
+    lib.TessBaseAPIGetIterator.restype = p
+    lib.TessResultIteratorGetPageIterator.argtypes = [p]
+    lib.TessResultIteratorGetPageIterator.restype = p
+    lib.TessResultIteratorGetUTF8Text.argtypes = [p, i]
+    lib.TessResultIteratorGetUTF8Text.restype = p
+    lib.TessResultIteratorNext.argtypes = [p, i]
+    lib.TessResultIteratorNext.restype = i
+    lib.TessResultIteratorDelete.argtypes = [p]
+    box = ctypes.POINTER(ctypes.c_int)
+    lib.TessPageIteratorBoundingBox.argtypes = [p, i, box, box, box, box]
+    lib.TessPageIteratorBoundingBox.restype = i
 
 
 class LibTesseract:
@@ -131,8 +149,9 @@ class LibTesseract:
     def _release(self, handle: int) -> None:
         self._idle.put(handle)
 
-    def recognise(self, grey: np.ndarray, *, psm: int = PSM_SINGLE_LINE) -> Recognised:
-        """Text and mean confidence of one grey 8-bit image (a line or a small block)."""
+    def recognise(self, grey: np.ndarray, *, psm: int = PSM_SINGLE_LINE, boxes_of: str = "") -> Recognised:
+        """Text and mean confidence of one grey 8-bit image (a line or a small block), with the
+        boxes of the characters in ``boxes_of`` where the text has any."""
         arr = np.ascontiguousarray(grey, dtype=np.uint8)
         if self._closed or arr.ndim != 2 or min(arr.shape) < 1:
             return Recognised("", 0)
@@ -152,10 +171,37 @@ class LibTesseract:
                 text = ctypes.string_at(raw).decode("utf-8", "replace")
                 lib.TessDeleteText(raw)
             confidence = int(lib.TessBaseAPIMeanTextConf(handle))
+            boxes = self._boxes(handle, boxes_of) if any(ch in text for ch in boxes_of) else ()
             lib.TessBaseAPIClear(handle)
         finally:
             self._release(handle)
-        return Recognised(" ".join(text.split()), confidence)
+        return Recognised(" ".join(text.split()), confidence, boxes)
+
+    def _boxes(self, handle: int, chars: str) -> tuple[tuple[str, Box], ...]:
+        """The boxes of the recognised characters that are in ``chars``, in reading order."""
+        lib = self._lib
+        found: list[tuple[str, Box]] = []
+        it = lib.TessBaseAPIGetIterator(handle)
+        if not it:
+            return ()
+        try:
+            page = lib.TessResultIteratorGetPageIterator(it)
+            edges = [ctypes.c_int() for _ in range(4)]
+            while True:
+                raw = lib.TessResultIteratorGetUTF8Text(it, _RIL_SYMBOL)
+                if raw:
+                    char = ctypes.string_at(raw).decode("utf-8", "replace")
+                    lib.TessDeleteText(raw)
+                    if char in chars and lib.TessPageIteratorBoundingBox(
+                        page, _RIL_SYMBOL, *(ctypes.byref(e) for e in edges)
+                    ):
+                        left, top, right, bottom = (e.value for e in edges)
+                        found.append((char, (left, top, right, bottom)))
+                if not lib.TessResultIteratorNext(it, _RIL_SYMBOL):
+                    break
+        finally:
+            lib.TessResultIteratorDelete(it)
+        return tuple(found)
 
     def close(self) -> None:
         """End every engine (at exit: Tesseract otherwise reports its caches as leaks)."""

@@ -1,0 +1,78 @@
+"""A Z that the reader took for a 2 or a 7.
+
+Tesseract's Cyrillic script model has no Latin Z, and the combined models read a lone Z among
+Cyrillic words as a digit: «СИМВОЛ 2 НА ТАНКУ» for «СИМВОЛ Z НА ТАНКУ» (94 % sure) in the sans
+faces, a 7 in the serif ones. That throws away the one letter that marks a slogan as the Z
+campaign's. The glyphs part at their ends: a Z has a flat bar at its top and at its bottom; a 2
+starts with an arc (its first row of ink narrower than the rows under it) and a 7 ends in the
+foot of its stem. A bar is a first row of ink that covers at least ``WIDE_TOP`` of the glyph's
+width and at least ``FLAT_TOP`` of the widest row in the glyph's first third. On the DejaVu faces
+(upright, oblique, bold, light, condensed, mono, serif; 20, 26 and 34 px), this parts every Z
+that was read as a 2 or a 7 and whose stroke is one piece from every 2 and 7 read there.
+
+Only a digit standing as a word of its own, or glued to letters ("2А"), is looked at: one beside
+another digit is part of a number.
+"""
+
+from __future__ import annotations
+
+import re
+
+import cv2
+import numpy as np
+
+from service.classify.tesslib import Box, Recognised
+
+FLAT_TOP = 0.9  # the first row's span over the widest span in the first third, for a bar
+WIDE_TOP = 0.6  # the first row's ink over the glyph's width, for a bar
+SOLID = 0.9  # the first row's ink over its span: a bar is one run
+MIN_HEIGHT = 8  # pixels: a smaller glyph has too few rows to tell an arc from a bar
+READ_FOR_Z = "27"  # what the reader takes a Z for
+_LONE = re.compile(r"(?<!\d)[27](?!\d)")
+
+
+def looks_like_z(grey: np.ndarray, box: Box) -> bool:
+    """Whether the glyph in ``box`` of a dark-on-light line image has a Z's two flat bars."""
+    left, top, right, bottom = box
+    cell = grey[max(top, 0) : bottom + 1, max(left, 0) : right + 1]
+    if cell.size == 0:
+        return False
+    _, ink = cv2.threshold(cell, 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    if count < 2:
+        return False
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))  # a Z, a 2 and a 7 are one stroke each
+    x, y, w, h = (int(v) for v in stats[largest, :4])
+    if h < MIN_HEIGHT or w < 3:
+        return False
+    glyph = labels[y : y + h, x : x + w] == largest
+    return _bar(glyph) and _bar(glyph[::-1])
+
+
+def _bar(glyph: np.ndarray) -> bool:
+    """Whether the glyph begins (at its first row) with a flat bar: one solid run of ink across
+    most of its width, spanning as far as any row of its first third does (an arc's top is
+    narrower than the bowl under it, even where a serif's beak widens it)."""
+    top = glyph[: max(3, -(-glyph.shape[0] // 3))]
+    spans = np.zeros(len(top))
+    for i, row in enumerate(top):
+        cols = np.flatnonzero(row)
+        spans[i] = cols[-1] - cols[0] + 1 if cols.size else 0
+    ink = float(top[0].sum())
+    width = glyph.shape[1]
+    return bool(ink >= WIDE_TOP * width and ink >= SOLID * spans[0] and spans[0] >= FLAT_TOP * spans.max())
+
+
+def z_for_digit(got: Recognised, grey: np.ndarray) -> Recognised:
+    """``got`` with each lone 2 or 7 whose glyph has a Z's two bars written as Z (``got.boxes``
+    holds the boxes of the 2s and 7s read, in the order they appear in the text)."""
+    boxes = [(char, box) for char, box in got.boxes if char in READ_FOR_Z]
+    positions = [i for i, char in enumerate(got.text) if char in READ_FOR_Z]
+    if not boxes or [char for char, _ in boxes] != [got.text[i] for i in positions]:
+        return got  # the boxes do not line up with the text: leave it as read
+    lone = {m.start() for m in _LONE.finditer(got.text)}
+    text = list(got.text)
+    for position, (_, box) in zip(positions, boxes, strict=True):
+        if position in lone and looks_like_z(grey, box):
+            text[position] = "Z"
+    return Recognised("".join(text), got.confidence, got.boxes)
