@@ -76,7 +76,7 @@ def find_text(image: Image.Image) -> list[TextBox]:
                 if _letter_score(small[y : y + bh, x0 : x0 + bw0]) <= 0:
                     continue
                 # a line of letters: widened over one-letter words at its ends, if any
-                x, bw = _with_lone_letters((x0, y, bw0, bh), glyphs)
+                x, bw = _with_lone_letters((x0, y, bw0, bh), glyphs, edges)
                 score = _letter_score(small[y : y + bh, x : x + bw]) if bw != bw0 else 0.0
                 if score <= 0:
                     x, bw, score = x0, bw0, _letter_score(small[y : y + bh, x0 : x0 + bw0])
@@ -93,10 +93,10 @@ def find_text(image: Image.Image) -> list[TextBox]:
     ]
 
 
-def _line_blobs(edges: np.ndarray) -> tuple[list[Blob], list[Blob]]:
-    """Blobs of edges closed along the line that have letters' edge density: those with a line's
-    shape, and those with one letter's (a word of one letter: "Z", "2", "—"), which only join a
-    line beside them (``_with_lone_letters``)."""
+def _line_blobs(edges: np.ndarray) -> tuple[list[Blob], np.ndarray]:
+    """Blobs of edges closed along the line that have a line's shape and letters' edge density,
+    and (unchecked, as rows of x, y, width, height) those of one letter's shape: a word of one
+    letter ("Z", "2", "—"), which only joins a line beside it (``_with_lone_letters``)."""
     joined = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 3)))
     # Blobs are labelled at half size (a quarter of the pixels: labelling is the costly step on a
     # textured photograph); a line of text is still several pixels tall there.
@@ -107,34 +107,39 @@ def _line_blobs(edges: np.ndarray) -> tuple[list[Blob], list[Blob]]:
     blobs[:, :4] *= 2
     blobs[:, 2] = np.minimum(blobs[:, 2], w - blobs[:, 0])
     blobs[:, 3] = np.minimum(blobs[:, 3], h - blobs[:, 1])
-    tall = (blobs[:, 3] >= MIN_HEIGHT) & (blobs[:, 3] <= edges.shape[0] * 0.3)
     # a photograph's texture makes thousands of blobs: filter them all at once
+    tall = (blobs[:, 3] >= MIN_HEIGHT) & (blobs[:, 3] <= edges.shape[0] * 0.3)
     shaped = tall & (blobs[:, 2] >= 1.5 * blobs[:, 3])
     single = tall & (blobs[:, 2] < 1.5 * blobs[:, 3]) & (blobs[:, 2] >= 0.3 * blobs[:, 3])
-    found: tuple[list[Blob], list[Blob]] = ([], [])
-    for out, rows in zip(found, (blobs[shaped], blobs[single]), strict=True):
-        for x, y, bw, bh, _area in rows:
-            density = float(edges[y : y + bh, x : x + bw].mean())
-            if 0.12 <= density <= 0.75:
-                out.append((int(x), int(y), int(bw), int(bh)))
-    return found
+    out: list[Blob] = []
+    for x, y, bw, bh, _area in blobs[shaped]:
+        if _lettery(edges[y : y + bh, x : x + bw]):
+            out.append((int(x), int(y), int(bw), int(bh)))
+    return out, blobs[single, :4]
 
 
-def _with_lone_letters(line: Blob, glyphs: list[Blob]) -> tuple[int, int]:
+def _lettery(edges: np.ndarray) -> bool:
+    """Edge density of letters: a blob of a photograph's texture is sparser or solid."""
+    return 0.12 <= float(edges.mean()) <= 0.75
+
+
+def _with_lone_letters(line: Blob, glyphs: np.ndarray, edges: np.ndarray) -> tuple[int, int]:
     """The line's ``(x, width)`` widened over the one-letter words at its ends (a Z after a
     slogan, a 2 before a word), which are too narrow to be found as lines: a letter-high blob on
     the line's band within two letter heights of it. A blob of one letter's size alone is never
     a line, and a line is only widened once its own letters were found."""
     x, y, w, h = line
-    grown = True
+    gy, gh = glyphs[:, 1], glyphs[:, 3]
+    overlap = np.minimum(y + h, gy + gh) - np.maximum(y, gy)
+    beside = glyphs[(overlap > 0.6 * gh) & (gh <= 1.5 * h)]  # on the line's band, letter-high
+    grown = len(beside) > 0
     while grown:
         grown = False
-        for gx, gy, gw, gh in glyphs:
-            overlap = min(y + h, gy + gh) - max(y, gy)
+        for gx, gy0, gw, gh0 in beside:
             gap = max(gx - (x + w), x - (gx + gw))
-            if 0 <= gap < 2 * gh and overlap > 0.6 * gh and gh <= 1.5 * h:
-                nx = min(x, gx)
-                x, w = nx, max(x + w, gx + gw) - nx
+            if 0 <= gap < 2 * gh0 and _lettery(edges[gy0 : gy0 + gh0, gx : gx + gw]):
+                nx = min(x, int(gx))
+                x, w = nx, max(x + w, int(gx + gw)) - nx
                 grown = True
     return x, w
 
