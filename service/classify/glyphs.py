@@ -26,6 +26,7 @@ from service.classify.tesslib import Box, Recognised
 FLAT_TOP = 0.9  # the first row's span over the widest span in the first third, for a bar
 WIDE_TOP = 0.6  # the first row's ink over the glyph's width, for a bar
 SOLID = 0.9  # the first row's ink over its span: a bar is one run
+SOLID_GLYPH = 0.75  # ink over the glyph's box above which it is a block (a Z's strokes cover ~0.3-0.5)
 MIN_HEIGHT = 8  # pixels: a smaller glyph has too few rows to tell an arc from a bar
 READ_FOR_Z = "27"  # what the reader takes a Z for
 _LONE = re.compile(r"(?<!\d)[27](?!\d)")
@@ -46,6 +47,8 @@ def looks_like_z(grey: np.ndarray, box: Box) -> bool:
     if h < MIN_HEIGHT or w < 3:
         return False
     glyph = labels[y : y + h, x : x + w] == largest
+    if glyph.mean() > SOLID_GLYPH:  # a block of ink, not a letter's strokes
+        return False
     return _bar(glyph) and _bar(glyph[::-1])
 
 

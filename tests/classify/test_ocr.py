@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from service.classify.classifiers import Classifiers
+from service.classify.glyphs import looks_like_z
 from service.classify.lexicon import load_lexicon
 from service.classify.ocr import TesseractOcr, harmonise_script, mixed_script, tidy_letters
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
@@ -248,3 +249,21 @@ def test_a_letter_sized_mark_alone_is_not_a_line() -> None:
     image = Image.new("RGB", (400, 200), "white")
     ImageDraw.Draw(image).rectangle((180, 80, 200, 110), outline="black", width=3)
     assert find_text(image) == []
+
+
+@pytest.mark.parametrize(
+    ("drawn", "z"),
+    [
+        ("Z", True),
+        ("block", False),  # a solid block has flat ends too, but no strokes
+        ("blank", False),
+    ],
+)
+def test_only_a_glyph_with_a_zs_strokes_and_two_bars_looks_like_a_z(drawn: str, z: bool) -> None:
+    image = Image.new("L", (60, 60), 255)
+    draw = ImageDraw.Draw(image)
+    if drawn == "Z":
+        draw.text((12, 4), "Z", fill=0, font=ImageFont.truetype(str(FONT), 48))
+    elif drawn == "block":
+        draw.rectangle((15, 10, 45, 50), fill=0)
+    assert looks_like_z(np.asarray(image), (0, 0, 59, 59)) is z
