@@ -271,12 +271,12 @@ def harmonise_script(text: str) -> str:
     to_cyrillic = cyrillic > latin
     table = _LATIN_TO_CYRILLIC if to_cyrillic else _CYRILLIC_TO_LATIN
     looks = _LOOKS_CYRILLIC if to_cyrillic else _LOOKS_LATIN
+    # Z and V stay Latin in a Cyrillic word ("ZОВ", "СVОих"): written so on purpose
+    kept = _ENDORSING if to_cyrillic else frozenset()
     words = []
     for word in text.split(" "):
         letters = [ch for ch in word if ch.isalpha()]
         foreign = [ch for ch in letters if (ch.isascii() if to_cyrillic else "\u0400" <= ch <= "\u04ff")]
-        # Z and V stay Latin in a Cyrillic word ("ZОВ", "СVОих"): written so on purpose
-        kept = _ENDORSING if to_cyrillic else frozenset()
         if any(ch in looks for ch in foreign) and all(ch in looks or ch in kept for ch in foreign):
             word = word.translate(table)
         words.append(word)

@@ -73,14 +73,16 @@ def find_text(image: Image.Image) -> list[TextBox]:
         lines, glyphs = _line_blobs(edges)
         for x0, y0, bw0, height in _merge_lines(lines):
             for y, bh in _rows(edges[y0 : y0 + height, x0 : x0 + bw0], y0):
-                if _letter_score(small[y : y + bh, x0 : x0 + bw0]) <= 0:
-                    continue
-                # a line of letters: widened over one-letter words at its ends, if any
-                x, bw = _with_lone_letters((x0, y, bw0, bh), glyphs, edges)
-                score = _letter_score(small[y : y + bh, x : x + bw]) if bw != bw0 else 0.0
+                score = _letter_score(small[y : y + bh, x0 : x0 + bw0])
                 if score <= 0:
-                    x, bw, score = x0, bw0, _letter_score(small[y : y + bh, x0 : x0 + bw0])
-                found.append((x, y, bw, bh, score))
+                    continue
+                # a line of letters: widened over one-letter words at its ends, where it still
+                # reads as letters with them
+                x, bw = _with_lone_letters((x0, y, bw0, bh), glyphs, edges)
+                wider = _letter_score(small[y : y + bh, x : x + bw]) if bw != bw0 else 0.0
+                if wider <= 0:
+                    x, bw, wider = x0, bw0, score
+                found.append((x, y, bw, bh, wider))
     found.sort(key=lambda f: -f[4])
     kept: list[tuple[int, int, int, int, float]] = []
     for f in found:  # one line found twice (both contrasts, or with a panel's edge): the best
