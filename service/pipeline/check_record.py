@@ -94,7 +94,6 @@ def _review_context(
     policy: Policy,
     text_source: TextSource,
 ) -> FlagContext:
-    policy_review_at = {name: c.review_at for name, c in policy.categories.items()}
     media = []
     if decoded.info is not None:
         sha = blobs.put_file(decoded.info.path)  # the reviewer page shows it from here
@@ -102,7 +101,7 @@ def _review_context(
     scores = []
     for name, result in classified.results.items():
         for category, score in sorted(result.scores.items(), key=lambda kv: -kv[1]):
-            threshold = policy_review_at.get(category.value)
+            threshold = policy.review_at(category.value, name)
             fired = threshold is not None and score >= threshold
             evidence = tuple(
                 {"timestamp_s": e.t, "score": round(e.score, 4)}
@@ -114,7 +113,7 @@ def _review_context(
                 ScoreLine(
                     category=category.value,
                     score=round(float(score), 4),
-                    threshold=policy_review_at.get(category.value),
+                    threshold=threshold,
                     source=classified.origins.get(name, name),  # caption, transcript, ocr, image, video
                     signal=name,
                     evidence=evidence,

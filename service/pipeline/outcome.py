@@ -181,9 +181,7 @@ class Outcomes:
                 ScoreLine(
                     category=category,
                     score=score,
-                    threshold=policy.categories[category].review_at
-                    if category in policy.categories
-                    else None,
+                    threshold=policy.review_at(category, group.signal),
                     source=group.source,
                     signal=group.signal,
                 )

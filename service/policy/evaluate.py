@@ -190,14 +190,14 @@ def _scores(policy: Policy, signals: Signals) -> tuple[list[RuleFinding], dict[s
                     s.category,
                 )
             )
-        elif s.score >= cat.review_at:
+        elif s.score >= (review_at := policy.review_at(s.category, s.source) or cat.review_at):
             findings.append(
                 RuleFinding(
                     Decision.REVIEW,
                     Reason(
                         f"score.{s.category}.review",
                         s.source,
-                        f"{s.score:.2f} ≥ {cat.review_at:.2f}{evidence}",
+                        f"{s.score:.2f} ≥ {review_at:.2f}{evidence}",
                     ),
                     s.category,
                 )

@@ -33,6 +33,7 @@ SIGNALS = (
     "provenance",
     "consent",
 )
+SCORED_SIGNALS = ("image_model", "text_model", "ocr")  # the ones whose scores a review_at reads
 RULES = ("provenance_ai_generated", "provenance_invalid", "consent_revoked", "block_bank", "lexicon_hit")
 # Rules a policy may leave out (older policy files): what they are when it does.
 OPTIONAL_RULES = {"symbol_hit": Decision.REVIEW}
@@ -69,6 +70,9 @@ class SignalPolicy:
     name: str
     when_unavailable: Decision  # review or block: an unavailable signal is never read as clean
     when_not_configured: Mapping[Flow, Decision | None]  # None: decide on the remaining signals
+    # A lower review point for this signal's scores in every category (words read off pictures:
+    # misreads pull a slogan's scores down); None: the categories' own review_at.
+    review_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,15 @@ class Policy:
 
     def symbol_decision(self, symbol_id: str) -> Decision:
         return self.symbols.get(symbol_id, self.rules["symbol_hit"])
+
+    def review_at(self, category: str, signal: str) -> float | None:
+        """Where a score from ``signal`` in ``category`` reaches a person: the category's
+        review_at, or the signal's own where that is lower; None for an unknown category."""
+        cat = self.categories.get(category)
+        if cat is None:
+            return None
+        own = self.signals[signal].review_at if signal in self.signals else None
+        return cat.review_at if own is None else min(cat.review_at, own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +216,7 @@ def _parse(raw: Mapping[str, Any], *, market: str, version: str, reader: _Reader
         if name not in SIGNALS:
             raise reader.fail(path, f"unknown signal (known: {', '.join(SIGNALS)})")
         body = reader.mapping(body, path)
-        reader.only(body, ("when_unavailable", "when_not_configured"), path)
+        reader.only(body, ("when_unavailable", "when_not_configured", "review_at"), path)
         unavailable = reader.decision(
             reader.field(body, "when_unavailable", path), f"{path}.when_unavailable", ("review", "block")
         )
@@ -219,7 +232,12 @@ def _parse(raw: Mapping[str, Any], *, market: str, version: str, reader: _Reader
                     value, f"{path}.when_not_configured.{flow.value}", ("ignore", "label", "review", "block")
                 )
             )
-        signals[name] = SignalPolicy(name, unavailable, not_configured)
+        own = body.get("review_at")
+        if own is not None and name not in SCORED_SIGNALS:
+            known = ", ".join(SCORED_SIGNALS)
+            raise reader.fail(f"{path}.review_at", f"only a scoring signal has one ({known})")
+        signal_review_at = None if own is None else reader.score(own, f"{path}.review_at")
+        signals[name] = SignalPolicy(name, unavailable, not_configured, signal_review_at)
 
     rules_raw = reader.mapping(reader.field(raw, "rules", ""), "rules")
     reader.only(rules_raw, (*RULES, *OPTIONAL_RULES), "rules")

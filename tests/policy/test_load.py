@@ -67,6 +67,20 @@ def edit(path: Path, old: str, new: str) -> None:
             "expected one of review, block",
         ),
         (
+            "  hash_banks:\n    when_unavailable: review",
+            "  hash_banks:\n    review_at: 0.5\n    when_unavailable: review",
+            "default.yaml",
+            "signals.hash_banks.review_at",
+            "only a scoring signal",
+        ),
+        (
+            "    review_at: 0.70\n    when_unavailable: review",
+            "    review_at: high\n    when_unavailable: review",
+            "default.yaml",
+            "signals.ocr.review_at",
+            "between 0 and 1",
+        ),
+        (
             "STATEMENT_CATEGORY_PROTECTION_OF_MINORS",
             "STATEMENT_CATEGORY_CHILDREN",
             "default.yaml",

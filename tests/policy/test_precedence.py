@@ -258,6 +258,26 @@ def test_17_speech_missing_from_a_check_is_named_in_missing_signals():
     assert verdict.missing_signals == ("speech",)
 
 
+def test_words_read_off_a_picture_reach_a_person_at_the_ocr_signals_own_review_point():
+    """Misreads pull a slogan's scores down, so the shipped policy reviews words read off a picture
+    at a lower score than typed text; each reason states the threshold it was held to."""
+    policy = POLICIES.for_market("default")
+    typed_at = policy.categories["war_glorification"].review_at
+    read_at = policy.review_at("war_glorification", "ocr")
+    assert read_at is not None
+    assert read_at < typed_at
+    assert policy.review_at("war_glorification", "text_model") == typed_at
+    between = round((read_at + typed_at) / 2, 2)
+    read = evaluate(policy, check(scores=(ScoreSignal("ocr", "war_glorification", between, origin="ocr"),)))
+    assert read.decision is Decision.REVIEW
+    details = {r.rule: r.detail for r in read.reasons}
+    assert details["score.war_glorification.review"] == f"{between:.2f} ≥ {read_at:.2f} (ocr)"
+    typed = evaluate(policy, check(scores=(ScoreSignal("text_model", "war_glorification", between),)))
+    assert typed.decision is Decision.ALLOW
+    below = evaluate(policy, check(scores=(ScoreSignal("ocr", "war_glorification", read_at - 0.01),)))
+    assert below.decision is Decision.ALLOW
+
+
 def test_reasons_and_scores_name_the_text_they_came_from():
     signals = Signals(
         flow=Flow.GENERATION,
