@@ -7,9 +7,10 @@ Figures (targets beside them):
   ``Classifiers.read_words`` and scored at the shipped policy's operating points. A picture is
   flagged as the check flow flags it (a category at its ``review_at``, or at the ``ocr`` signal's
   own ``review_at`` where that is lower; or a lexicon hit that asks for a person). Recall on the
-  positives ≥ 0.9 and false positives ≤ 5 % per language; beside
-  them the same classifier on the typed line, so the loss that reading causes is visible, and how
-  close the read is to the printed line (difflib ratio, per style);
+  positives ≥ 0.9 and false positives ≤ 5 % per language (and, among them, the private
+  memorials' pictures, which should stay allowed); beside them the same classifier on the typed
+  line, so the loss that reading causes is visible, and how close the read is to the printed line
+  (difflib ratio, per style);
 - cost in process: ``read_words`` on photos with no words (the line finder alone) and on pictures
   with words (CPU milliseconds per picture too, OCR threads included); on the photos with no
   words, words and the shipped symbol bank as the check asks them (``pictures.read_picture``:
@@ -127,11 +128,15 @@ def quality(classifiers: Classifiers, seed: int, max_words: int, per_language: i
             )
         pos = [r for r in rows if r[0].labels]
         neg = [r for r in rows if not r[0].labels]
+        memorials = [r for r in neg if r[0].slice == "private_memorial"]
         out[lang] = {
             "positives": len(pos),
             "negatives": len(neg),
             "recall": round(sum(r[1] for r in pos) / max(len(pos), 1), 3),
             "fpr": round(sum(r[1] for r in neg) / max(len(neg), 1), 3),
+            # a private memorial's picture (names, dates, grief) should stay allowed
+            "memorial_fpr": round(sum(r[1] for r in memorials) / max(len(memorials), 1), 3),
+            "memorials": len(memorials),
             "typed_recall": round(sum(r[2] for r in pos) / max(len(pos), 1), 3),
             "typed_fpr": round(sum(r[2] for r in neg) / max(len(neg), 1), 3),
             "recall_of_typed_hits": round(
