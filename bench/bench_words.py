@@ -102,7 +102,7 @@ def quality(classifiers: Classifiers, seed: int, max_words: int, per_language: i
     review_at = {name: c.review_at for name, c in policy.categories.items()}
     # words read off a picture reach a person at the ocr signal's review point (policies/default.yaml)
     read_review_at = {
-        name: policy.review_at(name, "ocr") or c.review_at for name, c in policy.categories.items()
+        name: at for name in policy.categories if (at := policy.review_at(name, "ocr")) is not None
     }
     rng = random.Random(seed)
     out: dict[str, object] = {"read_review_at": read_review_at}

@@ -176,7 +176,8 @@ def _scores(policy: Policy, signals: Signals) -> tuple[list[RuleFinding], dict[s
     for s in signals.scores:
         best[s.category] = max(best.get(s.category, 0.0), round(s.score, 4))
         cat = policy.categories.get(s.category)
-        if cat is None:
+        review_at = policy.review_at(s.category, s.source)  # the category's, or its signal's if lower
+        if cat is None or review_at is None:
             continue
         where = ", ".join(part for part in (s.origin, s.evidence) if part)  # "caption", "video, frame 3 …"
         evidence = f" ({where})" if where else ""
@@ -190,7 +191,7 @@ def _scores(policy: Policy, signals: Signals) -> tuple[list[RuleFinding], dict[s
                     s.category,
                 )
             )
-        elif s.score >= (review_at := policy.review_at(s.category, s.source) or cat.review_at):
+        elif s.score >= review_at:
             findings.append(
                 RuleFinding(
                     Decision.REVIEW,
