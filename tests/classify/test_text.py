@@ -181,6 +181,24 @@ def test_a_glorifying_passage_deep_in_a_long_script_is_found(text_classifier: Te
     assert text_classifier.classify([calm])[0].scores[Category.WAR_GLORIFICATION] < LOW
 
 
+def test_a_texts_scores_are_the_same_alone_and_among_others(text_classifier: TextClassifier) -> None:
+    """A platform that checks a caption alone and a generation that screens it with its prompt and
+    script get the same scores for it: what else is classified with a text changes nothing."""
+    caption = "Grandad fell in '43, grandson in '24. Same road, same heaven, same eternal glory."
+    alone = text_classifier.classify([caption])[0]
+    beside = [
+        "Вічна пам'ять нашому дідусеві, він любив риболовлю та онуків.",
+        "ZА ПОБЕДУ! Наши парни лучшие, своих не бросаем! " * 3,
+        "ok",
+        caption.upper(),
+        "The agency reported heavy fighting near the river; two bridges were damaged, officials said.",
+    ]
+    for n in range(len(beside) + 1):
+        among = text_classifier.classify([*beside[:n], caption, *beside[n:]])[n]
+        assert dict(among.scores) == pytest.approx(dict(alone.scores), abs=1e-6)
+        assert among.review == alone.review
+
+
 def _embed(tmp_path: Path, backend: Literal["torch", "onnx", "onnx-int8"], *, bf16: bool = False) -> Any:
     config = ClassifyConfig(
         policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path, text_backend=backend, cpu_bf16=bf16
