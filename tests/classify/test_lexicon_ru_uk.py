@@ -426,3 +426,27 @@ def test_a_poster_that_is_only_the_quoted_slogan_still_asks_for_a_person() -> No
     assert hits("«Zа наших!»") == {"ru-za-nashikh": True, "any-z-marking": True}
     # said outside the quotes as well: the quote does not excuse the rest
     assert hits("Zа наших! Пусть пишут «хватит», а мы своих не бросаем до конца")["ru-za-nashikh"] is True
+
+
+def test_the_one_pass_search_finds_a_term_exactly_where_each_pattern_would() -> None:
+    """A text is searched for every term at once before term by term: over the corpus, as written
+    and in capitals, it finds something exactly where one of the patterns matches (the term with a
+    back-reference, «хороший москаль — мёртвый москаль», included)."""
+    from service.classify.probe_train import load_examples
+
+    texts = [e.content for e in load_examples(DEFAULT_POLICY_DIR / "classify" / "corpus")][::7]
+    texts += [t.upper() for t in texts] + [
+        "Хороший москаль — мёртвый москаль",
+        "хороший москаль мёртвый кацап",
+    ]
+    patterns = [p for term in lexicon().terms for p in term.patterns]
+    assert lexicon().any_term.alone, "the back-referencing pattern is searched on its own"
+    found = 0
+    for text in texts:
+        norm = normalise(text)
+        each = any(p.search(norm) for p in patterns)
+        assert lexicon().any_term.search(norm) is each, text
+        assert lexicon().any_cue.search(norm) is any(c.search(norm) for c in lexicon().contrast_cues), text
+        found += each
+    assert 0 < found < len(texts)
+    assert "any-good-dead" in hits("Хороший москаль — мёртвый москаль")
