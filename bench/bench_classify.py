@@ -117,9 +117,10 @@ def _rate(classifier: TextClassifier, texts: list[str]) -> float:
 def bench_text() -> dict[str, object]:
     """The shipped encoder (on its default backend, ONNX Runtime int8), probes and lexicon on the
     held-out split of the corpus (never trained or tuned on), at the shipped policy's operating
-    points; the whole classifier's speed (one caption at a time on one core, captions in one batch
-    on every core); then each encoder backend alone, and how far its embeddings sit from PyTorch
-    fp32's (the probes are trained for int8, so the fp32 backends are timed as encoders)."""
+    points, as written and in capitals; the whole classifier's speed (one caption at a time on one
+    core, captions in one batch on every core); then each encoder backend alone, and how far its
+    embeddings sit from PyTorch fp32's (the probes are trained for int8, so the fp32 backends are
+    timed as encoders)."""
     examples = load_examples(DEFAULT_POLICY_DIR / "classify" / "corpus")
     train, held = split(examples)
     policy = load_policies(DEFAULT_POLICY_DIR).for_market("default")
@@ -149,12 +150,23 @@ def bench_text() -> dict[str, object]:
         started = time.perf_counter()
         ngrams.logits(batch)
         out["ngrams_batch_s"] = round(time.perf_counter() - started, 3)
+    lexicon = load_lexicon(DEFAULT_POLICY_DIR / "lexicon")  # the slogan lexicon alone, one thread
+    started = time.perf_counter()
+    for caption in batch:
+        lexicon.scan(caption)
+    out["lexicon_batch_s"] = round(time.perf_counter() - started, 3)
     every = TextClassifier(config=ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=root))
     every.classify(batch[:32])
     out["captions_per_s_all_cores"] = max(_rate(every, batch) for _ in range(2))
     results = every.classify([e.content for e in held])
     out["held_out_quality"] = _quality(results, held, review_at)
     out["lexicon_asks_set_aside"] = _asks_set_aside(results, held, review_at)
+    # The same texts in capitals, as posters, stickers and shouted comments write them.
+    shouted = _quality(every.classify([e.content.upper() for e in held]), held, review_at)
+    out["held_out_in_capitals"] = {
+        lang: {k: shouted[lang][k] for k in ("recall", "fpr", "memorial_fpr")}  # type: ignore[index]
+        for lang in LANGS
+    }
 
     probe_texts = [e.content for e in held[:200]]
     encoders: dict[str, dict[str, object]] = {}

@@ -39,7 +39,7 @@ LANGS = ("en", "ru", "uk", "any")
 # Heads with the lexical half (probes.py) read slogans and codes themselves, learnt from texts that
 # endorse them and texts that report, quote or oppose them. Where they find a text ordinary (every
 # category below this), a lexicon term in it is reported but asks for nobody: on the held-out
-# split that keeps 24 negatives from a person and loses 2 positives (``bench_classify.py text``,
+# split that keeps 23 negatives from a person and loses 3 positives (``bench_classify.py text``,
 # ``lexicon_asks_set_aside``, 23,535-line corpus).
 LEXICON_NEEDS = 0.5
 

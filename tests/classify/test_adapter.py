@@ -50,7 +50,7 @@ def test_the_adapted_encoder_is_named_and_converted_by_the_adapters_hash(tmp_pat
     matrices = _tiny_adapter(adapter)
     tag = lora.tag(adapter)
     encoder = TextEncoder(model_root=tmp_path / "models", adapter=adapter)
-    assert encoder.name == f"{e5.NAME}+{tag}+mid-last"
+    assert encoder.name == f"{e5.NAME}+{tag}+mid-last+sentence-case"
     plain = e5.ensure_converted(tmp_path / "plain")
     adapted = e5.ensure_converted(tmp_path / "adapted", adapter=adapter)
     marker = json.loads((adapted / "converted-from.json").read_text())
@@ -110,7 +110,7 @@ def test_finetune_trains_an_adapter_and_calibrated_heads_the_classifier_loads(tm
     assert report.written == (adapter, probes)
     assert any(line.startswith("epoch 1/1") for line in said)
     trained = json.loads(probes.read_text())
-    assert trained["encoder"] == f"{e5.NAME}+{lora.tag(adapter)}+mid-last+int8"
+    assert trained["encoder"] == f"{e5.NAME}+{lora.tag(adapter)}+mid-last+sentence-case+int8"
     assert trained["trained"]["method"] == "lora-adapter"
     assert trained["trained"]["held_out_included"] is False
     classifier = TextClassifier(

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import numpy as np
 import pytest
 
+from service.classify.encoder import sentence_case
 from service.classify.lexicon import load_lexicon
 from service.classify.probe_train import load_examples
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
@@ -199,6 +200,37 @@ def test_a_texts_scores_are_the_same_alone_and_among_others(text_classifier: Tex
         assert among.review == alone.review
 
 
+def test_a_text_in_capitals_is_read_in_sentence_case() -> None:
+    assert sentence_case("ВЕЧНАЯ СЛАВА ГЕРОЯМ! ВСТУПАЙ В РЯДЫ") == "Вечная слава героям! Вступай в ряды"
+    assert sentence_case("HEROES NEVER DIE.\nJOIN US… NOW") == "Heroes never die.\nJoin us… Now"
+    # mixed case, a few capitals, short codes: as written
+    for text in ("Our dad served in the ВДВ and came home", "Mum, I LOVE you so much", "СВО", "ZOV"):
+        assert sentence_case(text) == text
+
+
+SHOUTED = [
+    ("en", "Dad, we miss you every day. Your garden still blooms.", False),
+    ("en", "War is the only place a man feels alive. Sign up and join the brotherhood!", True),
+    ("ru", "Вечная слава героям! Они отдали жизнь за родину, вступай в ряды!", True),
+    ("ru", "Светлая память папе. Мы тебя любим и ждём дома каждый день.", False),
+    ("uk", "Смерть на фронті — найкраща доля для справжнього чоловіка!", True),
+    ("uk", "Ні війні! Поверніть наших татів додому живими.", False),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "flagged"), SHOUTED)
+def test_capitals_change_nothing(
+    text_classifier: TextClassifier, lang: str, text: str, flagged: bool
+) -> None:
+    """Posters, stickers and words read off a picture are often all capitals: the same words in
+    capitals get the same scores and the same review flag as in sentence case."""
+    quiet = text_classifier.classify([text])[0]
+    shouted = text_classifier.classify([text.upper()])[0]
+    assert dict(shouted.scores) == pytest.approx(dict(quiet.scores), abs=1e-6), lang
+    assert shouted.review == quiet.review
+    assert (max(shouted.scores.values()) >= REVIEW_AT or shouted.review) is flagged, dict(shouted.scores)
+
+
 def _embed(tmp_path: Path, backend: Literal["torch", "onnx", "onnx-int8"], *, bf16: bool = False) -> Any:
     config = ClassifyConfig(
         policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path, text_backend=backend, cpu_bf16=bf16
@@ -224,5 +256,5 @@ def test_probes_trained_for_int8_refuse_the_fp32_encoder(tmp_path: Path) -> None
     )
     result = fp32.classify(["ZА ПОБЕДУ"])[0]
     assert result.state is SignalState.UNAVAILABLE  # never scored by heads made for other embeddings
-    assert "multilingual-e5-small+mid-last+int8" in result.detail
+    assert "multilingual-e5-small+mid-last+sentence-case+int8" in result.detail
     assert "vigil classify train" in result.detail

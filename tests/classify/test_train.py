@@ -27,7 +27,7 @@ def test_training_reproduces_the_shipped_text_probes(tmp_path: Path) -> None:
     report = train_text(config, corpus, out, include_held_out=False)
     assert report.trained_on < report.examples  # the held-out split stays out
     fresh, shipped = json.loads(out.read_text()), json.loads(SHIPPED.read_text())
-    assert fresh["encoder"] == shipped["encoder"] == "multilingual-e5-small+mid-last+int8"
+    assert fresh["encoder"] == shipped["encoder"] == "multilingual-e5-small+mid-last+sentence-case+int8"
     assert fresh["trained"]["texts_sha256"] == shipped["trained"]["texts_sha256"]
     assert fresh["trained"]["per_language"] == shipped["trained"]["per_language"]
     # Same data, same seed: the same scores on texts neither was trained on (floating-point sums
