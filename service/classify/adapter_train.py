@@ -13,7 +13,7 @@ import numpy as np
 
 from service.classify import e5
 from service.classify.adapter import MAX_TOKENS, RANK, SCALE, TARGETS, Array
-from service.classify.encoder import middle_layer, quiet_transformers, sentence_case
+from service.classify.encoder import encoder_input, middle_layer, quiet_transformers
 from service.classify.model import CATEGORIES
 
 
@@ -71,9 +71,8 @@ def train(
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=steps)
 
     def embed(chunk: list[str]) -> Any:
-        enc = tokenizer(
-            [e5.PREFIX + sentence_case(t.strip()) for t in chunk], max_length=MAX_TOKENS, return_tensors="pt"
-        )
+        read = [encoder_input(t, e5.PREFIX) for t in chunk]
+        enc = tokenizer(read, max_length=MAX_TOKENS, return_tensors="pt")
         states = model(**enc, output_hidden_states=True).hidden_states
         mask = enc["attention_mask"].unsqueeze(-1).float()
         means = [(states[i] * mask).sum(1) / mask.sum(1) for i in (middle_layer(len(states) - 1), -1)]

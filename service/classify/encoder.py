@@ -63,11 +63,17 @@ def sentence_case(text: str) -> str:
     at 2.0 / 2.8 / 3.1 % false positives (English / Russian / Ukrainian, at 0.80), against 0.880
     / 0.904 / 0.897 at 0.8 / 1.5 / 1.5 % as written; read in sentence case, with probes retrained
     on it, capitals score as the texts as written do (``bench_classify.py text``,
-    ``held_out_in_capitals``). Training and scoring both read texts through this function."""
+    ``held_out_in_capitals``). Training and scoring both read texts through it (``encoder_input``)."""
     letters = [ch for ch in text if ch.isalpha()]
     if len(letters) < 4 or 10 * sum(ch.isupper() for ch in letters) < 7 * len(letters):
         return text
     return _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), text.lower())
+
+
+def encoder_input(text: str, prefix: str = "") -> str:
+    """What the encoder is given for ``text``: trimmed, capitals in sentence case, after the
+    model's prefix (E5's ``query: ``). Embedding and the adapter's training both build it here."""
+    return prefix + sentence_case(text.strip())
 
 
 def middle_layer(layers: int) -> int:
@@ -228,7 +234,7 @@ class TextEncoder:
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         tokenizer, model = self._load()
-        texts = [self.prefix + sentence_case(t.strip()) for t in texts]
+        texts = [encoder_input(t, self.prefix) for t in texts]
         # Sorting by length keeps padding (wasted compute) small inside each batch.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         size = _ONNX_BATCH if self._session is not None else _TORCH_BATCH

@@ -71,10 +71,9 @@ class Lexicon:
     contrast_cues: tuple[re.Pattern[str], ...]
     both_sides_cap: float
     context_cap: float
-    # Every term's patterns (and every cue) as one alternation: most texts name no term, and one
-    # pass over a text finds that at about a third of the cost of a pass per pattern (the lexicon
-    # took 0.75 s for 600 captions pattern by pattern, most of a caption's time outside the
-    # encoder). It finds a term exactly where a pass per pattern would (``AnyOf``).
+    # Every term's patterns (and every cue) as one alternation, searched first: most texts name no
+    # term, and 600 captions take 0.16 s (``bench_classify.py text``, ``lexicon_batch_s``) where a
+    # pass per pattern took 0.60 s. It finds a term exactly where a pass per pattern would (``AnyOf``).
     any_term: AnyOf = field(init=False, repr=False, compare=False)
     any_cue: AnyOf = field(init=False, repr=False, compare=False)
 
@@ -169,17 +168,16 @@ def quoted_spans(text: str) -> QuotedSpans:
 
 
 _WHOLE_WORD = (r"(?<!\w)", r"(?!\w)")
-
-
 _BACK_REFERENCE = re.compile(r"\\[1-9]|\(\?P=")
 
 
 @dataclass(frozen=True, slots=True)
 class AnyOf:
-    """Finds whether any of some patterns (each compiled by ``_compile``: whole words) occurs in
-    a text. Those without back-references are one alternation, tried at every position branch by
-    branch with backtracking, so it fails only where each of them fails; a back-reference would
-    point at another pattern's group there, so those few are searched one by one."""
+    """Finds whether any of some patterns (each compiled by ``_compile``, so each is a body between
+    the ``_WHOLE_WORD`` bounds) occurs in a text. Those without back-references are one
+    alternation, tried at every position branch by branch with backtracking, so it fails only
+    where each of them fails; a back-reference would point at another pattern's group there, so
+    those few are searched one by one."""
 
     joined: re.Pattern[str] | None
     alone: tuple[re.Pattern[str], ...]
@@ -187,16 +185,14 @@ class AnyOf:
     @classmethod
     def of(cls, patterns: list[re.Pattern[str]]) -> AnyOf:
         opening, closing = _WHOLE_WORD
-        bodies = []
-        alone = []
-        for pattern in patterns:
-            body = pattern.pattern
-            if _BACK_REFERENCE.search(body) or not (body.startswith(opening) and body.endswith(closing)):
-                alone.append(pattern)
-            else:
-                bodies.append(f"(?:{body[len(opening) : len(body) - len(closing)]})")
+        alone = tuple(p for p in patterns if _BACK_REFERENCE.search(p.pattern))
+        bodies = [
+            "(?:" + p.pattern.removeprefix(opening).removesuffix(closing) + ")"
+            for p in patterns
+            if p not in alone
+        ]
         joined = re.compile(opening + "(?:" + "|".join(bodies) + ")" + closing) if bodies else None
-        return cls(joined, tuple(alone))
+        return cls(joined, alone)
 
     def search(self, text: str) -> bool:
         if self.joined is not None and self.joined.search(text):
