@@ -41,6 +41,7 @@ except ImportError:  # pragma: no cover - exercised where the extra is not insta
     HEIC_READABLE = False
 _MAX_IMAGE_FRAMES = 1000  # animated GIF/WebP/APNG: frames × pixels is what decoding costs
 _QUARTER_TURNS = (5, 6, 7, 8)  # EXIF orientations that turn the picture on its side
+_TURNED = (2, 3, 4, 5, 6, 7, 8)  # EXIF orientations that mirror or turn it at all
 
 # Pillow's own bomb check is a warning below 2× its limit; every check here is ours, done first.
 Image.MAX_IMAGE_PIXELS = None
@@ -258,10 +259,12 @@ def decode_image(info: MediaInfo, *, mode: str = "RGB", min_side: int | None = N
             scale = min_side / max(img.size)
             img.draft(img.mode, (math.ceil(img.width * scale), math.ceil(img.height * scale)))
         img.load()
-        if img.getexif().get(ExifTags.Base.Orientation, 1) in _QUARTER_TURNS:
+        orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
+        if orientation in _QUARTER_TURNS:
             full_size = (full_size[1], full_size[0])
-        img = ImageOps.exif_transpose(img)
-        converted = img.convert(mode)
+        if orientation in _TURNED:  # else exif_transpose would only copy the pixels
+            img = ImageOps.exif_transpose(img)
+        converted = img.convert(mode)  # a copy even in the same mode: ``img`` is closed below
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise MediaRejected(
             f"The {info.type.name} image is truncated or corrupt: {public_detail(exc)}."

@@ -135,3 +135,29 @@ def test_garbage_after_a_video_header_is_refused(tmp_path):
     path = write(tmp_path, "garbage.mp4", b"\x00\x00\x00\x18ftypisom" + b"\x00" * 16 + b"\x13\x37" * 500)
     with pytest.raises(MediaRejected):
         inspect(path, LIMITS)
+
+
+@pytest.mark.parametrize("orientation", [None, 1, 2, 3, 4, 5, 6, 7, 8])
+def test_a_decoded_picture_stands_as_its_exif_orientation_says(
+    tmp_path: Path, orientation: int | None
+) -> None:
+    """Every EXIF orientation (mirrored, turned, both, or none) is undone on decode, as a viewer
+    shows the photo; a picture with no orientation is its pixels as stored."""
+    from PIL import Image, ImageOps
+
+    stored = Image.new("RGB", (6, 4), (0, 0, 0))
+    stored.putpixel((0, 0), (255, 0, 0))  # a red corner, top left as stored
+    stored.putpixel((5, 3), (0, 0, 255))  # a blue one, bottom right
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[0x0112] = orientation
+    path = tmp_path / "turned.png"
+    stored.save(path, exif=exif)
+    with Image.open(path) as reread:
+        expected = ImageOps.exif_transpose(reread).convert("RGB")
+    decoded = decode_image(inspect(path, LIMITS))
+    assert decoded.image.size == expected.size == ((4, 6) if orientation in (5, 6, 7, 8) else (6, 4))
+    assert decoded.full_size == decoded.image.size
+    assert decoded.image.tobytes() == expected.tobytes()
+    if orientation in (None, 1):
+        assert decoded.image.tobytes() == stored.tobytes()
