@@ -1,8 +1,10 @@
 """The text classifier: sentence embeddings + calibrated per-category probes + the lexicon.
 
 A category's score is the larger of the probe's calibrated score and the lexicon's boost. The
-probes read English well; Russian and Ukrainian lean on the lexicon (see ``lexicon.py``) until a
-multilingual encoder is configured and the probes are retrained on it.
+default encoder (multilingual-e5-small) reads English, Russian and Ukrainian alike, and the
+probes are trained on all three (``policies/classify/corpus/``). With the English-only MiniLM
+configured instead, probe scores on Cyrillic text count for less (``FOREIGN_TRUST``) and Russian
+and Ukrainian lean on the lexicon (``lexicon.py``).
 """
 
 from __future__ import annotations
