@@ -85,11 +85,11 @@ class Lexicon:
         """The terms in ``text``; ``ordinary``: the rest of the text reads as ordinary, so every
         hit is treated as in context (capped, asking for nobody)."""
         norm = normalise(text)
+        if not self.any_term.search(norm):
+            return LexiconResult({}, (), ())
         boosts: dict[Category, float] = {}
         hits: list[LexiconHit] = []
         evidence: list[ScoreEvidence] = []
-        if not self.any_term.search(norm):
-            return LexiconResult(boosts, (), ())
         in_context = ordinary or self.any_cue.search(norm)
         quotes = quoted_spans(norm)
         for term in self.terms:

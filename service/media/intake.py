@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover - exercised where the extra is not insta
     HEIC_READABLE = False
 _MAX_IMAGE_FRAMES = 1000  # animated GIF/WebP/APNG: frames × pixels is what decoding costs
 _QUARTER_TURNS = (5, 6, 7, 8)  # EXIF orientations that turn the picture on its side
-_TURNED = (2, 3, 4, 5, 6, 7, 8)  # EXIF orientations that mirror or turn it at all
+_TURNED = (2, 3, 4, *_QUARTER_TURNS)  # EXIF orientations that mirror or turn it at all
 
 # Pillow's own bomb check is a warning below 2× its limit; every check here is ours, done first.
 Image.MAX_IMAGE_PIXELS = None

@@ -439,14 +439,15 @@ def test_the_one_pass_search_finds_a_term_exactly_where_each_pattern_would() -> 
         "Хороший москаль — мёртвый москаль",
         "хороший москаль мёртвый кацап",
     ]
-    patterns = [p for term in lexicon().terms for p in term.patterns]
-    assert lexicon().any_term.alone, "the back-referencing pattern is searched on its own"
+    lex = lexicon()
+    patterns = [p for term in lex.terms for p in term.patterns]
+    assert lex.any_term.alone, "the back-referencing pattern is searched on its own"
     found = 0
     for text in texts:
         norm = normalise(text)
         each = any(p.search(norm) for p in patterns)
-        assert lexicon().any_term.search(norm) is each, text
-        assert lexicon().any_cue.search(norm) is any(c.search(norm) for c in lexicon().contrast_cues), text
+        assert lex.any_term.search(norm) is each, text
+        assert lex.any_cue.search(norm) is any(c.search(norm) for c in lex.contrast_cues), text
         found += each
     assert 0 < found < len(texts)
     assert "any-good-dead" in hits("Хороший москаль — мёртвый москаль")

@@ -7,6 +7,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from PIL import ExifTags, Image, ImageOps
 
 from service.errors import MediaRejected, PayloadTooLarge, UnsupportedMediaType
 from service.media import MediaLimits, sniff
@@ -94,8 +95,6 @@ def test_unsupported_type_names_what_was_detected(tmp_path):
 
 
 def test_huge_dimensions_are_refused(tmp_path):
-    from PIL import Image
-
     buf = io.BytesIO()
     Image.new("L", (20_000, 10)).save(buf, "PNG")
     with pytest.raises(MediaRejected, match="longest side"):
@@ -143,14 +142,12 @@ def test_a_decoded_picture_stands_as_its_exif_orientation_says(
 ) -> None:
     """Every EXIF orientation (mirrored, turned, both, or none) is undone on decode, as a viewer
     shows the photo; a picture with no orientation is its pixels as stored."""
-    from PIL import Image, ImageOps
-
     stored = Image.new("RGB", (6, 4), (0, 0, 0))
     stored.putpixel((0, 0), (255, 0, 0))  # a red corner, top left as stored
     stored.putpixel((5, 3), (0, 0, 255))  # a blue one, bottom right
     exif = Image.Exif()
     if orientation is not None:
-        exif[0x0112] = orientation
+        exif[ExifTags.Base.Orientation] = orientation
     path = tmp_path / "turned.png"
     stored.save(path, exif=exif)
     with Image.open(path) as reread:
