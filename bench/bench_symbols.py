@@ -52,7 +52,6 @@ from service.classify import symbol_net
 from service.classify.symbol_synth import (
     HELD_OUT_PHOTOS,
     TRAIN_PHOTOS,
-    coloured,
     luma,
     photo_array,
     random_colour,
@@ -160,7 +159,7 @@ def positive(
     x = ax + int(rng.integers(0, max(1, aw - mask.size[0])))
     y = ay + int(rng.integers(0, max(1, ah - mask.size[1])))
     region = np.asarray(img.crop((x, y, x + mask.size[0], y + mask.size[1])).convert("L"))
-    if coloured(ref.image):
+    if symbol_net.coloured(ref.image):
         paint = rgb
     else:
         colour = on_photo or _contrasting(rng, float(region.mean()))

@@ -260,10 +260,3 @@ def finish(rng: np.random.Generator, img: Image.Image) -> Image.Image:
     buf.seek(0)
     with Image.open(buf) as out:
         return out.convert("RGB")
-
-
-def coloured(image: Image.Image) -> bool:
-    """Whether a drawing has its own colours (saturated pixels, the ribbon), not just ink on a
-    ground: such a symbol is painted in its own colours, any other in a colour of the picture's."""
-    hsv = np.asarray(image.convert("RGB").convert("HSV"))
-    return bool(((hsv[..., 1] >= 120) & (hsv[..., 2] >= 120)).sum() >= 32)

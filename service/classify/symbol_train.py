@@ -103,12 +103,13 @@ def picture_samples(
     small, scale = net.small_copy(img)
     grey = np.asarray(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), np.uint8)
     cands = net.propose(small, grey)
-    labels = np.zeros(len(cands.boxes), np.int64)
-    keep = np.ones(len(cands.boxes), bool)
-    boxes, polarity = cands.boxes, cands.polarity
+    grey_looks = cands.polarity != net.BY_COLOUR  # the verifier learns from grey looks only
+    boxes, polarity = cands.boxes[grey_looks], cands.polarity[grey_looks]
+    labels = np.zeros(len(boxes), np.int64)
+    keep = np.ones(len(boxes), bool)
     if label:
         t = tuple(v * scale for v in truth)
-        iou = _iou(cands.boxes, t)  # type: ignore[arg-type]
+        iou = _iou(boxes, t)  # type: ignore[arg-type]
         labels[iou >= 0.5] = label
         keep = (iou >= 0.5) | (iou < 0.3)
         x, y, w, h = t
@@ -144,7 +145,7 @@ def _samples_of(seed: int, indices: range, out_dir: Path) -> list[tuple[F32, np.
     cv2.setNumThreads(1)
     refs = load_refs(out_dir)
     drawings = [r.image for r in refs]
-    own = [synth.coloured(r.image) for r in refs]  # the ribbon is painted in its own colours
+    own = [net.coloured(r.image) for r in refs]  # the ribbon is painted in its own colours
     return [picture_samples(seed, i, drawings, own) for i in indices]
 
 

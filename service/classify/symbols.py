@@ -7,9 +7,11 @@ ones, the learned verifier that ``symbol_train.py`` trained on them (``verifier.
 
 1. reduce the picture to a small copy (``symbol_net.small_copy``, shorter side about 320);
 2. propose candidate boxes on it (``symbol_net.propose``: both polarities against a local mean,
-   their eroded and strong-contrast copies, the ribbon's orange; close pieces joined in pairs;
-   at most ``symbol_net.MAX_CANDIDATES``);
-3. cut every candidate as a crop and classify all of them in one call of the verifier; a
+   their eroded and strong-contrast copies, the ribbon's orange, paint far in colour; close
+   pieces joined in pairs; at most ``symbol_net.MAX_CANDIDATES``, and a box found by colour a
+   second time to be looked at by its colour, as a red marking as light as its wall is seen);
+3. cut every candidate as a crop and classify all of them in one call of the verifier (a look by
+   colour never names a symbol that has its own colours, the ribbon: it sees a shape only); a
    candidate whose most probable class is a symbol with calibrated probability of at least
    ``MATCH_THRESHOLD`` (``SYMBOL_THRESHOLDS`` for some) is a hit;
 4. look again at each hit with its box moved and scaled a little (``JITTERS``): leaving out the
@@ -56,6 +58,9 @@ SYMBOL_THRESHOLDS = {"v_marking": 0.99}
 JITTERS = ((0.08, 0.0, 1.0), (-0.08, 0.0, 1.0), (0.0, 0.08, 1.0), (0.0, -0.08, 1.0), (0.0, 0.0, 1.15))
 JITTER_DROP = 1
 SYMBOL_CATEGORIES = (Category.WAR_GLORIFICATION, Category.EXTREMIST_SYMBOLS)
+# How candidates are proposed and looked at, in the bank's version beside its drawings and
+# verifier: a verdict's symbols version changes when the same bank would find other symbols.
+METHOD = "looks-by-colour"
 _MIN_SIDE = 32  # pictures smaller than this on either side cannot show a 5 % symbol
 _DEFAULT_DIR = Path(__file__).resolve().parents[2] / "policies" / "symbols"
 
@@ -158,7 +163,7 @@ class SymbolMatcher:
         masks = [_prepare(r) for r in refs]
         self._refs = tuple(refs)
         self._verifier = verifier
-        digest = hashlib.sha256()
+        digest = hashlib.sha256(f"{METHOD}\0".encode())
         learned: dict[int, int] = {}  # verifier class -> index of the ref it stands for
         for n, r in enumerate(refs):
             pixels = r.image.convert("RGBA").tobytes()
@@ -169,6 +174,8 @@ class SymbolMatcher:
         if verifier is not None:
             digest.update(verifier.sha256.encode())
         self._learned = learned
+        # a look by colour sees a paint's shape, not its colours: not a symbol in its own colours
+        self._own_colours = [k for k, n in learned.items() if net.coloured(refs[n].image)]
         self._thresholds = [MATCH_THRESHOLD] * len(verifier.classes) if verifier is not None else []
         for k, n in learned.items():
             self._thresholds[k] = SYMBOL_THRESHOLDS.get(refs[n].id, MATCH_THRESHOLD)
@@ -227,6 +234,7 @@ class SymbolMatcher:
         if len(probs) == 0:
             return []
         probs[:, [k for k in range(probs.shape[1]) if k not in self._learned]] = 0.0
+        probs[np.ix_(cands.polarity == net.BY_COLOUR, self._own_colours)] = 0.0
         best = probs.argmax(1)
         score = probs[np.arange(len(best)), best]
         needed = np.asarray([self._thresholds[int(k)] for k in best], np.float32)

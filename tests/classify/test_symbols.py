@@ -36,8 +36,10 @@ def _paint(
     angle: float,
     at: tuple[int, int],
     colour: tuple[int, int, int] | None,
+    contrast: bool = True,
 ) -> tuple[int, int, int, int]:
-    """Paint a reference drawing (its non-white pixels) onto ``picture``; the true box."""
+    """Paint a reference drawing (its non-white pixels) onto ``picture``; the true box.
+    ``contrast``: the paint is turned where it would be lighter than what is under it."""
     grey = np.asarray(drawing.convert("L"))
     mask = Image.fromarray(((grey < 200) * 255).astype(np.uint8))
     box = mask.getbbox()
@@ -49,6 +51,8 @@ def _paint(
     mask = mask.resize(dims, Image.Resampling.LANCZOS).rotate(angle, Image.Resampling.BICUBIC, expand=True)
     if colour is None:
         paint = rgb
+    elif not contrast:
+        paint = Image.new("RGB", mask.size, colour)
     else:  # the paint stands out from what is under it, as a painted marking does
         under = float(
             np.asarray(picture.crop((*at, at[0] + mask.size[0], at[1] + mask.size[1])).convert("L")).mean()
@@ -62,6 +66,10 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> floa
     ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
     iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
     return ix * iy / (a[2] * a[3] + b[2] * b[3] - ix * iy)
+
+
+def _corners(box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    return box[0], box[1], box[0] + box[2], box[1] + box[3]
 
 
 def _ids(hits: list[SymbolHit]) -> set[str]:
@@ -80,6 +88,25 @@ def test_painted_z_on_a_photo_is_found_with_its_box(bank: SymbolMatcher) -> None
     assert found[0].category is Category.WAR_GLORIFICATION
     assert 0.0 <= found[0].score <= 1.0
     assert _overlap(found[0].box, truth) > 0.5
+
+
+@pytest.mark.parametrize("symbol_id", ["z_marking", "swastika", "ss_runes"])
+@pytest.mark.parametrize("paint", [(200, 90, 60), (60, 110, 230)], ids=["red", "blue"])
+def test_a_symbol_painted_at_the_walls_grey_level_is_found_by_its_colour(
+    bank: SymbolMatcher, symbol_id: str, paint: tuple[int, int, int]
+) -> None:
+    """Red or blue paint as light as the grey wall under it: in grey levels the symbol is not
+    there at all, so only a look at the candidate's colour finds it."""
+    luma = 0.299 * paint[0] + 0.587 * paint[1] + 0.114 * paint[2]
+    wall = np.full((800, 1000, 3), luma) + np.random.default_rng(0).normal(0, 6, (800, 1000, 3))
+    picture = Image.fromarray(np.clip(wall, 0, 255).astype(np.uint8))
+    picture.paste(_photo((450, 800)), (550, 0))
+    ref = next(r for r in bank.refs if r.id == symbol_id)
+    truth = _paint(picture, ref.image, side=180, angle=15, at=(150, 250), colour=paint, contrast=False)
+    assert float(np.asarray(picture.convert("L").crop(_corners(truth))).std()) < 6  # flat in grey
+    hits = [h for h in bank.match(picture) if h.symbol_id == symbol_id]
+    assert hits, bank.match(picture)
+    assert _overlap(hits[0].box, truth) > 0.4
 
 
 @pytest.mark.parametrize("word", ["ZOO", "AZIMUTH"])
