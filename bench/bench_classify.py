@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 from PIL import Image
 
+from bench._util import vector_extensions
 from service.classify.encoder import DEFAULT_ENCODER as ENCODER
 from service.classify.encoder import native_bf16, set_threads
 from service.classify.lexicon import load_lexicon
@@ -199,6 +200,7 @@ def bench_text() -> dict[str, object]:
         "captions_per_s": 150,
     }
     out["text_bf16_native"] = native_bf16()
+    out["cpu_vector_extensions"] = vector_extensions()
     out["load_average_1m"] = round(os.getloadavg()[0], 2)
     return out
 
