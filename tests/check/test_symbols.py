@@ -75,6 +75,22 @@ async def test_a_painted_z_goes_to_review_with_the_symbol_named(
     assert ix * iy / union > 0.4
 
 
+async def test_a_red_z_as_light_as_its_wall_goes_to_review(
+    client: httpx.AsyncClient, make_key: KeyMaker, tmp_path: Path
+) -> None:
+    """Red paint at the grey level of the wall under it: the Z shows only in colour."""
+    red = (200, 90, 60)
+    grey = round(0.299 * red[0] + 0.587 * red[1] + 0.114 * red[2])
+    wall = np.full((800, 1200, 3), grey, np.float32) + np.random.default_rng(1).normal(0, 5, (800, 1200, 3))
+    picture = Image.fromarray(np.clip(wall, 0, 255).astype(np.uint8))
+    picture.paste(photo(0, (500, 800)), (700, 0))
+    with Image.open(SYMBOLS / "z_marking.png") as opened:
+        picture = paint(picture, opened.copy(), side=220, at=(180, 260), angle=-10, colour=red)
+    verdict = await _check(client, make_key(Role.PLATFORM), jpeg(picture, tmp_path / "wall_z.jpg"))
+    assert verdict["decision"] == "review", verdict["reasons"]
+    assert [r["rule"] for r in verdict["reasons"] if r["source"] == "symbols"] == ["symbol.z_marking"]
+
+
 @pytest.mark.parametrize("seed", [0, 2, 3])
 async def test_an_ordinary_photo_stays_allowed(
     client: httpx.AsyncClient, make_key: KeyMaker, tmp_path: Path, seed: int
