@@ -261,8 +261,7 @@ def crops(rgb: U8, cands: Candidates) -> F32:
     out = np.zeros((n, 2, CROP, CROP), np.float32)
     if n == 0:
         return out
-    boxes, twin = np.unique(cands.boxes, axis=0, return_inverse=True)  # a look by colour: its box again
-    tall = _cut(rgb, boxes)[twin.reshape(-1)].reshape(n * CROP, CROP, 3)
+    tall = _cut(rgb, cands.boxes).reshape(n * CROP, CROP, 3)
     grey = cv2.cvtColor(tall, cv2.COLOR_RGB2GRAY).reshape(n, -1).astype(np.float32)
     sign = np.where(cands.polarity < 0, -1.0, 1.0).astype(np.float32)[:, None]
     looks = np.flatnonzero(cands.polarity == BY_COLOUR)
