@@ -165,14 +165,34 @@ def _dedupe(boxes: F32, limit: int) -> npt.NDArray[np.intp]:
     return np.asarray(order[kept], np.intp)
 
 
+# In 8 bits throughout (OpenCV's own loops): a level shifted past 0 or 255 stops there, where no
+# grey level can pass it, so the masks are those of the same sums in 16 bits.
+_SHIFTS = {
+    by: np.clip(np.arange(256) + by, 0, 255).astype(np.uint8) for by in (-STRONG, -LOCAL, LOCAL, STRONG)
+}
+
+
+def _shifted(levels: U8, by: int) -> U8:
+    return np.asarray(cv2.LUT(levels, _SHIFTS[by]), np.uint8)
+
+
+def _below(a: U8, b: U8) -> U8:
+    """0/1 mask of ``a < b``, pixel by pixel."""
+    return np.asarray(np.asarray(cv2.compare(a, b, cv2.CMP_LT), np.uint8) & 1, np.uint8)
+
+
+def _over(levels: U8, limit: int) -> U8:
+    """0/1 mask of ``levels > limit``."""
+    return np.asarray(cv2.threshold(levels, limit, 1, cv2.THRESH_BINARY)[1], np.uint8)
+
+
 def propose(rgb: U8, grey: U8) -> Candidates:
     """Where a symbol could be on the small copy (see the module docstring)."""
     h, w = grey.shape
     short = min(h, w)
     block = max(3, int(0.15 * short) | 1)
-    mean = cv2.blur(grey, (block, block)).astype(np.int16)
-    g = grey.astype(np.int16)
-    layers = [((g < mean - LOCAL).astype(np.uint8), 1.0), ((g > mean + LOCAL).astype(np.uint8), -1.0)]
+    mean = np.asarray(cv2.blur(grey, (block, block)), np.uint8)
+    layers = [(_below(grey, _shifted(mean, -LOCAL)), 1.0), (_below(_shifted(mean, LOCAL), grey), -1.0)]
     lo = MIN_FRACTION * short
     paint = orange(rgb)
     found: list[I32] = []
@@ -182,10 +202,12 @@ def propose(rgb: U8, grey: U8) -> Candidates:
         near = cv2.dilate(paint, np.ones((5, 5), np.uint8))
         layers.append((paint | (near & (grey < 90).astype(np.uint8)), 0.0))
     # paint of another colour at a grey level close to the photo's: far from the local mean colour
-    ab = np.ascontiguousarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 1:])
-    a_off, b_off = cv2.split(cv2.absdiff(ab, cv2.blur(ab, (block, block))))
-    far = np.asarray(cv2.add(a_off, b_off) > CHROMA, np.uint8)
-    darker = np.asarray(g <= mean, np.uint8)
+    _, a_star, b_star = cv2.split(cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB))
+    a_off = cv2.absdiff(a_star, cv2.blur(a_star, (block, block)))
+    far = _over(
+        np.asarray(cv2.add(a_off, cv2.absdiff(b_star, cv2.blur(b_star, (block, block)))), np.uint8), CHROMA
+    )
+    darker = np.asarray(np.asarray(cv2.compare(grey, mean, cv2.CMP_LE), np.uint8) & 1, np.uint8)
     coloured = [(far & darker, 1.0), (far & (1 - darker), -1.0)]
     kernel = np.ones((3, 3), np.uint8)
     half = short // 2
@@ -200,8 +222,10 @@ def propose(rgb: U8, grey: U8) -> Candidates:
         parts = [_plausible(stats, short), _pairs(stats, short)]
         if sign != 0:  # a symbol merged with a neighbour comes apart when eroded (same paint) or
             # at a stronger contrast (another paint); both labelled at half size
-            strong = (g < mean - STRONG) if sign > 0 else (g > mean + STRONG)
-            for extra in (np.asarray(cv2.erode(mask, kernel), np.uint8), strong.astype(np.uint8)):
+            strong = (
+                _below(grey, _shifted(mean, -STRONG)) if sign > 0 else _below(_shifted(mean, STRONG), grey)
+            )
+            for extra in (np.asarray(cv2.erode(mask, kernel), np.uint8), strong):
                 more = _plausible(_stats(_pooled(extra)), half)
                 more[:, :4] *= 2
                 parts.append(more)
@@ -214,7 +238,7 @@ def propose(rgb: U8, grey: U8) -> Candidates:
     polarity = np.concatenate(signs)
     keep = _dedupe(boxes, 10_000) if len(boxes) else np.zeros(0, np.intp)
     if len(keep) > MAX_CANDIDATES:  # the most strongly painted first: pixels > STRONG in the box
-        integral = cv2.integral(((np.abs(g - mean) > STRONG) | (far > 0)).astype(np.uint8))
+        integral = cv2.integral(_over(np.asarray(cv2.absdiff(grey, mean), np.uint8), STRONG) | far)
         b = boxes[keep].astype(np.int64)
         x0, y0, x1, y1 = b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
         strong_px = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
