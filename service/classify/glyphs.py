@@ -14,7 +14,8 @@ no 2 or 7 became a Z; the misses are Zs read as 4 (3), small italic Zs (5) and s
 7 whose bars were not found (2).
 
 Only a digit standing as a word of its own, or glued to letters ("2А"), is looked at: one beside
-another digit is part of a number.
+another digit is part of a number, except the first of the campaign's word ZOV read as "70У" or
+"20V" (a zero and a V-like letter after it, ending the word).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ SOLID_GLYPH = 0.75  # ink over the glyph's box above which it is a block (a Z's 
 MIN_HEIGHT = 8  # pixels: a smaller glyph has too few rows to tell an arc from a bar
 READ_FOR_Z = "27"  # what the reader takes a Z for
 _LONE = re.compile(r"(?<!\d)[27](?!\d)")
+# The campaign's ZOV read with a digit for each of its first two letters ("70У", "20V"): the 2 or 7
+# is followed by a zero and a V-like letter, ending the word (a number of volts, "20В", is a 2 the
+# glyph test keeps). Once the Z is seen, the word is written ZOV.
+_ZOV = re.compile(r"(?<![\w])[27](?=[0OОoо][VУВvув](?!\w))")
 
 
 def looks_like_z(grey: np.ndarray, box: Box) -> bool:
@@ -77,8 +82,11 @@ def z_for_digit(got: Recognised, grey: np.ndarray) -> Recognised:
     if not boxes or [char for char, _ in boxes] != [got.text[i] for i in positions]:
         return got  # the boxes do not line up with the text: leave it as read
     lone = {m.start() for m in _LONE.finditer(got.text)}
+    zov = {m.start() for m in _ZOV.finditer(got.text)}
     text = list(got.text)
     for position, (_, box) in zip(positions, boxes, strict=True):
-        if position in lone and looks_like_z(grey, box):
+        if (position in lone or position in zov) and looks_like_z(grey, box):
             text[position] = "Z"
+            if position in zov:
+                text[position + 1 : position + 3] = ["O", "V"]
     return Recognised("".join(text), got.confidence, got.boxes)

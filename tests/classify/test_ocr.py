@@ -3,6 +3,8 @@ installed by .ci/run); without an engine the signal is not_configured."""
 
 from __future__ import annotations
 
+import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -196,6 +198,31 @@ def test_a_subtitle_over_bright_grass_is_read_as_outlined_letters(monkeypatch: p
     assert len(set(words.lower().split()) - set(alone.text.lower().split())) >= 4, alone.text
 
 
+@pytest.mark.tool("tesseract", "tesseract-cyrillic", "dejavu")
+def test_a_three_line_caption_across_a_busy_photo_is_found_and_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three lines of outlined subtitles low on the cameraman photograph close, with the tripod's
+    legs and the coat they cross, into one blob taller than a line; it is still cut into its lines."""
+    image = _on_photo("camera")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(str(FONT), 34)
+    lines = [
+        "Створи кліп: янголи вручають загиблому бійцю",
+        "корону, а внизу живі побратими заздрісно",
+        "дивляться вгору",
+    ]
+    for i, line in enumerate(lines):
+        left = (1200 - draw.textlength(line, font=font)) / 2
+        draw.text((left, 643 + i * 42), line, font=font, fill="white", stroke_width=2, stroke_fill="black")
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=80)  # as uploaded
+    image = Image.open(buffer).convert("RGB")
+    ocr = TesseractOcr.find()
+    read = ocr.read(image).text.lower()
+    assert len([w for w in lines[0].lower().split() if w in read]) >= 5, read
+    monkeypatch.setattr("service.classify.textfind.TALLEST", 0.3)  # the blob dropped as too tall
+    assert ocr.read(image).text == ""
+
+
 def _line(text: str, face: str, size: int) -> Image.Image:
     image = Image.new("RGB", (900, 200), "white")
     font = ImageFont.truetype(f"/usr/share/fonts/truetype/dejavu/{face}", size)
@@ -226,6 +253,29 @@ def test_a_z_read_as_a_digit_is_told_apart_by_its_two_bars(
     others = {"Z", "2", "7"} - {read}
     assert read in got
     assert not others & set(got), got
+
+
+@pytest.mark.tool("tesseract", "dejavu")
+@pytest.mark.parametrize(
+    ("printed", "face", "zov"),
+    [
+        # the campaign's word, read as "70У" or "20У" among Cyrillic words, is given back as ZOV
+        ("ГОЙДА ZOV ZOV ZOV", "DejaVuSerif.ttf", 3),
+        ("ZOV НАШИ ПАРНИ", "DejaVuSans-Bold.ttf", 1),
+        ("СЛАВА ZOV", "DejaVuSans-Bold.ttf", 1),
+        ("ПИШЕМО ZOV НА ШОЛОМІ", "DejaVuSerif.ttf", 1),
+        # a number of volts is a number
+        ("АКУМУЛЯТОР 20В", "DejaVuSans-Bold.ttf", 0),
+        ("ЗАРЯДКА 70В", "DejaVuSerif-Bold.ttf", 0),
+    ],
+)
+def test_zov_read_with_digits_is_given_back_by_its_zs_bars(
+    tmp_path: Path, printed: str, face: str, zov: int
+) -> None:
+    classifiers = Classifiers.from_config(ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path))
+    got = classifiers.ocr.read(_line(printed, face, 56)).text
+    assert len(re.findall(r"Z[OО][VВ]", got)) == zov, got
+    assert ("Z" in got) == bool(zov), got
 
 
 @pytest.mark.tool("tesseract", "dejavu")
