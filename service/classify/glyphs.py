@@ -1,4 +1,4 @@
-"""A Z that the reader took for a 2 or a 7.
+"""A Z or an SS that the reader took for digits.
 
 Tesseract's Cyrillic script model has no Latin Z, and the combined models read a lone Z among
 Cyrillic words as a digit: «СИМВОЛ 2 НА ТАНКУ» for «СИМВОЛ Z НА ТАНКУ» (94 % sure) in the sans
@@ -16,6 +16,10 @@ no 2 or 7 became a Z; the misses are Zs read as 4 (3), small italic Zs (5) and s
 Only a digit standing as a word of its own, or glued to letters ("2А"), is looked at: one beside
 another digit is part of a number, except the first of the campaign's word ZOV read as "70У" or
 "20V" (a zero and a V-like letter after it, ending the word).
+
+SS fares the same way: the Cyrillic model reads it "55" or "$5" («55-РУНИ» in four DejaVu faces of
+five). A word of two such characters whose 5s begin with an arc, not a 5's flat bar, is SS
+again; "55 РОКІВ" and "55-А" keep their digits (a scratch script over ten printed lines each).
 """
 
 from __future__ import annotations
@@ -33,31 +37,42 @@ SOLID = 0.9  # the first row's ink over its span: a bar is one run
 SOLID_GLYPH = 0.75  # ink over the glyph's box above which it is a block (a Z's strokes cover ~0.3-0.5)
 MIN_HEIGHT = 8  # pixels: a smaller glyph has too few rows to tell an arc from a bar
 READ_FOR_Z = "27"  # what the reader takes a Z for
+READ_FOR_S = "5$"  # what the reader takes an S for
+BOXED = READ_FOR_Z + READ_FOR_S  # the characters whose boxes the reader returns
 _LONE = re.compile(r"(?<!\d)[27](?!\d)")
 # The campaign's ZOV read with a digit for each of its first two letters ("70У", "20V"): the 2 or 7
 # is followed by a zero and a V-like letter, ending the word (a number of volts, "20В", is a 2 the
 # glyph test keeps). Once the Z is seen, the word is written ZOV.
 _ZOV = re.compile(r"(?<![\w])[27](?=[0OОoо][VУВvув](?!\w))")
+# SS read as "55" or "$5" (the Cyrillic model has no Latin S): a word of two such characters,
+# alone or before a hyphen ("55-руни"). A 5 begins with a flat bar, an S with an arc; "55 років"
+# keeps its digits, which have the bar.
+_SS = re.compile(r"(?<![\w$])[5$S]{2}(?![\w$])")
 
 
 def looks_like_z(grey: np.ndarray, box: Box) -> bool:
     """Whether the glyph in ``box`` of a dark-on-light line image has a Z's two flat bars."""
+    glyph = _glyph(grey, box)
+    return glyph is not None and _bar(glyph) and _bar(glyph[::-1])
+
+
+def _glyph(grey: np.ndarray, box: Box) -> np.ndarray | None:
+    """The ink of the glyph in ``box`` (its largest stroke: a Z, 2, 7, S and 5 are one each), or
+    ``None`` where it is too small or a block of ink."""
     left, top, right, bottom = box
     cell = grey[max(top, 0) : bottom + 1, max(left, 0) : right + 1]
     if cell.size == 0:
-        return False
+        return None
     _, ink = cv2.threshold(cell, 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     if count < 2:
-        return False
-    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))  # a Z, a 2 and a 7 are one stroke each
+        return None
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     x, y, w, h = (int(v) for v in stats[largest, :4])
     if h < MIN_HEIGHT or w < 3:
-        return False
-    glyph = labels[y : y + h, x : x + w] == largest
-    if glyph.mean() > SOLID_GLYPH:  # a block of ink, not a letter's strokes
-        return False
-    return _bar(glyph) and _bar(glyph[::-1])
+        return None
+    glyph: np.ndarray = labels[y : y + h, x : x + w] == largest
+    return None if glyph.mean() > SOLID_GLYPH else glyph  # a block of ink, not strokes
 
 
 def _bar(glyph: np.ndarray) -> bool:
@@ -72,6 +87,34 @@ def _bar(glyph: np.ndarray) -> bool:
     ink = float(top[0].sum())
     width = glyph.shape[1]
     return bool(ink >= WIDE_TOP * width and ink >= SOLID * spans[0] and spans[0] >= FLAT_TOP * spans.max())
+
+
+def letters_for_digits(got: Recognised, grey: np.ndarray) -> Recognised:
+    """``got`` with a Z read as a 2 or 7 and an SS read as 55 given back (``z_for_digit``,
+    ``s_for_digit``)."""
+    return s_for_digit(z_for_digit(got, grey), grey)
+
+
+def s_for_digit(got: Recognised, grey: np.ndarray) -> Recognised:
+    """``got`` with each word of two 5s or dollar signs (an S or two) whose 5s begin with an arc,
+    not a 5's flat bar, written as SS (``got.boxes`` holds the boxes of those characters read)."""
+    boxes = [(char, box) for char, box in got.boxes if char in READ_FOR_S]
+    positions = [i for i, char in enumerate(got.text) if char in READ_FOR_S]
+    if not boxes or [char for char, _ in boxes] != [got.text[i] for i in positions]:
+        return got
+    box_at = dict(zip(positions, (box for _, box in boxes), strict=True))
+    text = list(got.text)
+    for m in _SS.finditer(got.text):
+        fives = [i for i in range(m.start(), m.end()) if got.text[i] == "5"]
+        if not fives:
+            continue  # "SS" read as it is, or dollar signs: no digit to look at
+        if all(_arc_topped(_glyph(grey, box_at[i])) for i in fives):
+            text[m.start() : m.end()] = ["S", "S"]
+    return Recognised("".join(text), got.confidence, got.boxes)
+
+
+def _arc_topped(glyph: np.ndarray | None) -> bool:
+    return glyph is not None and not _bar(glyph)
 
 
 def z_for_digit(got: Recognised, grey: np.ndarray) -> Recognised:

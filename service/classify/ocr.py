@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from service.classify.glyphs import READ_FOR_Z, z_for_digit
+from service.classify.glyphs import BOXED, letters_for_digits
 from service.classify.tesslib import LibTesseract, Recognised
 from service.classify.textfind import TextBox, find_text, grey_array, letters
 from service.vocabulary import SignalState
@@ -197,15 +197,15 @@ class TesseractOcr:
         lib = self._library()
         if lib is None:
             return self._recognise_command(grey)
-        got = lib.recognise(grey, boxes_of=READ_FOR_Z)
+        got = lib.recognise(grey, boxes_of=BOXED)
         cyrillic = mixed_script(got.text)
         # Both scripts at once, on a noisy line, mix them inside words ("every опе of уои"):
         # the line is read again in the script most of it is in, and the surer reading kept.
         alone = None if cyrillic is None else self._script_library(cyrillic)
         if alone is not None:
-            again = alone.recognise(grey, boxes_of=READ_FOR_Z)
+            again = alone.recognise(grey, boxes_of=BOXED)
             got = again if again.confidence >= got.confidence else got
-        return z_for_digit(got, grey)
+        return letters_for_digits(got, grey)
 
     def _script_library(self, cyrillic: bool) -> LibTesseract | None:
         langs = self.langs()

@@ -279,6 +279,29 @@ def test_zov_read_with_digits_is_given_back_by_its_zs_bars(
 
 
 @pytest.mark.tool("tesseract", "dejavu")
+@pytest.mark.parametrize(
+    ("printed", "face", "kept"),
+    [
+        # SS among Cyrillic words, read as "55" or "$5", is given back: an S begins with an arc
+        ("Наніс SS-руни на приклад", "DejaVuSans.ttf", "SS-руни"),
+        ("НАНІС SS-РУНИ НА ПРИКЛАД", "DejaVuSerif.ttf", "SS-РУНИ"),
+        ("ДИВІЗІЯ SS ГАЛИЧИНА", "DejaVuSans-Bold.ttf", "SS ГАЛИЧИНА"),
+        ("знак SS на шоломі", "DejaVuSerif.ttf", "SS на"),
+        # a 5 begins with a flat bar: numbers stay numbers
+        ("55 РОКІВ РАЗОМ", "DejaVuSans-Bold.ttf", "55 РОКІВ"),
+        ("будинок 55-А", "DejaVuSerif.ttf", "55-А"),
+        ("55 РОКІВ РАЗОМ", "DejaVuSansCondensed-Bold.ttf", "55 РОКІВ"),
+    ],
+)
+def test_ss_read_as_digits_is_given_back_by_its_arcs(
+    tmp_path: Path, printed: str, face: str, kept: str
+) -> None:
+    classifiers = Classifiers.from_config(ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path))
+    got = classifiers.ocr.read(_line(printed, face, 56)).text
+    assert kept in got, got
+
+
+@pytest.mark.tool("tesseract", "dejavu")
 def test_a_poster_with_a_z_read_as_a_digit_still_asks_for_a_person(tmp_path: Path) -> None:
     classifiers = Classifiers.from_config(ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path))
     result = classifiers.classify_image_text(_line("ZА НАШИХ! СЛАВА Z!", "DejaVuSans-Bold.ttf", 56))
