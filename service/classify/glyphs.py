@@ -43,7 +43,7 @@ _LONE = re.compile(r"(?<!\d)[27](?!\d)")
 # The campaign's ZOV read with a digit for each of its first two letters ("70У", "20V"): the 2 or 7
 # is followed by a zero and a V-like letter, ending the word (a number of volts, "20В", is a 2 the
 # glyph test keeps). Once the Z is seen, the word is written ZOV.
-_ZOV = re.compile(r"(?<![\w])[27](?=[0OОoо][VУВvув](?!\w))")
+_ZOV = re.compile(r"(?<!\w)[27](?=[0OОoо][VУВvув](?!\w))")
 # SS read as "55" or "$5" (the Cyrillic model has no Latin S): a word of two such characters,
 # alone or before a hyphen ("55-руни"). A 5 begins with a flat bar, an S with an arc; "55 років"
 # keeps its digits, which have the bar.
@@ -98,11 +98,9 @@ def letters_for_digits(got: Recognised, grey: np.ndarray) -> Recognised:
 def s_for_digit(got: Recognised, grey: np.ndarray) -> Recognised:
     """``got`` with each word of two 5s or dollar signs (an S or two) whose 5s begin with an arc,
     not a 5's flat bar, written as SS (``got.boxes`` holds the boxes of those characters read)."""
-    boxes = [(char, box) for char, box in got.boxes if char in READ_FOR_S]
-    positions = [i for i, char in enumerate(got.text) if char in READ_FOR_S]
-    if not boxes or [char for char, _ in boxes] != [got.text[i] for i in positions]:
+    box_at = _boxes_at(got, READ_FOR_S)
+    if not box_at:
         return got
-    box_at = dict(zip(positions, (box for _, box in boxes), strict=True))
     text = list(got.text)
     for m in _SS.finditer(got.text):
         fives = [i for i in range(m.start(), m.end()) if got.text[i] == "5"]
@@ -113,6 +111,17 @@ def s_for_digit(got: Recognised, grey: np.ndarray) -> Recognised:
     return Recognised("".join(text), got.confidence, got.boxes)
 
 
+def _boxes_at(got: Recognised, chars: str) -> dict[int, Box]:
+    """The box of each of ``chars`` read, by its position in ``got.text`` (``got.boxes`` holds
+    them in the order they appear); empty when there are none or they do not line up with the
+    text, which is then left as read."""
+    boxes = [(char, box) for char, box in got.boxes if char in chars]
+    positions = [i for i, char in enumerate(got.text) if char in chars]
+    if [char for char, _ in boxes] != [got.text[i] for i in positions]:
+        return {}
+    return dict(zip(positions, (box for _, box in boxes), strict=True))
+
+
 def _arc_topped(glyph: np.ndarray | None) -> bool:
     return glyph is not None and not _bar(glyph)
 
@@ -120,14 +129,13 @@ def _arc_topped(glyph: np.ndarray | None) -> bool:
 def z_for_digit(got: Recognised, grey: np.ndarray) -> Recognised:
     """``got`` with each lone 2 or 7 whose glyph has a Z's two bars written as Z (``got.boxes``
     holds the boxes of the 2s and 7s read, in the order they appear in the text)."""
-    boxes = [(char, box) for char, box in got.boxes if char in READ_FOR_Z]
-    positions = [i for i, char in enumerate(got.text) if char in READ_FOR_Z]
-    if not boxes or [char for char, _ in boxes] != [got.text[i] for i in positions]:
-        return got  # the boxes do not line up with the text: leave it as read
+    box_at = _boxes_at(got, READ_FOR_Z)
+    if not box_at:
+        return got
     lone = {m.start() for m in _LONE.finditer(got.text)}
     zov = {m.start() for m in _ZOV.finditer(got.text)}
     text = list(got.text)
-    for position, (_, box) in zip(positions, boxes, strict=True):
+    for position, box in box_at.items():
         if (position in lone or position in zov) and looks_like_z(grey, box):
             text[position] = "Z"
             if position in zov:

@@ -177,8 +177,8 @@ def _shifted(levels: U8, by: int) -> U8:
 
 
 def _below(a: U8, b: U8) -> U8:
-    """0/1 mask of ``a < b``, pixel by pixel."""
-    return np.asarray(np.asarray(cv2.compare(a, b, cv2.CMP_LT), np.uint8) & 1, np.uint8)
+    """0/1 mask of ``a < b``, pixel by pixel (``b - a``, stopped at 0, is over 0)."""
+    return _over(np.asarray(cv2.subtract(b, a), np.uint8), 0)
 
 
 def _over(levels: U8, limit: int) -> U8:
@@ -204,10 +204,9 @@ def propose(rgb: U8, grey: U8) -> Candidates:
     # paint of another colour at a grey level close to the photo's: far from the local mean colour
     _, a_star, b_star = cv2.split(cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB))
     a_off = cv2.absdiff(a_star, cv2.blur(a_star, (block, block)))
-    far = _over(
-        np.asarray(cv2.add(a_off, cv2.absdiff(b_star, cv2.blur(b_star, (block, block)))), np.uint8), CHROMA
-    )
-    darker = np.asarray(np.asarray(cv2.compare(grey, mean, cv2.CMP_LE), np.uint8) & 1, np.uint8)
+    b_off = cv2.absdiff(b_star, cv2.blur(b_star, (block, block)))
+    far = _over(np.asarray(cv2.add(a_off, b_off), np.uint8), CHROMA)
+    darker = 1 - _below(mean, grey)  # grey <= mean
     coloured = [(far & darker, 1.0), (far & (1 - darker), -1.0)]
     kernel = np.ones((3, 3), np.uint8)
     half = short // 2
