@@ -30,13 +30,13 @@ from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 
 from service.classify.glyphs import BOXED, letters_for_digits
+from service.classify.linecut import line_image, outlined
 from service.classify.tesslib import LibTesseract, Recognised
-from service.classify.textfind import TextBox, find_text, grey_array, letters
+from service.classify.textfind import TextBox, find_text, grey_array
 from service.vocabulary import SignalState
 
 # Tesseract's Cyrillic script model reads Russian and Ukrainian in one pass (і, ї, є, ґ and ы, э,
@@ -45,16 +45,12 @@ from service.vocabulary import SignalState
 # (Debian's tesseract-ocr-script-cyrl) the three language models are used.
 PREFERRED_LANGS = (("Cyrillic", "eng"), ("eng", "rus", "ukr"))
 READERS = 2  # lines of one picture read at once (one engine each)
-LINE_HEIGHT = 32  # pixels: the height a line is scaled to before recognition
 MIN_CONFIDENCE = 45  # Tesseract's mean word confidence under which a line is noise
 MIN_LETTERS = 3
-FLAT_GROUND = 14  # grey-level spread of a panel or band behind print (a photograph's is larger)
 # A line read with less confidence than this is read again as outlined letters (``outlined``);
 # the second reading is kept where it is surer by more than ``SURER_BY``.
 REREAD_BELOW = 70
 SURER_BY = 5
-OUTLINE_DARK = 80  # grey level at or under which a pixel can be a letter's outline
-OUTLINE_SHARE = 0.7  # share of a letter's rim that must touch its outline
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,15 +172,19 @@ class TesseractOcr:
     ) -> list[Recognised]:
         """Lines read with little confidence read again as outlined letters, where the picture has
         any: a subtitle's white or yellow letters inside a dark rim over a busy photograph, which
-        one grey threshold cannot part from bright grass or stone beside them."""
-        again = [i for i, got in enumerate(got_all) if got.confidence < REREAD_BELOW]
-        crops = {i: crop for i in again if (crop := outlined(grey, boxes[i])) is not None}
-        if not crops:
-            return got_all
+        one grey threshold cannot part from bright grass or stone beside them. The likelier
+        polarity is read first, the other only where the first is still unsure."""
         better = list(got_all)
-        for i, read in zip(crops, self._recognise_all(list(crops.values())), strict=True):
-            if read.confidence > got_all[i].confidence + SURER_BY:
-                better[i] = read
+        todo = {i: outlined(grey, boxes[i]) for i, got in enumerate(got_all) if got.confidence < REREAD_BELOW}
+        for turn in range(2):
+            crops = {i: ways[turn] for i, ways in todo.items() if len(ways) > turn}
+            for i, read in zip(crops, self._recognise_all(list(crops.values())), strict=True):
+                if (
+                    read.confidence > better[i].confidence
+                    and read.confidence > got_all[i].confidence + SURER_BY
+                ):
+                    better[i] = read
+            todo = {i: ways for i, ways in todo.items() if better[i].confidence < REREAD_BELOW}
         return better
 
     def _recognise_all(self, crops: Sequence[np.ndarray]) -> list[Recognised]:
@@ -323,56 +323,3 @@ def mixed_script(text: str) -> bool | None:
 def _readers() -> ThreadPoolExecutor:
     """Threads that read a picture's lines side by side (the C library releases the GIL)."""
     return ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="vigil-ocr")
-
-
-def _line_crop(grey: np.ndarray, box: TextBox) -> np.ndarray:
-    """The line cut out with a margin, scaled so its letters are about ``LINE_HEIGHT`` high."""
-    pad = max(2, box.h // 4)
-    h, w = grey.shape[:2]
-    crop = grey[
-        max(0, box.y - pad) : min(h, box.y + box.h + pad), max(0, box.x - pad) : min(w, box.x + box.w + pad)
-    ]
-    scale = (LINE_HEIGHT + 2 * LINE_HEIGHT // 4) / max(crop.shape[0], 1)
-    if abs(scale - 1) > 0.15:
-        size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-    return crop
-
-
-def line_image(grey: np.ndarray, box: TextBox) -> np.ndarray:
-    """The line cut out with a margin, scaled to ``LINE_HEIGHT``, as its letters alone (dark on a
-    white ground, the photograph around them dropped); the plain crop, made dark on light, where
-    no row of letters separates from the ground."""
-    crop = _line_crop(grey, box)
-    _, mask = letters(crop, local=True)
-    _, ink = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    ground = ink if np.count_nonzero(ink) >= ink.size / 2 else 255 - ink
-    if mask is not None and float(crop[ground > 0].std()) > FLAT_GROUND:
-        return np.ascontiguousarray(mask)  # letters over a photograph: the letters alone
-    return np.ascontiguousarray(crop if ground is ink else 255 - crop)
-
-
-def outlined(grey: np.ndarray, box: TextBox) -> np.ndarray | None:
-    """The line's outlined letters alone, dark on white, or ``None`` where it has none.
-
-    Subtitles are light letters in a dark rim (or dark in a light one). Of the pixels near the
-    line's lightest level (each polarity in turn), a connected piece is kept as a letter when most
-    of its own rim touches outline-dark pixels within two pixels; a bright stone or blade of
-    grass next to the caption has no such rim. The polarity that keeps more ink wins."""
-    crop = _line_crop(grey, box)
-    best: tuple[int, np.ndarray | None] = (0, None)
-    for light in (crop, 255 - crop):
-        # Letters: among the line's lightest pixels (40 levels from its 97th percentile) and light
-        # in themselves (170 and up), so a dark line's brightest speckle is not taken for them.
-        ink = (light >= max(170, int(np.percentile(light, 97)) - 40)).astype(np.uint8)
-        near_dark = cv2.dilate((light <= OUTLINE_DARK).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-        rim = (ink > 0) & (cv2.erode(ink, np.ones((3, 3), np.uint8)) == 0)
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-        rim_n = np.bincount(labels[rim], minlength=count)
-        dark_n = np.bincount(labels[rim & near_dark], minlength=count)
-        keep = (dark_n >= OUTLINE_SHARE * np.maximum(rim_n, 1)) & (stats[:, 4] >= 4)
-        keep[0] = False
-        kept = int(stats[keep, 4].sum())
-        if kept > best[0]:
-            best = (kept, np.where(keep[labels], 0, 255).astype(np.uint8))
-    return None if best[1] is None else np.ascontiguousarray(best[1])

@@ -14,9 +14,10 @@ from PIL import Image, ImageDraw, ImageFont
 from service.classify.classifiers import Classifiers
 from service.classify.glyphs import looks_like_z
 from service.classify.lexicon import load_lexicon
+from service.classify.linecut import line_crop, outlined
 from service.classify.ocr import TesseractOcr, harmonise_script, mixed_script, tidy_letters
 from service.classify.registry import DEFAULT_POLICY_DIR, ClassifyConfig
-from service.classify.textfind import find_text
+from service.classify.textfind import TextBox, find_text, grey_array
 from service.vocabulary import Category, SignalState
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
@@ -102,10 +103,11 @@ def test_a_line_read_in_both_scripts_is_read_again_in_its_own(read: str, cyrilli
     assert mixed_script(read) is cyrillic
 
 
-def _on_photo(name: str) -> Image.Image:
+def _on_photo(name: str, size: tuple[int, int] | None = (1200, 800)) -> Image.Image:
     import skimage.data
 
-    return Image.fromarray(getattr(skimage.data, name)()).convert("RGB").resize((1200, 800))
+    photo = Image.fromarray(getattr(skimage.data, name)()).convert("RGB")
+    return photo if size is None else photo.resize(size)
 
 
 @pytest.mark.tool("tesseract", "tesseract-cyrillic", "dejavu")
@@ -196,6 +198,64 @@ def test_a_subtitle_over_bright_grass_is_read_as_outlined_letters(monkeypatch: p
     monkeypatch.setattr("service.classify.ocr.REREAD_BELOW", 0)  # the single reading alone
     alone = ocr.read(image)
     assert len(set(words.lower().split()) - set(alone.text.lower().split())) >= 4, alone.text
+
+
+CAPTION = "Спокійно їду в штурм, як на рибалку"
+
+
+def _caption_on_camera(fill: str) -> tuple[Image.Image, Image.Image, TextBox]:
+    """A white caption in a black rim on the cameraman photograph (as uploaded, JPEG q80), the
+    letters' own fill drawn alone beside it, and the caption's box."""
+    image = _on_photo("camera")
+    font = ImageFont.truetype(str(PLAIN), 36)
+    letters = Image.new("L", image.size, 0)
+    ImageDraw.Draw(image).text((420, 740), CAPTION, font=font, fill=fill, stroke_width=2, stroke_fill="black")
+    ImageDraw.Draw(letters).text((420, 740), CAPTION, font=font, fill=255)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=80)
+    left, top, right, bottom = (
+        round(v) for v in ImageDraw.Draw(letters).textbbox((420, 740), CAPTION, font=font)
+    )
+    box = TextBox(x=left, y=top, w=right - left, h=bottom - top, score=1.0)
+    return Image.open(buffer).convert("RGB"), letters, box
+
+
+@pytest.mark.tool("dejavu")
+def test_outlined_letters_are_cut_from_their_fill_not_their_rims() -> None:
+    """Of a subtitle's two polarities, the rims hold more pixels than the thin letters inside
+    them; the letters come first, so the reader sees solid letters, not hollow ones."""
+    image, letters, box = _caption_on_camera("white")
+    first = outlined(grey_array(image), box)[0] < 128
+    fill = line_crop(np.asarray(letters), box) > 127
+    assert first.shape == fill.shape
+    assert np.count_nonzero(first & fill) >= 0.8 * np.count_nonzero(first)  # the letters' own pixels
+    assert np.count_nonzero(first & fill) >= 0.6 * np.count_nonzero(fill)  # most of them
+
+
+@pytest.mark.tool("tesseract", "tesseract-cyrillic", "dejavu")
+def test_an_outlined_caption_on_a_grey_photo_is_read_from_its_letters() -> None:
+    """Read from its rims alone, the caption came back as «Спокій о лу, = туом, яма рибалку»."""
+    image, _, _ = _caption_on_camera("white")
+    read = TesseractOcr.find().read(image).text.lower()
+    assert len([w for w in CAPTION.lower().split() if w in read]) >= 6, read  # of 7
+
+
+@pytest.mark.tool("tesseract", "tesseract-cyrillic", "dejavu")
+def test_light_letters_on_a_dark_ground_are_read_in_their_other_polarity() -> None:
+    """Yellow letters over the night sky of a launch, their black rim lost in it: the polarity
+    read first holds the letters' counters and reads as noise; the reader, still unsure, reads
+    the other one, the letters."""
+    sky = _on_photo("rocket", size=None).crop((9, 6, 638, 426)).resize((1200, 840), Image.Resampling.BICUBIC)
+    words = "НЕ ОЖИВЛЯЙТЕ МОЕГО СЫНА ДЛЯ ВАШЕЙ ВОЙНЫ"
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf", 43)
+    left = (1200 - ImageDraw.Draw(sky).textlength(words, font=font)) / 2
+    ImageDraw.Draw(sky).text(
+        (left, 760), words, font=font, fill=(255, 255, 120), stroke_width=2, stroke_fill="black"
+    )
+    buffer = io.BytesIO()
+    sky.save(buffer, "JPEG", quality=80)
+    read = TesseractOcr.find().read(Image.open(buffer).convert("RGB")).text.lower()
+    assert [w for w in words.lower().split() if w not in read] == [], read
 
 
 @pytest.mark.tool("tesseract", "tesseract-cyrillic", "dejavu")
