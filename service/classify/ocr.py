@@ -177,14 +177,17 @@ class TesseractOcr:
         better = list(got_all)
         todo = {i: outlined(grey, boxes[i]) for i, got in enumerate(got_all) if got.confidence < REREAD_BELOW}
         for turn in range(2):
-            crops = {i: ways[turn] for i, ways in todo.items() if len(ways) > turn}
+            crops = {
+                i: ways[turn]
+                for i, ways in todo.items()
+                if len(ways) > turn and better[i].confidence < REREAD_BELOW
+            }
             for i, read in zip(crops, self._recognise_all(list(crops.values())), strict=True):
                 if (
                     read.confidence > better[i].confidence
                     and read.confidence > got_all[i].confidence + SURER_BY
                 ):
                     better[i] = read
-            todo = {i: ways for i, ways in todo.items() if better[i].confidence < REREAD_BELOW}
         return better
 
     def _recognise_all(self, crops: Sequence[np.ndarray]) -> list[Recognised]:

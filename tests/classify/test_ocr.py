@@ -203,13 +203,15 @@ def test_a_subtitle_over_bright_grass_is_read_as_outlined_letters(monkeypatch: p
 CAPTION = "Спокійно їду в штурм, як на рибалку"
 
 
-def _caption_on_camera(fill: str) -> tuple[Image.Image, Image.Image, TextBox]:
+def _caption_on_camera() -> tuple[Image.Image, Image.Image, TextBox]:
     """A white caption in a black rim on the cameraman photograph (as uploaded, JPEG q80), the
     letters' own fill drawn alone beside it, and the caption's box."""
     image = _on_photo("camera")
     font = ImageFont.truetype(str(PLAIN), 36)
     letters = Image.new("L", image.size, 0)
-    ImageDraw.Draw(image).text((420, 740), CAPTION, font=font, fill=fill, stroke_width=2, stroke_fill="black")
+    ImageDraw.Draw(image).text(
+        (420, 740), CAPTION, font=font, fill="white", stroke_width=2, stroke_fill="black"
+    )
     ImageDraw.Draw(letters).text((420, 740), CAPTION, font=font, fill=255)
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=80)
@@ -224,7 +226,7 @@ def _caption_on_camera(fill: str) -> tuple[Image.Image, Image.Image, TextBox]:
 def test_outlined_letters_are_cut_from_their_fill_not_their_rims() -> None:
     """Of a subtitle's two polarities, the rims hold more pixels than the thin letters inside
     them; the letters come first, so the reader sees solid letters, not hollow ones."""
-    image, letters, box = _caption_on_camera("white")
+    image, letters, box = _caption_on_camera()
     first = outlined(grey_array(image), box)[0] < 128
     fill = line_crop(np.asarray(letters), box) > 127
     assert first.shape == fill.shape
@@ -235,7 +237,7 @@ def test_outlined_letters_are_cut_from_their_fill_not_their_rims() -> None:
 @pytest.mark.tool("tesseract", "tesseract-cyrillic", "dejavu")
 def test_an_outlined_caption_on_a_grey_photo_is_read_from_its_letters() -> None:
     """Read from its rims alone, the caption came back as «Спокій о лу, = туом, яма рибалку»."""
-    image, _, _ = _caption_on_camera("white")
+    image, _, _ = _caption_on_camera()
     read = TesseractOcr.find().read(image).text.lower()
     assert len([w for w in CAPTION.lower().split() if w in read]) >= 6, read  # of 7
 
@@ -247,7 +249,7 @@ def test_light_letters_on_a_dark_ground_are_read_in_their_other_polarity() -> No
     the other one, the letters."""
     sky = _on_photo("rocket", size=None).crop((9, 6, 638, 426)).resize((1200, 840), Image.Resampling.BICUBIC)
     words = "НЕ ОЖИВЛЯЙТЕ МОЕГО СЫНА ДЛЯ ВАШЕЙ ВОЙНЫ"
-    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf", 43)
+    font = ImageFont.truetype(str(FONT.with_name("DejaVuSansCondensed-Bold.ttf")), 43)
     left = (1200 - ImageDraw.Draw(sky).textlength(words, font=font)) / 2
     ImageDraw.Draw(sky).text(
         (left, 760), words, font=font, fill=(255, 255, 120), stroke_width=2, stroke_fill="black"
@@ -285,9 +287,14 @@ def test_a_three_line_caption_across_a_busy_photo_is_found_and_read(monkeypatch:
 
 def _line(text: str, face: str, size: int) -> Image.Image:
     image = Image.new("RGB", (900, 200), "white")
-    font = ImageFont.truetype(f"/usr/share/fonts/truetype/dejavu/{face}", size)
+    font = ImageFont.truetype(str(FONT.with_name(face)), size)
     ImageDraw.Draw(image).text((30, 70), text, fill="black", font=font)
     return image
+
+
+def _read_line(text: str, face: str, size: int) -> str:
+    """What the reader makes of ``text`` printed black on white in ``face``."""
+    return TesseractOcr.find().read(_line(text, face, size)).text
 
 
 @pytest.mark.tool("tesseract", "dejavu")
@@ -305,11 +312,8 @@ def _line(text: str, face: str, size: int) -> Image.Image:
         ("7 ДНІВ ДО ЗУСТРІЧІ", "DejaVuSans-Bold.ttf", "7"),
     ],
 )
-def test_a_z_read_as_a_digit_is_told_apart_by_its_two_bars(
-    tmp_path: Path, printed: str, face: str, read: str
-) -> None:
-    classifiers = Classifiers.from_config(ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path))
-    got = classifiers.ocr.read(_line(printed, face, 48)).text
+def test_a_z_read_as_a_digit_is_told_apart_by_its_two_bars(printed: str, face: str, read: str) -> None:
+    got = _read_line(printed, face, 48)
     others = {"Z", "2", "7"} - {read}
     assert read in got
     assert not others & set(got), got
@@ -329,11 +333,8 @@ def test_a_z_read_as_a_digit_is_told_apart_by_its_two_bars(
         ("ЗАРЯДКА 70В", "DejaVuSerif-Bold.ttf", 0),
     ],
 )
-def test_zov_read_with_digits_is_given_back_by_its_zs_bars(
-    tmp_path: Path, printed: str, face: str, zov: int
-) -> None:
-    classifiers = Classifiers.from_config(ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path))
-    got = classifiers.ocr.read(_line(printed, face, 56)).text
+def test_zov_read_with_digits_is_given_back_by_its_zs_bars(printed: str, face: str, zov: int) -> None:
+    got = _read_line(printed, face, 56)
     assert len(re.findall(r"Z[OО][VВ]", got)) == zov, got
     assert ("Z" in got) == bool(zov), got
 
@@ -353,11 +354,8 @@ def test_zov_read_with_digits_is_given_back_by_its_zs_bars(
         ("55 РОКІВ РАЗОМ", "DejaVuSansCondensed-Bold.ttf", "55 РОКІВ"),
     ],
 )
-def test_ss_read_as_digits_is_given_back_by_its_arcs(
-    tmp_path: Path, printed: str, face: str, kept: str
-) -> None:
-    classifiers = Classifiers.from_config(ClassifyConfig(policy_dir=DEFAULT_POLICY_DIR, model_root=tmp_path))
-    got = classifiers.ocr.read(_line(printed, face, 56)).text
+def test_ss_read_as_digits_is_given_back_by_its_arcs(printed: str, face: str, kept: str) -> None:
+    got = _read_line(printed, face, 56)
     assert kept in got, got
 
 
