@@ -13,7 +13,7 @@ from service.classify.symbols import load_refs
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _ink(image: Image.Image) -> np.ndarray:  # type: ignore[type-arg]
+def _ink(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("L")) < 200
 
 
