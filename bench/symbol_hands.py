@@ -10,37 +10,13 @@ ribbon (painted in its own colours) and the totenkopf have no second drawing her
 
 from __future__ import annotations
 
-from pathlib import Path
+from PIL import Image
 
-from PIL import Image, ImageDraw, ImageFont
+from service.classify.symbol_drawings import brushed, draw_swastika, written
+from service.classify.symbol_synth import FONT_NAMES, FONTS
 
-from service.classify.symbol_drawings import draw_swastika
-from service.classify.symbol_synth import FONT_NAMES
-
-SIZE = 256
-FONTS = Path("/usr/share/fonts/truetype/dejavu")
 OTHER_FONTS = ("DejaVuSerifCondensed-Bold.ttf", "DejaVuSansMono.ttf")
 assert not set(OTHER_FONTS) & set(FONT_NAMES), "the fonts here must not be the training set's"
-Point = tuple[float, float]
-
-
-def brushed(strokes: list[list[Point]], width: int) -> Image.Image:
-    """Polylines of ``width`` with round joints and round ends, black on white."""
-    image = Image.new("RGB", (SIZE, SIZE), (255, 255, 255))
-    draw = ImageDraw.Draw(image)
-    r = width / 2
-    for points in strokes:
-        draw.line(points, fill=(0, 0, 0), width=width, joint="curve")
-        for x, y in (points[0], points[-1]):
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=(0, 0, 0))
-    return image
-
-
-def written(letter: str, font_name: str) -> Image.Image:
-    image = Image.new("RGB", (SIZE, SIZE), (255, 255, 255))
-    font = ImageFont.truetype(str(FONTS / font_name), 210)
-    ImageDraw.Draw(image).text((SIZE / 2, SIZE / 2), letter, font=font, fill=(0, 0, 0), anchor="mm")
-    return image
 
 
 def _swastika_brushed() -> Image.Image:
@@ -57,11 +33,11 @@ def other_drawings() -> dict[str, dict[str, Image.Image]]:
     return {
         "z_marking": {
             "brushed": brushed([[(44, 52), (212, 52), (44, 204), (212, 204)]], 26),
-            **{f"font {f.removesuffix('.ttf')}": written("Z", f) for f in OTHER_FONTS},
+            **{f"font {f.removesuffix('.ttf')}": written("Z", FONTS / f) for f in OTHER_FONTS},
         },
         "v_marking": {
             "brushed": brushed([[(44, 44), (128, 212), (212, 44)]], 28),
-            **{f"font {f.removesuffix('.ttf')}": written("V", f) for f in OTHER_FONTS},
+            **{f"font {f.removesuffix('.ttf')}": written("V", FONTS / f) for f in OTHER_FONTS},
         },
         "ss_runes": {
             "brushed": brushed(

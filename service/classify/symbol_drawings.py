@@ -7,6 +7,10 @@ recognised by its orange-and-black silhouette). ``main()`` writes them as PNGs n
 ``policies/symbols/symbols.yaml``; ``make`` does not run it, the PNGs are committed. The learned
 verifier (``policies/symbols/verifier.json``) records each drawing's SHA-256: a redrawn symbol
 falls back to the overlay path until ``python -m service.classify.symbol_train`` runs again.
+
+``written`` and ``brushed`` draw a symbol as other hands would (a letter in a font, strokes with
+round ends): training varies the shipped drawings with letters, the bench and the tests measure
+the verifier on both.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 SIZE = 256
 BLACK = (0, 0, 0)
@@ -31,6 +35,25 @@ Point = tuple[float, float]
 def _canvas() -> tuple[Image.Image, ImageDraw.ImageDraw]:
     image = Image.new("RGB", (SIZE, SIZE), WHITE)
     return image, ImageDraw.Draw(image)
+
+
+def written(letter: str, font: Path, side: int = SIZE, px: int = 210) -> Image.Image:
+    """``letter`` in the font at ``font``, ``px`` high, centred on a white ``side`` square."""
+    image = Image.new("RGB", (side, side), WHITE)
+    face = ImageFont.truetype(str(font), px)
+    ImageDraw.Draw(image).text((side / 2, side / 2), letter, font=face, fill=BLACK, anchor="mm")
+    return image
+
+
+def brushed(strokes: Sequence[Sequence[Point]], width: int) -> Image.Image:
+    """Polylines ``width`` wide with round joints and round ends, black on the white canvas."""
+    image, draw = _canvas()
+    r = width / 2
+    for points in strokes:
+        draw.line(list(points), fill=BLACK, width=width, joint="curve")
+        for x, y in (points[0], points[-1]):
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=BLACK)
+    return image
 
 
 def _shifted(points: Sequence[Point], dx: float, dy: float) -> list[Point]:

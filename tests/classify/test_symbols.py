@@ -11,6 +11,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from skimage import data
 
+from service.classify.symbol_drawings import brushed, written
 from service.classify.symbols import SymbolHit, SymbolMatcher, SymbolRef
 from service.errors import ConfigError
 from service.vocabulary import Category
@@ -141,26 +142,10 @@ def test_each_shipped_symbol_is_found_in_a_composite(bank: SymbolMatcher, symbol
     assert _overlap(hits[0].box, truth) > 0.4
 
 
-def _brushed(strokes: list[list[tuple[int, int]]], width: int) -> Image.Image:
-    """Polylines with round joints and ends, black on white: a marking painted with a brush."""
-    image = Image.new("RGB", (256, 256), (255, 255, 255))
-    draw = ImageDraw.Draw(image)
-    for points in strokes:
-        draw.line(points, fill=(0, 0, 0), width=width, joint="curve")
-        for x, y in (points[0], points[-1]):
-            draw.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=(0, 0, 0))
-    return image
-
-
-def _written(letter: str, face: str) -> Image.Image:
-    image = Image.new("RGB", (256, 256), (255, 255, 255))
-    font = ImageFont.truetype(str(Path(BOLD).with_name(face)), 210)
-    ImageDraw.Draw(image).text((128, 128), letter, font=font, fill=(0, 0, 0), anchor="mm")
-    return image
-
-
-_Z_BRUSHED = _brushed([[(44, 52), (212, 52), (44, 204), (212, 204)]], 26)
-_Z_SERIF = _written("Z", "DejaVuSerifCondensed-Bold.ttf")  # a face the verifier was not trained on
+_Z_BRUSHED = brushed([[(44, 52), (212, 52), (44, 204), (212, 204)]], 26)
+_Z_SERIF = written(
+    "Z", Path(BOLD).with_name("DejaVuSerifCondensed-Bold.ttf")
+)  # a face the verifier was not trained on
 
 
 @pytest.mark.parametrize(
@@ -170,7 +155,7 @@ _Z_SERIF = _written("Z", "DejaVuSerifCondensed-Bold.ttf")  # a face the verifier
         ("z_marking", _Z_BRUSHED, -5, (600, 100)),
         ("z_marking", _Z_SERIF, 10, (300, 450)),
         ("z_marking", _Z_SERIF, -20, (720, 480)),
-        ("v_marking", _brushed([[(44, 44), (128, 212), (212, 44)]], 28), 15, (40, 500)),
+        ("v_marking", brushed([[(44, 44), (128, 212), (212, 44)]], 28), 15, (40, 500)),
     ],
     ids=["z-brushed-saucer", "z-brushed-cup", "z-serif-saucer", "z-serif-table", "v-brushed-table"],
 )
