@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from service.classify.textfind import TextBox, letters
+from service.classify.textslant import level_cut
 
 LINE_HEIGHT = 32  # pixels: the height a line is scaled to before recognition
 FLAT_GROUND = 14  # grey-level spread of a panel or band behind print (a photograph's is larger)
@@ -23,11 +24,18 @@ ENCLOSED_BY = 0.05  # how much more one polarity's pieces lie in the other's hol
 
 def line_crop(grey: np.ndarray, box: TextBox) -> np.ndarray:
     """The line cut out with a margin, scaled so its letters are about ``LINE_HEIGHT`` high."""
-    pad = max(2, box.h // 4)
-    h, w = grey.shape[:2]
-    crop = grey[
-        max(0, box.y - pad) : min(h, box.y + box.h + pad), max(0, box.x - pad) : min(w, box.x + box.w + pad)
-    ]
+    if box.angle:  # a line at a slant, cut out level
+        length, height = box.level
+        pad = max(2.0, height / 4)
+        centre = (box.x + box.w / 2, box.y + box.h / 2)
+        crop = level_cut(grey, centre, length + 2 * pad, height + 2 * pad, box.angle)
+    else:
+        pad = max(2, box.h // 4)
+        h, w = grey.shape[:2]
+        crop = grey[
+            max(0, box.y - pad) : min(h, box.y + box.h + pad),
+            max(0, box.x - pad) : min(w, box.x + box.w + pad),
+        ]
     scale = (LINE_HEIGHT + 2 * LINE_HEIGHT // 4) / max(crop.shape[0], 1)
     if abs(scale - 1) > 0.15:
         size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))

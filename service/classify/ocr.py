@@ -17,7 +17,6 @@ and read, and where, so a reviewer can be shown the words with their place on th
 
 from __future__ import annotations
 
-import math
 import re
 import shutil
 import subprocess  # nosec B404 - a fixed binary with a list argv, no shell
@@ -26,7 +25,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -147,10 +146,7 @@ class TesseractOcr:
         source = image if sharper is None else sharper()
         if source.size != image.size:
             fx, fy = source.width / image.width, source.height / image.height
-            boxes = [
-                replace(b, x=int(b.x * fx), y=int(b.y * fy), w=math.ceil(b.w * fx), h=math.ceil(b.h * fy))
-                for b in boxes
-            ]
+            boxes = [b.scaled(fx, fy) for b in boxes]
         grey = grey_array(source)
         ordered = sorted(boxes, key=lambda b: (b.y, b.x))
         crops = [line_image(grey, box) for box in ordered]

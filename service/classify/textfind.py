@@ -13,6 +13,9 @@ share whatever the script: many short, strong, evenly spaced edges in a horizont
    candidate, and blobs on one line are merged.
 4. Each candidate is checked for letters: the edges inside must change direction often along the
    line (letters are stroke, gap, stroke), which a single long edge, a horizon or a cable is not.
+5. The blobs with no level row of letters in them, and long blobs too sparse in edges for a level
+   line, go to ``textslant``: a poster or a sign photographed askew has its lines at a slant,
+   found by their slant and cut out level for the reader (the box then carries the angle).
 
 The result is a list of boxes in the original picture's pixels, most letter-like first. A photo
 with no words costs a few milliseconds and gives no box, so OCR is skipped for it.
@@ -20,11 +23,14 @@ with no words costs a few milliseconds and gives no box, so OCR is skipped for i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from PIL import Image
+
+from service.classify import textslant
 
 WORK_SIDE = 960  # letters 12 px and up on a 1 MP picture stay at least 10 px tall
 EDGE_CONTRASTS = (120, 48)  # grey levels across a letter's edge: outlined captions, then print
@@ -37,6 +43,9 @@ MAX_LINES = 12  # beyond this a picture is a page of text: the most letter-like 
 # read: on 900 training lines printed on photographs (seed 11), 4 pictures had no line found at
 # 0.3 and 2 at 0.4, 0.45 and 0.5; 53 of 300 photographs without words had a line found at both.
 TALLEST = 0.4
+# A line at a slant of 5 degrees or more fills only part of its upright box: a long blob with
+# this much edge density at least, too little for a level line, is looked at for a slant.
+SPARSE = 0.04
 
 
 Blob = tuple[int, int, int, int]  # x, y, width, height in working pixels
@@ -44,11 +53,29 @@ Blob = tuple[int, int, int, int]  # x, y, width, height in working pixels
 
 @dataclass(frozen=True, slots=True)
 class TextBox:
+    """A line of print: its box on the picture (x, y, w, h, upright), and for a line that runs at
+    a slant, the angle that levels it and the levelled line's length and height around the box's
+    centre (``line_crop`` cuts it out level)."""
+
     x: int
     y: int
     w: int
     h: int
     score: float  # how letter-like the box is (transitions per letter height, clipped to 1)
+    angle: float = 0.0  # degrees, counter-clockwise, that level the line (0: printed level)
+    level: tuple[float, float] = (0.0, 0.0)  # the levelled line's length and height
+
+    def scaled(self, fx: float, fy: float) -> TextBox:
+        """The same line on the picture scaled by ``fx``, ``fy`` (the same both ways for a slant)."""
+        return TextBox(
+            int(self.x * fx),
+            int(self.y * fy),
+            math.ceil(self.w * fx),
+            math.ceil(self.h * fy),
+            self.score,
+            self.angle,
+            (self.level[0] * fx, self.level[1] * fy),
+        )
 
 
 def grey_array(image: Image.Image) -> np.ndarray:
@@ -74,10 +101,12 @@ def find_text(image: Image.Image) -> list[TextBox]:
     )
     grad = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
     found: list[tuple[int, int, int, int, float]] = []
+    slanted: list[textslant.Slanted] = []  # in working pixels
     for contrast in EDGE_CONTRASTS:  # legible print is strong; strong edges alone also free
         edges = (grad >= contrast).astype(np.uint8)  # letters over a busy photo from its texture
-        lines, glyphs = _line_blobs(edges)
+        lines, unread, glyphs, joined = _line_blobs(edges)  # unread: blobs with no level row
         for x0, y0, bw0, height in _merge_lines(lines):
+            level = len(found)
             for y, bh in _rows(edges[y0 : y0 + height, x0 : x0 + bw0], y0):
                 score = _letter_score(small[y : y + bh, x0 : x0 + bw0])
                 if score <= 0:
@@ -89,22 +118,48 @@ def find_text(image: Image.Image) -> list[TextBox]:
                 if wider <= 0:
                     x, bw, wider = x0, bw0, score
                 found.append((x, y, bw, bh, wider))
+            if len(found) == level:
+                unread.append((x0, y0, bw0, height))
+        # lines printed at a slant (a poster photographed askew), found by their slant
+        slanted += textslant.slanted_lines(small, joined, unread, contrast, rows=_rows, score=_letter_score)
     found.sort(key=lambda f: -f[4])
     kept: list[tuple[int, int, int, int, float]] = []
     for f in found:  # one line found twice (both contrasts, or with a panel's edge): the best
         if not any(_same_line(f, k) for k in kept):
             kept.append(f)
-    found = kept
-    return [
-        TextBox(round(x / scale), round(y / scale), round(bw / scale), round(bh / scale), score)
-        for x, y, bw, bh, score in found[:MAX_LINES]
-    ]
+    boxes = {f: _upright(f, scale) for f in kept}
+    for line in sorted(slanted, key=lambda t: -t[2]):  # a line found whole before its parts
+        box = _slanted_box(line, scale)
+        f = (box.x * scale, box.y * scale, box.w * scale, box.h * scale, box.score)
+        if not any(_same_line(f, k) for k in kept):
+            kept.append(f)
+            boxes[f] = box
+    kept.sort(key=lambda f: -f[4])
+    return [boxes[f] for f in kept[:MAX_LINES]]
 
 
-def _line_blobs(edges: np.ndarray) -> tuple[list[Blob], np.ndarray]:
+def _upright(f: tuple[float, float, float, float, float], scale: float) -> TextBox:
+    return TextBox(round(f[0] / scale), round(f[1] / scale), round(f[2] / scale), round(f[3] / scale), f[4])
+
+
+def _slanted_box(line: textslant.Slanted, scale: float) -> TextBox:
+    """A slanted line (working pixels) as a box on the picture: its upright box, its angle and its
+    levelled length and height."""
+    cx, cy, long, high, angle, score = (v / scale if i < 4 else v for i, v in enumerate(line))
+    rad = math.radians(angle)
+    ex = abs(long / 2 * math.cos(rad)) + abs(high / 2 * math.sin(rad))
+    ey = abs(long / 2 * math.sin(rad)) + abs(high / 2 * math.cos(rad))
+    return TextBox(
+        round(cx - ex), round(cy - ey), math.ceil(2 * ex), math.ceil(2 * ey), score, angle, (long, high)
+    )
+
+
+def _line_blobs(edges: np.ndarray) -> tuple[list[Blob], list[Blob], np.ndarray, np.ndarray]:
     """Blobs of edges closed along the line that have a line's shape and letters' edge density,
     and (unchecked, as rows of x, y, width, height) those of one letter's shape: a word of one
-    letter ("Z", "2", "—"), which only joins a line beside it (``_with_lone_letters``)."""
+    letter ("Z", "2", "—"), which only joins a line beside it (``_with_lone_letters``). Beside
+    them, for ``textslant``: the long blobs too sparse in edges for a level line (a line at a
+    slant fills a fraction of its upright box) and the closed edges themselves."""
     joined = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 3)))
     # Blobs are labelled at half size (a quarter of the pixels: labelling is the costly step on a
     # textured photograph); a line of text is still several pixels tall there.
@@ -120,10 +175,14 @@ def _line_blobs(edges: np.ndarray) -> tuple[list[Blob], np.ndarray]:
     shaped = tall & (blobs[:, 2] >= 1.5 * blobs[:, 3])
     single = tall & (blobs[:, 2] < 1.5 * blobs[:, 3]) & (blobs[:, 2] >= 0.3 * blobs[:, 3])
     out: list[Blob] = []
+    sparse: list[Blob] = []
     for x, y, bw, bh, _area in blobs[shaped]:
-        if _lettery(edges[y : y + bh, x : x + bw]):
+        density = float(edges[y : y + bh, x : x + bw].mean())
+        if 0.12 <= density <= 0.75:  # letters' edge density (``_lettery``)
             out.append((int(x), int(y), int(bw), int(bh)))
-    return out, blobs[single, :4]
+        elif density >= SPARSE and bw >= 6 * MIN_HEIGHT:
+            sparse.append((int(x), int(y), int(bw), int(bh)))
+    return out, sparse, blobs[single, :4], joined
 
 
 def _lettery(edges: np.ndarray) -> bool:

@@ -141,6 +141,38 @@ def test_words_printed_on_a_photograph_are_read(style: str, words: str) -> None:
     assert line.box[1] < (700 if style != "poster" else 150) < line.box[1] + line.box[3]  # where it was
 
 
+@pytest.mark.tool("tesseract", "tesseract-cyrillic", "dejavu")
+@pytest.mark.parametrize(
+    ("angle", "words"),
+    [
+        (-9.0, "Вічна слава героям, що віддали життя"),
+        (4.0, "Вечная слава героям СВО, вступайте в ряды"),
+        (7.0, "Heroes never die, join the ranks today"),
+    ],
+)
+def test_a_poster_photographed_askew_is_read_level(angle: float, words: str) -> None:
+    """A poster or placard is seldom photographed square: its lines run at a slant. Before they
+    were found by their slant and cut out level, such a line came back as a few stray words or
+    nothing."""
+    image = _on_photo("coffee")
+    font = ImageFont.truetype(str(FONT), 40)
+    panel = Image.new("RGBA", (round(font.getlength(words)) + 50, 100), (235, 225, 200, 255))
+    ImageDraw.Draw(panel).text((25, 28), words, font=font, fill=(20, 20, 20))
+    panel = panel.rotate(angle, Image.Resampling.BICUBIC, expand=True)  # counter-clockwise
+    image.paste(panel, (100, 250), panel)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    read = TesseractOcr.find().read(Image.open(buffer).convert("RGB"))
+    assert read.state is SignalState.OK
+    assert [w for w in words.lower().split() if w not in read.text.lower()] == [], read.text
+    [line] = read.lines
+    x, y, w, h = line.box  # the line's upright box on the picture, around the turned panel's middle
+    assert x < 100 + panel.width / 2 < x + w
+    assert y < 250 + panel.height / 2 < y + h
+    [found] = find_text(image)  # cut out level: turned back by the slant it was printed at
+    assert found.angle == pytest.approx(-angle, abs=1.0)
+
+
 @pytest.mark.tool("tesseract")
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea", "rocket", "grass", "gravel"])
 def test_a_photograph_without_words_reads_nothing(name: str) -> None:
