@@ -6,7 +6,9 @@ scaled and flipped at random) the three ways such text reaches a platform:
 - ``poster``: a flat panel over part of the picture with the line set large, wrapped, in a bold or
   serif face, dark on light or light on dark;
 - ``lower_third``: a dark band across the bottom of a video frame with the line in white;
-- ``burned_in``: subtitle-style white letters with a black outline straight on the photograph.
+- ``burned_in``: subtitle-style white letters with a black outline straight on the photograph;
+- ``askew`` (not among ``STYLES``, drawn only when asked for): a poster photographed at a slant,
+  the panel with its lines turned by 3–12 degrees either way.
 
 Then the picture is saved as JPEG at quality 70–90 and read back, so the reader sees the artefacts
 a re-encoded upload has. Everything is drawn from one ``random.Random``: a seed gives the same set.
@@ -105,7 +107,9 @@ def compose(text: str, rng: random.Random, style: str | None = None) -> WordPict
     img = photo(rng).convert("RGB")
     draw = ImageDraw.Draw(img)
     w, h = img.size
-    if style == "poster":
+    if style == "askew":
+        _askew(img, text, rng)
+    elif style == "poster":
         pw = int(w * rng.uniform(0.55, 0.95))
         font = _font(rng.choice(FACES), rng.randint(34, 60))
         lines = _wrap(text, font, pw - 40)
@@ -152,6 +156,31 @@ def compose(text: str, rng: random.Random, style: str | None = None) -> WordPict
     img.save(buf, "JPEG", quality=quality)
     buf.seek(0)
     return WordPicture(Image.open(buf).convert("RGB"), text, style, quality, buf.getvalue())
+
+
+def _askew(img: Image.Image, text: str, rng: random.Random) -> None:
+    """A poster panel with ``text`` on it, turned 3–12 degrees either way, pasted on ``img``."""
+    w, h = img.size
+    font = _font(rng.choice(FACES), rng.randint(34, 52))
+    pw = int(w * rng.uniform(0.5, 0.8))
+    draw = ImageDraw.Draw(img)
+    lines = _wrap(text, font, pw - 40)
+    bw, bh = _block(draw, lines, font)
+    dark = rng.random() < 0.5
+    panel_colour = (
+        (*(rng.randint(0, 70) for _ in range(3)), 255)
+        if dark
+        else (*(rng.randint(190, 255) for _ in range(3)), 255)
+    )
+    ink = (245, 240, 230) if dark else rng.choice([(10, 10, 10), (150, 10, 10), (10, 30, 110)])
+    panel = Image.new("RGBA", (max(pw, bw + 40), bh + 50), panel_colour)
+    pen = ImageDraw.Draw(panel)
+    for i, line in enumerate(lines):
+        pen.text((20, 25 + int(i * font.size * 1.25)), line, font=font, fill=ink)
+    angle = rng.choice((-1, 1)) * rng.uniform(3, 12)
+    panel = panel.rotate(angle, Image.Resampling.BICUBIC, expand=True)
+    x, y = rng.randint(0, max(0, w - panel.width)), rng.randint(0, max(0, h - panel.height))
+    img.paste(panel, (x, y), panel)
 
 
 def plain(rng: random.Random) -> Image.Image:
