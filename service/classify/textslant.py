@@ -15,7 +15,8 @@ lines closed up into one) with no level row of letters in them. Those blobs come
    further than the pieces lying across it reach (not on into the texture beside a poster);
 4. the row's slant is corrected from where its edges sit at either end (``CORRECTED`` degrees at
    most) and it is followed again; the lines above and below it, a line's spacing apart
-   (``SPACINGS``), are followed the same way, for as long as there are more.
+   (``SPACINGS``), are followed the same way, for as long as there are more (such a line may be
+   as short as ``BESIDE_A_LINE`` heights: a paragraph's last line is often a word or two).
 
 A photograph's texture cut out level now and then passes for letters, so a slanted line must be
 ``LONG`` times longer than high, no taller than ``TALLEST`` of the picture's shorter side, and
@@ -38,10 +39,11 @@ SEED = 2.5  # a piece this many times longer than high, at least, seeds a line
 SEEDS = 12  # the longest seeds of a picture that are followed
 CORRECTED = 1.5  # degrees: the most a line's slant is corrected by from its ends
 MAX_PARAGRAPH = 8  # lines followed above and below a slanted line, each way
+BESIDE_A_LINE = 2.0  # a line beside one found, at its slant and spacing, may be this short
 SPACINGS = (1.0, 1.15, 1.3)  # from one line's middle to the next, in line heights
 LOWEST = 0.012  # of the picture's shorter side: 9 of 720 working pixels, the line finder's least
 TALLEST = 0.15  # of the picture's shorter side: taller is a photograph's texture
-COVER = 0.5  # the share of a slanted line its letters cover, at least
+COVER = 0.4  # the share of a slanted line its letters cover, at least
 GAP = 1.5  # a gap along a line wider than this many of its heights ends it
 BESIDE = 0.5  # a piece joins a line when its middle is this many heights from it, at most
 HEIGHTS = (0.5, 2.0)  # a piece joins a line of about its height
@@ -178,7 +180,7 @@ def _paragraph(
             for spacing in SPACINGS:
                 step = way * spacing * h
                 row = _Row((x - step * math.sin(rad), y + step * math.cos(rad)), round(h), angle)
-                got = _followed(small, row, pieces, contrast, score)
+                got = _followed(small, row, pieces, contrast, score, BESIDE_A_LINE)
                 if got is not None and (best is None or got[5] > best[5]):
                     best = got
             if best is None:
@@ -225,6 +227,7 @@ def _followed(
     pieces: Sequence[_Piece],
     contrast: int,
     score: Callable[[np.ndarray], float],
+    longest: float = LONG,
 ) -> Slanted | None:
     """The row followed along its slant while its edges go on, within the pieces on it
     (``_on_row``), its slant corrected from where its edges sit at either end (read on a word or
@@ -250,7 +253,7 @@ def _followed(
         if found is None:
             return None
         centre, long = found
-    if long < LONG * h:
+    if long < longest * h:
         return None
     letters = score(level_cut(small, centre, long, h, angle))
     if letters < COVER:
