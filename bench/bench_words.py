@@ -98,14 +98,20 @@ def _ms(values: list[float]) -> dict[str, float]:
     }
 
 
-def quality(classifiers: Classifiers, seed: int, max_words: int, per_language: int) -> dict[str, object]:
+def _held_and_review_points() -> tuple[list[Any], dict[str, float], dict[str, float]]:
+    """The corpus's held-out lines, and the shipped policy's review points for typed text and
+    for words read off a picture (the ``ocr`` signal's own, policies/default.yaml)."""
     _, held = split(load_examples(DEFAULT_POLICY_DIR / "classify" / "corpus"))
     policy = load_policies(DEFAULT_POLICY_DIR).for_market("default")
     review_at = {name: c.review_at for name, c in policy.categories.items()}
-    # words read off a picture reach a person at the ocr signal's review point (policies/default.yaml)
     read_review_at = {
         name: at for name in policy.categories if (at := policy.review_at(name, "ocr")) is not None
     }
+    return held, review_at, read_review_at
+
+
+def quality(classifiers: Classifiers, seed: int, max_words: int, per_language: int) -> dict[str, object]:
+    held, review_at, read_review_at = _held_and_review_points()
     rng = random.Random(seed)
     out: dict[str, object] = {"read_review_at": read_review_at}
     similarity: dict[str, list[float]] = {}
@@ -156,11 +162,7 @@ def askew(classifiers: Classifiers, seed: int, max_words: int, per_language: int
     """Held-out lines printed on a poster photographed at a slant (``word_pictures`` style
     ``askew``): the same scoring as ``quality``, on the first ``per_language`` lines of each
     language that fit."""
-    _, held = split(load_examples(DEFAULT_POLICY_DIR / "classify" / "corpus"))
-    policy = load_policies(DEFAULT_POLICY_DIR).for_market("default")
-    read_review_at = {
-        name: at for name in policy.categories if (at := policy.review_at(name, "ocr")) is not None
-    }
+    held, _, read_review_at = _held_and_review_points()
     rng = random.Random(seed + 2000)
     out: dict[str, object] = {}
     for lang in LANGS:

@@ -49,6 +49,7 @@ SPARSE = 0.04
 
 
 Blob = tuple[int, int, int, int]  # x, y, width, height in working pixels
+Found = tuple[float, float, float, float, float]  # a line's upright box (working pixels), its score
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,30 +128,32 @@ def find_text(image: Image.Image) -> list[TextBox]:
     for f in found:  # one line found twice (both contrasts, or with a panel's edge): the best
         if not any(_same_line(f, k) for k in kept):
             kept.append(f)
-    boxes = {f: _upright(f, scale) for f in kept}
+    boxes: list[tuple[Found, TextBox]]
+    boxes = [(f, _upright(f, scale)) for f in kept]
     for line in sorted(slanted, key=lambda t: -t[2]):  # a line found whole before its parts
-        box = _slanted_box(line, scale)
-        f = (box.x * scale, box.y * scale, box.w * scale, box.h * scale, box.score)
-        if not any(_same_line(f, k) for k in kept):
-            kept.append(f)
-            boxes[f] = box
-    kept.sort(key=lambda f: -f[4])
-    return [boxes[f] for f in kept[:MAX_LINES]]
+        upright = textslant.upright(line)
+        if not any(_same_line(upright, k) for k, _ in boxes):
+            boxes.append((upright, _slanted_box(line, scale)))
+    boxes.sort(key=lambda fb: -fb[0][4])
+    return [box for _, box in boxes[:MAX_LINES]]
 
 
-def _upright(f: tuple[float, float, float, float, float], scale: float) -> TextBox:
+def _upright(f: Found, scale: float) -> TextBox:
     return TextBox(round(f[0] / scale), round(f[1] / scale), round(f[2] / scale), round(f[3] / scale), f[4])
 
 
 def _slanted_box(line: textslant.Slanted, scale: float) -> TextBox:
     """A slanted line (working pixels) as a box on the picture: its upright box, its angle and its
     levelled length and height."""
-    cx, cy, long, high, angle, score = (v / scale if i < 4 else v for i, v in enumerate(line))
-    rad = math.radians(angle)
-    ex = abs(long / 2 * math.cos(rad)) + abs(high / 2 * math.sin(rad))
-    ey = abs(long / 2 * math.sin(rad)) + abs(high / 2 * math.cos(rad))
+    x, y, w, h, score = textslant.upright(line)
     return TextBox(
-        round(cx - ex), round(cy - ey), math.ceil(2 * ex), math.ceil(2 * ey), score, angle, (long, high)
+        round(x / scale),
+        round(y / scale),
+        math.ceil(w / scale),
+        math.ceil(h / scale),
+        score,
+        line[4],
+        (line[2] / scale, line[3] / scale),
     )
 
 
@@ -177,10 +180,10 @@ def _line_blobs(edges: np.ndarray) -> tuple[list[Blob], list[Blob], np.ndarray, 
     out: list[Blob] = []
     sparse: list[Blob] = []
     for x, y, bw, bh, _area in blobs[shaped]:
-        density = float(edges[y : y + bh, x : x + bw].mean())
-        if 0.12 <= density <= 0.75:  # letters' edge density (``_lettery``)
+        region = edges[y : y + bh, x : x + bw]
+        if _lettery(region):
             out.append((int(x), int(y), int(bw), int(bh)))
-        elif density >= SPARSE and bw >= 6 * MIN_HEIGHT:
+        elif bw >= 6 * MIN_HEIGHT and float(region.mean()) >= SPARSE:
             sparse.append((int(x), int(y), int(bw), int(bh)))
     return out, sparse, blobs[single, :4], joined
 
@@ -233,7 +236,7 @@ def _rows(edges: np.ndarray, top: int) -> list[tuple[int, int]]:
     return rows
 
 
-def _same_line(a: tuple[int, int, int, int, float], b: tuple[int, int, int, int, float]) -> bool:
+def _same_line(a: Found, b: Found) -> bool:
     """Boxes that overlap over most of the smaller one's height and width."""
     ix = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
     iy = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])

@@ -76,6 +76,27 @@ def level_cut(
     )
 
 
+def _edges(grey: np.ndarray, contrast: int) -> np.ndarray:
+    """0/1 mask of the letters' edges: the morphological gradient at ``contrast``, as the line
+    finder takes it."""
+    grad = cv2.morphologyEx(grey, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+    return (grad >= contrast).astype(np.uint8)
+
+
+def _axis(xx: float, xy: float, yy: float) -> float:
+    """The angle in degrees of the principal axis of a spread with these second moments."""
+    return math.degrees(0.5 * math.atan2(2 * xy, xx - yy))
+
+
+def upright(line: Slanted) -> tuple[float, float, float, float, float]:
+    """A slanted line's upright box on the working picture (x, y, w, h) and its score."""
+    cx, cy, long, high, angle, score = line
+    rad = math.radians(angle)
+    ex = abs(long / 2 * math.cos(rad)) + abs(high / 2 * math.sin(rad))
+    ey = abs(long / 2 * math.sin(rad)) + abs(high / 2 * math.cos(rad))
+    return cx - ex, cy - ey, 2 * ex, 2 * ey, score
+
+
 def _piece(joined: np.ndarray, blob: Blob, *, largest: bool = False) -> _Piece | None:
     """The axis, middle and extent of the closed edges in ``blob``, or (``largest``) of their
     largest piece alone."""
@@ -95,7 +116,7 @@ def _piece(joined: np.ndarray, blob: Blob, *, largest: bool = False) -> _Piece |
     return _Piece(
         x=x0 + m["m10"] / m["m00"],
         y=y0 + m["m01"] / m["m00"],
-        angle=math.degrees(0.5 * math.atan2(2 * b, a - c)),
+        angle=_axis(a, b, c),
         long=math.sqrt(12 * along),  # a band of even width w has variance w² / 12 across it
         high=math.sqrt(12 * across),
     )
@@ -141,13 +162,12 @@ def slanted_lines(
     for seed in seeds:
         if id(seed) in used:
             continue
-        _, angle = _line_of(seed, pieces)
+        angle = _slant_of(seed, pieces)
         rad = math.radians(angle)
         cos, sin = math.cos(rad), math.sin(rad)
         pad = 0.3 * seed.high
         band = level_cut(small, (seed.x, seed.y), seed.long + 2 * pad, seed.high + 2 * pad, angle)
-        grad = cv2.morphologyEx(band, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
-        for y, h in rows((grad >= contrast).astype(np.uint8), 0):
+        for y, h in rows(_edges(band, contrast), 0):
             if h > tallest or score(band[y : y + h]) < COVER:  # the seed's own row: letters?
                 continue
             off = y + h / 2 - band.shape[0] / 2  # the row's middle across the band
@@ -238,11 +258,10 @@ def _followed(
         return None
     centre, long = found
     h = row.h
-    wide = level_cut(small, centre, long, 2 * h, row.angle)
-    edges = cv2.morphologyEx(wide, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+    edges = _edges(level_cut(small, centre, long, 2 * h, row.angle), contrast) > 0
     quarter = max(1, round(long / 4))
     across = np.arange(2 * h, dtype=np.float64)[:, None]
-    left, right = edges[:, :quarter] >= contrast, edges[:, -quarter:] >= contrast
+    left, right = edges[:, :quarter], edges[:, -quarter:]
     angle = row.angle
     if left.any() and right.any():
         drop = float((across * right).sum() / right.sum() - (across * left).sum() / left.sum())
@@ -269,8 +288,7 @@ def _run(
     lo, hi = bound
     strip = level_cut(small, row.centre, 2 * max(-lo, hi, 1.0), row.h, row.angle)
     mid = strip.shape[1] / 2
-    grad = cv2.morphologyEx(strip, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
-    busy = np.flatnonzero((grad >= contrast).sum(axis=0) >= 2)
+    busy = np.flatnonzero(_edges(strip, contrast).sum(axis=0) >= 2)
     busy = busy[(busy >= mid + lo) & (busy <= mid + hi)]
     if not len(busy):
         return None
@@ -284,25 +302,19 @@ def _run(
     return centre, float(right - left)
 
 
-def _line_of(seed: _Piece, pieces: Sequence[_Piece]) -> tuple[list[_Piece], float]:
-    """``seed`` and the pieces on its line, of its height, joined outward while the gaps are
-    short, and the line's angle: the seed's, then the one through the pieces' middles, with which
-    they are gathered again (a degree off on one word puts a far word beside the line)."""
-    angle = seed.angle
-    members = _gathered(seed, angle, pieces)
-    if len(members) > 1:
-        xs = np.array([p.x for p in members])
-        ys = np.array([p.y for p in members])
-        weights = np.array([p.long for p in members])
-        mx, my = np.average(xs, weights=weights), np.average(ys, weights=weights)
-        sxx = float(np.average((xs - mx) ** 2, weights=weights))
-        sxy = float(np.average((xs - mx) * (ys - my), weights=weights))
-        syy = float(np.average((ys - my) ** 2, weights=weights))
-        fitted = math.degrees(0.5 * math.atan2(2 * sxy, sxx - syy))
-        if abs(fitted - angle) <= SLANT[0]:
-            angle = fitted
-            members = _gathered(seed, angle, pieces)
-    return members, angle
+def _slant_of(seed: _Piece, pieces: Sequence[_Piece]) -> float:
+    """The slant of ``seed``'s line: the line through the middles of the pieces on it (of its
+    height, joined outward while the gaps are short), where that is within ``SLANT[0]`` of the
+    seed's own (one word's slant is a degree off over a line); else the seed's."""
+    members = _gathered(seed, seed.angle, pieces)
+    if len(members) < 2:
+        return seed.angle
+    xs = np.array([p.x for p in members])
+    ys = np.array([p.y for p in members])
+    weights = np.array([p.long for p in members])
+    dx, dy = xs - np.average(xs, weights=weights), ys - np.average(ys, weights=weights)
+    fitted = _axis(*(float(np.average(v, weights=weights)) for v in (dx * dx, dx * dy, dy * dy)))
+    return fitted if abs(fitted - seed.angle) <= SLANT[0] else seed.angle
 
 
 def _gathered(seed: _Piece, angle: float, pieces: Sequence[_Piece]) -> list[_Piece]:
